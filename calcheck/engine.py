@@ -1,0 +1,171 @@
+"""The check pipeline: discover files, load, validate, build the estate, run the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from calcheck import build, schema
+from calcheck.errors import UsageError
+from calcheck.findings import Finding, Severity, sort_findings
+from calcheck.model import BUILTIN, Estate
+from calcheck.rules import REGISTRY, Context
+from calcheck.yamlload import Document, LoadedFile, load_bytes
+
+YAML_SUFFIXES = (".yaml", ".yml")
+FOLDER_KINDS = {
+    "catalogue": "catalogue", "holdings": "holdings", "people": "people", "devices": "devices",
+    "deployments": "deployments", "assignments": "assignments", "audits": "audits", "waivers": "waivers",
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class CheckResult:
+    estate: Estate
+    findings: list[Finding] = field(default_factory=list)
+    files: int = 0
+
+
+def display_path(path: Path) -> str:
+    """Path as shown in findings: relative to the working directory when below it, POSIX style."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def discover(root: Path) -> list[Path]:
+    """Every YAML file below ``root``, sorted; hidden folders and files are skipped."""
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory (give the estate folder, e.g. licenses/)")
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder, n) for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith("."))
+    return sorted(found)
+
+
+def read_file(path: Path, root: Path) -> LoadedFile:
+    shown = display_path(path)
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            raise OSError("link leads out of the estate")
+        raw = path.read_bytes()
+    except OSError as exc:
+        loaded = LoadedFile(shown)
+        loaded.problem("unreadable-file", 1, 1, f"cannot read file: {exc.strerror or exc}",
+                       "check the file's permissions, or replace the link with the file itself")  # fmt: skip
+        return loaded
+    return load_bytes(shown, raw)
+
+
+def document_kind(loaded: LoadedFile, doc: Document, path: Path, root: Path) -> str | None:
+    """The document's kind, or None after recording why it has none (or the wrong one)."""
+    data = doc.data
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in schema.KINDS:
+        shown = f"{kind!r}" if isinstance(kind, str) else "no 'kind:' key"
+        loaded.problem("unknown-kind", doc.line, doc.column, f"document has {shown}; calcheck cannot tell what it holds",
+                       f"start the file with 'kind:' and one of: {', '.join(schema.KINDS)}")  # fmt: skip
+        return None
+    assert isinstance(kind, str)
+    folder = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else None
+    expected = FOLDER_KINDS.get(folder or "")
+    if expected is not None and expected != kind:
+        line, col = doc.pos[2]["kind"][2][:2]
+        loaded.problem("wrong-kind", line, col, f"a '{kind}' document in the {folder}/ folder",
+                       f"move the file to the folder for {kind}, or correct its kind")  # fmt: skip
+        return None
+    return kind
+
+
+@cache
+def builtin_catalogue() -> tuple[Document, ...]:
+    raw = resources.files("calcheck").joinpath("data/catalogue.yaml").read_bytes()
+    loaded = load_bytes(BUILTIN.path, raw)
+    problems = [f for doc in loaded.documents for f in schema.validate_document(BUILTIN.path, "catalogue", doc)]
+    if loaded.findings or problems:  # pragma: no cover - guarded by the test suite
+        raise RuntimeError(f"built-in catalogue is invalid: {(loaded.findings + problems)[0]}")
+    return tuple(loaded.documents)
+
+
+def load_estate(root: Path) -> tuple[Estate, list[Finding], int]:
+    """Read every file below ``root`` into an estate; file and schema problems become findings."""
+    estate = Estate(display_path(root))
+    for doc in builtin_catalogue():
+        build.add_document(estate, BUILTIN.path, "catalogue", doc, root)
+    estate.products[:] = [_builtin(p) for p in estate.products]
+    estate.cals[:] = [_builtin(c) for c in estate.cals]
+    findings: list[Finding] = []
+    paths = discover(root)
+    for path in paths:
+        loaded = read_file(path, root)
+        for doc in loaded.documents:
+            kind = document_kind(loaded, doc, path, root)
+            if kind is None:
+                continue
+            problems = schema.validate_document(loaded.path, kind, doc)
+            if problems:
+                findings.extend(problems)
+            else:
+                build.add_document(estate, loaded.path, kind, doc, root)
+        findings.extend(loaded.findings)
+    return estate, findings, len(paths)
+
+
+def _builtin(record: build.m.Product | build.m.Cal) -> build.m.Product | build.m.Cal:
+    import dataclasses
+
+    return dataclasses.replace(record, source=BUILTIN)
+
+
+def run_rules(estate: Estate, ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in REGISTRY.values():
+        if rule.check is None:
+            continue
+        findings.extend(
+            Finding(rule.id, rule.severity, p.path, p.line, p.column, p.message, p.hint)
+            for p in rule.check(estate, ctx)
+        )
+    return findings
+
+
+def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
+    """Drop disabled rules and apply severity overrides from the estate's config."""
+    config = estate.config
+    if config is None:
+        return findings
+    result = list(_unknown_rule_settings(estate))
+    for finding in findings:
+        if finding.rule in config.disabled and REGISTRY[finding.rule].stage != "files":
+            continue
+        override = config.severity.get(finding.rule)
+        if override is not None:
+            finding = Finding(finding.rule, Severity.parse(override), finding.path, finding.line,
+                              finding.column, finding.message, finding.hint)  # fmt: skip
+        result.append(finding)
+    return result
+
+
+def _unknown_rule_settings(estate: Estate) -> list[Finding]:
+    config = estate.config
+    assert config is not None
+    named = sorted(set(config.severity) | config.disabled)
+    return [
+        Finding("config", Severity.WARNING, config.source.path, *config.source.at("rules"),
+                f"rule settings name an unknown rule {rule_id!r}", "run 'calcheck rules' for the rule ids")
+        for rule_id in named if rule_id not in REGISTRY
+    ]  # fmt: skip
+
+
+def check(root: Path, as_of: dt.date) -> CheckResult:
+    """Run the whole check on the estate at ``root``."""
+    estate, findings, files = load_estate(root)
+    findings.extend(run_rules(estate, Context(as_of)))
+    return CheckResult(estate, sort_findings(apply_config(estate, findings)), files)

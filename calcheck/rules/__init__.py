@@ -1,0 +1,14 @@
+"""The rule registry: every rule calcheck knows, in one explicit table."""
+
+from __future__ import annotations
+
+from calcheck.rules import files, integrity
+from calcheck.rules.base import Context, Problem, Rule
+
+__all__ = ["REGISTRY", "Context", "Problem", "Rule", "get_rule"]
+
+REGISTRY: dict[str, Rule] = {rule.id: rule for rule in (*files.RULES, *integrity.RULES)}
+
+
+def get_rule(rule_id: str) -> Rule | None:
+    return REGISTRY.get(rule_id)

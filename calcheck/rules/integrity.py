@@ -1,0 +1,183 @@
+"""Referential integrity: ids are unique, every reference resolves, records agree with the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from calcheck.findings import Severity
+from calcheck.model import BUILTIN, Estate
+from calcheck.rules.base import Context, Problem, Rule
+
+COLLECTIONS = (
+    "products", "cals", "holdings", "people", "devices", "deployments", "assignments", "audits", "waivers",
+)  # fmt: skip
+
+
+def check_duplicate_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for collection in COLLECTIONS:
+        first: dict[str, Any] = {}
+        for record in getattr(estate, collection):
+            seen = first.setdefault(record.id, record)
+            if seen is record:
+                continue
+            where = "the built-in catalogue" if seen.source is BUILTIN else f"{seen.source.path}:{seen.source.line}"
+            yield Problem.at(
+                record.source, "id", f"{collection[:-1] if collection != 'people' else 'person'} id "
+                f"{record.id!r} is already used at {where}",
+                "give every record its own id; ids are never reused",
+            )  # fmt: skip
+    if estate.config is not None:
+        seen_agreements: set[str] = set()
+        for agreement in estate.config.agreements:
+            if agreement.id in seen_agreements:
+                yield Problem.at(agreement.source, "id", f"agreement id {agreement.id!r} is listed twice",
+                                 "list each agreement once")  # fmt: skip
+            seen_agreements.add(agreement.id)
+
+
+def _refs(estate: Estate) -> Iterator[tuple[Any, str, str, str | None]]:
+    """(record, field, target collection, referenced id) for every reference in the estate."""
+    for product in estate.products:
+        yield product, "runs_on", "products", product.runs_on
+    for cal in estate.cals:
+        yield cal, "product", "products", cal.product
+        yield cal, "base", "cals", cal.base
+        yield from ((cal, "contains", "cals", c) for c in cal.contains)
+    for holding in estate.holdings:
+        yield holding, "cal", "cals", holding.cal
+        yield holding, "agreement", "agreements", holding.agreement
+    for person in estate.people:
+        yield from ((person, "devices", "devices", d) for d in person.devices)
+    for dep in estate.deployments:
+        yield dep, "product", "products", dep.product
+        yield from ((dep, "hosts", "devices", h) for h in dep.hosts)
+        yield from ((dep, "access", "people", p) for p in dep.access.people)
+        yield from ((dep, "access", "devices", d) for d in dep.access.devices)
+        yield from ((dep, "exemptions", "assignees", a) for a in dep.administrators)
+        yield dep, "external_connector", "holdings", dep.external_connector
+        yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
+    for asg in estate.assignments:
+        yield asg, "holding", "holdings", asg.holding
+        yield asg, "person", "people", asg.person
+        yield asg, "device", "devices", asg.device
+        yield asg, "replaces", "assignments", asg.replaces
+
+
+def _known(estate: Estate) -> dict[str, set[str]]:
+    known = {name: set(estate.index(name)) for name in COLLECTIONS}
+    known["agreements"] = {a.id for a in estate.config.agreements} if estate.config else set()
+    known["assignees"] = known["people"] | known["devices"]
+    return known
+
+
+def check_unknown_references(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    known = _known(estate)
+    for record, field, target, ref in _refs(estate):
+        if ref is not None and ref not in known[target]:
+            noun = {"assignees": "person or device", "people": "person"}.get(target, target[:-1])
+            yield Problem.at(
+                record.source, field, f"{record.id}: unknown {noun} {ref!r}",
+                f"add a {noun} with id {ref!r}, or correct the reference",
+            )  # fmt: skip
+    everything = set().union(*known.values())
+    for waiver in estate.waivers:
+        for ref in waiver.records:
+            if ref not in everything:
+                yield Problem.at(waiver.source, "records", f"{waiver.id}: unknown record {ref!r}",
+                                 "name existing record ids, or remove the entry")  # fmt: skip
+
+
+def _version_problems(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
+    products = estate.index("products")
+    cals = estate.index("cals")
+    for holding in estate.holdings:
+        cal = cals.get(holding.cal)
+        product = products.get(cal.product) if cal is not None and cal.product else None
+        if product is not None and holding.version is not None and product.rank(holding.version) is None:
+            yield holding, "version", holding.version, product.id
+    for dep in estate.deployments:
+        product = products.get(dep.product)
+        if product is not None and product.rank(dep.version) is None:
+            yield dep, "version", dep.version, product.id
+        host = products.get(product.runs_on) if product is not None and product.runs_on else None
+        if host is not None and dep.os_version is not None and host.rank(dep.os_version) is None:
+            yield dep, "os_version", dep.os_version, host.id
+
+
+def check_unknown_versions(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    products = estate.index("products")
+    for record, field, version, product_id in _version_problems(estate):
+        versions = ", ".join(v.version for v in products[product_id].versions)
+        yield Problem.at(
+            record.source, field, f"{record.id}: {products[product_id].name} has no version {version!r}",
+            f"use one of: {versions} (or add the version with a catalogue file)",
+        )  # fmt: skip
+
+
+def _holding_shape(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
+    cals = estate.index("cals")
+    for holding in estate.holdings:
+        cal = cals.get(holding.cal)
+        if cal is None:
+            continue
+        if holding.kind is not None and holding.kind != cal.kind:
+            yield holding, "kind", f"{cal.name} is a {cal.kind} CAL, not {holding.kind}", f"write kind: {cal.kind}"
+        if cal.kind == "suite" and holding.version is not None:
+            yield holding, "version", "a CAL suite has no version of its own", "remove the version"
+        if cal.kind in ("base", "additive") and holding.version is None:
+            yield holding, "cal", f"{cal.name} holding without a version", "add the CAL version from the invoice"
+        if (cal.kind == "connector") != (holding.type == "server"):
+            expected = "server" if cal.kind == "connector" else "user or device"
+            yield holding, "type", f"{cal.name} holdings have type {expected}", f"write type: {expected}"
+
+
+def check_holding_shape(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for holding, field, message, hint in _holding_shape(estate):
+        yield Problem.at(holding.source, field, f"{holding.id}: {message}", hint)
+
+
+def _date_problems(estate: Estate) -> Iterable[tuple[Any, str, str, str]]:
+    for asg in estate.assignments:
+        if asg.until is not None and asg.until < asg.since:
+            yield asg, "until", f"{asg.id}: ends ({asg.until}) before it starts ({asg.since})", "correct the dates"
+    for person in estate.people:
+        if (person.status == "departed") != (person.departed is not None):
+            yield person, "status", f"{person.id}: status {person.status!r} and departure date disagree", \
+                "a departed person has a 'departed:' date; others have none"
+    for device in estate.devices:
+        if (device.status in ("retired", "lost")) != (device.retired is not None):
+            yield device, "status", f"{device.id}: status {device.status!r} and 'retired:' date disagree", \
+                "a retired or lost device has a 'retired:' date; active devices have none"
+
+
+def check_dates(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for record, field, message, hint in _date_problems(estate):
+        yield Problem.at(record.source, field, message, hint)
+
+
+def check_config(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    if not estate.configs:
+        yield Problem(f"{estate.root}/calcheck.yaml", 1, 1, "the estate has no configuration file",
+                      "create calcheck.yaml with 'kind: config' and 'organisation:'")  # fmt: skip
+    for extra in estate.configs[1:]:
+        yield Problem.at(extra.source, None, "a second configuration document; only the first is used",
+                         "keep one 'kind: config' file per estate")  # fmt: skip
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+RULES = (
+    Rule("duplicate-id", "Duplicate record id", _E, "-",
+         "Two records of the same kind share an id, so references to it are ambiguous.", check_duplicate_ids),
+    Rule("unknown-reference", "Dangling reference", _E, "-",
+         "A record refers to a holding, person, device, deployment, product, CAL or agreement that does not exist.",
+         check_unknown_references),
+    Rule("unknown-version", "Version not in the catalogue", _E, "-",
+         "A holding or deployment names a version its product does not have.", check_unknown_versions),
+    Rule("holding-shape", "Holding inconsistent with its CAL", _E, "CAL-02, VER-08",
+         "A holding's kind, version or type contradicts the catalogue entry of its CAL.", check_holding_shape),
+    Rule("inconsistent-dates", "Inconsistent dates or status", _E, "-",
+         "Dates contradict each other or the record's status.", check_dates),
+    Rule("config", "Estate configuration missing or repeated", _E, "-",
+         "Every estate has exactly one 'kind: config' document.", check_config),
+)  # fmt: skip

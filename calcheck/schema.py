@@ -1,0 +1,179 @@
+"""JSON Schema validation of estate documents, with findings located on the offending line.
+
+A compiled validator (jsonschema-rs) answers "valid?" for every document; only invalid documents
+go through the ``jsonschema`` package, whose errors (with ``best_match`` for ``oneOf``) read well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from calcheck.findings import Finding, Severity
+from calcheck.yamlload import Document, locate, locate_key
+
+BASE_URI = "https://calcheck.dev/schemas/v1/"
+KINDS = (
+    "config", "catalogue", "holdings", "people", "devices",
+    "deployments", "assignments", "audits", "waivers",
+)  # fmt: skip
+RULE = "schema"
+
+
+def schema_dir() -> Path:
+    """The schemas folder: inside the installed wheel, or the source checkout's ``schemas/``."""
+    packaged = resources.files("calcheck").joinpath("_schemas")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def load_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema by its ``$id``."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        found[schema["$id"]] = schema
+    return found
+
+
+def schema_uri(kind: str) -> str:
+    return f"{BASE_URI}{kind}.schema.json"
+
+
+class Validators:
+    """Validators for every kind, built once per process."""
+
+    def __init__(self) -> None:
+        import jsonschema_rs
+
+        schemas = load_schemas()
+        registry = jsonschema_rs.Registry(list(schemas.items()))
+        self._fast = {
+            kind: jsonschema_rs.Draft202012Validator(
+                schemas[schema_uri(kind)], registry=registry, validate_formats=True
+            )
+            for kind in KINDS
+        }
+        self._slow: dict[str, Any] = {}
+
+    def is_valid(self, kind: str, data: Any) -> bool:
+        return bool(self._fast[kind].is_valid(data))
+
+    def detailed(self, kind: str) -> Any:
+        """The ``jsonschema`` validator for ``kind``, built on first use."""
+        if kind not in self._slow:
+            import jsonschema
+            from referencing import Registry, Resource
+
+            schemas = load_schemas()
+            registry: Registry[Any] = Registry().with_resources(
+                (uri, Resource.from_contents(schema)) for uri, schema in schemas.items()
+            )
+            self._slow[kind] = jsonschema.Draft202012Validator(
+                schemas[schema_uri(kind)],
+                registry=registry,
+                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+            )
+        return self._slow[kind]
+
+
+@cache
+def validators() -> Validators:
+    return Validators()
+
+
+def validate_document(path: str, kind: str, doc: Document) -> list[Finding]:
+    """Findings for every schema violation in ``doc`` (empty when valid)."""
+    checks = validators()
+    if checks.is_valid(kind, doc.data):
+        return []
+    findings = [_finding(path, doc, error) for error in _errors(checks.detailed(kind), doc.data)]
+    if not findings:  # the two validators disagree: never let an invalid document pass
+        findings.append(
+            Finding(RULE, Severity.ERROR, path, doc.line, doc.column,
+                    f"document does not match the {kind} schema", "validate it against the schema in schemas/")
+        )  # fmt: skip
+    return findings
+
+
+def _errors(validator: Any, data: Any) -> Iterator[Any]:
+    from jsonschema.exceptions import best_match
+
+    for error in validator.iter_errors(data):
+        if error.context:
+            yield best_match(error.context)
+        else:
+            yield error
+
+
+def _finding(path: str, doc: Document, error: Any) -> Finding:
+    location = list(error.absolute_path)
+    where = _dotted(location)
+    message, hint = _explain(error)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(key for key in error.instance if key not in allowed)
+        if extra:
+            line, col = locate_key(doc.pos, location, extra[0])
+            keys = ", ".join(sorted(allowed))
+            return Finding(
+                RULE, Severity.ERROR, path, line, col,
+                f"{where}: unknown key {extra[0]!r}" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""),
+                f"check the spelling; allowed keys here: {keys}",
+            )  # fmt: skip
+    line, col = locate(doc.pos, location)
+    return Finding(RULE, Severity.ERROR, path, line, col, f"{where}: {message}", hint)
+
+
+def _dotted(location: list[Any]) -> str:
+    text = ""
+    for step in location:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text or "document"
+
+
+def _explain(error: Any) -> tuple[str, str]:
+    """A message and a one-line hint for a ``jsonschema`` error."""
+    kind = error.validator
+    value = error.validator_value
+    if kind == "required":
+        return error.message, "add the missing key"
+    if kind == "enum":
+        options = ", ".join(str(option) for option in value)
+        return f"{_short(error.instance)} is not one of the allowed values", f"use one of: {options}"
+    if kind == "const":
+        return f"{_short(error.instance)} should be {value!r}", f"write {value!r}"
+    if kind == "format" and value == "date":
+        return f"{_short(error.instance)} is not a valid date", "write a real calendar date as YYYY-MM-DD"
+    if kind == "type":
+        expected = value if isinstance(value, str) else " or ".join(value)
+        return f"{_short(error.instance)} should be of type {expected}", _type_hint(error.instance, expected)
+    if kind == "pattern":
+        description = error.schema.get("description", f"match the pattern {value}")
+        return f"{_short(error.instance)} is not in the expected form", description
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return error.message, f"use a value within the allowed range ({kind} {value})"
+    if kind == "oneOf" and isinstance(error.instance, dict) and "person" in error.instance and "device" in error.instance:
+        return "an assignment names both a person and a device", "assign each CAL to exactly one person or device"
+    return error.message, str(error.schema.get("description", "see the schema in schemas/"))
+
+
+def _type_hint(instance: Any, expected: str) -> str:
+    if isinstance(instance, float) and "string" in expected:
+        return "quote the value (\"1.10\"): unquoted, YAML reads it as a decimal number"
+    if isinstance(instance, bool) and "string" in expected:
+        return "quote the value: unquoted true/false are booleans"
+    if instance is None:
+        return "give a value; an empty value is null"
+    return f"write a {expected}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
