@@ -47,9 +47,16 @@ def _product(rec: dict[str, Any], src: m.Source) -> m.Product:
 
 def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
     return m.Cal(
-        rec["id"], rec["name"], rec["kind"], src, rec.get("product"), rec.get("base"),
-        rec.get("role"), rec.get("feature"), tuple(rec.get("contains", ())),
-    )  # fmt: skip
+        rec["id"],
+        rec["name"],
+        rec["kind"],
+        src,
+        rec.get("product"),
+        rec.get("base"),
+        rec.get("role"),
+        rec.get("feature"),
+        tuple(rec.get("contains", ())),
+    )
 
 
 def _holding(rec: dict[str, Any], src: m.Source, root: Path) -> m.Holding:
@@ -58,20 +65,30 @@ def _holding(rec: dict[str, Any], src: m.Source, root: Path) -> m.Holding:
         for p, ppos in zip(rec["proof"], src.pos[2]["proof"][2][2], strict=False)
     )
     return m.Holding(
-        rec["id"], rec["cal"], rec["type"], rec["quantity"], rec["channel"],
-        dt.date.fromisoformat(rec["purchased"]), src, proofs, rec.get("kind"),
-        version(rec.get("version")), rec.get("agreement"), date(rec.get("sa_until")),
-        date(rec.get("subscription_until")), rec.get("unit_price"), rec.get("currency"),
-        rec.get("owner"), tuple(rec.get("tags", ())),
-    )  # fmt: skip
+        rec["id"],
+        rec["cal"],
+        rec["type"],
+        rec["quantity"],
+        rec["channel"],
+        dt.date.fromisoformat(rec["purchased"]),
+        src,
+        proofs,
+        rec.get("kind"),
+        version(rec.get("version")),
+        rec.get("agreement"),
+        date(rec.get("sa_until")),
+        date(rec.get("subscription_until")),
+        rec.get("unit_price"),
+        rec.get("currency"),
+        rec.get("owner"),
+        tuple(rec.get("tags", ())),
+    )
 
 
 def _proof(rec: dict[str, Any], src: m.Source, root: Path) -> m.Proof:
     file = rec.get("file")
     state, digest = inspect_file(root, file) if file is not None else (None, None)
-    return m.Proof(
-        rec["type"], rec["ref"], src, date(rec.get("date")), file, rec.get("sha256"), state, digest
-    )
+    return m.Proof(rec["type"], rec["ref"], src, date(rec.get("date")), file, rec.get("sha256"), state, digest)
 
 
 def inspect_file(root: Path, relative: str) -> tuple[m.FileState, str | None]:
@@ -99,75 +116,131 @@ def inspect_file(root: Path, relative: str) -> tuple[m.FileState, str | None]:
 
 def _person(rec: dict[str, Any], src: m.Source) -> m.Person:
     return m.Person(
-        rec["id"], rec["name"], rec["kind"], rec["status"], src, rec.get("email"),
-        date(rec.get("departed")), rec.get("department"), rec.get("cost_centre"),
-        tuple(rec.get("groups", ())), tuple(rec.get("devices", ())), rec.get("onsite"),
-        rec.get("hours_per_week"), tuple(rec.get("tags", ())),
-    )  # fmt: skip
+        rec["id"],
+        rec["name"],
+        rec["kind"],
+        rec["status"],
+        src,
+        rec.get("email"),
+        date(rec.get("departed")),
+        rec.get("department"),
+        rec.get("cost_centre"),
+        tuple(rec.get("groups", ())),
+        tuple(rec.get("devices", ())),
+        rec.get("onsite"),
+        rec.get("hours_per_week"),
+        tuple(rec.get("tags", ())),
+    )
 
 
 def _device(rec: dict[str, Any], src: m.Source) -> m.Device:
     return m.Device(
-        rec["id"], rec["kind"], rec["status"], src, rec.get("name"), date(rec.get("retired")),
-        rec.get("department"), rec.get("cost_centre"), tuple(rec.get("groups", ())),
+        rec["id"],
+        rec["kind"],
+        rec["status"],
+        src,
+        rec.get("name"),
+        date(rec.get("retired")),
+        rec.get("department"),
+        rec.get("cost_centre"),
+        tuple(rec.get("groups", ())),
         tuple(rec.get("tags", ())),
-    )  # fmt: skip
+    )
 
 
 def _deployment(rec: dict[str, Any], src: m.Source) -> m.Deployment:
     access = rec.get("access", {})
     exemptions = rec.get("exemptions", {})
     return m.Deployment(
-        rec["id"], rec["name"], rec["product"], str(rec["version"]),
+        rec["id"],
+        rec["name"],
+        rec["product"],
+        str(rec["version"]),
         m.Access(
-            bool(access.get("everyone", False)), tuple(access.get("groups", ())),
-            tuple(access.get("departments", ())), tuple(access.get("people", ())),
+            bool(access.get("everyone", False)),
+            tuple(access.get("groups", ())),
+            tuple(access.get("departments", ())),
+            tuple(access.get("people", ())),
             tuple(access.get("devices", ())),
         ),
-        src, rec.get("edition"), version(rec.get("os_version")), tuple(rec.get("roles", ())),
-        rec.get("rds_licensing_mode"), rec.get("rds_licensing_server"),
-        tuple(rec.get("features", ())), tuple(rec.get("hosts", ())),
-        tuple(exemptions.get("administrators", ())), bool(exemptions.get("vm_host_only", False)),
-        rec.get("external_connector"), tuple(rec.get("tags", ())),
-    )  # fmt: skip
+        src,
+        rec.get("edition"),
+        version(rec.get("os_version")),
+        tuple(rec.get("roles", ())),
+        rec.get("rds_licensing_mode"),
+        rec.get("rds_licensing_server"),
+        tuple(rec.get("features", ())),
+        tuple(rec.get("hosts", ())),
+        tuple(exemptions.get("administrators", ())),
+        bool(exemptions.get("vm_host_only", False)),
+        rec.get("external_connector"),
+        tuple(rec.get("tags", ())),
+    )
 
 
 def _assignment(rec: dict[str, Any], src: m.Source) -> m.Assignment:
     return m.Assignment(
-        rec["id"], rec["holding"], dt.date.fromisoformat(rec["since"]), src, rec.get("person"),
-        rec.get("device"), date(rec.get("until")), bool(rec.get("temporary", False)),
-        rec.get("replaces"), rec.get("reason"), rec.get("note"),
-    )  # fmt: skip
+        rec["id"],
+        rec["holding"],
+        dt.date.fromisoformat(rec["since"]),
+        src,
+        rec.get("person"),
+        rec.get("device"),
+        date(rec.get("until")),
+        bool(rec.get("temporary", False)),
+        rec.get("replaces"),
+        rec.get("reason"),
+        rec.get("note"),
+    )
 
 
 def _audit(rec: dict[str, Any], src: m.Source) -> m.Audit:
     return m.Audit(
-        rec["id"], dt.date.fromisoformat(rec["date"]), rec["auditor"], rec["type"], rec["result"],
-        src, rec.get("scope"), rec.get("revision"), dict(rec.get("position", {})),
-    )  # fmt: skip
+        rec["id"],
+        dt.date.fromisoformat(rec["date"]),
+        rec["auditor"],
+        rec["type"],
+        rec["result"],
+        src,
+        rec.get("scope"),
+        rec.get("revision"),
+        dict(rec.get("position", {})),
+    )
 
 
 def _waiver(rec: dict[str, Any], src: m.Source) -> m.Waiver:
     return m.Waiver(
-        rec["id"], rec["rule"], rec["owner"], rec["reason"], dt.date.fromisoformat(rec["expires"]),
-        src, tuple(rec.get("records", ())),
-    )  # fmt: skip
+        rec["id"],
+        rec["rule"],
+        rec["owner"],
+        rec["reason"],
+        dt.date.fromisoformat(rec["expires"]),
+        src,
+        tuple(rec.get("records", ())),
+    )
 
 
 def _config(data: dict[str, Any], src: m.Source) -> m.Config:
     rules = data.get("rules", {})
     site = data.get("site", {})
     agreements = tuple(
-        m.Agreement(a["id"], a["type"], dt.date.fromisoformat(a["signed"]),
-                    _source(src.path, apos), date(a.get("ends")))
+        m.Agreement(
+            a["id"], a["type"], dt.date.fromisoformat(a["signed"]), _source(src.path, apos), date(a.get("ends"))
+        )
         for a, apos in zip(data.get("agreements", []), _child_list(src.pos, "agreements"), strict=False)
-    )  # fmt: skip
+    )
     return m.Config(
-        data["organisation"], src, data.get("audit_interval_days", 365),
-        data.get("headroom_threshold", 0.95), data.get("currency"), agreements,
-        dict(rules.get("severity", {})), frozenset(rules.get("disabled", ())),
-        bool(site.get("publish_proofs", False)), bool(site.get("pseudonymise_people", False)),
-    )  # fmt: skip
+        data["organisation"],
+        src,
+        data.get("audit_interval_days", 365),
+        data.get("headroom_threshold", 0.95),
+        data.get("currency"),
+        agreements,
+        dict(rules.get("severity", {})),
+        frozenset(rules.get("disabled", ())),
+        bool(site.get("publish_proofs", False)),
+        bool(site.get("pseudonymise_people", False)),
+    )
 
 
 def _child_list(pos: Pos, key: str) -> list[Pos]:

@@ -46,17 +46,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"calcheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    check = commands.add_parser("check", help="validate the estate and report findings",
-                                description="Validate the estate: YAML, schemas, references and licensing rules.")  # fmt: skip
+    check = commands.add_parser(
+        "check",
+        help="validate the estate and report findings",
+        description="Validate the estate: YAML, schemas, references and licensing rules.",
+    )
     check.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    check.add_argument("--fail-on", choices=("error", "warning", "info"), default="error",
-                       help="lowest severity that makes the exit code 1 (default: error)")  # fmt: skip
-    check.add_argument("--as-of", type=_date, default=None, metavar="DATE",
-                       help="evaluate dates as of this day, YYYY-MM-DD (default: today)")  # fmt: skip
+    check.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    check.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
+    )
     check.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
-    check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                       help="colour text output (default: auto, on a terminal unless NO_COLOR is set)")  # fmt: skip
+    check.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour text output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
 
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
@@ -136,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: never a traceback for the user
         if os.environ.get("CALCHECK_DEBUG"):
             raise
-        print(f"calcheck: internal error: {type(exc).__name__}: {exc}\n"
-              "(set CALCHECK_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)  # fmt: skip
+        print(
+            f"calcheck: internal error: {type(exc).__name__}: {exc}\n"
+            "(set CALCHECK_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 from calcheck import build, schema
 from calcheck.errors import UsageError
@@ -16,11 +18,18 @@ from calcheck.model import BUILTIN, Estate
 from calcheck.rules import REGISTRY, Context
 from calcheck.yamlload import Document, LoadedFile, load_bytes
 
+T = TypeVar("T", bound=Any)
 YAML_SUFFIXES = (".yaml", ".yml")
 FOLDER_KINDS = {
-    "catalogue": "catalogue", "holdings": "holdings", "people": "people", "devices": "devices",
-    "deployments": "deployments", "assignments": "assignments", "audits": "audits", "waivers": "waivers",
-}  # fmt: skip
+    "catalogue": "catalogue",
+    "holdings": "holdings",
+    "people": "people",
+    "devices": "devices",
+    "deployments": "deployments",
+    "assignments": "assignments",
+    "audits": "audits",
+    "waivers": "waivers",
+}
 
 
 @dataclass(slots=True)
@@ -58,8 +67,13 @@ def read_file(path: Path, root: Path) -> LoadedFile:
         raw = path.read_bytes()
     except OSError as exc:
         loaded = LoadedFile(shown)
-        loaded.problem("unreadable-file", 1, 1, f"cannot read file: {exc.strerror or exc}",
-                       "check the file's permissions, or replace the link with the file itself")  # fmt: skip
+        loaded.problem(
+            "unreadable-file",
+            1,
+            1,
+            f"cannot read file: {exc.strerror or exc}",
+            "check the file's permissions, or replace the link with the file itself",
+        )
         return loaded
     return load_bytes(shown, raw)
 
@@ -70,16 +84,26 @@ def document_kind(loaded: LoadedFile, doc: Document, path: Path, root: Path) -> 
     kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in schema.KINDS:
         shown = f"{kind!r}" if isinstance(kind, str) else "no 'kind:' key"
-        loaded.problem("unknown-kind", doc.line, doc.column, f"document has {shown}; calcheck cannot tell what it holds",
-                       f"start the file with 'kind:' and one of: {', '.join(schema.KINDS)}")  # fmt: skip
+        loaded.problem(
+            "unknown-kind",
+            doc.line,
+            doc.column,
+            f"document has {shown}; calcheck cannot tell what it holds",
+            f"start the file with 'kind:' and one of: {', '.join(schema.KINDS)}",
+        )
         return None
     assert isinstance(kind, str)
     folder = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else None
     expected = FOLDER_KINDS.get(folder or "")
     if expected is not None and expected != kind:
         line, col = doc.pos[2]["kind"][2][:2]
-        loaded.problem("wrong-kind", line, col, f"a '{kind}' document in the {folder}/ folder",
-                       f"move the file to the folder for {kind}, or correct its kind")  # fmt: skip
+        loaded.problem(
+            "wrong-kind",
+            line,
+            col,
+            f"a '{kind}' document in the {folder}/ folder",
+            f"move the file to the folder for {kind}, or correct its kind",
+        )
         return None
     return kind
 
@@ -88,7 +112,7 @@ def document_kind(loaded: LoadedFile, doc: Document, path: Path, root: Path) -> 
 def builtin_catalogue() -> tuple[Document, ...]:
     raw = resources.files("calcheck").joinpath("data/catalogue.yaml").read_bytes()
     loaded = load_bytes(BUILTIN.path, raw)
-    problems = [f for doc in loaded.documents for f in schema.validate_document(BUILTIN.path, "catalogue", doc)]
+    problems = [f for doc in loaded.documents for f, _ in schema.validate_document(BUILTIN.path, "catalogue", doc)]
     if loaded.findings or problems:  # pragma: no cover - guarded by the test suite
         raise RuntimeError(f"built-in catalogue is invalid: {(loaded.findings + problems)[0]}")
     return tuple(loaded.documents)
@@ -110,17 +134,47 @@ def load_estate(root: Path) -> tuple[Estate, list[Finding], int]:
             if kind is None:
                 continue
             problems = schema.validate_document(loaded.path, kind, doc)
-            if problems:
-                findings.extend(problems)
-            else:
-                build.add_document(estate, loaded.path, kind, doc, root)
+            findings.extend(finding for finding, _ in problems)
+            broken = [where for _, where in problems] + loaded.broken_paths
+            valid = _without_invalid_records(estate, kind, doc, broken)
+            if valid is not None:
+                build.add_document(estate, loaded.path, kind, valid, root)
         findings.extend(loaded.findings)
     return estate, findings, len(paths)
 
 
-def _builtin(record: build.m.Product | build.m.Cal) -> build.m.Product | build.m.Cal:
-    import dataclasses
+def _without_invalid_records(
+    estate: Estate, kind: str, doc: Document, broken: list[tuple[Any, ...]]
+) -> Document | None:
+    """The document minus records with schema errors, or None when the document itself is broken.
 
+    Dropping one bad record rather than the whole file keeps one typo from hiding a file's
+    other records; the ids of dropped records are remembered so references to them do not
+    cascade into 'unknown reference' findings.
+    """
+    if not broken:
+        return doc
+    collection = schema.RECORD_KEYS.get(kind, "")
+    bad: set[int] = set()
+    for where in broken:
+        if not collection or len(where) < 2 or where[0] != collection or not isinstance(where[1], int):
+            estate.invalid_ids.setdefault(kind, set()).add(kind)
+            return None
+        bad.add(where[1])
+    records = doc.data[collection]
+    for index in bad:
+        record = records[index]
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            estate.invalid_ids.setdefault(collection, set()).add(record["id"])
+    keep = [i for i in range(len(records)) if i not in bad]
+    key_line, key_col, seq_pos = doc.pos[2][collection]
+    data = {**doc.data, collection: [records[i] for i in keep]}
+    positions = dict(doc.pos[2])
+    positions[collection] = (key_line, key_col, (seq_pos[0], seq_pos[1], [seq_pos[2][i] for i in keep]))
+    return Document(data, (doc.pos[0], doc.pos[1], positions), doc.line, doc.column)
+
+
+def _builtin(record: T) -> T:
     return dataclasses.replace(record, source=BUILTIN)
 
 
@@ -147,8 +201,15 @@ def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
             continue
         override = config.severity.get(finding.rule)
         if override is not None:
-            finding = Finding(finding.rule, Severity.parse(override), finding.path, finding.line,
-                              finding.column, finding.message, finding.hint)  # fmt: skip
+            finding = Finding(
+                finding.rule,
+                Severity.parse(override),
+                finding.path,
+                finding.line,
+                finding.column,
+                finding.message,
+                finding.hint,
+            )
         result.append(finding)
     return result
 
@@ -158,10 +219,17 @@ def _unknown_rule_settings(estate: Estate) -> list[Finding]:
     assert config is not None
     named = sorted(set(config.severity) | config.disabled)
     return [
-        Finding("config", Severity.WARNING, config.source.path, *config.source.at("rules"),
-                f"rule settings name an unknown rule {rule_id!r}", "run 'calcheck rules' for the rule ids")
-        for rule_id in named if rule_id not in REGISTRY
-    ]  # fmt: skip
+        Finding(
+            "config",
+            Severity.WARNING,
+            config.source.path,
+            *config.source.at("rules"),
+            f"rule settings name an unknown rule {rule_id!r}",
+            "run 'calcheck rules' for the rule ids",
+        )
+        for rule_id in named
+        if rule_id not in REGISTRY
+    ]
 
 
 def check(root: Path, as_of: dt.date) -> CheckResult:

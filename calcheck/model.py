@@ -256,6 +256,7 @@ class Estate:
     assignments: list[Assignment] = field(default_factory=list)
     audits: list[Audit] = field(default_factory=list)
     waivers: list[Waiver] = field(default_factory=list)
+    invalid_ids: dict[str, set[str]] = field(default_factory=dict)
     _index: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def index(self, collection: str) -> dict[str, Any]:

@@ -84,9 +84,14 @@ def render_json(findings: list[Finding], ctx: ReportContext) -> str:
         },
         "findings": [
             {
-                "rule": f.rule, "severity": f.severity.label, "path": f.path, "line": f.line,
-                "column": f.column, "message": f.message, "hint": f.hint,
-            }  # fmt: skip
+                "rule": f.rule,
+                "severity": f.severity.label,
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "message": f.message,
+                "hint": f.hint,
+            }
             for f in findings
         ],
     }

@@ -18,10 +18,28 @@ from calcheck.yamlload import Document, locate, locate_key
 
 BASE_URI = "https://calcheck.dev/schemas/v1/"
 KINDS = (
-    "config", "catalogue", "holdings", "people", "devices",
-    "deployments", "assignments", "audits", "waivers",
-)  # fmt: skip
+    "config",
+    "catalogue",
+    "holdings",
+    "people",
+    "devices",
+    "deployments",
+    "assignments",
+    "audits",
+    "waivers",
+)
 RULE = "schema"
+RECORD_KEYS = {
+    "holdings": "holdings",
+    "people": "people",
+    "devices": "devices",
+    "deployments": "deployments",
+    "assignments": "assignments",
+    "audits": "audits",
+    "waivers": "waivers",
+}
+
+Located = tuple[Finding, tuple[Any, ...]]
 
 
 def schema_dir() -> Path:
@@ -88,28 +106,41 @@ def validators() -> Validators:
     return Validators()
 
 
-def validate_document(path: str, kind: str, doc: Document) -> list[Finding]:
-    """Findings for every schema violation in ``doc`` (empty when valid)."""
+def validate_document(path: str, kind: str, doc: Document) -> list[Located]:
+    """Each schema violation in ``doc`` as a finding with its data path (empty when valid)."""
     checks = validators()
     if checks.is_valid(kind, doc.data):
         return []
-    findings = [_finding(path, doc, error) for error in _errors(checks.detailed(kind), doc.data)]
-    if not findings:  # the two validators disagree: never let an invalid document pass
-        findings.append(
-            Finding(RULE, Severity.ERROR, path, doc.line, doc.column,
-                    f"document does not match the {kind} schema", "validate it against the schema in schemas/")
-        )  # fmt: skip
-    return findings
+    found = [
+        (_finding(path, doc, error), tuple(error.absolute_path)) for error in _errors(checks.detailed(kind), doc.data)
+    ]
+    if not found:  # the two validators disagree: never let an invalid document pass
+        message = f"document does not match the {kind} schema"
+        found.append((Finding(RULE, Severity.ERROR, path, doc.line, doc.column, message, "see schemas/"), ()))
+    return found
 
 
 def _errors(validator: Any, data: Any) -> Iterator[Any]:
     from jsonschema.exceptions import best_match
 
     for error in validator.iter_errors(data):
-        if error.context:
+        if error.context and not _exclusive_keys(error):
             yield best_match(error.context)
         else:
             yield error
+
+
+def _exclusive_keys(error: Any) -> list[str]:
+    """For a ``oneOf`` of 'this key or that key', the keys; otherwise empty."""
+    if error.validator != "oneOf":
+        return []
+    keys: list[str] = []
+    for option in error.validator_value:
+        required = option.get("required", []) if isinstance(option, dict) else []
+        if len(required) != 1:
+            return []
+        keys.append(required[0])
+    return keys
 
 
 def _finding(path: str, doc: Document, error: Any) -> Finding:
@@ -123,10 +154,14 @@ def _finding(path: str, doc: Document, error: Any) -> Finding:
             line, col = locate_key(doc.pos, location, extra[0])
             keys = ", ".join(sorted(allowed))
             return Finding(
-                RULE, Severity.ERROR, path, line, col,
+                RULE,
+                Severity.ERROR,
+                path,
+                line,
+                col,
                 f"{where}: unknown key {extra[0]!r}" + (f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""),
                 f"check the spelling; allowed keys here: {keys}",
-            )  # fmt: skip
+            )
     line, col = locate(doc.pos, location)
     return Finding(RULE, Severity.ERROR, path, line, col, f"{where}: {message}", hint)
 
@@ -159,19 +194,21 @@ def _explain(error: Any) -> tuple[str, str]:
         return f"{_short(error.instance)} is not in the expected form", description
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return error.message, f"use a value within the allowed range ({kind} {value})"
-    if kind == "oneOf" and isinstance(error.instance, dict) and "person" in error.instance and "device" in error.instance:
-        return "an assignment names both a person and a device", "assign each CAL to exactly one person or device"
+    if _exclusive_keys(error):
+        keys = " or ".join(repr(key) for key in _exclusive_keys(error))
+        return f"needs exactly one of {keys}", f"give {keys}, not both and not neither"
     return error.message, str(error.schema.get("description", "see the schema in schemas/"))
 
 
 def _type_hint(instance: Any, expected: str) -> str:
     if isinstance(instance, float) and "string" in expected:
-        return "quote the value (\"1.10\"): unquoted, YAML reads it as a decimal number"
+        return 'quote the value ("1.10"): unquoted, YAML reads it as a decimal number'
     if isinstance(instance, bool) and "string" in expected:
         return "quote the value: unquoted true/false are booleans"
     if instance is None:
         return "give a value; an empty value is null"
-    return f"write a {expected}"
+    article = "an" if expected[0] in "aeiou" else "a"
+    return f"write {article} {expected}"
 
 
 def _short(value: Any) -> str:

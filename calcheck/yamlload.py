@@ -41,11 +41,19 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 _SPECIAL_FLOATS = {
-    ".inf": float("inf"), ".Inf": float("inf"), ".INF": float("inf"),
-    "+.inf": float("inf"), "+.Inf": float("inf"), "+.INF": float("inf"),
-    "-.inf": float("-inf"), "-.Inf": float("-inf"), "-.INF": float("-inf"),
-    ".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan"),
-}  # fmt: skip
+    ".inf": float("inf"),
+    ".Inf": float("inf"),
+    ".INF": float("inf"),
+    "+.inf": float("inf"),
+    "+.Inf": float("inf"),
+    "+.INF": float("inf"),
+    "-.inf": float("-inf"),
+    "-.Inf": float("-inf"),
+    "-.INF": float("-inf"),
+    ".nan": float("nan"),
+    ".NaN": float("nan"),
+    ".NAN": float("nan"),
+}
 _CORE = "tag:yaml.org,2002:"
 _MAX_INT_DIGITS = 4000
 
@@ -65,9 +73,14 @@ class LoadedFile:
     path: str
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Data paths of mappings that lost a duplicate key: their records are not used.
+    broken_paths: list[tuple[Any, ...]] = field(default_factory=list)
 
     def problem(self, rule: str, line: int, col: int, message: str, hint: str) -> None:
         self.findings.append(Finding(rule, Severity.ERROR, self.path, line, col, message, hint))
+
+
+_DISCARD = "\0discard"  # a key no YAML scalar can produce here: the duplicate's value is dropped
 
 
 class _Abort(Exception):
@@ -114,18 +127,23 @@ def load_bytes(path: str, raw: bytes) -> LoadedFile:
     result = LoadedFile(path)
     if len(raw) > MAX_FILE_BYTES:
         result.problem(
-            "file-too-large", 1, 1,
+            "file-too-large",
+            1,
+            1,
             f"file is {len(raw)} bytes; calcheck reads files up to {MAX_FILE_BYTES} bytes",
             "split the records over several smaller files",
-        )  # fmt: skip
+        )
         return result
     with gc_paused():
         _Builder(result).run(raw)
     if not result.documents and not result.findings:
         result.problem(
-            "empty-file", 1, 1, "file holds no YAML document",
+            "empty-file",
+            1,
+            1,
+            "file holds no YAML document",
             "add a document with a 'kind:' key, or delete the file",
-        )  # fmt: skip
+        )
     return result
 
 
@@ -174,9 +192,12 @@ class _Builder:
 
     def _syntax(self, line: int, col: int, problem: str) -> None:
         self.result.problem(
-            "yaml-syntax", line, col, f"YAML syntax error: {problem}",
+            "yaml-syntax",
+            line,
+            col,
+            f"YAML syntax error: {problem}",
             "fix the YAML syntax at this position (indent with spaces, quote values with ':' or '#')",
-        )  # fmt: skip
+        )
 
     def _events(self, parser: Any) -> None:
         handlers = {
@@ -205,10 +226,12 @@ class _Builder:
         if self.doc_count == 2:
             mark = event.start_mark
             self.result.problem(
-                "yaml-multiple-documents", mark.line + 1, mark.column + 1,
+                "yaml-multiple-documents",
+                mark.line + 1,
+                mark.column + 1,
                 "a calcheck file holds exactly one YAML document; this one and any after it are not read",
                 "move each further document into a file of its own",
-            )  # fmt: skip
+            )
 
     def _scalar(self, event: Any) -> None:
         mark = event.start_mark
@@ -227,34 +250,40 @@ class _Builder:
             return text
         if tag in (_CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"):
             value = resolve_plain(text)
-            expected = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_CORE) :]]
-            if type(value) is expected or (expected is float and type(value) is int):
-                return float(value) if expected is float else value
+            expected: type = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_CORE) :]]
+            if type(value) is expected:
+                return value
+            if expected is float and type(value) is int:
+                return float(value)
         self.result.problem(
-            "yaml-unsupported", line, col,
+            "yaml-unsupported",
+            line,
+            col,
             f"tag {tag!r} is not supported in calcheck files; the value is read as text",
             "remove the tag; calcheck files hold plain strings, numbers, booleans, lists and mappings",
-        )  # fmt: skip
+        )
         return text
 
     def _start(self, event: Any) -> None:
         mark = event.start_mark
         if event.tag not in (None, "!", _CORE + "map", _CORE + "seq"):
             self.result.problem(
-                "yaml-unsupported", mark.line + 1, mark.column + 1,
+                "yaml-unsupported",
+                mark.line + 1,
+                mark.column + 1,
                 f"tag {event.tag!r} is not supported in calcheck files; it is ignored",
                 "remove the tag",
-            )  # fmt: skip
+            )
         if len(self.stack) >= MAX_DEPTH:
             self.result.problem(
-                "yaml-too-deep", mark.line + 1, mark.column + 1,
+                "yaml-too-deep",
+                mark.line + 1,
+                mark.column + 1,
                 f"nesting deeper than {MAX_DEPTH} levels is not supported in calcheck files",
                 "flatten the structure; calcheck records are at most a few levels deep",
-            )  # fmt: skip
+            )
             raise _Abort
-        self.stack.append(
-            _Frame(type(event) is yaml.MappingStartEvent, mark.line + 1, mark.column + 1, event.anchor)
-        )
+        self.stack.append(_Frame(type(event) is yaml.MappingStartEvent, mark.line + 1, mark.column + 1, event.anchor))
 
     def _end(self, event: Any) -> None:
         frame = self.stack.pop()
@@ -274,10 +303,12 @@ class _Builder:
         self.expanded += nodes
         if self.expanded > MAX_ALIAS_NODES:
             self.result.problem(
-                "yaml-alias-bomb", line, col,
+                "yaml-alias-bomb",
+                line,
+                col,
                 f"aliases in this document expand to more than {MAX_ALIAS_NODES} values",
                 "write the records out instead of repeating them with anchors and aliases",
-            )  # fmt: skip
+            )
             raise _Abort
         self._add(value, pos, nodes, line, col)
 
@@ -294,30 +325,44 @@ class _Builder:
         elif frame.key is None:
             self._set_key(frame, value, line, col)
         else:
-            frame.container[frame.key] = value
-            frame.pos[frame.key] = (*frame.key_pos, pos)
+            if frame.key is not _DISCARD:
+                frame.container[frame.key] = value
+                frame.pos[frame.key] = (*frame.key_pos, pos)
             frame.key = None
 
     def _set_key(self, frame: _Frame, value: Any, line: int, col: int) -> None:
         if isinstance(value, (dict, list)):
             self.result.problem(
-                "yaml-unsupported", line, col,
+                "yaml-unsupported",
+                line,
+                col,
                 "complex mapping keys (a list or mapping used as a key) are not supported",
                 "use a plain text key",
-            )  # fmt: skip
+            )
             raise _Abort
         key = _key_text(value)
         if key in frame.container:
             first_line, first_col = frame.pos[key][:2]
             self.result.problem(
-                "duplicate-key", line, col,
+                "duplicate-key",
+                line,
+                col,
                 f"duplicate key {key!r} (first at line {first_line}, column {first_col}); "
                 "YAML would silently keep only the last value",
                 "remove or rename one of the two keys",
-            )  # fmt: skip
-            raise _Abort
+            )
+            if self.doc_count == 1:
+                self.result.broken_paths.append(self._path())
+            key = _DISCARD
         frame.key = key
         frame.key_pos = (line, col)
+
+    def _path(self) -> tuple[Any, ...]:
+        """Data path of the innermost open container."""
+        path: list[Any] = []
+        for parent in self.stack[:-1]:
+            path.append(parent.key if parent.is_map else len(parent.container))
+        return tuple(path)
 
 
 def _key_text(value: Any) -> str:

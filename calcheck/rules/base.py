@@ -28,8 +28,10 @@ class Problem:
     hint: str
 
     @classmethod
-    def at(cls, source: Source, field: str | None, message: str, hint: str) -> Problem:
-        line, column = source.at(field) if field else (source.line, source.column)
+    def at(cls, source: Source, field: str | tuple[str | int, ...] | None, message: str, hint: str) -> Problem:
+        """A problem at ``field`` (a key, or a path of keys and indexes) of a record."""
+        path = (field,) if isinstance(field, str) else (field or ())
+        line, column = source.at(*path)
         return cls(source.path, line, column, message, hint)
 
 

@@ -10,8 +10,16 @@ from calcheck.model import BUILTIN, Estate
 from calcheck.rules.base import Context, Problem, Rule
 
 COLLECTIONS = (
-    "products", "cals", "holdings", "people", "devices", "deployments", "assignments", "audits", "waivers",
-)  # fmt: skip
+    "products",
+    "cals",
+    "holdings",
+    "people",
+    "devices",
+    "deployments",
+    "assignments",
+    "audits",
+    "waivers",
+)
 
 
 def check_duplicate_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
@@ -23,38 +31,50 @@ def check_duplicate_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
                 continue
             where = "the built-in catalogue" if seen.source is BUILTIN else f"{seen.source.path}:{seen.source.line}"
             yield Problem.at(
-                record.source, "id", f"{collection[:-1] if collection != 'people' else 'person'} id "
+                record.source,
+                "id",
+                f"{collection[:-1] if collection != 'people' else 'person'} id "
                 f"{record.id!r} is already used at {where}",
                 "give every record its own id; ids are never reused",
-            )  # fmt: skip
+            )
     if estate.config is not None:
         seen_agreements: set[str] = set()
         for agreement in estate.config.agreements:
             if agreement.id in seen_agreements:
-                yield Problem.at(agreement.source, "id", f"agreement id {agreement.id!r} is listed twice",
-                                 "list each agreement once")  # fmt: skip
+                yield Problem.at(
+                    agreement.source, "id", f"agreement id {agreement.id!r} is listed twice", "list each agreement once"
+                )
             seen_agreements.add(agreement.id)
 
 
-def _refs(estate: Estate) -> Iterator[tuple[Any, str, str, str | None]]:
-    """(record, field, target collection, referenced id) for every reference in the estate."""
+Field = str | tuple[str | int, ...]
+
+
+def _each(record: Any, path: Field, target: str, refs: tuple[str, ...]) -> Iterator[tuple[Any, Field, str, str]]:
+    prefix = (path,) if isinstance(path, str) else path
+    for index, ref in enumerate(refs):
+        yield record, (*prefix, index), target, ref
+
+
+def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
+    """(record, field path, target collection, referenced id) for every reference in the estate."""
     for product in estate.products:
         yield product, "runs_on", "products", product.runs_on
     for cal in estate.cals:
         yield cal, "product", "products", cal.product
         yield cal, "base", "cals", cal.base
-        yield from ((cal, "contains", "cals", c) for c in cal.contains)
+        yield from _each(cal, "contains", "cals", cal.contains)
     for holding in estate.holdings:
         yield holding, "cal", "cals", holding.cal
         yield holding, "agreement", "agreements", holding.agreement
     for person in estate.people:
-        yield from ((person, "devices", "devices", d) for d in person.devices)
+        yield from _each(person, "devices", "devices", person.devices)
     for dep in estate.deployments:
         yield dep, "product", "products", dep.product
-        yield from ((dep, "hosts", "devices", h) for h in dep.hosts)
-        yield from ((dep, "access", "people", p) for p in dep.access.people)
-        yield from ((dep, "access", "devices", d) for d in dep.access.devices)
-        yield from ((dep, "exemptions", "assignees", a) for a in dep.administrators)
+        yield from _each(dep, "hosts", "devices", dep.hosts)
+        yield from _each(dep, ("access", "people"), "people", dep.access.people)
+        yield from _each(dep, ("access", "devices"), "devices", dep.access.devices)
+        yield from _each(dep, ("exemptions", "administrators"), "assignees", dep.administrators)
         yield dep, "external_connector", "holdings", dep.external_connector
         yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
     for asg in estate.assignments:
@@ -65,7 +85,7 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, str, str, str | None]]:
 
 
 def _known(estate: Estate) -> dict[str, set[str]]:
-    known = {name: set(estate.index(name)) for name in COLLECTIONS}
+    known = {name: set(estate.index(name)) | estate.invalid_ids.get(name, set()) for name in COLLECTIONS}
     known["agreements"] = {a.id for a in estate.config.agreements} if estate.config else set()
     known["assignees"] = known["people"] | known["devices"]
     return known
@@ -77,15 +97,21 @@ def check_unknown_references(estate: Estate, ctx: Context) -> Iterator[Problem]:
         if ref is not None and ref not in known[target]:
             noun = {"assignees": "person or device", "people": "person"}.get(target, target[:-1])
             yield Problem.at(
-                record.source, field, f"{record.id}: unknown {noun} {ref!r}",
-                f"add a {noun} with id {ref!r}, or correct the reference",
-            )  # fmt: skip
+                record.source,
+                field,
+                f"{record.id}: unknown {noun} {ref!r}",
+                f"add {'an' if noun[0] in 'aeiou' else 'a'} {noun} with id {ref!r}, or correct the reference",
+            )
     everything = set().union(*known.values())
     for waiver in estate.waivers:
-        for ref in waiver.records:
+        for index, ref in enumerate(waiver.records):
             if ref not in everything:
-                yield Problem.at(waiver.source, "records", f"{waiver.id}: unknown record {ref!r}",
-                                 "name existing record ids, or remove the entry")  # fmt: skip
+                yield Problem.at(
+                    waiver.source,
+                    ("records", index),
+                    f"{waiver.id}: unknown record {ref!r}",
+                    "name existing record ids, or remove the entry",
+                )
 
 
 def _version_problems(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
@@ -110,9 +136,11 @@ def check_unknown_versions(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for record, field, version, product_id in _version_problems(estate):
         versions = ", ".join(v.version for v in products[product_id].versions)
         yield Problem.at(
-            record.source, field, f"{record.id}: {products[product_id].name} has no version {version!r}",
+            record.source,
+            field,
+            f"{record.id}: {products[product_id].name} has no version {version!r}",
             f"use one of: {versions} (or add the version with a catalogue file)",
-        )  # fmt: skip
+        )
 
 
 def _holding_shape(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
@@ -143,12 +171,20 @@ def _date_problems(estate: Estate) -> Iterable[tuple[Any, str, str, str]]:
             yield asg, "until", f"{asg.id}: ends ({asg.until}) before it starts ({asg.since})", "correct the dates"
     for person in estate.people:
         if (person.status == "departed") != (person.departed is not None):
-            yield person, "status", f"{person.id}: status {person.status!r} and departure date disagree", \
-                "a departed person has a 'departed:' date; others have none"
+            yield (
+                person,
+                "status",
+                f"{person.id}: status {person.status!r} and departure date disagree",
+                "a departed person has a 'departed:' date; others have none",
+            )
     for device in estate.devices:
         if (device.status in ("retired", "lost")) != (device.retired is not None):
-            yield device, "status", f"{device.id}: status {device.status!r} and 'retired:' date disagree", \
-                "a retired or lost device has a 'retired:' date; active devices have none"
+            yield (
+                device,
+                "status",
+                f"{device.id}: status {device.status!r} and 'retired:' date disagree",
+                "a retired or lost device has a 'retired:' date; active devices have none",
+            )
 
 
 def check_dates(estate: Estate, ctx: Context) -> Iterator[Problem]:
@@ -157,27 +193,71 @@ def check_dates(estate: Estate, ctx: Context) -> Iterator[Problem]:
 
 
 def check_config(estate: Estate, ctx: Context) -> Iterator[Problem]:
-    if not estate.configs:
-        yield Problem(f"{estate.root}/calcheck.yaml", 1, 1, "the estate has no configuration file",
-                      "create calcheck.yaml with 'kind: config' and 'organisation:'")  # fmt: skip
+    if not estate.configs and "config" not in estate.invalid_ids:
+        yield Problem(
+            f"{estate.root}/calcheck.yaml",
+            1,
+            1,
+            "the estate has no configuration file",
+            "create calcheck.yaml with 'kind: config' and 'organisation:'",
+        )
     for extra in estate.configs[1:]:
-        yield Problem.at(extra.source, None, "a second configuration document; only the first is used",
-                         "keep one 'kind: config' file per estate")  # fmt: skip
+        yield Problem.at(
+            extra.source,
+            None,
+            "a second configuration document; only the first is used",
+            "keep one 'kind: config' file per estate",
+        )
 
 
 _E, _W = Severity.ERROR, Severity.WARNING
 RULES = (
-    Rule("duplicate-id", "Duplicate record id", _E, "-",
-         "Two records of the same kind share an id, so references to it are ambiguous.", check_duplicate_ids),
-    Rule("unknown-reference", "Dangling reference", _E, "-",
-         "A record refers to a holding, person, device, deployment, product, CAL or agreement that does not exist.",
-         check_unknown_references),
-    Rule("unknown-version", "Version not in the catalogue", _E, "-",
-         "A holding or deployment names a version its product does not have.", check_unknown_versions),
-    Rule("holding-shape", "Holding inconsistent with its CAL", _E, "CAL-02, VER-08",
-         "A holding's kind, version or type contradicts the catalogue entry of its CAL.", check_holding_shape),
-    Rule("inconsistent-dates", "Inconsistent dates or status", _E, "-",
-         "Dates contradict each other or the record's status.", check_dates),
-    Rule("config", "Estate configuration missing or repeated", _E, "-",
-         "Every estate has exactly one 'kind: config' document.", check_config),
-)  # fmt: skip
+    Rule(
+        "duplicate-id",
+        "Duplicate record id",
+        _E,
+        "-",
+        "Two records of the same kind share an id, so references to it are ambiguous.",
+        check_duplicate_ids,
+    ),
+    Rule(
+        "unknown-reference",
+        "Dangling reference",
+        _E,
+        "-",
+        "A record refers to a holding, person, device, deployment, product, CAL or agreement that does not exist.",
+        check_unknown_references,
+    ),
+    Rule(
+        "unknown-version",
+        "Version not in the catalogue",
+        _E,
+        "-",
+        "A holding or deployment names a version its product does not have.",
+        check_unknown_versions,
+    ),
+    Rule(
+        "holding-shape",
+        "Holding inconsistent with its CAL",
+        _E,
+        "CAL-02, VER-08",
+        "A holding's kind, version or type contradicts the catalogue entry of its CAL.",
+        check_holding_shape,
+    ),
+    Rule(
+        "inconsistent-dates",
+        "Inconsistent dates or status",
+        _E,
+        "-",
+        "Dates contradict each other or the record's status.",
+        check_dates,
+    ),
+    Rule(
+        "config",
+        "Estate configuration missing or repeated",
+        _E,
+        "-",
+        "Every estate has exactly one 'kind: config' document.",
+        check_config,
+    ),
+)
