@@ -56,13 +56,14 @@ def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
         rec.get("role"),
         rec.get("feature"),
         tuple(rec.get("contains", ())),
+        tuple(rec.get("covers", ())),
     )
 
 
 def _holding(rec: dict[str, Any], src: m.Source, root: Path) -> m.Holding:
     proofs = tuple(
         _proof(p, _source(src.path, ppos), root)
-        for p, ppos in zip(rec["proof"], src.pos[2]["proof"][2][2], strict=False)
+        for p, ppos in zip(rec.get("proof", ()), _child_list(src.pos, "proof"), strict=False)
     )
     return m.Holding(
         rec["id"],
@@ -173,7 +174,7 @@ def _deployment(rec: dict[str, Any], src: m.Source) -> m.Deployment:
         tuple(rec.get("hosts", ())),
         tuple(exemptions.get("administrators", ())),
         bool(exemptions.get("vm_host_only", False)),
-        rec.get("external_connector"),
+        tuple(rec.get("external_connectors", ())),
         tuple(rec.get("tags", ())),
     )
 
@@ -191,6 +192,7 @@ def _assignment(rec: dict[str, Any], src: m.Source) -> m.Assignment:
         rec.get("replaces"),
         rec.get("reason"),
         rec.get("note"),
+        rec.get("component"),
     )
 
 

@@ -66,6 +66,7 @@ class Cal:
     role: str | None = None
     feature: str | None = None
     contains: tuple[str, ...] = ()
+    covers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,7 @@ class Deployment:
     hosts: tuple[str, ...] = ()
     administrators: tuple[str, ...] = ()
     vm_host_only: bool = False
-    external_connector: str | None = None
+    external_connectors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
 
@@ -209,6 +210,7 @@ class Assignment:
     replaces: str | None = None
     reason: str | None = None
     note: str | None = None
+    component: str | None = None
 
     @property
     def assignee(self) -> tuple[str, str]:

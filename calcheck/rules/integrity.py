@@ -64,6 +64,7 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
         yield cal, "product", "products", cal.product
         yield cal, "base", "cals", cal.base
         yield from _each(cal, "contains", "cals", cal.contains)
+        yield from _each(cal, "covers", "cals", cal.covers)
     for holding in estate.holdings:
         yield holding, "cal", "cals", holding.cal
         yield holding, "agreement", "agreements", holding.agreement
@@ -75,13 +76,14 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
         yield from _each(dep, ("access", "people"), "people", dep.access.people)
         yield from _each(dep, ("access", "devices"), "devices", dep.access.devices)
         yield from _each(dep, ("exemptions", "administrators"), "assignees", dep.administrators)
-        yield dep, "external_connector", "holdings", dep.external_connector
+        yield from _each(dep, "external_connectors", "holdings", dep.external_connectors)
         yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
     for asg in estate.assignments:
         yield asg, "holding", "holdings", asg.holding
         yield asg, "person", "people", asg.person
         yield asg, "device", "devices", asg.device
         yield asg, "replaces", "assignments", asg.replaces
+        yield asg, "component", "cals", asg.component
 
 
 def _known(estate: Estate) -> dict[str, set[str]]:
