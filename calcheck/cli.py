@@ -8,10 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from calcheck import __version__
 from calcheck.errors import CalcheckError, UsageError
 from calcheck.findings import Severity
+
+if TYPE_CHECKING:
+    from calcheck.engine import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -39,6 +43,18 @@ def default_estate() -> Path:
     raise UsageError("no licenses/ folder here or above; give the estate folder as PATH")
 
 
+def _estate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        metavar="DATE",
+        help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
+    )
+    parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="calcheck", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -51,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate the estate and report findings",
         description="Validate the estate: YAML, schemas, references and licensing rules.",
     )
-    check.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
+    _estate_options(check)
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument(
         "--fail-on",
@@ -60,19 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest severity that makes the exit code 1 (default: error)",
     )
     check.add_argument(
-        "--as-of",
-        type=_date,
-        default=None,
-        metavar="DATE",
-        help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
-    )
-    check.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
-    check.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
         help="colour text output (default: auto, on a terminal unless NO_COLOR is set)",
     )
+
+    report = commands.add_parser(
+        "report",
+        help="print the Effective License Position (ELP)",
+        description="Print the Effective License Position: per CAL pool, owned, assigned, "
+        "required, surplus, shortfall and its cost.",
+    )
+    _estate_options(report)
+    report.add_argument(
+        "--format", choices=("text", "markdown", "csv", "json"), default="text", help="output format (default: text)"
+    )
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain one person's or device's CAL needs and coverage",
+        description="Show which deployments a person or device reaches, which CALs that "
+        "requires, which assignment covers each need, and why other CALs were rejected.",
+    )
+    explain.add_argument("id", help="person or device id")
+    _estate_options(explain)
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
@@ -85,25 +114,54 @@ def _use_colour(choice: str, stream_is_tty: bool) -> bool:
     return stream_is_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> CheckResult:
     from calcheck import engine
-    from calcheck.reporters import REPORTERS, ReportContext, failed
 
     root = args.path if args.path is not None else default_estate()
-    as_of = args.as_of or dt.date.today()
-    result = engine.check(root, as_of)
+    return engine.check(root, args.as_of or dt.date.today())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from calcheck.reporters import REPORTERS, ReportContext, failed
+
+    result = _run(args)
     threshold = Severity.parse(args.fail_on)
     to_terminal = args.output is None and sys.stdout.isatty()
     context = ReportContext(
         estate=result.estate.root,
         organisation=result.estate.config.organisation if result.estate.config else None,
-        as_of=as_of.isoformat(),
+        as_of=result.context.as_of.isoformat(),
         files=result.files,
         fail_on=threshold,
         colour=args.format == "text" and _use_colour(args.color, to_terminal),
+        waived=len(result.waived),
     )
     _emit(REPORTERS[args.format](result.findings, context), args.output)
     return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from calcheck.report import RENDERERS, ReportInput
+
+    result = _run(args)
+    organisation = result.estate.config.organisation if result.estate.config else None
+    data = ReportInput(organisation, result.estate.root, result.context.position, result.findings, len(result.waived))
+    _emit(RENDERERS[args.format](data), args.output)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from calcheck import explain
+
+    result = _run(args)
+    subjects = explain.subjects_named(result.estate, args.id)
+    if not subjects:
+        raise UsageError(f"no person or device with id {args.id!r} in {result.estate.root}")
+    render = explain.render_json if args.format == "json" else explain.render_text
+    analysis = result.context.analysis
+    parts = [render(result.estate, analysis, explain.explain(result.estate, analysis, s)) for s in subjects]
+    _emit("\n".join(parts), args.output)
+    return EXIT_OK
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -130,7 +188,12 @@ def _emit(text: str, output: Path | None) -> None:
     write_text(output, text)
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"check": cmd_check, "rules": cmd_rules}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": cmd_check,
+    "report": cmd_report,
+    "explain": cmd_explain,
+    "rules": cmd_rules,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,7 +35,9 @@ FOLDER_KINDS = {
 @dataclass(slots=True)
 class CheckResult:
     estate: Estate
+    context: Context
     findings: list[Finding] = field(default_factory=list)
+    waived: list[Finding] = field(default_factory=list)
     files: int = 0
 
 
@@ -184,7 +186,7 @@ def run_rules(estate: Estate, ctx: Context) -> list[Finding]:
         if rule.check is None:
             continue
         findings.extend(
-            Finding(rule.id, rule.severity, p.path, p.line, p.column, p.message, p.hint)
+            Finding(rule.id, rule.severity, p.path, p.line, p.column, p.message, p.hint, p.records)
             for p in rule.check(estate, ctx)
         )
     return findings
@@ -201,17 +203,24 @@ def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
             continue
         override = config.severity.get(finding.rule)
         if override is not None:
-            finding = Finding(
-                finding.rule,
-                Severity.parse(override),
-                finding.path,
-                finding.line,
-                finding.column,
-                finding.message,
-                finding.hint,
-            )
+            finding = dataclasses.replace(finding, severity=Severity.parse(override))
         result.append(finding)
     return result
+
+
+def apply_waivers(estate: Estate, findings: list[Finding], as_of: dt.date) -> tuple[list[Finding], list[Finding]]:
+    """Split findings into (reported, waived); only waivers in force on ``as_of`` silence anything."""
+    active = [w for w in estate.index("waivers").values() if w.expires >= as_of]
+    if not active:
+        return findings, []
+    reported: list[Finding] = []
+    waived: list[Finding] = []
+    for finding in findings:
+        silenced = REGISTRY[finding.rule].stage != "files" and any(
+            w.rule == finding.rule and (not w.records or set(w.records) & set(finding.records)) for w in active
+        )
+        (waived if silenced else reported).append(finding)
+    return reported, waived
 
 
 def _unknown_rule_settings(estate: Estate) -> list[Finding]:
@@ -235,5 +244,7 @@ def _unknown_rule_settings(estate: Estate) -> list[Finding]:
 def check(root: Path, as_of: dt.date) -> CheckResult:
     """Run the whole check on the estate at ``root``."""
     estate, findings, files = load_estate(root)
-    findings.extend(run_rules(estate, Context(as_of)))
-    return CheckResult(estate, sort_findings(apply_config(estate, findings)), files)
+    context = Context.build(estate, as_of)
+    findings.extend(run_rules(estate, context))
+    reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
+    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files)

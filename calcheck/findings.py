@@ -31,6 +31,8 @@ class Finding:
     column: int
     message: str
     hint: str = ""
+    # Ids of the records the finding is about; waivers match on them.
+    records: tuple[str, ...] = ()
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.rule, self.message)

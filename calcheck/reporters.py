@@ -21,6 +21,7 @@ class ReportContext:
     files: int
     fail_on: Severity
     colour: bool = False
+    waived: int = 0
 
 
 def counts(findings: list[Finding]) -> Counter[Severity]:
@@ -45,9 +46,9 @@ def render_text(findings: list[Finding], ctx: ReportContext) -> str:
         label = f.severity.label
         if ctx.colour:
             label = f"{_COLOURS[f.severity]}{label}{_RESET}"
-        lines.append(f"{f.path}:{f.line}:{f.column}: {label} [{f.rule}] {_one_line(f.message)}")
+        lines.append(f"{f.path}:{f.line}:{f.column}: {label} [{f.rule}] {one_line(f.message)}")
         if f.hint:
-            hint = f"    hint: {_one_line(f.hint)}"
+            hint = f"    hint: {one_line(f.hint)}"
             lines.append(f"{_DIM}{hint}{_RESET}" if ctx.colour else hint)
     tally = counts(findings)
     verdict = "FAIL" if failed(findings, ctx.fail_on) else "OK"
@@ -56,12 +57,13 @@ def render_text(findings: list[Finding], ctx: ReportContext) -> str:
     who = f"{ctx.organisation}, " if ctx.organisation else ""
     lines.append(
         f"{verdict}: {_plural(tally[Severity.ERROR], 'error')}, {_plural(tally[Severity.WARNING], 'warning')}, "
-        f"{tally[Severity.INFO]} info in {_plural(ctx.files, 'file')} ({who}{ctx.estate}, as of {ctx.as_of})"
+        f"{tally[Severity.INFO]} info{f', {ctx.waived} waived' if ctx.waived else ''} in "
+        f"{_plural(ctx.files, 'file')} ({who}{ctx.estate}, as of {ctx.as_of})"
     )
     return "\n".join(lines) + "\n"
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Keep one finding on one line whatever the data holds (no injected newlines or escapes)."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
@@ -81,6 +83,7 @@ def render_json(findings: list[Finding], ctx: ReportContext) -> str:
             "info": tally[Severity.INFO],
             "failed": failed(findings, ctx.fail_on),
             "fail_on": ctx.fail_on.label,
+            "waived": ctx.waived,
         },
         "findings": [
             {

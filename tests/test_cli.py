@@ -18,11 +18,23 @@ Run = Callable[..., tuple[int, str, str]]
 PEOPLE = "kind: people\npeople:\n  - {id: ann, name: Ann, kind: employee, status: active}\n"
 
 
-def test_bundled_estate_is_clean(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bundled_estate_is_compliant(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     code, out, err = run_cli("check", "--as-of", AS_OF)
     assert (code, err) == (0, "")
-    assert out == "OK: 0 errors, 0 warnings, 0 info in 30 files (Fabrikam Logistics Ltd, licenses, as of 2026-11-30)\n"
+    assert out == (ROOT / "tests" / "bundled" / "check.txt").read_text(encoding="utf-8")
+    assert [line.split(" [")[1].split("]")[0] for line in out.splitlines() if " [" in line] == [
+        "reclaimable", "reclaimable", "reclaimable", "headroom"
+    ]
+
+
+def test_bundled_estate_report_is_the_one_in_the_readme(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, _ = run_cli("report", "--as-of", AS_OF)
+    assert code == 0
+    assert out == (ROOT / "tests" / "bundled" / "report.txt").read_text(encoding="utf-8")
+    assert out.splitlines()[-1].startswith("COMPLIANT as of 2026-11-30: shortfall 0 CALs (0.00 EUR)")
+    assert out in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_default_estate_is_found_from_a_subfolder(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,7 +61,7 @@ def test_json_report_is_versioned_with_the_tool_first(run_cli: Run, estate: Call
     assert code == 1
     assert list(report)[:2] == ["tool", "format_version"]
     assert report["tool"] == {"name": "calcheck", "version": __version__}
-    assert report["summary"] == {"errors": 1, "warnings": 0, "info": 0, "failed": True, "fail_on": "error"}
+    assert report["summary"] == {"errors": 1, "warnings": 0, "info": 0, "failed": True, "fail_on": "error", "waived": 0}
     assert report["findings"] == [
         {
             "rule": "duplicate-id", "severity": "error", "path": "licenses/people/a.yaml", "line": 4, "column": 10,
@@ -60,7 +72,7 @@ def test_json_report_is_versioned_with_the_tool_first(run_cli: Run, estate: Call
 
 
 def test_fail_on_and_severity_overrides(run_cli: Run, estate: Callable[[dict[str, str]], Path]) -> None:
-    config = "kind: config\norganisation: X\nrules:\n  severity: {duplicate-id: warning}\n"
+    config = "kind: config\norganisation: X\nrules:\n  severity: {duplicate-id: warning}\n  disabled: [audit-overdue]\n"
     estate(
         {"calcheck.yaml": config, "people/a.yaml": PEOPLE + "  - {id: ann, name: B, kind: employee, status: active}\n"}
     )
@@ -71,7 +83,7 @@ def test_fail_on_and_severity_overrides(run_cli: Run, estate: Callable[[dict[str
 def test_disabled_rules_are_not_reported_but_file_errors_always_are(
     run_cli: Run, estate: Callable[[dict[str, str]], Path]
 ) -> None:
-    config = "kind: config\norganisation: X\nrules:\n  disabled: [duplicate-id, schema]\n"
+    config = "kind: config\norganisation: X\nrules:\n  disabled: [duplicate-id, schema, audit-overdue]\n"
     estate(
         {"calcheck.yaml": config, "people/a.yaml": PEOPLE + "  - {id: ann, name: B, kind: employee, status: activ}\n"}
     )
@@ -173,7 +185,7 @@ def test_real_process_entry_points(command: list[str]) -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.startswith("OK: 0 errors")
+    assert result.stdout.splitlines()[-1].startswith("OK: 0 errors, 4 warnings")
     broken = subprocess.run(
         [*command, "check", "licenses"],
         cwd=ROOT / "tests" / "broken-estate",

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from calcheck.rules import files, integrity
+from calcheck.rules import access, assignments, files, governance, holdings, integrity
 from calcheck.rules.base import Context, Problem, Rule
 
 __all__ = ["REGISTRY", "Context", "Problem", "Rule", "get_rule"]
 
-REGISTRY: dict[str, Rule] = {rule.id: rule for rule in (*files.RULES, *integrity.RULES)}
+REGISTRY: dict[str, Rule] = {
+    rule.id: rule
+    for rule in (
+        *files.RULES,
+        *integrity.RULES,
+        *access.RULES,
+        *assignments.RULES,
+        *holdings.RULES,
+        *governance.RULES,
+    )
+}
 
 
 def get_rule(rule_id: str) -> Rule | None:

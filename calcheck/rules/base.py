@@ -6,15 +6,24 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from calcheck.coverage import Analysis, analyse
+from calcheck.elp import Position, compute_position
 from calcheck.findings import Severity
 from calcheck.model import Estate, Source
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What a rule may know besides the estate."""
+    """What a rule may know besides the estate: the date, and the licensing analysis made from both."""
 
     as_of: dt.date
+    analysis: Analysis
+    position: Position
+
+    @classmethod
+    def build(cls, estate: Estate, as_of: dt.date) -> Context:
+        analysis = analyse(estate, as_of)
+        return cls(as_of, analysis, compute_position(estate, analysis))
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +35,21 @@ class Problem:
     column: int
     message: str
     hint: str
+    records: tuple[str, ...] = ()
 
     @classmethod
-    def at(cls, source: Source, field: str | tuple[str | int, ...] | None, message: str, hint: str) -> Problem:
+    def at(
+        cls,
+        source: Source,
+        field: str | tuple[str | int, ...] | None,
+        message: str,
+        hint: str,
+        records: tuple[str, ...] = (),
+    ) -> Problem:
         """A problem at ``field`` (a key, or a path of keys and indexes) of a record."""
         path = (field,) if isinstance(field, str) else (field or ())
         line, column = source.at(*path)
-        return cls(source.path, line, column, message, hint)
+        return cls(source.path, line, column, message, hint, records)
 
 
 Check = Callable[[Estate, Context], Iterator[Problem]]
