@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from calcheck.access import Catalogue, Directory, Subject
-from calcheck.coverage import Analysis, Coverage
+from calcheck.access import Catalogue, Directory, Need, Subject
+from calcheck.coverage import Analysis, Coverage, version_problem
 from calcheck.model import Estate, Holding
 
 PoolKey = tuple[str, str, str]  # (cal id, version or "", type)
@@ -45,11 +45,13 @@ class Pool:
 
     @property
     def shortfall(self) -> int:
-        return self.over_allocated + self.uncovered
+        """CALs to buy: people and devices that need this pool beyond what it owns."""
+        return max(0, self.required - self.owned)
 
     @property
     def surplus(self) -> int:
-        return max(0, self.owned - self.assigned)
+        """CALs owned beyond what is required (assignments to leavers included)."""
+        return max(0, self.owned - self.required)
 
     @property
     def shortfall_cost(self) -> float | None:
@@ -117,15 +119,18 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
             kind, subject_id = assignment.assignee
             if subject_id not in (directory.people if kind == "person" else directory.devices):
                 row.reclaimable += 1
-    _attribute_needs(analysis.coverages, pool, cat)
+    _attribute_needs(analysis.coverages, pool, cat, estate, analysis.as_of)
     _price_missing_pools(pools.values(), estate)
     ordered = sorted(pools.values(), key=lambda p: (_cal_order(cat, p.cal), _version_order(cat, p), p.type))
     currency = estate.config.currency if estate.config and estate.config.currency else _currency(estate)
     return Position(analysis.as_of, currency, ordered)
 
 
-def _attribute_needs(coverages: list[Coverage], pool: Callable[[PoolKey], Pool], cat: Catalogue) -> None:
-    """Count each subject once per pool: in the pool that covers it, or in the pool it lacks."""
+def _attribute_needs(
+    coverages: list[Coverage], pool: Callable[[PoolKey], Pool], cat: Catalogue, estate: Estate, as_of: dt.date
+) -> None:
+    """Count each subject once per pool: in the pool that covers it, else in a pool with a CAL to spare
+    that would cover it, else in the pool it lacks (where it becomes a shortfall)."""
     worst: dict[tuple[Subject, str], Coverage] = {}
     for coverage in coverages:
         need = coverage.need
@@ -140,12 +145,31 @@ def _attribute_needs(coverages: list[Coverage], pool: Callable[[PoolKey], Pool],
                 cat, current.need.product, current.need.version
             ):
                 worst[need.key] = coverage
-    for coverage in worst.values():
+    holdings = estate.index("holdings")
+    for (subject, _), coverage in sorted(worst.items()):
         need = coverage.need
-        cal_type = need.type or ("user" if need.subject[0] == "person" else "device")
-        cal = cat.cals.get(need.cal)
-        version = need.version or "" if cal is None or cal.kind != "suite" else ""
-        pool((need.cal, version, cal_type)).uncovered_subjects.add(need.subject)
+        cal_type = need.type or ("user" if subject[0] == "person" else "device")
+        spare = _spare_pool(need, cal_type, pool, holdings, cat, as_of)
+        target = spare if spare is not None else pool((need.cal, need.version or "", cal_type))
+        target.uncovered_subjects.add(subject)
+
+
+def _spare_pool(
+    need: Need,
+    cal_type: str,
+    pool: Callable[[PoolKey], Pool],
+    holdings: dict[str, Holding],
+    cat: Catalogue,
+    as_of: dt.date,
+) -> Pool | None:
+    """The least valuable existing pool with a CAL to spare that would satisfy ``need``."""
+    keys = {pool_key(h) for h in holdings.values() if h.type == cal_type and need.cal in cat.expand(h.cal)}
+    for key in sorted(keys, key=lambda k: (k[0] != need.cal, _rank(cat, need.product, k[1]), k)):
+        row = pool(key)
+        fits = any(version_problem(holdings[h], need, cat, as_of) is None for h in row.holdings if h in holdings)
+        if fits and row.owned > row.required:
+            return row
+    return None
 
 
 def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:

@@ -1,0 +1,36 @@
+"""Every rule's documented examples: the failing estate triggers the rule, the passing one does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calcheck import engine
+from calcheck.findings import Severity
+from calcheck.rules import REGISTRY
+from calcheck.rules.example import load_example, write_estate
+
+# Conditions no YAML example can show; tests/test_loader.py and tests/test_files.py cover them.
+WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file"}
+RULES_WITH_EXAMPLES = sorted(set(REGISTRY) - WITHOUT_EXAMPLES)
+
+
+def test_every_rule_has_examples_but_the_untypeable_ones() -> None:
+    assert {rule for rule in REGISTRY if load_example(rule) is None} == WITHOUT_EXAMPLES
+
+
+@pytest.mark.parametrize("rule", RULES_WITH_EXAMPLES)
+def test_failing_example_triggers_the_rule(rule: str, tmp_path: Path) -> None:
+    example = load_example(rule)
+    assert example is not None
+    result = engine.check(write_estate(example.failing, tmp_path / "licenses"), example.as_of)
+    assert rule in {f.rule for f in result.findings}
+
+
+@pytest.mark.parametrize("rule", RULES_WITH_EXAMPLES)
+def test_passing_example_is_clean(rule: str, tmp_path: Path) -> None:
+    example = load_example(rule)
+    assert example is not None
+    result = engine.check(write_estate(example.passing, tmp_path / "licenses"), example.as_of)
+    assert [(f.rule, f.message) for f in result.findings if f.rule == rule or f.severity is Severity.ERROR] == []
