@@ -16,6 +16,7 @@ from calcheck.findings import Severity
 
 if TYPE_CHECKING:
     from calcheck.engine import CheckResult
+    from calcheck.rules import Rule
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -175,8 +176,25 @@ def cmd_rules(args: argparse.Namespace) -> int:
     rule = REGISTRY.get(args.rule)
     if rule is None:
         raise UsageError(f"unknown rule {args.rule!r}; run 'calcheck rules' for the list")
-    _emit(f"{rule.id}: {rule.title}\nseverity: {rule.severity.label}\nsource: {rule.source}\n\n{rule.docs}\n", None)
+    _emit(_rule_text(rule), None)
     return EXIT_OK
+
+
+def _rule_text(rule: Rule) -> str:
+    from calcheck.rules.example import load_example
+
+    text = f"{rule.id}: {rule.title}\nseverity: {rule.severity.label}\nsource: {rule.source}\n\n{rule.docs}\n"
+    example = load_example(rule.id)
+    if example is None:
+        return text
+    text += f"\nExample, as of {example.as_of}: {example.description}\n"
+    text += "(the files below replace those of the base example estate, calcheck/rules/examples/_base.yaml)\n"
+    for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
+        if files:
+            text += f"\n{label}:\n"
+            for path, content in files.items():
+                text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
+    return text
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from calcheck.access import MAX_EXEMPT_ADMINS, Catalogue, Subject
-from calcheck.coverage import BASE, EXPIRED, INACTIVE, MODE, TYPE, VERSION, Candidate, Coverage
-from calcheck.elp import Position
+from calcheck.access import MAX_EXEMPT_ADMINS, Catalogue, Need, Subject
+from calcheck.coverage import BASE, EXPIRED, INACTIVE, MODE, TYPE, VERSION, Candidate, Coverage, version_problem
 from calcheck.findings import Severity
 from calcheck.model import Estate, Source
 from calcheck.rules.assignments import check_type_mismatch
@@ -43,8 +42,12 @@ def rule_for(coverages: list[Coverage], externals: frozenset[str]) -> str | None
     return "external-users" if subject[0] == "person" and subject[1] in externals else "uncovered-access"
 
 
+def _worst_need(coverages: list[Coverage], cat: Catalogue) -> Need:
+    return max(coverages, key=lambda c: _rank(cat, c.need.product, c.need.version)).need
+
+
 def _need_text(coverages: list[Coverage], cat: Catalogue) -> tuple[str, str]:
-    need = max(coverages, key=lambda c: _rank(cat, c.need.product, c.need.version)).need
+    need = _worst_need(coverages, cat)
     cal = cat.cals[need.cal]
     version = f" {need.version} or newer" if need.version else ""
     kind = f" {need.type.capitalize()}" if need.type else ""
@@ -57,18 +60,26 @@ def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:
     return -1 if rank is None else rank
 
 
-def suggestion(position: Position, cat: Catalogue, cal_id: str, subject: Subject, what: str) -> str:
-    """What to do about a missing CAL: a pool with free CALs, or what to buy."""
-    wanted = "user" if subject[0] == "person" else "device"
+def article(phrase: str) -> str:
+    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
+
+
+def suggestion(estate: Estate, ctx: Context, cat: Catalogue, need: Need, what: str) -> str:
+    """What to do about a missing CAL: pools with a CAL to spare that fits, or what to buy."""
+    wanted = need.type or ("user" if need.subject[0] == "person" else "device")
+    holdings = estate.index("holdings")
     free = [
         p
-        for p in position.pools
-        if p.surplus > 0 and p.type == wanted and (p.cal == cal_id or cal_id in cat.expand(p.cal))
+        for p in ctx.position.pools
+        if p.surplus > 0
+        and p.type == wanted
+        and need.cal in cat.expand(p.cal)
+        and any(version_problem(holdings[h], need, cat, ctx.as_of) is None for h in p.holdings if h in holdings)
     ]
     if free:
-        pools = ", ".join(f"{p.holdings[0]} has {p.surplus} free" for p in free[:3])
-        return f"assign a {what} to {subject[1]} (check the version: {pools})"
-    return f"assign a {what} to {subject[1]}; no pool has a free one, so buy one"
+        pools = ", ".join(f"{p.holdings[0]} has {p.surplus} to spare" for p in free[:3])
+        return f"assign {article(what)} to {need.subject[1]} ({pools})"
+    return f"assign {article(what)} to {need.subject[1]}; no pool has one to spare, so buy one"
 
 
 def _subject_source(estate: Estate, subject: Subject) -> Source:
@@ -79,7 +90,7 @@ def _subject_source(estate: Estate, subject: Subject) -> Source:
 
 def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem]:
     cat = Catalogue(estate)
-    for (subject, cal_id), coverages in uncovered(ctx).items():
+    for (subject, _), coverages in uncovered(ctx).items():
         if rule_for(coverages, ctx.analysis.externals) != rule:
             continue
         what, deployments = _need_text(coverages, cat)
@@ -89,13 +100,13 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
             yield Problem.at(
                 best.assignment.source,
                 "holding",
-                f"{subject[1]} reaches {deployments} and needs a {what}, but {best.problem}",
-                suggestion(ctx.position, cat, cal_id, subject, what),
+                f"{subject[1]} reaches {deployments} and needs {article(what)}, but {best.problem}",
+                suggestion(estate, ctx, cat, _worst_need(coverages, cat), what),
                 (*records, best.assignment.id),
             )
             continue
         source = _subject_source(estate, subject)
-        hint = suggestion(ctx.position, cat, cal_id, subject, what)
+        hint = suggestion(estate, ctx, cat, _worst_need(coverages, cat), what)
         if rule == "external-users":
             connectors = sorted({h for c in coverages for h in c.need.deployment.external_connectors})
             named = f"External Connector {', '.join(connectors)}" if connectors else "an External Connector"
@@ -104,7 +115,7 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
         yield Problem.at(
             source,
             "id",
-            f"{subject[0]} {subject[1]} reaches {deployments} without a {what}{reason}",
+            f"{subject[0]} {subject[1]} reaches {deployments} without {article(what)}{reason}",
             hint,
             records,
         )
