@@ -24,7 +24,10 @@ def test_bundled_estate_is_compliant(run_cli: Run, monkeypatch: pytest.MonkeyPat
     assert (code, err) == (0, "")
     assert out == (ROOT / "tests" / "bundled" / "check.txt").read_text(encoding="utf-8")
     assert [line.split(" [")[1].split("]")[0] for line in out.splitlines() if " [" in line] == [
-        "reclaimable", "reclaimable", "reclaimable", "headroom"
+        "reclaimable",
+        "reclaimable",
+        "reclaimable",
+        "headroom",
     ]
 
 

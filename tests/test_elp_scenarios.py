@@ -40,7 +40,7 @@ def assignments(*rows: str) -> str:
 
 def deployment(did: str, product: str, version: str, access: str, extra: str = "") -> str:
     return (
-        f"  - id: {did}\n    name: {did}\n    product: {product}\n    version: \"{version}\"\n"
+        f'  - id: {did}\n    name: {did}\n    product: {product}\n    version: "{version}"\n'
         f"    hosts: [SRV-1]\n{extra}    access: {access}\n"
     )
 

@@ -92,11 +92,15 @@ def test_explain_unknown_id_is_a_usage_error(run_cli: Run, exchange_se: Path) ->
     assert code == 2 and "no person or device with id 'nobody'" in err
 
 
-def test_explain_shows_exemptions_and_version_rejections(run_cli: Run, estate: Callable[[dict[str, str]], Path]) -> None:
+def test_explain_shows_exemptions_and_version_rejections(
+    run_cli: Run, estate: Callable[[dict[str, str]], Path]
+) -> None:
     files = {k: v for k, v in base_files().items() if k != "calcheck.yaml"}
-    files["deployments/deployments.yaml"] = files["deployments/deployments.yaml"].replace(
-        '"2022"', '"2025"'
-    ).replace("access: {everyone: true}", "access: {everyone: true}\n    exemptions: {administrators: [alice]}")
+    files["deployments/deployments.yaml"] = (
+        files["deployments/deployments.yaml"]
+        .replace('"2022"', '"2025"')
+        .replace("access: {everyone: true}", "access: {everyone: true}\n    exemptions: {administrators: [alice]}")
+    )
     estate(files)
     out = run_cli("explain", "alice", "--as-of", AS_OF)[1]
     assert "  EXEMPT   Windows Server CAL for dc: one of the two administrators of dc (EXM-01)\n" in out
@@ -128,12 +132,20 @@ waivers:
     ],
 )
 def test_waivers_silence_only_their_records_until_they_expire(
-    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: str, expires: str, rules: list[str], waived: int
+    run_cli: Run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    record: str,
+    expires: str,
+    rules: list[str],
+    waived: int,
 ) -> None:
     files = {**base_files(), "waivers/w.yaml": WAIVER.format(record=record, expires=expires)}
     files["holdings/holdings.yaml"] = files["holdings/holdings.yaml"].replace("quantity: 3", "quantity: 2")
     if record == "OTHER":
-        files["people/people.yaml"] += "  - {id: OTHER, name: Other, kind: employee, status: departed, departed: 2020-01-01}\n"
+        files["people/people.yaml"] += (
+            "  - {id: OTHER, name: Other, kind: employee, status: departed, departed: 2020-01-01}\n"
+        )
     write_estate(files, tmp_path / "licenses")
     monkeypatch.chdir(tmp_path)
     report = json.loads(run_cli("check", "--as-of", AS_OF, "--format", "json")[1])
