@@ -20,19 +20,24 @@ NEW_EXTERNAL_DEFINITION = dt.date(2024, 10, 1)
 
 @dataclass(frozen=True, slots=True)
 class Need:
-    """One CAL that one subject needs because it reaches one deployment."""
+    """One CAL (at a version, of a type) that one subject needs for the deployments it reaches."""
 
     subject: Subject
     cal: str
-    deployment: Deployment
     product: str
     version: str | None
     type: str | None
-    via: str
+    deployments: tuple[Deployment, ...]
+    vias: tuple[str, ...]
 
     @property
     def key(self) -> tuple[Subject, str]:
         return (self.subject, self.cal)
+
+    @property
+    def deployment(self) -> Deployment:
+        """The first deployment (an external user's needs are kept one deployment each)."""
+        return self.deployments[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,7 @@ class Directory:
             for group in device.groups:
                 self.by_group[group].append(("device", device.id))
         self.everyone = [("person", p.id) for p in self.people.values() if p.kind in ("employee", "contractor")]
+        self.externals = frozenset(p.id for p in self.people.values() if is_external(p, estate))
 
     def accessors(self, dep: Deployment) -> dict[Subject, str]:
         """Active people and devices that reach ``dep``, each with how (first reason wins)."""
@@ -166,20 +172,34 @@ def windows_exemption(dep: Deployment, subject: Subject, cal: Cal | None) -> str
     return None
 
 
+def _may_exempt(dep: Deployment) -> bool:
+    return bool(dep.vm_host_only or EXEMPT_ROLES.intersection(dep.roles) or dep.administrators)
+
+
 def collect_needs(estate: Estate, directory: Directory, cat: Catalogue) -> tuple[list[Need], list[Exemption]]:
-    """Every need of every active subject, and the needs the licence terms exempt."""
-    needs: list[Need] = []
+    """Every need of every active subject, and the needs the licence terms exempt.
+
+    A subject's needs for the same CAL, version and type are merged across deployments (one CAL covers
+    them all); an external user's are kept per deployment, since an External Connector covers one.
+    """
+    grouped: dict[tuple[Subject, str, str, str | None, str | None, str], list[tuple[Deployment, str]]] = {}
     exempt: list[Exemption] = []
     for dep in estate.index("deployments").values():
         required = list(deployment_needs(dep, cat))
         if not required:
             continue
+        check_exemptions = _may_exempt(dep)
         for subject, why in directory.accessors(dep).items():
+            external = dep.id if subject[0] == "person" and subject[1] in directory.externals else ""
             for cal_id, product, version, cal_type in required:
-                need = Need(subject, cal_id, dep, product, version, cal_type, why)
-                reason = windows_exemption(dep, subject, cat.cals.get(cal_id))
-                if reason is None:
-                    needs.append(need)
-                else:
+                reason = windows_exemption(dep, subject, cat.cals.get(cal_id)) if check_exemptions else None
+                if reason is not None:
+                    need = Need(subject, cal_id, product, version, cal_type, (dep,), (why,))
                     exempt.append(Exemption(need, reason))
+                    continue
+                grouped.setdefault((subject, cal_id, product, version, cal_type, external), []).append((dep, why))
+    needs = [
+        Need(subject, cal_id, product, version, cal_type, tuple(d for d, _ in found), tuple(w for _, w in found))
+        for (subject, cal_id, product, version, cal_type, _), found in grouped.items()
+    ]
     return needs, exempt

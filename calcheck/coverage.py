@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from calcheck.access import Catalogue, Directory, Exemption, Need, Subject, collect_needs, is_external
+from calcheck.access import Catalogue, Directory, Exemption, Need, Subject, collect_needs
 from calcheck.model import Assignment, Deployment, Estate, Holding, Product
 
 # Problem kinds, from the least to the most telling; an uncovered need is reported under the most telling.
@@ -229,7 +229,7 @@ def _connector_version_ok(holding: Holding, dep: Deployment, ev: Evaluator) -> b
     product = ev.cat.products.get(dep.product)
     if product is None or product.id != "windows-server":
         return True
-    need = Need(("device", ""), holding.cal, dep, product.id, dep.version, None, "")
+    need = Need(("device", ""), holding.cal, product.id, dep.version, None, (dep,), ("",))
     return version_problem(holding, need, ev.cat, ev.as_of) is None
 
 
@@ -243,7 +243,7 @@ def analyse(estate: Estate, as_of: dt.date) -> Analysis:
     for assignment in estate.index("assignments").values():
         if assignment.holding in ev.holdings and in_force(assignment, as_of):
             active_by_holding[assignment.holding].append(assignment)
-    externals = frozenset(p.id for p in directory.people.values() if is_external(p, estate))
+    externals = directory.externals
     coverages: list[Coverage] = []
     for need in needs:
         candidates = ev.candidates(need)

@@ -60,14 +60,17 @@ def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
     lines = [f"{kind} {rid} ({_describe(ex.record)}) as of {analysis.as_of}"]
     if ex.external:
         lines.append("  counts as an external user (EXM-05)")
-    reached = {c.need.deployment.id: c for c in ex.coverages} | {e.need.deployment.id: e for e in ex.exemptions}
+    reached = {
+        dep.id: (dep, via)
+        for need in [*(c.need for c in ex.coverages), *(e.need for e in ex.exemptions)]
+        for dep, via in zip(need.deployments, need.vias, strict=True)
+    }
     lines.append("reaches:" if reached else "reaches no deployment")
     for dep_id in sorted(reached):
-        item = reached[dep_id]
-        dep = item.need.deployment
+        dep, via = reached[dep_id]
         product = cat.products.get(dep.product)
         on = f" on Windows Server {dep.os_version}" if dep.os_version else ""
-        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({item.need.via})")
+        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({via})")
     by_cal: dict[str, list[Coverage]] = defaultdict(list)
     for coverage in ex.coverages:
         by_cal[coverage.need.cal].append(coverage)
@@ -94,7 +97,7 @@ def _need_lines(cat: Catalogue, cal_id: str, coverages: list[Coverage]) -> list[
         need = coverage.need
         version = f" {need.version}+" if need.version else ""
         kind = f" {need.type.capitalize()}" if need.type else ""
-        what = f"{cat.name(cal_id)}{kind}{version} for {need.deployment.id}"
+        what = f"{cat.name(cal_id)}{kind}{version} for {', '.join(sorted(d.id for d in need.deployments))}"
         if coverage.covered_by is not None:
             lines.append(f"  OK       {what}: covered by {_candidate(coverage.covered_by)}")
         elif coverage.connector is not None:
@@ -119,10 +122,10 @@ def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
         "needs": [
             {
                 "cal": c.need.cal,
-                "deployment": c.need.deployment.id,
+                "deployments": [d.id for d in c.need.deployments],
                 "version": c.need.version,
                 "type": c.need.type,
-                "via": c.need.via,
+                "via": list(c.need.vias),
                 "satisfied": c.satisfied,
                 "covered_by": candidate(c.covered_by),
                 "connector": c.connector.id if c.connector else None,

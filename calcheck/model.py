@@ -42,13 +42,14 @@ class Product:
     versions: tuple[ProductVersion, ...]
     source: Source
     runs_on: str | None = None
+    _ranks: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ranks", {entry.version: i for i, entry in enumerate(self.versions)})
 
     def rank(self, version: str) -> int | None:
         """Position of ``version`` in release order, or None if unknown."""
-        for index, entry in enumerate(self.versions):
-            if entry.version == version:
-                return index
-        return None
+        return self._ranks.get(version)
 
     def find(self, version: str) -> ProductVersion | None:
         index = self.rank(version)

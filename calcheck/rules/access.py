@@ -51,7 +51,11 @@ def _need_text(coverages: list[Coverage], cat: Catalogue) -> tuple[str, str]:
     cal = cat.cals[need.cal]
     version = f" {need.version} or newer" if need.version else ""
     kind = f" {need.type.capitalize()}" if need.type else ""
-    return f"{cal.name}{kind}{version}", ", ".join(sorted({c.need.deployment.id for c in coverages}))
+    return f"{cal.name}{kind}{version}", ", ".join(_deployment_ids(coverages))
+
+
+def _deployment_ids(coverages: list[Coverage]) -> list[str]:
+    return sorted({d.id for c in coverages for d in c.need.deployments})
 
 
 def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:
@@ -94,7 +98,7 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
         if rule_for(coverages, ctx.analysis.externals) != rule:
             continue
         what, deployments = _need_text(coverages, cat)
-        records = (subject[1], *sorted({c.need.deployment.id for c in coverages}))
+        records = (subject[1], *_deployment_ids(coverages))
         best = best_rejection(coverages)
         if rule in ("cal-version", "cal-type-mismatch") and best is not None:
             yield Problem.at(
@@ -108,7 +112,7 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
         source = _subject_source(estate, subject)
         hint = suggestion(estate, ctx, cat, _worst_need(coverages, cat), what)
         if rule == "external-users":
-            connectors = sorted({h for c in coverages for h in c.need.deployment.external_connectors})
+            connectors = sorted({h for c in coverages for d in c.need.deployments for h in d.external_connectors})
             named = f"External Connector {', '.join(connectors)}" if connectors else "an External Connector"
             hint = f"assign {named} to every host of {deployments}, or {hint}"
         reason = f" ({best.problem})" if best is not None else ""
