@@ -71,39 +71,62 @@ def is_external(person: Person, estate: Estate) -> bool:
     return not person.onsite
 
 
+Signature = tuple[str, tuple[str, ...], str, bool, str]
+
+
 class Directory:
-    """Active people and devices indexed by group and department, built once."""
+    """Active people and devices, and which deployments each reaches and how.
+
+    People and devices with the same groups, department and kind reach the same deployments for the
+    same reasons, so access is worked out once per such signature, not once per person.
+    """
 
     def __init__(self, estate: Estate, as_of: dt.date) -> None:
         self.people = {p.id: p for p in estate.index("people").values() if is_active_person(p, as_of)}
         self.devices = {d.id: d for d in estate.index("devices").values() if is_active_device(d, as_of)}
-        self.by_group: dict[str, list[Subject]] = defaultdict(list)
-        self.by_department: dict[str, list[Subject]] = defaultdict(list)
-        for person in self.people.values():
-            for group in person.groups:
-                self.by_group[group].append(("person", person.id))
-            if person.department:
-                self.by_department[person.department].append(("person", person.id))
-        for device in self.devices.values():
-            for group in device.groups:
-                self.by_group[group].append(("device", device.id))
-        self.everyone = [("person", p.id) for p in self.people.values() if p.kind in ("employee", "contractor")]
         self.externals = frozenset(p.id for p in self.people.values() if is_external(p, estate))
+        self.deployments: list[Deployment] = list(estate.index("deployments").values())
+        self.listed = {
+            subject
+            for dep in self.deployments
+            for subject in (
+                *(("person", p) for p in dep.access.people),
+                *(("device", d) for d in dep.access.devices),
+            )
+        }
+        self._reach: dict[Signature, list[tuple[Deployment, str]]] = {}
 
-    def accessors(self, dep: Deployment) -> dict[Subject, str]:
-        """Active people and devices that reach ``dep``, each with how (first reason wins)."""
-        found: dict[Subject, str] = {}
-        sources: list[tuple[str, list[Subject]]] = []
-        sources += [(f"listed in {dep.id}", [("person", p) for p in dep.access.people if p in self.people])]
-        sources += [(f"listed in {dep.id}", [("device", d) for d in dep.access.devices if d in self.devices])]
-        sources += [(f"group {g}", self.by_group.get(g, [])) for g in dep.access.groups]
-        sources += [(f"department {d}", self.by_department.get(d, [])) for d in dep.access.departments]
-        if dep.access.everyone:
-            sources.append(("everyone", self.everyone))
-        for why, subjects in sources:
-            for subject in subjects:
-                found.setdefault(subject, why)
+    def subjects(self) -> list[Subject]:
+        return [("person", p) for p in self.people] + [("device", d) for d in self.devices]
+
+    def signature(self, subject: Subject) -> Signature:
+        listed = subject[1] if subject in self.listed else ""
+        if subject[0] == "person":
+            person = self.people[subject[1]]
+            everyone = person.kind in ("employee", "contractor")
+            return ("person", person.groups, person.department or "", everyone, listed)
+        return ("device", self.devices[subject[1]].groups, "", False, listed)
+
+    def reach(self, subject: Subject) -> list[tuple[Deployment, str]]:
+        """The deployments ``subject`` reaches, each with how (the first matching reason)."""
+        signature = self.signature(subject)
+        found = self._reach.get(signature)
+        if found is None:
+            found = [(dep, why) for dep in self.deployments if (why := _why(dep, subject, signature))]
+            self._reach[signature] = found
         return found
+
+
+def _why(dep: Deployment, subject: Subject, signature: Signature) -> str:
+    kind, groups, department, everyone, listed = signature
+    if listed and listed in (dep.access.people if kind == "person" else dep.access.devices):
+        return f"listed in {dep.id}"
+    for group in dep.access.groups:
+        if group in groups:
+            return f"group {group}"
+    if department and department in dep.access.departments:
+        return f"department {department}"
+    return "everyone" if everyone and dep.access.everyone else ""
 
 
 class Catalogue:
@@ -122,6 +145,7 @@ class Catalogue:
                 self.by_role[(cal.product, cal.role)].append(cal)
             if cal.feature and cal.product:
                 self.by_feature[(cal.product, cal.feature)].append(cal)
+        self._grants = {c.id: c.contains if c.kind == "suite" else (c.id,) for c in self.cals.values()}
 
     def name(self, cal_id: str) -> str:
         cal = self.cals.get(cal_id)
@@ -129,10 +153,8 @@ class Catalogue:
 
     def expand(self, cal_id: str) -> tuple[str, ...]:
         """The CALs a CAL grants: itself, or a suite's components."""
-        cal = self.cals.get(cal_id)
-        if cal is not None and cal.kind == "suite":
-            return cal.contains
-        return (cal_id,)
+        grants = self._grants.get(cal_id)
+        return grants if grants is not None else (cal_id,)
 
 
 def _rds_type(dep: Deployment) -> str | None:
@@ -176,30 +198,64 @@ def _may_exempt(dep: Deployment) -> bool:
     return bool(dep.vm_host_only or EXEMPT_ROLES.intersection(dep.roles) or dep.administrators)
 
 
+Requirement = tuple[str, str, str | None, str | None]  # (cal, product, version, type)
+Grouped = tuple[
+    list[tuple[Requirement, tuple[Deployment, ...], tuple[str, ...]]],
+    list[tuple[Requirement, Deployment, str, str]],
+]
+
+
 def collect_needs(estate: Estate, directory: Directory, cat: Catalogue) -> tuple[list[Need], list[Exemption]]:
     """Every need of every active subject, and the needs the licence terms exempt.
 
     A subject's needs for the same CAL, version and type are merged across deployments (one CAL covers
     them all); an external user's are kept per deployment, since an External Connector covers one.
+    Subjects that reach the same deployments the same way share one computation.
     """
-    grouped: dict[tuple[Subject, str, str, str | None, str | None, str], list[tuple[Deployment, str]]] = {}
+    required = {dep.id: list(deployment_needs(dep, cat)) for dep in directory.deployments}
+    admins = {a for dep in directory.deployments for a in dep.administrators}
+    shared: dict[Signature, Grouped] = {}
+    needs: list[Need] = []
     exempt: list[Exemption] = []
-    for dep in estate.index("deployments").values():
-        required = list(deployment_needs(dep, cat))
-        if not required:
-            continue
-        check_exemptions = _may_exempt(dep)
-        for subject, why in directory.accessors(dep).items():
-            external = dep.id if subject[0] == "person" and subject[1] in directory.externals else ""
-            for cal_id, product, version, cal_type in required:
-                reason = windows_exemption(dep, subject, cat.cals.get(cal_id)) if check_exemptions else None
-                if reason is not None:
-                    need = Need(subject, cal_id, product, version, cal_type, (dep,), (why,))
-                    exempt.append(Exemption(need, reason))
-                    continue
-                grouped.setdefault((subject, cal_id, product, version, cal_type, external), []).append((dep, why))
-    needs = [
-        Need(subject, cal_id, product, version, cal_type, tuple(d for d, _ in found), tuple(w for _, w in found))
-        for (subject, cal_id, product, version, cal_type, _), found in grouped.items()
-    ]
+    for subject in directory.subjects():
+        external = subject[0] == "person" and subject[1] in directory.externals
+        personal = external or subject[1] in admins
+        key = directory.signature(subject)
+        grouped = None if personal else shared.get(key)
+        if grouped is None:
+            access = [(dep, why) for dep, why in directory.reach(subject) if required[dep.id]]
+            grouped = _group(subject, access, required, cat, per_deployment=external)
+            if not personal:
+                shared[key] = grouped
+        groups, exemptions = grouped
+        for (cal_id, product, version, cal_type), deps, vias in groups:
+            needs.append(Need(subject, cal_id, product, version, cal_type, deps, vias))
+        for requirement, dep, why, reason in exemptions:
+            exempt.append(Exemption(Need(subject, *requirement, (dep,), (why,)), reason))
     return needs, exempt
+
+
+def _group(
+    subject: Subject,
+    access: list[tuple[Deployment, str]],
+    required: dict[str, list[Requirement]],
+    cat: Catalogue,
+    *,
+    per_deployment: bool,
+) -> Grouped:
+    """The requirements of one access pattern, each with the deployments behind it, and the exemptions."""
+    grouped: dict[tuple[Requirement, str], list[tuple[Deployment, str]]] = {}
+    exemptions: list[tuple[Requirement, Deployment, str, str]] = []
+    for dep, why in access:
+        check_exemptions = _may_exempt(dep)
+        for requirement in required[dep.id]:
+            reason = windows_exemption(dep, subject, cat.cals.get(requirement[0])) if check_exemptions else None
+            if reason is not None:
+                exemptions.append((requirement, dep, why, reason))
+                continue
+            grouped.setdefault((requirement, dep.id if per_deployment else ""), []).append((dep, why))
+    groups = [
+        (requirement, tuple(d for d, _ in found), tuple(w for _, w in found))
+        for (requirement, _), found in grouped.items()
+    ]
+    return groups, exemptions

@@ -139,6 +139,7 @@ class Evaluator:
             if assignment.holding in self.holdings:
                 self.by_subject[assignment.assignee].append(assignment)
         self.granted = {subject: self._granted(subject) for subject in self._subjects()}
+        self._versions: dict[tuple[str, str, str | None], str | None] = {}
 
     def _subjects(self) -> list[Subject]:
         people = [("person", p) for p in self.directory.people]
@@ -204,7 +205,10 @@ class Evaluator:
         cal = self.cat.cals[need.cal]
         if cal.kind == "additive" and cal.base and cal.base not in self.granted.get(need.subject, frozenset()):
             return BASE, f"an additive {cal.name} without the base {self.cat.cals[cal.base].name} (ADD-01)"
-        problem = version_problem(holding, need, self.cat, self.as_of)
+        key = (holding.id, need.product, need.version)
+        if key not in self._versions:  # the answer depends on the holding and the version only
+            self._versions[key] = version_problem(holding, need, self.cat, self.as_of)
+        problem = self._versions[key]
         return (VERSION, problem) if problem else None
 
 
