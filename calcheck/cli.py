@@ -117,6 +117,10 @@ def _use_colour(choice: str, stream_is_tty: bool) -> bool:
 
 def _run(args: argparse.Namespace) -> CheckResult:
     from calcheck import engine
+    from calcheck.yamlload import HAS_LIBYAML
+
+    if not HAS_LIBYAML:
+        print("calcheck: warning: PyYAML was built without libyaml; reading is 10-15 times slower", file=sys.stderr)
 
     root = args.path if args.path is not None else default_estate()
     return engine.check(root, args.as_of or dt.date.today())

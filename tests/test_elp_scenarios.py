@@ -136,6 +136,30 @@ SCENARIOS = [
              {"Windows Server CAL 2022 (Device)": (1, 1, 0, 1, 0, 0), "Windows Server CAL 2022 (User)": (3, 2, 2, 1, 0, 0),
               "Remote Desktop Services CAL 2022 (Device)": (1, 1, 2, 0, 1, 0), "Remote Desktop Services CAL 2022 (User)": (1, 1, 0, 1, 0, 0)},
              100.0, {"cal-type-mismatch", "headroom"}),
+    Scenario("RDS session host upgraded to 2025, RDS CALs still 2022",
+             {"holdings/holdings.yaml": holdings(holding("WS25-U", "windows-server", "2025", "user", 3),
+                                                 holding("RDS22-U", "rds", "2022", "user", 2, price=110)),
+              "deployments/deployments.yaml": deployments(deployment("rds", "windows-server", "2025", "{everyone: true}",
+                                                                    "    roles: [rds-session-host]\n    rds_licensing_mode: per-user\n")),
+              "assignments/assignments.yaml": assignments("id: A-1, holding: WS25-U, person: alice, since: 2024-03-01",
+                                                          "id: A-2, holding: WS25-U, person: bob, since: 2024-03-01",
+                                                          "id: A-3, holding: RDS22-U, person: alice, since: 2024-03-01",
+                                                          "id: A-4, holding: RDS22-U, person: bob, since: 2024-03-01")},
+             {"Windows Server CAL 2025 (User)": (3, 2, 2, 1, 0, 0), "Remote Desktop Services CAL 2022 (User)": (2, 2, 0, 2, 0, 0),
+              "Remote Desktop Services CAL 2025 (User)": (0, 0, 2, 0, 2, 0)},
+             220.0, {"cal-version", "headroom"}),
+    Scenario("SA lapsed before the 2025 release",
+             {"holdings/holdings.yaml": holdings(holding("WS22-U", "windows-server", "2022", "user", 3, "    sa_until: 2024-06-30\n")),
+              "deployments/deployments.yaml": deployments(deployment("dc", "windows-server", "2025", "{everyone: true}"))},
+             {"Windows Server CAL 2022 (User)": (3, 2, 0, 3, 0, 0), "Windows Server CAL 2025 (User)": (0, 0, 2, 0, 2, 0)},
+             80.0, {"cal-version"}),
+    Scenario("Subscription Edition CALs whose SA lapsed",
+             {"holdings/holdings.yaml": holdings(WS22, holding("EXSE", "exchange-standard", "SE", "user", 2, "    sa_until: 2026-03-31\n", 90)),
+              "deployments/deployments.yaml": deployments(DC, deployment("mail", "exchange-server", "SE", "{everyone: true}", '    os_version: "2022"\n')),
+              "assignments/assignments.yaml": assignments(A1, A2, "id: A-3, holding: EXSE, person: alice, since: 2025-08-01",
+                                                          "id: A-4, holding: EXSE, person: bob, since: 2025-08-01")},
+             {"Windows Server CAL 2022 (User)": (3, 2, 2, 1, 0, 0), "Exchange Server Standard CAL SE (User)": (0, 0, 2, 0, 2, 0)},
+             180.0, {"entitlement-expired"}),
 ]  # fmt: skip
 
 
@@ -151,3 +175,51 @@ def test_hand_computed_position(scenario: Scenario, tmp_path: Path) -> None:
     assert pools == scenario.pools
     assert position.shortfall_cost == scenario.cost
     assert {f.rule for f in result.findings} == scenario.rules
+
+
+def messages(name: str, tmp_path: Path) -> list[str]:
+    scenario = next(s for s in SCENARIOS if s.name == name)
+    root = write_estate({**base_files(), **scenario.changes}, tmp_path / "licenses")
+    return [f"{f.rule}: {f.message}" for f in engine.check(root, AS_OF).findings if f.rule != "headroom"]
+
+
+def test_lapsed_sa_is_named_in_the_finding(tmp_path: Path) -> None:
+    assert messages("SA lapsed before the 2025 release", tmp_path) == [
+        "cal-version: alice reaches dc and needs a Windows Server CAL 2025 or newer, but a 2022 CAL is older than "
+        "Windows Server 2025; SA ended 2024-06-30, before 2024-11-01",
+        "cal-version: bob reaches dc and needs a Windows Server CAL 2025 or newer, but a 2022 CAL is older than "
+        "Windows Server 2025; SA ended 2024-06-30, before 2024-11-01",
+    ]
+
+
+def test_rds_cal_older_than_the_session_host(tmp_path: Path) -> None:
+    assert messages("RDS session host upgraded to 2025, RDS CALs still 2022", tmp_path) == [
+        "cal-version: alice reaches rds and needs a Remote Desktop Services CAL User 2025 or newer, but a 2022 CAL "
+        "is older than Windows Server 2025",
+        "cal-version: bob reaches rds and needs a Remote Desktop Services CAL User 2025 or newer, but a 2022 CAL "
+        "is older than Windows Server 2025",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signed", "contractor", "external"),
+    [
+        ("2023-05-01", "onsite: false, hours_per_week: 40", True),
+        ("2023-05-01", "onsite: true, hours_per_week: 10", False),
+        ("2025-02-01", "onsite: false, hours_per_week: 40", False),
+        ("2025-02-01", "onsite: false, hours_per_week: 20", True),
+        ("2025-02-01", "onsite: true, hours_per_week: 20", False),
+    ],
+)
+def test_contractors_are_external_under_the_agreements_definition(
+    signed: str, contractor: str, external: bool, tmp_path: Path
+) -> None:
+    changes = {
+        "calcheck.yaml": f"kind: config\norganisation: X\nagreements:\n  - {{id: EA-1, type: enterprise-agreement, signed: {signed}}}\n",
+        "people/people.yaml": people(ALICE, BOB, f"id: cid, name: Contractor, kind: contractor, status: active, {contractor}"),
+    }
+    root = write_estate({**base_files(), **changes}, tmp_path / "licenses")
+    result = engine.check(root, AS_OF)
+    assert ("cid" in result.context.analysis.externals) is external
+    rule = "external-users" if external else "uncovered-access"
+    assert [f.rule for f in result.findings if f.records[:1] == ("cid",)] == [rule]
