@@ -21,16 +21,8 @@ from calcheck.yamlload import Document, LoadedFile, gc_paused, load_bytes
 
 T = TypeVar("T", bound=Any)
 YAML_SUFFIXES = (".yaml", ".yml")
-FOLDER_KINDS = {
-    "catalogue": "catalogue",
-    "holdings": "holdings",
-    "people": "people",
-    "devices": "devices",
-    "deployments": "deployments",
-    "assignments": "assignments",
-    "audits": "audits",
-    "waivers": "waivers",
-}
+# Each kind but config has a folder of its own, named after it.
+FOLDER_KINDS = {kind: kind for kind in schema.KINDS if kind != "config"}
 
 
 @dataclass(slots=True)
