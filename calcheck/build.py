@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from calcheck import model as m
@@ -60,9 +57,12 @@ def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
     )
 
 
-def _holding(rec: dict[str, Any], src: m.Source, root: Path) -> m.Holding:
+Inspect = Callable[[str], tuple[m.FileState, str | None]]
+
+
+def _holding(rec: dict[str, Any], src: m.Source, inspect: Inspect) -> m.Holding:
     proofs = tuple(
-        _proof(p, _source(src.path, ppos), root)
+        _proof(p, _source(src.path, ppos), inspect)
         for p, ppos in zip(rec.get("proof", ()), _child_list(src.pos, "proof"), strict=False)
     )
     return m.Holding(
@@ -86,33 +86,10 @@ def _holding(rec: dict[str, Any], src: m.Source, root: Path) -> m.Holding:
     )
 
 
-def _proof(rec: dict[str, Any], src: m.Source, root: Path) -> m.Proof:
+def _proof(rec: dict[str, Any], src: m.Source, inspect: Inspect) -> m.Proof:
     file = rec.get("file")
-    state, digest = inspect_file(root, file) if file is not None else (None, None)
+    state, digest = inspect(file) if file is not None else (None, None)
     return m.Proof(rec["type"], rec["ref"], src, date(rec.get("date")), file, rec.get("sha256"), state, digest)
-
-
-def inspect_file(root: Path, relative: str) -> tuple[m.FileState, str | None]:
-    """State and SHA-256 of a proof file; never follows a path out of the estate."""
-    if os.path.isabs(relative) or "\\" in relative or "\0" in relative:
-        return m.FileState.OUTSIDE, None
-    base = root.resolve()
-    target = base / relative
-    try:
-        resolved = target.resolve()
-    except (OSError, RuntimeError):
-        return m.FileState.UNREADABLE, None
-    if not resolved.is_relative_to(base):
-        return m.FileState.OUTSIDE, None
-    if not target.exists():
-        return m.FileState.MISSING, None
-    if not resolved.is_file():
-        return m.FileState.NOT_A_FILE, None
-    try:
-        with open(resolved, "rb") as handle:
-            return m.FileState.OK, hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return m.FileState.UNREADABLE, None
 
 
 def _person(rec: dict[str, Any], src: m.Source) -> m.Person:
@@ -260,7 +237,7 @@ _SIMPLE: dict[str, tuple[str, Callable[[dict[str, Any], m.Source], Any]]] = {
 }
 
 
-def add_document(estate: m.Estate, path: str, kind: str, doc: Document, root: Path) -> None:
+def add_document(estate: m.Estate, path: str, kind: str, doc: Document, inspect: Inspect) -> None:
     """Add the records of one schema-valid document to ``estate``."""
     if kind == "config":
         config = _config(doc.data, _source(path, doc.pos))
@@ -270,7 +247,7 @@ def add_document(estate: m.Estate, path: str, kind: str, doc: Document, root: Pa
         estate.products.extend(_product(r, _source(path, p)) for r, p in _items(doc, "products"))
         estate.cals.extend(_cal(r, _source(path, p)) for r, p in _items(doc, "cals"))
     elif kind == "holdings":
-        estate.holdings.extend(_holding(r, _source(path, p), root) for r, p in _items(doc, "holdings"))
+        estate.holdings.extend(_holding(r, _source(path, p), inspect) for r, p in _items(doc, "holdings"))
     else:
         key, builder = _SIMPLE[kind]
         getattr(estate, key).extend(builder(r, _source(path, p)) for r, p in _items(doc, key))

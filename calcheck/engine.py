@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import stat
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -13,14 +11,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from calcheck import build, schema
-from calcheck.errors import UsageError
 from calcheck.findings import Finding, Severity, sort_findings
 from calcheck.model import BUILTIN, Estate
 from calcheck.rules import REGISTRY, Context
+from calcheck.sources import EstateSource, WorkTree
 from calcheck.yamlload import Document, LoadedFile, gc_paused, load_bytes
 
 T = TypeVar("T", bound=Any)
-YAML_SUFFIXES = (".yaml", ".yml")
 # Each kind but config has a folder of its own, named after it.
 FOLDER_KINDS = {kind: kind for kind in schema.KINDS if kind != "config"}
 
@@ -34,34 +31,10 @@ class CheckResult:
     files: int = 0
 
 
-def display_path(path: Path) -> str:
-    """Path as shown in findings: relative to the working directory when below it, POSIX style."""
-    absolute = Path(os.path.abspath(path))
+def read_file(source: EstateSource, relative: str) -> LoadedFile:
+    shown = source.display(relative)
     try:
-        return absolute.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return absolute.as_posix()
-
-
-def discover(root: Path) -> list[Path]:
-    """Every YAML file below ``root``, sorted; hidden folders and files are skipped."""
-    if not root.is_dir():
-        raise UsageError(f"{root}: not a directory (give the estate folder, e.g. licenses/)")
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(folder, n) for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith("."))
-    return sorted(found)
-
-
-def read_file(path: Path, root: Path) -> LoadedFile:
-    shown = display_path(path)
-    try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
-            raise OSError("link leads out of the estate")
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
-            raise OSError("not a regular file")
-        raw = path.read_bytes()
+        raw = source.read(relative)
     except OSError as exc:
         loaded = LoadedFile(shown)
         loaded.problem(
@@ -75,7 +48,7 @@ def read_file(path: Path, root: Path) -> LoadedFile:
     return load_bytes(shown, raw)
 
 
-def document_kind(loaded: LoadedFile, doc: Document, path: Path, root: Path) -> str | None:
+def document_kind(loaded: LoadedFile, doc: Document, relative: str) -> str | None:
     """The document's kind, or None after recording why it has none (or the wrong one)."""
     data = doc.data
     kind = data.get("kind") if isinstance(data, dict) else None
@@ -90,7 +63,8 @@ def document_kind(loaded: LoadedFile, doc: Document, path: Path, root: Path) -> 
         )
         return None
     assert isinstance(kind, str)
-    folder = path.relative_to(root).parts[0] if len(path.relative_to(root).parts) > 1 else None
+    parts = relative.split("/")
+    folder = parts[0] if len(parts) > 1 else None
     expected = FOLDER_KINDS.get(folder or "")
     if expected is not None and expected != kind:
         line, col = doc.pos[2]["kind"][2][:2]
@@ -115,19 +89,19 @@ def builtin_catalogue() -> tuple[Document, ...]:
     return tuple(loaded.documents)
 
 
-def load_estate(root: Path) -> tuple[Estate, list[Finding], int]:
-    """Read every file below ``root`` into an estate; file and schema problems become findings."""
-    estate = Estate(display_path(root))
+def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
+    """Read every file of ``source`` into an estate; file and schema problems become findings."""
+    estate = Estate(source.label)
     for doc in builtin_catalogue():
-        build.add_document(estate, BUILTIN.path, "catalogue", doc, root)
+        build.add_document(estate, BUILTIN.path, "catalogue", doc, source.inspect)
     estate.products[:] = [_builtin(p) for p in estate.products]
     estate.cals[:] = [_builtin(c) for c in estate.cals]
     findings: list[Finding] = []
-    paths = discover(root)
-    for path in paths:
-        loaded = read_file(path, root)
+    files = source.yaml_files()
+    for relative in files:
+        loaded = read_file(source, relative)
         for doc in loaded.documents:
-            kind = document_kind(loaded, doc, path, root)
+            kind = document_kind(loaded, doc, relative)
             if kind is None:
                 continue
             problems = schema.validate_document(loaded.path, kind, doc)
@@ -135,9 +109,9 @@ def load_estate(root: Path) -> tuple[Estate, list[Finding], int]:
             broken = [where for _, where in problems] + loaded.broken_paths
             valid = _without_invalid_records(estate, kind, doc, broken)
             if valid is not None:
-                build.add_document(estate, loaded.path, kind, valid, root)
+                build.add_document(estate, loaded.path, kind, valid, source.inspect)
         findings.extend(loaded.findings)
-    return estate, findings, len(paths)
+    return estate, findings, len(files)
 
 
 def _without_invalid_records(
@@ -236,10 +210,12 @@ def _unknown_rule_settings(estate: Estate) -> list[Finding]:
     ]
 
 
-def check(root: Path, as_of: dt.date) -> CheckResult:
-    """Run the whole check on the estate at ``root``."""
+def check(source: EstateSource | Path, as_of: dt.date) -> CheckResult:
+    """Run the whole check on an estate (a folder, or any other source of its files)."""
+    if isinstance(source, Path):
+        source = WorkTree(source)
     with gc_paused():  # millions of short-lived acyclic objects: the cyclic GC would only slow things down
-        estate, findings, files = load_estate(root)
+        estate, findings, files = load_estate(source)
         context = Context.build(estate, as_of)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
