@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from calcheck import __version__
 from calcheck.errors import CalcheckError, UsageError
 from calcheck.findings import Severity
+from calcheck.reporters import one_line
 
 if TYPE_CHECKING:
     from calcheck.engine import CheckResult
@@ -44,8 +45,13 @@ def default_estate() -> Path:
     raise UsageError("no licenses/ folder here or above; give the estate folder as PATH")
 
 
-def _estate_options(parser: argparse.ArgumentParser) -> None:
+def _estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -> None:
     parser.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
+    if revisions:
+        parser.add_argument("--rev", metavar="REV", help="read the estate as it was at this git revision")
+        parser.add_argument(
+            "--no-history", action="store_true", help="do not read git history (the 90-day rule uses the records only)"
+        )
     parser.add_argument(
         "--as-of",
         type=_date,
@@ -104,6 +110,38 @@ def build_parser() -> argparse.ArgumentParser:
     _estate_options(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
+    check.add_argument(
+        "--ratchet",
+        metavar="BASE",
+        help="fail only if the change makes the position worse than at git revision BASE",
+    )
+
+    history = commands.add_parser(
+        "history",
+        help="the estate's change log from git, in licensing terms",
+        description="List every commit that changed the estate, with what it did in licensing terms "
+        "(assignments, reassignments, holdings, leavers). Renamed files and moved records are followed.",
+    )
+    _estate_options(history, revisions=False)
+    history.add_argument("--rev", default="HEAD", metavar="REV", help="history up to this revision (default: HEAD)")
+    history.add_argument("--since", type=_date, metavar="DATE", help="only changes committed on or after DATE")
+    history.add_argument("--id", metavar="RECORD", help="only changes that involve this record id")
+    history.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+
+    diff = commands.add_parser(
+        "diff",
+        help="what a change does to the licence position",
+        description="Compare the estate at BASE with HEAD (default: the working tree): pools before and after, "
+        "assignments added, removed and transferred, findings introduced and resolved.",
+    )
+    diff.add_argument("base", metavar="BASE", help="git revision to compare against")
+    diff.add_argument("head", nargs="?", metavar="HEAD", help="git revision (default: the working tree)")
+    diff.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    diff.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="evaluate dates as of this day")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    diff.add_argument("--no-history", action="store_true", help="do not read git history")
+
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
     return parser
@@ -115,15 +153,40 @@ def _use_colour(choice: str, stream_is_tty: bool) -> bool:
     return stream_is_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _run(args: argparse.Namespace) -> CheckResult:
+def _estate_path(args: argparse.Namespace) -> Path:
+    if args.path is not None:
+        return Path(args.path)
+    try:
+        return default_estate()
+    except UsageError:
+        if getattr(args, "rev", None) is None:
+            raise
+        return Path("licenses")  # a bare repository has no folder to find: use the conventional path
+
+
+def _check_at(path: Path, rev: str | None, as_of: dt.date, history: bool) -> CheckResult:
+    """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
     from calcheck import engine
+    from calcheck.sources import EstateSource, WorkTree
+    from calcheck.timeline import timeline_for
+
+    source: EstateSource
+    if rev is not None:
+        from calcheck.gitrepo import open_tree
+
+        source = open_tree(path, rev)
+    else:
+        source = WorkTree(path)
+    timeline = timeline_for(path, rev, as_of, engine.builtin_cal_names()) if history else None
+    return engine.check(source, as_of, timeline)
+
+
+def _run(args: argparse.Namespace) -> CheckResult:
     from calcheck.yamlload import HAS_LIBYAML
 
     if not HAS_LIBYAML:
         print("calcheck: warning: PyYAML was built without libyaml; reading is 10-15 times slower", file=sys.stderr)
-
-    root = args.path if args.path is not None else default_estate()
-    return engine.check(root, args.as_of or dt.date.today())
+    return _check_at(_estate_path(args), args.rev, args.as_of or dt.date.today(), not args.no_history)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -141,8 +204,29 @@ def cmd_check(args: argparse.Namespace) -> int:
         colour=args.format == "text" and _use_colour(args.color, to_terminal),
         waived=len(result.waived),
     )
-    _emit(REPORTERS[args.format](result.findings, context), args.output)
-    return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+    text = REPORTERS[args.format](result.findings, context)
+    if args.ratchet is None:
+        _emit(text, args.output)
+        return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+    return _ratchet(args, result, text)
+
+
+def _ratchet(args: argparse.Namespace, result: CheckResult, text: str) -> int:
+    """Fail only when the change makes the position worse than on the base revision."""
+    from calcheck.diff import compare
+
+    base = _check_at(_estate_path(args), args.ratchet, result.context.as_of, not args.no_history)
+    worse = compare(base, result, args.ratchet, args.rev or "working tree").regressions()
+    verdict = f"ratchet against {args.ratchet}: " + (
+        f"{len(worse)} regression(s)" if worse else "no regression (the position is no worse)"
+    )
+    lines = [f"{verdict}", *(f"  {one_line(item)}" for item in worse)]
+    if args.format == "text":
+        _emit(text + "\n".join(lines) + "\n", args.output)
+    else:
+        _emit(text, args.output)
+        print("\n".join(lines), file=sys.stderr)
+    return EXIT_FINDINGS if worse else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -166,6 +250,34 @@ def cmd_explain(args: argparse.Namespace) -> int:
     analysis = result.context.analysis
     parts = [render(result.estate, analysis, explain.explain(result.estate, analysis, s)) for s in subjects]
     _emit("\n".join(parts), args.output)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from calcheck import engine
+    from calcheck.history import RENDERERS
+    from calcheck.timeline import builder_at, open_repo
+
+    path = _estate_path(args)
+    repo = open_repo(path)
+    if repo is None:
+        raise UsageError(f"{path} is not inside a git repository")
+    builder = builder_at(repo, repo.prefix(path), repo.resolve(args.rev), engine.builtin_cal_names())
+    entries = [e for e in builder.history.entries if args.since is None or e.date.date() >= args.since]
+    if args.id is not None:
+        entries = [e.only(args.id) for e in entries if e.only(args.id).events]
+    _emit(RENDERERS[args.format](entries), args.output)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from calcheck.diff import RENDERERS, compare
+
+    path = Path(args.path) if args.path is not None else _estate_path(argparse.Namespace(path=None, rev=args.base))
+    as_of = args.as_of or dt.date.today()
+    base = _check_at(path, args.base, as_of, not args.no_history)
+    head = _check_at(path, args.head, as_of, not args.no_history)
+    _emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
     return EXIT_OK
 
 
@@ -214,6 +326,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "report": cmd_report,
     "explain": cmd_explain,
+    "history": cmd_history,
+    "diff": cmd_diff,
     "rules": cmd_rules,
 }
 

@@ -15,6 +15,7 @@ from calcheck.findings import Finding, Severity, sort_findings
 from calcheck.model import BUILTIN, Estate
 from calcheck.rules import REGISTRY, Context
 from calcheck.sources import EstateSource, WorkTree
+from calcheck.timeline import Timeline
 from calcheck.yamlload import Document, LoadedFile, gc_paused, load_bytes
 
 T = TypeVar("T", bound=Any)
@@ -77,6 +78,11 @@ def document_kind(loaded: LoadedFile, doc: Document, relative: str) -> str | Non
         )
         return None
     return kind
+
+
+def builtin_cal_names() -> dict[str, str]:
+    """CAL id -> name from the built-in catalogue (for describing history)."""
+    return {c["id"]: c["name"] for doc in builtin_catalogue() for c in doc.data.get("cals", [])}
 
 
 @cache
@@ -210,13 +216,13 @@ def _unknown_rule_settings(estate: Estate) -> list[Finding]:
     ]
 
 
-def check(source: EstateSource | Path, as_of: dt.date) -> CheckResult:
+def check(source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None) -> CheckResult:
     """Run the whole check on an estate (a folder, or any other source of its files)."""
     if isinstance(source, Path):
         source = WorkTree(source)
     with gc_paused():  # millions of short-lived acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source)
-        context = Context.build(estate, as_of)
+        context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
     return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files)

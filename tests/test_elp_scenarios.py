@@ -216,7 +216,9 @@ def test_contractors_are_external_under_the_agreements_definition(
 ) -> None:
     changes = {
         "calcheck.yaml": f"kind: config\norganisation: X\nagreements:\n  - {{id: EA-1, type: enterprise-agreement, signed: {signed}}}\n",
-        "people/people.yaml": people(ALICE, BOB, f"id: cid, name: Contractor, kind: contractor, status: active, {contractor}"),
+        "people/people.yaml": people(
+            ALICE, BOB, f"id: cid, name: Contractor, kind: contractor, status: active, {contractor}"
+        ),
     }
     root = write_estate({**base_files(), **changes}, tmp_path / "licenses")
     result = engine.check(root, AS_OF)

@@ -11,8 +11,8 @@ from calcheck.findings import Severity
 from calcheck.rules import REGISTRY
 from calcheck.rules.example import load_example, write_estate
 
-# Conditions no YAML example can show; tests/test_loader.py and tests/test_files.py cover them.
-WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file"}
+# Conditions no YAML example can show; tests/test_loader.py, test_files.py and test_git.py cover them.
+WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file", "history-unavailable"}
 RULES_WITH_EXAMPLES = sorted(set(REGISTRY) - WITHOUT_EXAMPLES)
 
 

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from calcheck.access import Catalogue, Directory
 from calcheck.coverage import in_force
 from calcheck.findings import Severity
+from calcheck.history import ALLOWED_REASONS, Transfer
 from calcheck.model import Assignment, Estate, Holding
 from calcheck.rules.base import Context, Problem, Rule
 
 _E, _W = Severity.ERROR, Severity.WARNING
+REASSIGNMENT_DAYS = 90
 
 
 def _assigned(estate: Estate) -> Iterator[tuple[Assignment, Holding]]:
@@ -128,7 +130,7 @@ def check_temporary_expired(estate: Estate, ctx: Context) -> Iterator[Problem]:
             )
 
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     Rule(
         "additive-without-base",
         "Additive CAL without its base CAL",
@@ -171,5 +173,81 @@ RULES = (
         "ASG-02, ASG-03",
         "A temporary reassignment has ended; the record should go, or become a permanent reassignment.",
         check_temporary_expired,
+    ),
+)
+
+
+def _transfers(estate: Estate, ctx: Context) -> dict[str, Transfer]:
+    """Transfers from git history, plus those the records state with 'replaces:', by new assignment id."""
+    found = {t.assignment: t for t in ctx.transfers}
+    assignments = estate.index("assignments")
+    for assignment in assignments.values():
+        previous = assignments.get(assignment.replaces or "")
+        if previous is not None and assignment.id not in found:
+            found[assignment.id] = Transfer(
+                assignment.holding,
+                assignment.id,
+                previous.assignee[1],
+                previous.since,
+                assignment.since,
+                assignment.reason,
+                assignment.temporary,
+                "",
+            )
+    return found
+
+
+def check_ninety_days(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    assignments = estate.index("assignments")
+    for aid, transfer in sorted(_transfers(estate, ctx).items()):
+        record = assignments.get(aid)
+        days = (transfer.date - transfer.previous_since).days
+        recorded = {transfer.reason, record.reason if record is not None else None}
+        allowed = bool(recorded & ALLOWED_REASONS) or transfer.temporary
+        if record is None or days >= REASSIGNMENT_DAYS or allowed or transfer.date > ctx.as_of:
+            continue
+        commit = f" (commit {transfer.commit[:7]})" if len(transfer.commit) >= 7 else ""
+        yield Problem.at(
+            record.source,
+            "since",
+            f"{aid}: the {transfer.holding} CAL was reassigned from {transfer.previous} on {transfer.date}, "
+            f"{days} days after its previous assignment on {transfer.previous_since}{commit}",
+            "a CAL may move again only after 90 days, unless for departure, hardware-failure, hardware-loss or "
+            "temporary-cover: record the reason, or keep the CAL with its holder",
+            (aid, transfer.holding),
+        )
+
+
+def check_history_unavailable(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    if ctx.history_note and estate.config is not None:
+        yield Problem.at(
+            estate.config.source,
+            "organisation",
+            "the git history could not be read, so the 90-day reassignment rule used the records only",
+            ctx.history_note,
+            ("config",),
+        )
+
+
+RULES += (
+    Rule(
+        "reassignment-90-days",
+        "CAL reassigned within 90 days",
+        _E,
+        "ASG-02, ASG-05",
+        "A licence may be reassigned only 90 days after its last assignment, except on the permanent failure or "
+        "loss of a device, the end of a user's employment or contract, or to cover an absent user or a device "
+        "out of service. Reassignments are found in the records ('replaces:') and in the git history (an "
+        "assignment moved to another person or device, or removed and added for the same holding in one change); "
+        "dates come from the records and, where they are missing, from the commit.",
+        check_ninety_days,
+    ),
+    Rule(
+        "history-unavailable",
+        "Git history unavailable",
+        _W,
+        "ASG-02",
+        "The estate is in a shallow clone, so the reassignment history could not be read.",
+        check_history_unavailable,
     ),
 )

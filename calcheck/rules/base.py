@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from calcheck.coverage import Analysis, analyse
 from calcheck.elp import Position, compute_position
 from calcheck.findings import Severity
+from calcheck.history import Transfer
 from calcheck.model import Estate, Source
+from calcheck.timeline import Timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,11 +21,15 @@ class Context:
     as_of: dt.date
     analysis: Analysis
     position: Position
+    transfers: tuple[Transfer, ...] = ()
+    history_note: str | None = None
 
     @classmethod
-    def build(cls, estate: Estate, as_of: dt.date) -> Context:
+    def build(cls, estate: Estate, as_of: dt.date, timeline: Timeline | None = None) -> Context:
         analysis = analyse(estate, as_of)
-        return cls(as_of, analysis, compute_position(estate, analysis))
+        transfers = tuple(timeline.transfers) if timeline else ()
+        note = timeline.note if timeline else None
+        return cls(as_of, analysis, compute_position(estate, analysis), transfers, note)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,435 @@
+"""The estate's change log in licensing terms, built from commits and the records their files held.
+
+Pure: it gets commits and a way to read blobs, and returns entries (one per commit, each a list of
+events) plus the CAL transfers the 90-day rule needs. Records are followed by id, so renamed files
+and records moved between files are changes of place, not removals and additions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from calcheck.gitrepo import Commit
+from calcheck.reporters import one_line
+from calcheck.schema import RECORD_KEYS
+from calcheck.yamlload import load_bytes
+
+RecordKey = tuple[str, str]  # (kind, id)
+Records = dict[RecordKey, tuple[str, dict[str, Any]]]  # -> (file, record)
+ALLOWED_REASONS = frozenset({"departure", "hardware-failure", "hardware-loss", "temporary-cover"})
+_NOUN = {
+    "holdings": "holding",
+    "people": "person",
+    "devices": "device",
+    "deployments": "deployment",
+    "assignments": "assignment",
+    "audits": "audit",
+    "waivers": "waiver",
+    "config": "configuration",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    text: str
+    ids: tuple[str, ...]
+    group: str = ""  # events of one group are summarised when a commit has many of them
+    detail: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    sha: str
+    date: dt.datetime
+    author: str
+    title: str
+    events: tuple[Event, ...]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+    def only(self, record_id: str) -> Entry:
+        """This entry with only the events that involve ``record_id``."""
+        events: list[Event] = []
+        for event in self.events:
+            if event.detail:
+                events += [e for e in event.detail if record_id in e.ids]
+            elif record_id in event.ids:
+                events.append(event)
+        return Entry(self.sha, self.date, self.author, self.title, tuple(events))
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A CAL of ``holding`` moved from one assignee to another (for the 90-day rule, ASG-02)."""
+
+    holding: str
+    assignment: str
+    previous: str
+    previous_since: dt.date
+    date: dt.date
+    reason: str | None
+    temporary: bool
+    commit: str
+
+
+@dataclass(slots=True)
+class History:
+    entries: list[Entry] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+
+
+def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
+    """The records of one file's content, by (kind, id); unreadable content yields none."""
+    loaded = load_bytes(path, raw)
+    if not loaded.documents or not isinstance(loaded.documents[0].data, dict):
+        return []
+    data = loaded.documents[0].data
+    kind = data.get("kind")
+    if kind == "config":
+        return [(("config", "config"), data)]
+    key = RECORD_KEYS.get(kind, "") if isinstance(kind, str) else ""
+    items = data.get(key) if key else None
+    if not isinstance(items, list):
+        return []
+    return [((key, r["id"]), r) for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+class _Describer:
+    """Sentences about records, using the state of the estate at the time."""
+
+    def __init__(self, state: Records, cal_names: dict[str, str]) -> None:
+        self.state = state
+        self.cal_names = cal_names
+
+    def holding(self, holding_id: str) -> str:
+        record = self.state.get(("holdings", holding_id), ("", {}))[1]
+        cal = self.cal_names.get(str(record.get("cal")), str(record.get("cal", "CAL")))
+        version = f" {record['version']}" if record.get("version") is not None else ""
+        kind = f" {str(record.get('type', '')).capitalize()}" if record.get("type") else ""
+        return f"{cal}{version}{kind} from holding {holding_id}"
+
+    def who(self, assignment: dict[str, Any]) -> str:
+        if assignment.get("person") is not None:
+            subject = str(assignment["person"])
+            record = self.state.get(("people", subject), ("", {}))[1]
+            status = record.get("status")
+            return f"{subject} ({status})" if status in ("departed", "on-leave") else subject
+        subject = str(assignment.get("device"))
+        record = self.state.get(("devices", subject), ("", {}))[1]
+        status = record.get("status")
+        return f"{subject} ({status})" if status in ("retired", "lost") else subject
+
+
+def _subject(record: dict[str, Any]) -> tuple[str, str]:
+    return (
+        ("person", str(record["person"])) if record.get("person") is not None else ("device", str(record.get("device")))
+    )
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key == "id" or before.get(key) == after.get(key):
+            continue
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, (dict, list)) or isinstance(new, (dict, list)):
+            changes.append(f"{key} changed")
+        elif old is None:
+            changes.append(f"{key} set to {new}")
+        elif new is None:
+            changes.append(f"{key} {old} removed")
+        else:
+            changes.append(f"{key} {old} -> {new}")
+    return changes
+
+
+@dataclass(slots=True)
+class _CommitDiff:
+    before: Records
+    after: Records
+
+
+class HistoryBuilder:
+    """Walks commits oldest first, keeping the state of every record, and describes each commit."""
+
+    def __init__(self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str) -> None:
+        self.read_blob = read_blob
+        self.cal_names = cal_names
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.state: Records = {}
+        self.effective_since: dict[str, dt.date] = {}
+        self._cache: dict[str, list[tuple[RecordKey, dict[str, Any]]]] = {}
+        self.history = History()
+
+    def _records(self, path: str, blob: str | None) -> list[tuple[RecordKey, dict[str, Any]]]:
+        if blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
+            return []
+        if blob not in self._cache:
+            self._cache[blob] = parse_records(path, self.read_blob(blob))
+        return self._cache[blob]
+
+    def add(self, commit: Commit, title: str) -> Entry:
+        """Apply one commit's changes to the state and describe them."""
+        diff = _CommitDiff({}, {})
+        for change in commit.changes:
+            for key, record in self._records(change.old_path or "", change.old_blob):
+                diff.before[key] = (change.old_path or "", record)
+            for key, record in self._records(change.new_path or "", change.new_blob):
+                diff.after[key] = (change.new_path or "", record)
+        for key in diff.before:
+            self.state.pop(key, None)
+        self.state.update(diff.after)
+        events = self._describe(diff, commit.date.date(), commit.sha)
+        entry = Entry(commit.sha, commit.date, commit.author, title, tuple(events))
+        self.history.entries.append(entry)
+        return entry
+
+    def apply(self, before: Records, after: Records, date: dt.date, sha: str) -> list[Event]:
+        """Describe a change given as two sets of records (e.g. uncommitted edits)."""
+        for key in before:
+            self.state.pop(key, None)
+        self.state.update(after)
+        return self._describe(_CommitDiff(before, after), date, sha)
+
+    def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
+        say = _Describer(self.state, self.cal_names)
+        events: list[Event] = []
+        assignments_before = {k[1]: r for k, (_, r) in diff.before.items() if k[0] == "assignments"}
+        assignments_after = {k[1]: r for k, (_, r) in diff.after.items() if k[0] == "assignments"}
+        events += self._assignment_events(assignments_before, assignments_after, say, date, sha)
+        for key in sorted(set(diff.before) | set(diff.after)):
+            if key[0] == "assignments":
+                continue
+            events += self._record_events(key, diff.before.get(key), diff.after.get(key))
+        return summarise(events)
+
+    def _record_events(
+        self, key: RecordKey, before: tuple[str, dict[str, Any]] | None, after: tuple[str, dict[str, Any]] | None
+    ) -> list[Event]:
+        kind, rid = key
+        noun = _NOUN.get(kind, kind)
+        label = noun if kind == "config" else f"{noun} {rid}"
+        if before is None and after is not None:
+            return [Event(f"{label} added{_summary(kind, after[1])}", (rid,), f"{kind} added")]
+        if after is None and before is not None:
+            return [Event(f"{label} removed", (rid,), f"{kind} removed")]
+        assert before is not None and after is not None
+        changes = _field_changes(before[1], after[1])
+        if kind == "people" and after[1].get("status") == "departed" and before[1].get("status") != "departed":
+            changes = [f"departed on {after[1].get('departed')}"] + [
+                c for c in changes if not c.startswith(("status", "departed"))
+            ]
+        moved = [f"moved from {before[0]} to {after[0]}"] if before[0] != after[0] else []
+        if not changes and not moved:
+            return []
+        group = f"{kind} {moved[0]}" if moved and not changes else ""
+        return [Event(f"{label} " + "; ".join(changes + moved), (rid,), group)]
+
+    def _assignment_events(
+        self,
+        before: dict[str, dict[str, Any]],
+        after: dict[str, dict[str, Any]],
+        say: _Describer,
+        date: dt.date,
+        sha: str,
+    ) -> list[Event]:
+        events: list[Event] = []
+        removed = {aid: r for aid, r in before.items() if aid not in after}
+        added = {aid: r for aid, r in after.items() if aid not in before}
+        # A transfer: an assignment that replaces another, or a removal and an addition of the same holding.
+        pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for aid, record in sorted(added.items()):
+            previous_id = record.get("replaces")
+            previous = removed.pop(previous_id, None) if isinstance(previous_id, str) else None
+            if previous is None and isinstance(previous_id, str):
+                previous = self.state.get(("assignments", previous_id), ("", None))[1] or before.get(previous_id)
+            if previous is None:
+                match = next(
+                    (
+                        r
+                        for r in sorted(removed.values(), key=lambda r: str(r["id"]))
+                        if r.get("holding") == record.get("holding")
+                    ),
+                    None,
+                )
+                if match is not None:
+                    previous = removed.pop(str(match["id"]))
+            if previous is not None:
+                pairs.append((previous, record))
+                added.pop(aid)
+        for previous, record in pairs:
+            events.append(self._transfer(previous, record, say, _date(record.get("since")) or date, sha))
+        for aid, record in sorted(added.items()):
+            self.effective_since[aid] = _date(record.get("since")) or date
+            reason = f" ({record['reason']})" if record.get("reason") else ""
+            events.append(
+                Event(
+                    f"{say.holding(str(record.get('holding')))} assigned to {say.who(record)}{reason}",
+                    (aid, str(record.get("holding")), _subject(record)[1]),
+                    "assignments added",
+                )
+            )
+        for aid, record in sorted(removed.items()):
+            events.append(
+                Event(
+                    f"{say.holding(str(record.get('holding')))} unassigned from {say.who(record)}",
+                    (aid, str(record.get("holding")), _subject(record)[1]),
+                    "assignments removed",
+                )
+            )
+        for aid in sorted(set(before) & set(after)):
+            events += self._assignment_edit(before[aid], after[aid], say, date, sha)
+        return events
+
+    def _assignment_edit(
+        self, before: dict[str, Any], after: dict[str, Any], say: _Describer, date: dt.date, sha: str
+    ) -> list[Event]:
+        if _subject(before) != _subject(after):
+            since_changed = before.get("since") != after.get("since")
+            when = (_date(after.get("since")) if since_changed else None) or date
+            return [self._transfer(before, after, say, when, sha)]
+        changes = _field_changes(before, after)
+        if not changes:
+            return []
+        aid = str(after["id"])
+        return [
+            Event(
+                f"assignment {aid} of {say.holding(str(after.get('holding')))} to {say.who(after)}: "
+                + "; ".join(changes),
+                (aid, str(after.get("holding")), _subject(after)[1]),
+            )
+        ]
+
+    def _transfer(
+        self, previous: dict[str, Any], record: dict[str, Any], say: _Describer, date: dt.date, sha: str
+    ) -> Event:
+        pid, aid = str(previous.get("id")), str(record["id"])
+        previous_since = self.effective_since.get(pid) or _date(previous.get("since")) or date
+        self.effective_since[aid] = date
+        self.history.transfers.append(
+            Transfer(
+                str(record.get("holding")),
+                aid,
+                _subject(previous)[1],
+                previous_since,
+                date,
+                record.get("reason") if isinstance(record.get("reason"), str) else None,
+                record.get("temporary") is True,
+                sha,
+            )
+        )
+        reason = f" ({record['reason']})" if record.get("reason") else ""
+        what = say.holding(str(record.get("holding")))
+        text = f"{what} reassigned from {say.who(previous)} to {say.who(record)}{reason}"
+        return Event(text, (aid, pid, str(record.get("holding")), _subject(previous)[1], _subject(record)[1]))
+
+
+SUMMARY_LIMIT = 10
+
+
+def summarise(events: list[Event]) -> list[Event]:
+    """Fold large groups of like events (an import, a renamed file) into one event each."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        if event.group:
+            groups.setdefault(event.group, []).append(event)
+    result: list[Event] = []
+    done: set[str] = set()
+    for event in events:
+        members = groups.get(event.group, [])
+        limit = 1 if " moved from " in event.group else SUMMARY_LIMIT
+        if not event.group or len(members) <= limit:
+            result.append(event)
+        elif event.group not in done:
+            done.add(event.group)
+            ids = tuple(dict.fromkeys(i for e in members for i in e.ids))
+            result.append(Event(f"{len(members)} {event.group}", ids, event.group, tuple(members)))
+    return result
+
+
+def _summary(kind: str, record: dict[str, Any]) -> str:
+    if kind == "holdings":
+        version = f" {record.get('version')}" if record.get("version") is not None else ""
+        return f": {record.get('quantity')} {record.get('cal')}{version} {record.get('type')} CALs"
+    if kind == "people":
+        return f" ({record.get('kind')}, {record.get('status')})"
+    return ""
+
+
+def pr_title(subject: str, message: Callable[[], str]) -> str:
+    """The pull request's title: a merge commit's first body line, else the subject."""
+    if subject.startswith("Merge pull request"):
+        lines = [line.strip() for line in message().splitlines()[1:] if line.strip()]
+        if lines:
+            return lines[0]
+    return subject
+
+
+def records_of(files: Iterable[tuple[str, bytes]]) -> Records:
+    """All records of a set of files (path, content)."""
+    records: Records = {}
+    for path, raw in files:
+        for key, record in parse_records(path, raw):
+            records[key] = (path, record)
+    return records
+
+
+def render_text(entries: list[Entry]) -> str:
+    lines = [
+        f"{e.date.date()}, commit {e.short} by {one_line(e.author)} ({one_line(e.title)}): "
+        + "; ".join(one_line(ev.text) for ev in e.events)
+        for e in entries
+        if e.events
+    ]
+    return "\n".join(lines) + "\n" if lines else "no changes to the estate\n"
+
+
+def _md(text: str) -> str:
+    escaped = one_line(text).replace("\\", "\\\\")
+    for char in "`*_[]<>|#":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
+
+
+def render_markdown(entries: list[Entry]) -> str:
+    lines = ["| Date | Commit | Author | Change | What it did |", "|---|---|---|---|---|"]
+    for e in entries:
+        if e.events:
+            what = "<br>".join(_md(ev.text) for ev in e.events)
+            lines.append(f"| {e.date.date()} | `{e.short}` | {_md(e.author)} | {_md(e.title)} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(entries: list[Entry]) -> str:
+    document = [
+        {
+            "commit": e.sha,
+            "date": e.date.isoformat(),
+            "author": e.author,
+            "title": e.title,
+            "events": [{"text": ev.text, "records": list(ev.ids)} for ev in e.events],
+        }
+        for e in entries
+        if e.events
+    ]
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS: dict[str, Callable[[list[Entry]], str]] = {
+    "text": render_text,
+    "markdown": render_markdown,
+    "json": render_json,
+}

@@ -1,0 +1,276 @@
+"""Git-native features on real temporary repositories with pinned authors and dates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck.rules.example import base_files, write_estate
+
+Run = Callable[..., tuple[int, str, str]]
+PEOPLE = """\
+kind: people
+people:
+  - {id: alice, name: Alice, kind: employee, status: active}
+  - {id: bob, name: Bob, kind: employee, status: active}
+  - {id: carol, name: Carol, kind: employee, status: active}
+"""
+ASSIGNMENTS = """\
+kind: assignments
+assignments:
+  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
+  - {id: A-2, holding: WS22-U, person: bob, since: 2026-01-05}
+"""
+
+
+def git(repo: Path, *args: str, date: str = "2026-01-05T09:00:00+00:00") -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Dana Admin", "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+def commit(repo: Path, message: str, date: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, date=date)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose estate went through three changes, one of them merged from a branch."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, root / "licenses")
+    (estate / "assignments" / "assignments.yaml").write_text(ASSIGNMENTS)
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    # bob hands his CAL to carol after 30 days, without a reason that allows it
+    text = ASSIGNMENTS.replace("person: bob, since: 2026-01-05", "person: carol, since: 2026-01-05")
+    (estate / "assignments" / "assignments.yaml").write_text(text)
+    commit(root, "Give bob's CAL to carol", "2026-02-04T09:00:00+00:00")
+    git(root, "checkout", "-q", "-b", "more-cals")
+    holdings = estate / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 3", "quantity: 5"))
+    commit(root, "Buy two more CALs", "2026-02-10T09:00:00+00:00")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "more-cals", "-m", "Merge pull request #7 from dana/more-cals\n\nTwo more Windows Server CALs",
+        date="2026-02-11T09:00:00+00:00")  # fmt: skip
+    git(root, "mv", "licenses/people/people.yaml", "licenses/people/staff.yaml")
+    commit(root, "Rename the people file", "2026-03-01T09:00:00+00:00")
+    monkeypatch.chdir(root)
+    return root
+
+
+HISTORY = [
+    "2026-01-05, commit {0} by Dana Admin (Initial estate): Windows Server CAL 2022 User from holding WS22-U "
+    "assigned to alice; Windows Server CAL 2022 User from holding WS22-U assigned to bob; audit AUD-1 added; "
+    "configuration added; deployment dc added; device PC-1 added; device SRV-1 added; holding WS22-U added: "
+    "3 windows-server 2022 user CALs; person alice added (employee, active); person bob added (employee, active); "
+    "person carol added (employee, active)",
+    "2026-02-04, commit {1} by Dana Admin (Give bob's CAL to carol): Windows Server CAL 2022 User from holding "
+    "WS22-U reassigned from bob to carol",
+    "2026-02-11, commit {2} by Dana Admin (Two more Windows Server CALs): holding WS22-U quantity 3 -> 5",
+    "2026-03-01, commit {3} by Dana Admin (Rename the people file): 3 people moved from licenses/people/people.yaml "
+    "to licenses/people/staff.yaml",
+]
+
+
+def shas(repo: Path) -> list[str]:
+    return git(repo, "log", "--first-parent", "--reverse", "--format=%h", "--abbrev=7").split()
+
+
+def test_history_in_licensing_terms(repo: Path, run_cli: Run) -> None:
+    code, out, err = run_cli("history")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [line.format(*shas(repo)) for line in HISTORY]
+
+
+def test_history_filters_and_formats(repo: Path, run_cli: Run) -> None:
+    ids = shas(repo)
+    assert run_cli("history", "--id", "carol")[1].splitlines() == [
+        f"2026-01-05, commit {ids[0]} by Dana Admin (Initial estate): person carol added (employee, active)",
+        HISTORY[1].format(*ids),
+        f"2026-03-01, commit {ids[3]} by Dana Admin (Rename the people file): person carol moved from "
+        "licenses/people/people.yaml to licenses/people/staff.yaml",
+    ]
+    assert run_cli("history", "--since", "2026-02-05")[1].splitlines() == [
+        HISTORY[2].format(*ids),
+        HISTORY[3].format(*ids),
+    ]
+    document = json.loads(run_cli("history", "--format", "json", "--rev", "HEAD~1")[1])
+    assert [entry["title"] for entry in document] == [
+        "Initial estate",
+        "Give bob's CAL to carol",
+        "Two more Windows Server CALs",
+    ]
+    assert document[1]["events"] == [
+        {"text": "Windows Server CAL 2022 User from holding WS22-U reassigned from bob to carol",
+         "records": ["A-2", "A-2", "WS22-U", "bob", "carol"]}
+    ]  # fmt: skip
+    markdown = run_cli("history", "--format", "markdown", "--since", "2026-02-05")[1]
+    assert (
+        "| 2026-02-11 | `{2}` | Dana Admin | Two more Windows Server CALs | holding WS22-U quantity 3 -\\> 5 |".format(
+            *ids
+        )
+        in markdown
+    )
+
+
+def test_in_place_reassignment_within_90_days_uses_the_commit_date(repo: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15")
+    assert code == 1
+    first = shas(repo)[1]
+    assert out.splitlines()[:2] == [
+        "licenses/assignments/assignments.yaml:4:54: error [reassignment-90-days] A-2: the WS22-U CAL was reassigned "
+        f"from bob on 2026-02-04, 30 days after its previous assignment on 2026-01-05 (commit {first})",
+        "    hint: a CAL may move again only after 90 days, unless for departure, hardware-failure, hardware-loss or "
+        "temporary-cover: record the reason, or keep the CAL with its holder",
+    ]
+    assert "reassignment-90-days" not in run_cli("check", "--as-of", "2026-03-15", "--no-history")[1]
+
+
+def test_an_allowed_reason_permits_an_early_reassignment(repo: Path, run_cli: Run) -> None:
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "person: carol, since: 2026-01-05}", "person: carol, since: 2026-01-05, reason: temporary-cover}"
+        )
+    )
+    commit(repo, "Record why", "2026-03-02T09:00:00+00:00")
+    assert "reassignment-90-days" not in run_cli("check", "--as-of", "2026-03-15")[1]
+
+
+def test_uncommitted_reassignment_is_checked_too(repo: Path, run_cli: Run) -> None:
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(path.read_text().replace("person: alice, since: 2026-01-05", "person: bob, since: 2026-03-10"))
+    out = run_cli("check", "--as-of", "2026-03-15")[1]
+    assert (
+        "error [reassignment-90-days] A-1: the WS22-U CAL was reassigned from alice on 2026-03-10, 64 days after "
+        "its previous assignment on 2026-01-05 (commit uncommi)" in out
+    )
+
+
+def test_check_and_report_any_revision(repo: Path, run_cli: Run) -> None:
+    out = run_cli("report", "--rev", "HEAD~2", "--as-of", "2026-02-05", "--format", "json")[1]
+    assert json.loads(out)["totals"]["owned"] == 3
+    assert json.loads(run_cli("report", "--as-of", "2026-02-05", "--format", "json")[1])["totals"]["owned"] == 5
+    code, out, _ = run_cli("check", "--rev", "HEAD~3", "--as-of", "2026-01-06")
+    assert code == 1
+    assert (
+        out.splitlines()[-1]
+        == "FAIL: 1 error, 1 warning, 0 info in 7 files (Example Ltd, licenses@HEAD~3, as of 2026-01-06)"
+    )
+    assert "licenses/people/people.yaml:5:10: error [uncovered-access] person carol" in out
+
+
+def test_check_a_revision_in_a_bare_clone(
+    repo: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    monkeypatch.chdir(bare)
+    code, out, err = run_cli("report", "--rev", "main", "--as-of", "2026-03-02", "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["estate"] == "licenses@main"
+    assert json.loads(out)["totals"]["owned"] == 5
+    assert run_cli("history", "--since", "2026-03-01")[1] == HISTORY[3].format(*shas(repo)) + "\n"
+
+
+def test_diff_against_a_base(repo: Path, run_cli: Run) -> None:
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(path.read_text().replace("  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}\n", ""))
+    code, out, _ = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-history")
+    assert code == 0
+    assert out.splitlines() == [
+        "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 1 finding(s) introduced, 0 resolved",
+        "pools (owned, assigned, required, shortfall):",
+        "  Windows Server CAL 2022 (User): (5, 2, 3, 0) -> (5, 1, 3, 0)",
+        "assignments:",
+        "  WS22-U: A-1 unassigned from alice",
+        "introduced:",
+        "  error [uncovered-access] licenses/people/staff.yaml:3: person alice reaches dc without a Windows Server "
+        "CAL 2022 or newer",
+    ]
+    markdown = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-history", "--format", "markdown")[1]
+    assert "| Windows Server CAL 2022 (User) | 5 | 2 -> 1 | 3 | 0 |" in markdown
+    between = json.loads(run_cli("diff", "HEAD~3", "HEAD~2", "--as-of", "2026-03-15", "--format", "json")[1])
+    assert between["assignments"]["transferred"] == [
+        {
+            "from": {"id": "A-2", "holding": "WS22-U", "assignee": "bob"},
+            "to": {"id": "A-2", "holding": "WS22-U", "assignee": "carol"},
+        }
+    ]
+
+
+def test_ratchet_fails_only_when_the_position_gets_worse(repo: Path, run_cli: Run) -> None:
+    holdings = repo / "licenses" / "holdings" / "holdings.yaml"
+    people = repo / "licenses" / "people" / "staff.yaml"
+    people.write_text(people.read_text() + "  - {id: dave, name: Dave, kind: employee, status: active}\n")
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15", "--ratchet", "HEAD", "--no-history")
+    assert code == 1
+    assert out.splitlines()[-2:] == [
+        "ratchet against HEAD: 1 regression(s)",
+        "  new error [uncovered-access] person dave reaches dc without a Windows Server CAL 2022 or newer",
+    ]
+    git(repo, "commit", "-q", "-am", "Dave joins", date="2026-03-12T09:00:00+00:00")
+    holdings.write_text(holdings.read_text().replace("quantity: 5", "quantity: 1"))
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15", "--ratchet", "HEAD", "--no-history")
+    assert code == 1
+    assert out.splitlines()[-3:] == [
+        "ratchet against HEAD: 2 regression(s)",
+        "  Windows Server CAL 2022 (User): shortfall 0 -> 3",
+        "  new error [over-allocation] WS22-U: 2 CALs assigned but only 1 owned",
+    ]
+    holdings.write_text(holdings.read_text().replace("quantity: 1", "quantity: 5"))
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15", "--ratchet", "HEAD", "--no-history")
+    assert code == 0  # dave is still uncovered, but that is no worse than on HEAD
+    assert "error [uncovered-access] person dave" in out
+    assert out.splitlines()[-1] == "ratchet against HEAD: no regression (the position is no worse)"
+
+
+def test_shallow_clone_says_what_to_fix(
+    repo: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow)], check=True)
+    monkeypatch.chdir(shallow)
+    code, _, err = run_cli("history")
+    assert code == 2
+    assert "shallow clone" in err and "fetch-depth: 0" in err
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15")
+    assert "warning [history-unavailable] the git history could not be read" in out
+    assert "reassignment-90-days" not in out
+    code, _, err = run_cli("diff", "HEAD~1")
+    assert code == 2 and "fetch-depth: 0" in err
+
+
+@pytest.mark.parametrize("rev", ["--output=/tmp/pwned", "-h", "HEAD\n--all", "a b", ""])
+def test_revisions_never_become_git_options(repo: Path, run_cli: Run, rev: str) -> None:
+    code, out, err = run_cli("check", f"--rev={rev}")
+    assert (code, out) == (2, "")
+    assert err == f"calcheck: error: not a valid git revision: {rev!r}\n"
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_unknown_revision_is_a_usage_error(repo: Path, run_cli: Run) -> None:
+    code, _, err = run_cli("report", "--rev", "no-such-branch")
+    assert code == 2 and err == "calcheck: error: unknown git revision 'no-such-branch'\n"
+
+
+def test_odd_file_names_work(repo: Path, run_cli: Run) -> None:
+    odd = repo / "licenses" / "people" / "-rf ünïcode x.yaml"
+    odd.write_text("kind: people\npeople:\n  - {id: dave, name: Dave, kind: employee, status: active}\n")
+    commit(repo, "Odd name", "2026-03-05T09:00:00+00:00")
+    assert run_cli("history", "--id", "dave")[1].endswith("(Odd name): person dave added (employee, active)\n")
+    out = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-15", "--no-history")[1]
+    assert "licenses/people/-rf ünïcode x.yaml:3:10: error [uncovered-access] person dave" in out
