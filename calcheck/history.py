@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,89 @@ class History:
     transfers: list[Transfer] = field(default_factory=list)
 
 
+_SKIP = r"(?:(?:[ \t]*#[^\n]*|[ \t]*)\n)*"  # blank and comment lines
+_HEAD = re.compile(rf"{_SKIP}kind:[ \t]*(?P<kind>[a-z]+)[ \t]*\n{_SKIP}(?P<key>[a-z]+):[ \t]*\n")
+_FIRST_ITEM = re.compile(rf"{_SKIP}( +)- ")
+
+
+class RecordParser:
+    """Parses file versions into records, re-parsing only the list items it has not seen before.
+
+    Successive versions of a file share almost all their records; splitting a version into its list
+    items (plain text work) and caching each item's parse makes a long history cheap. Files that do
+    not have the simple shape (``kind:``, the list key, then items) are parsed whole.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+
+    def parse(self, path: str, raw: bytes) -> Parsed:
+        split = _split_items(raw)
+        if split is None:
+            return Parsed(parse_records(path, raw), None)
+        key, chunks = split
+        unique = frozenset(chunks)
+        for chunk in unique.difference(self.items):
+            loaded = load_bytes(path, chunk.encode("utf-8"))
+            data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+            item = data[0] if isinstance(data, list) and len(data) == 1 else None
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.items[chunk] = ((key, item["id"]), item)
+            else:
+                self.items[chunk] = None
+        return Parsed(None, unique, chunks, self.items)
+
+    def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
+        """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
+        if old.chunks is not None and new.chunks is not None:
+            gone = [self.items[c] for c in old.chunks - new.chunks]
+            came = [self.items[c] for c in new.chunks - old.chunks]
+            return [e for e in gone if e is not None], [e for e in came if e is not None]
+        kept = set(map(id, old.entries)) & set(map(id, new.entries))
+        return [e for e in old.entries if id(e) not in kept], [e for e in new.entries if id(e) not in kept]
+
+
+Entry_ = tuple[RecordKey, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A file version's records; ``chunks`` are its item texts when it was split (None: parsed whole)."""
+
+    _entries: list[Entry_] | None
+    chunks: frozenset[str] | None = None
+    _order: list[str] | None = None
+    _items: dict[str, Entry_ | None] | None = None
+
+    @property
+    def entries(self) -> list[Entry_]:
+        if self._entries is None:
+            assert self._order is not None and self._items is not None
+            self._entries = [e for e in map(self._items.__getitem__, self._order) if e is not None]
+        return self._entries
+
+
+def _split_items(raw: bytes) -> tuple[str, list[str]] | None:
+    """(list key, item texts) for a file of the usual shape, else None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD.match(text)
+    if head is None or head.group("kind") not in RECORD_KEYS or head.group("key") != RECORD_KEYS[head.group("kind")]:
+        return None
+    body = text[head.end() :]
+    first = _FIRST_ITEM.match(body)
+    if first is None:
+        return None
+    indent = first.group(1)
+    # Every other line must be blank, a comment, or indented at least as deep as the items.
+    if re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body[first.start() :]):
+        return None
+    chunks = re.split(rf"\n(?={indent}- )", body[first.start() :].rstrip("\n"))
+    return RECORD_KEYS[head.group("kind")], chunks
+
+
 def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
     """The records of one file's content, by (kind, id); unreadable content yields none."""
     loaded = load_bytes(path, raw)
@@ -139,6 +223,12 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
+def _differs(before: tuple[str, dict[str, Any]] | None, after: tuple[str, dict[str, Any]] | None) -> bool:
+    if before is None or after is None:
+        return True
+    return before[0] != after[0] or (before[1] is not after[1] and before[1] != after[1])
+
+
 def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     changes = []
     for key in sorted(set(before) | set(after)):
@@ -171,24 +261,31 @@ class HistoryBuilder:
         self.prefix = f"{prefix}/" if prefix else ""
         self.state: Records = {}
         self.effective_since: dict[str, dt.date] = {}
-        self._cache: dict[str, list[tuple[RecordKey, dict[str, Any]]]] = {}
+        self._cache: dict[str, Parsed] = {}
+        self.parser = RecordParser()
         self.history = History()
 
-    def _records(self, path: str, blob: str | None) -> list[tuple[RecordKey, dict[str, Any]]]:
+    def _records(self, path: str, blob: str | None) -> Parsed:
         if blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
-            return []
+            return Parsed([], frozenset())
         if blob not in self._cache:
-            self._cache[blob] = parse_records(path, self.read_blob(blob))
+            self._cache[blob] = self.parser.parse(path, self.read_blob(blob))
         return self._cache[blob]
 
     def add(self, commit: Commit, title: str) -> Entry:
         """Apply one commit's changes to the state and describe them."""
         diff = _CommitDiff({}, {})
         for change in commit.changes:
-            for key, record in self._records(change.old_path or "", change.old_blob):
-                diff.before[key] = (change.old_path or "", record)
-            for key, record in self._records(change.new_path or "", change.new_blob):
-                diff.after[key] = (change.new_path or "", record)
+            old_file = self._records(change.old_path or "", change.old_blob)
+            new_file = self._records(change.new_path or "", change.new_blob)
+            if change.old_path == change.new_path:  # only what differs; a renamed file moves all its records
+                old, new = self.parser.changed(old_file, new_file)
+            else:
+                old, new = old_file.entries, new_file.entries
+            if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
+                self._cache.pop(change.old_blob or "", None)
+            diff.before.update((key, (change.old_path or "", record)) for key, record in old)
+            diff.after.update((key, (change.new_path or "", record)) for key, record in new)
         for key in diff.before:
             self.state.pop(key, None)
         self.state.update(diff.after)
@@ -207,13 +304,15 @@ class HistoryBuilder:
     def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
         say = _Describer(self.state, self.cal_names)
         events: list[Event] = []
-        assignments_before = {k[1]: r for k, (_, r) in diff.before.items() if k[0] == "assignments"}
-        assignments_after = {k[1]: r for k, (_, r) in diff.after.items() if k[0] == "assignments"}
+        changed = sorted(
+            k for k in set(diff.before) | set(diff.after) if _differs(diff.before.get(k), diff.after.get(k))
+        )
+        assignments_before = {k[1]: diff.before[k][1] for k in changed if k[0] == "assignments" and k in diff.before}
+        assignments_after = {k[1]: diff.after[k][1] for k in changed if k[0] == "assignments" and k in diff.after}
         events += self._assignment_events(assignments_before, assignments_after, say, date, sha)
-        for key in sorted(set(diff.before) | set(diff.after)):
-            if key[0] == "assignments":
-                continue
-            events += self._record_events(key, diff.before.get(key), diff.after.get(key))
+        for key in changed:
+            if key[0] != "assignments":
+                events += self._record_events(key, diff.before.get(key), diff.after.get(key))
         return summarise(events)
 
     def _record_events(

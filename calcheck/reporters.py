@@ -65,6 +65,8 @@ def render_text(findings: list[Finding], ctx: ReportContext) -> str:
 
 def one_line(text: str) -> str:
     """Keep one finding on one line whatever the data holds (no injected newlines or escapes)."""
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
