@@ -20,7 +20,7 @@ PEOPLE = "kind: people\npeople:\n  - {id: ann, name: Ann, kind: employee, status
 
 def test_bundled_estate_is_compliant(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    code, out, err = run_cli("check", "--as-of", AS_OF)
+    code, out, err = run_cli("check", "--as-of", AS_OF, "--no-history")
     assert (code, err) == (0, "")
     assert out == (ROOT / "tests" / "bundled" / "check.txt").read_text(encoding="utf-8")
     assert [line.split(" [")[1].split("]")[0] for line in out.splitlines() if " [" in line] == [
@@ -33,7 +33,7 @@ def test_bundled_estate_is_compliant(run_cli: Run, monkeypatch: pytest.MonkeyPat
 
 def test_bundled_estate_report_is_the_one_in_the_readme(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    code, out, _ = run_cli("report", "--as-of", AS_OF)
+    code, out, _ = run_cli("report", "--as-of", AS_OF, "--no-history")
     assert code == 0
     assert out == (ROOT / "tests" / "bundled" / "report.txt").read_text(encoding="utf-8")
     assert out.splitlines()[-1].startswith("COMPLIANT as of 2026-11-30: shortfall 0 CALs (0.00 EUR)")
@@ -42,7 +42,7 @@ def test_bundled_estate_report_is_the_one_in_the_readme(run_cli: Run, monkeypatc
 
 def test_default_estate_is_found_from_a_subfolder(run_cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT / "licenses" / "people")
-    code, out, _ = run_cli("check", "--as-of", AS_OF)
+    code, out, _ = run_cli("check", "--as-of", AS_OF, "--no-history")
     assert code == 0 and f"(Fabrikam Logistics Ltd, {ROOT.as_posix()}/licenses, as of" in out
 
 
@@ -180,7 +180,7 @@ def test_rules_lists_every_rule_and_documents_one(run_cli: Run) -> None:
 def test_real_process_entry_points(command: list[str]) -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     result = subprocess.run(
-        [*command, "check", "licenses", "--as-of", AS_OF],
+        [*command, "check", "licenses", "--as-of", AS_OF, "--no-history"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -190,7 +190,7 @@ def test_real_process_entry_points(command: list[str]) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.splitlines()[-1].startswith("OK: 0 errors, 4 warnings")
     broken = subprocess.run(
-        [*command, "check", "licenses"],
+        [*command, "check", "licenses", "--no-history"],
         cwd=ROOT / "tests" / "broken-estate",
         capture_output=True,
         text=True,
