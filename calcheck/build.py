@@ -219,6 +219,7 @@ def _config(data: dict[str, Any], src: m.Source) -> m.Config:
         frozenset(rules.get("disabled", ())),
         bool(site.get("publish_proofs", False)),
         bool(site.get("pseudonymise_people", False)),
+        site.get("repository_url"),
     )
 
 

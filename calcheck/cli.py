@@ -14,6 +14,7 @@ from calcheck import __version__
 from calcheck.errors import CalcheckError, UsageError
 from calcheck.findings import Severity
 from calcheck.reporters import one_line
+from calcheck.sources import display_path
 
 if TYPE_CHECKING:
     from calcheck.engine import CheckResult
@@ -141,6 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     diff.add_argument("--no-history", action="store_true", help="do not read git history")
+
+    site = commands.add_parser(
+        "site",
+        help="build or preview the compliance site",
+        description="Generate the compliance site (Markdown and SVG) from the estate and build it with MkDocs "
+        "(or Zensical). Generated pages go to site/_build/docs, the HTML to site/_build/html.",
+    )
+    site_commands = site.add_subparsers(dest="site_command", metavar="ACTION", required=True)
+    for action, summary in (("build", "generate the pages and build the HTML"), ("serve", "preview with live reload")):
+        sub = site_commands.add_parser(action, help=summary, description=summary)
+        sub.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
+        sub.add_argument("--config", type=Path, help="site configuration (default: site/mkdocs.yml beside the estate)")
+        sub.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="position as of this day")
+        sub.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs", help="site generator")
+        if action == "serve":
+            sub.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: %(default)s)")
 
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
@@ -281,6 +298,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from calcheck.site import build
+
+    estate = _estate_path(args)
+    paths = build.SitePaths.of(args.config or estate.resolve().parent / "site" / "mkdocs.yml")
+    if args.site_command == "serve":
+        build.serve(estate, paths, args.as_of, args.engine, args.dev_addr)
+        return EXIT_OK
+    result = build.generate(estate, paths, args.as_of or dt.date.today())
+    build.run_engine(args.engine, paths)
+    position = result.context.position
+    print(
+        f"site built in {display_path(paths.html)} ({len(result.estate.index('holdings'))} holdings, "
+        f"{len(result.estate.index('people'))} people, shortfall {position.total('shortfall')} as of {position.as_of})"
+    )
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from calcheck.rules import REGISTRY
 
@@ -328,6 +363,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "explain": cmd_explain,
     "history": cmd_history,
     "diff": cmd_diff,
+    "site": cmd_site,
     "rules": cmd_rules,
 }
 

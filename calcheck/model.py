@@ -91,6 +91,7 @@ class Config:
     disabled: frozenset[str] = frozenset()
     publish_proofs: bool = False
     pseudonymise_people: bool = False
+    repository_url: str | None = None
 
 
 class FileState(enum.Enum):

@@ -1,0 +1,194 @@
+"""The compliance site: pages from the estate, real MkDocs and Zensical builds, hostile data kept inert."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from calcheck import engine
+from calcheck.site.pages import SiteInput, render_site
+from tests.conftest import AS_OF, ROOT
+
+Run = Callable[..., tuple[int, str, str]]
+HOSTILE = '<script>alert("x")</script> [click](javascript:alert(1)) <img src=x onerror=alert(2)> **bold** `code`'
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's site configuration and bundled estate, outside any git repository."""
+    shutil.copytree(ROOT / "site", tmp_path / "site", ignore=shutil.ignore_patterns("_build"))
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    return tmp_path
+
+
+def dashboard_numbers(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<dd data-key="([^"]+)">([^<]*)</dd>', html))
+
+
+def report_totals(run_cli: Run, estate: Path) -> dict[str, str]:
+    document = json.loads(run_cli("report", str(estate), "--as-of", AS_OF, "--format", "json", "--no-history")[1])
+    totals = document["totals"]
+    cost = totals["shortfall_cost"]
+    return {
+        "Owned": str(totals["owned"]), "Assigned": str(totals["assigned"]), "Required": str(totals["required"]),
+        "Shortfall": str(totals["shortfall"]), "Reclaimable": str(totals["reclaimable"]),
+        "Cost of shortfall": f"{cost:,.2f} {document['currency']}", "Errors": str(totals["errors"]),
+    }  # fmt: skip
+
+
+def test_site_builds_strict_with_mkdocs_and_matches_the_report(project: Path, run_cli: Run) -> None:
+    code, out, err = run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)
+    assert (code, err) == (0, "")
+    assert out.startswith("site built in ")
+    html = project / "site" / "_build" / "html"
+    numbers = dashboard_numbers((html / "index.html").read_text())
+    expected = report_totals(run_cli, project / "licenses")
+    assert {k: numbers[k] for k in expected} == expected
+    assert 'id="verdict">COMPLIANT<' in (html / "index.html").read_text()
+    for page in ("holdings.html", "people.html", "devices.html", "findings.html", "history.html",
+                 "reference/rules.html", "reference/data-model.html", "guide/leavers.html",
+                 "holdings/EA-WS22-USER.html", "schemas/holdings.schema.json", "charts/position.svg"):  # fmt: skip
+        assert (html / page).is_file(), page
+    assert not (project / "site" / "site").exists()
+
+
+def test_zensical_builds_the_same_generated_site(project: Path, run_cli: Run) -> None:
+    from calcheck.site import build
+
+    run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)
+    mkdocs_numbers = dashboard_numbers((project / "site" / "_build" / "html" / "index.html").read_text())
+    shutil.rmtree(project / "site" / "_build" / "html")
+    build.run_engine("zensical", build.SitePaths.of(project / "site" / "mkdocs.yml"))
+    zensical_numbers = dashboard_numbers((project / "site" / "_build" / "html" / "index.html").read_text())
+    assert zensical_numbers == mkdocs_numbers
+    assert mkdocs_numbers["Owned"] == "187"
+
+
+def test_numbers_on_pages_equal_the_position() -> None:
+    result = engine.check(ROOT / "licenses", __import__("datetime").date(2026, 11, 30))
+    files = render_site(SiteInput(result))
+    position = result.context.position
+    numbers = dashboard_numbers(files["index.md"])
+    assert numbers["Shortfall"] == str(position.total("shortfall"))
+    assert numbers["Required"] == str(position.total("required"))
+    people = files["data/people.js"]
+    assert '"alice.martin","Alice Martin","employee","active","Finance","CSP-RDS22-USER, EA-EXE19-USER' in people
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[str] = []
+        self.inline: list[str] = []
+        self.handlers: list[str] = []
+        self.links: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script":
+            self._in_script = not values.get("src")
+            if values.get("src"):
+                self.sources.append(str(values["src"]))
+        self.handlers += [k for k in values if k.startswith("on")]
+        if tag == "a" and values.get("href"):
+            self.links.append(str(values["href"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False if tag == "script" else self._in_script
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.inline.append(data)
+
+
+def hostile_estate(project: Path) -> None:
+    """Put script, HTML and Markdown links into every kind of string the site shows."""
+    people = project / "licenses" / "people" / "finance.yaml"
+    people.write_text(people.read_text().replace("name: Alice Martin", f"name: '{HOSTILE}'").replace(
+        "department: Finance", f"department: '{HOSTILE}'", 1))  # fmt: skip
+    holdings = project / "licenses" / "holdings" / "windows-server.yaml"
+    holdings.write_text(holdings.read_text().replace("owner: IT licensing", f"owner: '{HOSTILE}'", 1).replace(
+        "ref: INV-2024-0815", f"ref: '{HOSTILE}'", 1))  # fmt: skip
+    config = project / "licenses" / "calcheck.yaml"
+    config.write_text(config.read_text().replace("organisation: Fabrikam Logistics Ltd", f"organisation: '{HOSTILE}'"))
+    audits = project / "licenses" / "audits" / "2026.yaml"
+    audits.write_text(audits.read_text().replace("auditor: Priya Natarajan (internal SAM)", f"auditor: '{HOSTILE}'"))
+
+
+def test_hostile_strings_render_as_inert_text(project: Path, run_cli: Run) -> None:
+    hostile_estate(project)
+    assert run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)[0] == 0
+    html = project / "site" / "_build" / "html"
+    for page in sorted(html.rglob("*.html")):
+        collector = _Collector()
+        collector.feed(page.read_text())
+        assert collector.handlers == [], page
+        assert [link for link in collector.links if link.lower().startswith("javascript")] == [], page
+        assert [src for src in collector.sources if re.match(r"(?i)[a-z]+:|//", src)] == [], page
+        assert [code for code in collector.inline if "alert" in code] == [], page
+    index = (html / "index.html").read_text()
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in index
+        or '&lt;script&gt;alert("x")&lt;/script&gt;' in index
+    )
+    people_data = (html / "data" / "people.js").read_text()
+    assert "<script>" not in people_data and "\\u003cscript\\u003e" in people_data
+
+
+def test_pseudonymised_people(project: Path, run_cli: Run) -> None:
+    config = project / "licenses" / "calcheck.yaml"
+    config.write_text(config.read_text().replace("pseudonymise_people: false", "pseudonymise_people: true"))
+    assert run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)[0] == 0
+    html = project / "site" / "_build" / "html"
+    text = "".join(p.read_text() for p in html.rglob("*") if p.suffix in (".html", ".js") and p.is_file())
+    assert "alice.martin" not in text and "Alice Martin" not in text
+    assert re.search(r"person-[0-9a-f]{8}", (html / "data" / "people.js").read_text())
+
+
+def test_proofs_are_published_only_when_allowed(project: Path, run_cli: Run) -> None:
+    html = project / "site" / "_build" / "html"
+    run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)
+    assert not (html / "proofs").exists()
+    config = project / "licenses" / "calcheck.yaml"
+    config.write_text(config.read_text().replace("publish_proofs: false", "publish_proofs: true"))
+    run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)
+    page = (html / "holdings" / "EA-WS22-USER.html").read_text()
+    target = re.search(r'href="\.\./(proofs/[^"]+)">proofs/invoice-INV-2024-0815\.pdf<', page)
+    assert target is not None
+    published = html / target.group(1)
+    assert published.read_bytes() == (project / "licenses" / "proofs" / "invoice-INV-2024-0815.pdf").read_bytes()
+
+
+def test_history_page_links_each_commit(project: Path, run_cli: Run) -> None:
+    def git(*args: str) -> None:
+        env = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "d@x", "GIT_COMMITTER_NAME": "Dana",
+               "GIT_COMMITTER_EMAIL": "d@x", "GIT_AUTHOR_DATE": "2026-01-05T09:00:00+00:00",
+               "GIT_COMMITTER_DATE": "2026-01-05T09:00:00+00:00", "PATH": "/usr/bin:/bin",
+               "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+        subprocess.run(["git", *args], cwd=project, env=env, check=True, capture_output=True)
+
+    config = project / "licenses" / "calcheck.yaml"
+    config.write_text(config.read_text().replace(
+        "  publish_proofs: false", "  publish_proofs: false\n  repository_url: https://example.org/fabrikam/licences"))  # fmt: skip
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "Initial estate")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)[0] == 0
+    history = (project / "site" / "_build" / "html" / "history.html").read_text()
+    assert f'<a href="https://example.org/fabrikam/licences/commit/{sha}">{sha[:7]}</a>' in history
+    assert "162 assignments added" in history
+
+
+def test_site_build_without_configuration_is_a_usage_error(run_cli: Run, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    code, _, err = run_cli("site", "build", str(tmp_path / "licenses"))
+    assert code == 2 and "no such site configuration" in err
