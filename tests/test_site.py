@@ -192,3 +192,46 @@ def test_site_build_without_configuration_is_a_usage_error(run_cli: Run, tmp_pat
     shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
     code, _, err = run_cli("site", "build", str(tmp_path / "licenses"))
     assert code == 2 and "no such site configuration" in err
+
+
+def test_serve_regenerates_pages_when_the_yaml_changes(project: Path) -> None:
+    import os
+    import signal
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "calcheck", "site", "serve", "licenses", "--as-of", AS_OF,
+               "--dev-addr", f"127.0.0.1:{port}"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+
+    def served() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+            return str(response.read().decode())
+
+    def wait_for(text: str) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if text in served():
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.5)
+        return False
+
+    try:
+        assert wait_for("Fabrikam Logistics Ltd")
+        config = project / "licenses" / "calcheck.yaml"
+        config.write_text(config.read_text().replace("Fabrikam Logistics Ltd", "Fabrikam Renamed Ltd"))
+        assert wait_for("Fabrikam Renamed Ltd")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    with pytest.raises(OSError):
+        served()

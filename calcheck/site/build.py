@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -165,6 +166,7 @@ def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name
     generate(estate_dir, paths, as_of or dt.date.today())
     process = subprocess.Popen(engine_command(engine_name, paths, serve=True, address=address))
     seen = _stamp(estate_dir, paths.handwritten)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the server too when calcheck is asked to stop
     try:
         while process.poll() is None:
             time.sleep(1.0)
@@ -175,6 +177,10 @@ def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _stamp(*folders: Path) -> tuple[tuple[str, float], ...]:
