@@ -76,7 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate the estate: YAML, schemas, references and licensing rules.",
     )
     _estate_options(check)
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github", "sarif", "junit", "markdown"),
+        default="text",
+        help="output format (default: text); github writes workflow-command annotations",
+    )
+    check.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown table of every finding to FILE (default with --format github: $GITHUB_STEP_SUMMARY)",
+    )
     check.add_argument(
         "--fail-on",
         choices=("error", "warning", "info"),
@@ -159,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "serve":
             sub.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: %(default)s)")
 
+    validate = commands.add_parser(
+        "validate",
+        help="validate single files against their schemas (fast; no references or rules)",
+        description="Parse each file and validate it against the schema of its kind: the fast check for "
+        "pre-commit and editors. References between files and the licensing rules need 'calcheck check'.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, help="estate files")
+    validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
     return parser
@@ -207,7 +227,9 @@ def _run(args: argparse.Namespace) -> CheckResult:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from calcheck.reporters import REPORTERS, ReportContext, failed
+    from calcheck.ci import render_markdown
+    from calcheck.formats import REPORTERS
+    from calcheck.reporters import ReportContext, failed
 
     result = _run(args)
     threshold = Severity.parse(args.fail_on)
@@ -222,6 +244,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         waived=len(result.waived),
     )
     text = REPORTERS[args.format](result.findings, context)
+    summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
+    if summary:
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(render_markdown(result.findings, context))
     if args.ratchet is None:
         _emit(text, args.output)
         return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
@@ -316,6 +342,18 @@ def cmd_site(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from calcheck import engine
+    from calcheck.findings import sort_findings
+    from calcheck.formats import REPORTERS
+    from calcheck.reporters import ReportContext, failed
+
+    findings = sort_findings([f for path in args.files for f in engine.validate_file(path)])
+    context = ReportContext("files", None, dt.date.today().isoformat(), len(args.files), Severity.ERROR)
+    _emit(REPORTERS[args.format](findings, context), None)
+    return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from calcheck.rules import REGISTRY
 
@@ -364,6 +402,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "diff": cmd_diff,
     "site": cmd_site,
+    "validate": cmd_validate,
     "rules": cmd_rules,
 }
 

@@ -85,6 +85,18 @@ def builtin_cal_names() -> dict[str, str]:
     return {c["id"]: c["name"] for doc in builtin_catalogue() for c in doc.data.get("cals", [])}
 
 
+def validate_file(path: Path) -> list[Finding]:
+    """YAML and schema findings for one file on its own (no references, no rules)."""
+    source = WorkTree(path.parent)
+    loaded = read_file(source, path.name)
+    problems: list[Finding] = []
+    for doc in loaded.documents:
+        kind = document_kind(loaded, doc, path.name)
+        if kind is not None:
+            problems.extend(finding for finding, _ in schema.validate_document(loaded.path, kind, doc))
+    return loaded.findings + problems
+
+
 @cache
 def builtin_catalogue() -> tuple[Document, ...]:
     raw = resources.files("calcheck").joinpath("data/catalogue.yaml").read_bytes()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from calcheck import __version__
@@ -101,9 +100,3 @@ def render_json(findings: list[Finding], ctx: ReportContext) -> str:
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-REPORTERS: dict[str, Callable[[list[Finding], ReportContext], str]] = {
-    "text": render_text,
-    "json": render_json,
-}
