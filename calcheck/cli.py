@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -178,6 +179,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, help="estate files")
     validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+
+    init = commands.add_parser(
+        "init",
+        help="scaffold a new compliance repository",
+        description="Create an estate with one example of each record kind, the schemas, a site configuration, "
+        "a GitHub workflow and a README in DIR. Existing files are never overwritten.",
+    )
+    init.add_argument("dir", type=Path, help="target folder (created if missing)")
+    init.add_argument("--date", type=_date, default=None, help="date for the examples (default: today)")
+    init.add_argument(
+        "--action",
+        default="calcheck/calcheck@v0.1.0",
+        help="the calcheck action the workflow uses; pin it to a commit SHA (default: %(default)s)",
+    )
 
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
@@ -354,6 +369,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from calcheck.gitrepo import validate_rev
+    from calcheck.init import scaffold
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[A-Za-z0-9_.-]+", args.action):
+        raise UsageError(f"not an action reference (owner/repo@ref): {args.action!r}")
+    validate_rev(args.action.rsplit("@", 1)[1])
+    written = scaffold(args.dir, args.date or dt.date.today(), args.action)
+    print(
+        f"created {len(written)} files in {display_path(args.dir)}; next: cd {display_path(args.dir)} && calcheck check"
+    )
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from calcheck.rules import REGISTRY
 
@@ -403,6 +432,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diff": cmd_diff,
     "site": cmd_site,
     "validate": cmd_validate,
+    "init": cmd_init,
     "rules": cmd_rules,
 }
 

@@ -54,7 +54,11 @@ def test_every_kind_has_a_schema() -> None:
 
 def test_schemas_are_shipped_in_the_wheel() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"] == {"schemas": "calcheck/_schemas"}
+    assert project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"] == {
+        "schemas": "calcheck/_schemas",
+        "site/mkdocs.yml": "calcheck/_site/mkdocs.yml",
+        "site/docs": "calcheck/_site/docs",
+    }
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "licenses").rglob("*.yaml")), ids=lambda p: p.name)
