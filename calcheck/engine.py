@@ -114,8 +114,21 @@ def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
         build.add_document(estate, BUILTIN.path, "catalogue", doc, source.inspect)
     estate.products[:] = [_builtin(p) for p in estate.products]
     estate.cals[:] = [_builtin(c) for c in estate.cals]
-    findings: list[Finding] = []
     files = source.yaml_files()
+    findings = [
+        Finding(
+            "estate-link",
+            Severity.ERROR,
+            source.display(link) if link else source.label,
+            1,
+            1,
+            f"{'the estate folder' if not link else 'folder ' + repr(link)} is a symbolic link; it is not read",
+            "commit the files themselves: a link can point anywhere on the machine that runs the check",
+        )
+        for link in source.links()
+    ]
+    if "" in source.links():  # nothing was read, so the missing configuration is no news
+        estate.invalid_ids.setdefault("config", set()).add("config")
     for relative in files:
         loaded = read_file(source, relative)
         for doc in loaded.documents:

@@ -245,6 +245,9 @@ class GitTree:
     def display(self, relative: str) -> str:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
+    def links(self) -> list[str]:
+        return []  # links in a tree are skipped when it is listed
+
 
 def open_tree(estate: Path, rev: str) -> GitTree:
     """The estate at ``estate`` (a folder in the work tree, or a path inside a bare repository) at ``rev``."""

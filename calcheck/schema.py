@@ -200,7 +200,12 @@ def _explain(error: Any) -> tuple[str, str]:
     return error.message, str(error.schema.get("description", "see the schema in schemas/"))
 
 
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"})
+
+
 def _type_hint(instance: Any, expected: str) -> str:
+    if isinstance(instance, str) and instance in _YAML11_BOOLEANS and "boolean" in expected:
+        return "write true or false: calcheck reads yes/no/on/off as text (YAML 1.2)"
     if isinstance(instance, float) and "string" in expected:
         return 'quote the value ("1.10"): unquoted, YAML reads it as a decimal number'
     if isinstance(instance, bool) and "string" in expected:

@@ -35,6 +35,10 @@ class EstateSource(Protocol):
         """The path as findings show it."""
         ...
 
+    def links(self) -> list[str]:
+        """Folders that are symbolic links (not read; reported), relative paths ('' for the estate itself)."""
+        ...
+
 
 def display_path(path: Path) -> str:
     """Path as shown in findings: relative to the working directory when below it, POSIX style."""
@@ -68,9 +72,13 @@ class WorkTree:
 
     def yaml_files(self) -> list[str]:
         found: list[str] = []
+        self._links: list[str] = [""] if self.root.is_symlink() else []
+        if self._links:
+            return found  # a linked estate could read (and publish) anything on the machine
         for folder, dirs, names in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             relative = Path(folder).relative_to(self.root)
+            self._links += [(relative / d).as_posix() for d in dirs if (Path(folder) / d).is_symlink()]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(folder) / d).is_symlink())
             found.extend(
                 (relative / n).as_posix() for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")
             )
@@ -106,3 +114,6 @@ class WorkTree:
 
     def display(self, relative: str) -> str:
         return display_path(self.root / relative)
+
+    def links(self) -> list[str]:
+        return list(getattr(self, "_links", []))

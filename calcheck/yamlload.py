@@ -26,7 +26,7 @@ Pos = tuple[Any, ...]
 
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 32 * 1024 * 1024
 
 _Loader: Any = getattr(yaml, "CSafeLoader", None)
 HAS_LIBYAML = _Loader is not None
@@ -244,9 +244,9 @@ class _Builder:
     def _scalar_value(self, event: Any, line: int, col: int) -> Any:
         tag = event.tag
         text: str = event.value
-        if tag is None or tag == "!":
+        if tag is None:
             return resolve_plain(text) if event.implicit[0] else text
-        if tag == _CORE + "str":
+        if tag in ("!", _CORE + "str"):  # '!' is the non-specific tag: a string
             return text
         if tag in (_CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"):
             value = resolve_plain(text)

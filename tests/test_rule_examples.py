@@ -12,7 +12,7 @@ from calcheck.rules import REGISTRY
 from calcheck.rules.example import load_example, write_estate
 
 # Conditions no YAML example can show; tests/test_loader.py, test_files.py and test_git.py cover them.
-WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file", "history-unavailable"}
+WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file", "history-unavailable", "estate-link"}
 RULES_WITH_EXAMPLES = sorted(set(REGISTRY) - WITHOUT_EXAMPLES)
 
 

@@ -44,6 +44,11 @@ RULES = (
         "File cannot be read",
         "The file could not be opened, or is a link leading out of the estate.",
     ),
+    _file_rule(
+        "estate-link",
+        "Folder is a symbolic link",
+        "The estate folder, or a folder in it, is a symbolic link; calcheck does not follow it.",
+    ),
     _file_rule("unknown-kind", "Unknown document kind", "The document has no valid top-level 'kind:' key."),
     _file_rule(
         "wrong-kind",

@@ -56,6 +56,23 @@ def _each(record: Any, path: Field, target: str, refs: tuple[str, ...]) -> Itera
         yield record, (*prefix, index), target, ref
 
 
+def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for collection in COLLECTIONS:
+        seen: dict[str, Any] = {}
+        for record in estate.index(collection).values():
+            folded = record.id.casefold()
+            first = seen.setdefault(folded, record)
+            if first is not record:
+                yield Problem.at(
+                    record.source,
+                    "id",
+                    f"{collection[:-1] if collection != 'people' else 'person'} id {record.id!r} differs from "
+                    f"{first.id!r} ({first.source.path}:{first.source.line}) only in letter case",
+                    "use one spelling: ids that differ only in case are easy to confuse in reviews and exports",
+                    (record.id, first.id),
+                )
+
+
 def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
     """(record, field path, target collection, referenced id) for every reference in the estate."""
     for product in estate.products:
@@ -221,6 +238,15 @@ RULES = (
         "-",
         "Two records of the same kind share an id, so references to it are ambiguous.",
         check_duplicate_ids,
+    ),
+    Rule(
+        "confusable-id",
+        "Ids that differ only in case",
+        _W,
+        "-",
+        "Two records of one kind have ids that differ only in letter case (ids are case-sensitive, people are "
+        "not). Ids are ASCII only, so look-alike letters from other alphabets are refused by the schema.",
+        check_confusable_ids,
     ),
     Rule(
         "unknown-reference",
