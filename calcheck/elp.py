@@ -33,7 +33,7 @@ class Pool:
 
     @property
     def required(self) -> int:
-        return len(self.required_subjects | self.uncovered_subjects)
+        return len(self.required_subjects) + len(self.uncovered_subjects)  # kept disjoint
 
     @property
     def uncovered(self) -> int:
@@ -151,7 +151,8 @@ def _attribute_needs(
         cal_type = need.type or ("user" if subject[0] == "person" else "device")
         spare = _spare_pool(need, cal_type, pool, holdings, cat, as_of)
         target = spare if spare is not None else pool((need.cal, need.version or "", cal_type))
-        target.uncovered_subjects.add(subject)
+        if subject not in target.required_subjects:
+            target.uncovered_subjects.add(subject)
 
 
 def _spare_pool(
