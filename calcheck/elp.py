@@ -146,10 +146,14 @@ def _attribute_needs(
             ):
                 worst[need.key] = coverage
     holdings = estate.index("holdings")
+    keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools that grant it
+    for holding in holdings.values():
+        for granted in cat.expand(holding.cal):
+            keys_for[(granted, holding.type)].add(pool_key(holding))
     for (subject, _), coverage in sorted(worst.items()):
         need = coverage.need
         cal_type = need.type or ("user" if subject[0] == "person" else "device")
-        spare = _spare_pool(need, cal_type, pool, holdings, cat, as_of)
+        spare = _spare_pool(need, keys_for[(need.cal, cal_type)], pool, holdings, cat, as_of)
         target = spare if spare is not None else pool((need.cal, need.version or "", cal_type))
         if subject not in target.required_subjects:
             target.uncovered_subjects.add(subject)
@@ -157,18 +161,18 @@ def _attribute_needs(
 
 def _spare_pool(
     need: Need,
-    cal_type: str,
+    keys: set[PoolKey],
     pool: Callable[[PoolKey], Pool],
     holdings: dict[str, Holding],
     cat: Catalogue,
     as_of: dt.date,
 ) -> Pool | None:
     """The least valuable existing pool with a CAL to spare that would satisfy ``need``."""
-    keys = {pool_key(h) for h in holdings.values() if h.type == cal_type and need.cal in cat.expand(h.cal)}
     for key in sorted(keys, key=lambda k: (k[0] != need.cal, _rank(cat, need.product, k[1]), k)):
         row = pool(key)
-        fits = any(version_problem(holdings[h], need, cat, as_of) is None for h in row.holdings if h in holdings)
-        if fits and row.owned > row.required:
+        if row.owned <= row.required:
+            continue
+        if any(version_problem(holdings[h], need, cat, as_of) is None for h in row.holdings if h in holdings):
             return row
     return None
 

@@ -245,7 +245,7 @@ def check(source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None
     """Run the whole check on an estate (a folder, or any other source of its files)."""
     if isinstance(source, Path):
         source = WorkTree(source)
-    with gc_paused():  # millions of short-lived acyclic objects: the cyclic GC would only slow things down
+    with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source)
         context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))

@@ -192,6 +192,8 @@ def _explain(error: Any) -> tuple[str, str]:
     if kind == "pattern":
         description = error.schema.get("description", f"match the pattern {value}")
         return f"{_short(error.instance)} is not in the expected form", description
+    if kind == "uniqueItems":
+        return f"{_short(error.instance)} lists a value twice", "list each value once"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return error.message, f"use a value within the allowed range ({kind} {value})"
     if _exclusive_keys(error):

@@ -111,13 +111,19 @@ def resolve_plain(text: str) -> Any:
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: loading allocates millions of acyclic objects."""
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """Pause the cyclic GC: loading allocates millions of acyclic objects.
+
+    With ``freeze``, what was built is moved out of the collector's sight before it resumes, so the
+    first collections afterwards do not walk millions of objects that will live until exit anyway.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -210,10 +216,36 @@ class _Builder:
             yaml.DocumentStartEvent: self._doc_start,
         }
         get_event = parser.get_event
+        stack = self.stack
+        scalar_event, stream_end, resolve = yaml.ScalarEvent, yaml.StreamEndEvent, resolve_plain
         while True:
             event = get_event()
             kind = type(event)
-            if kind is yaml.StreamEndEvent:
+            if kind is scalar_event and event.tag is None and event.anchor is None and stack:
+                # The common case, inlined: an untagged scalar inside a container (see _scalar and _add).
+                mark = event.start_mark
+                here = (mark.line + 1, mark.column + 1)
+                text = event.value
+                value = resolve(text) if event.implicit[0] else text
+                frame = stack[-1]
+                frame.nodes += 1
+                if not frame.is_map:
+                    frame.container.append(value)
+                    frame.pos.append(here)
+                elif frame.key is None:
+                    key = value if type(value) is str else _key_text(value)
+                    if key in frame.container:
+                        self._set_key(frame, value, *here)
+                    else:
+                        frame.key = key
+                        frame.key_pos = here
+                else:
+                    if frame.key is not _DISCARD:
+                        frame.container[frame.key] = value
+                        frame.pos[frame.key] = (*frame.key_pos, here)
+                    frame.key = None
+                continue
+            if kind is stream_end:
                 return
             handler = handlers.get(kind)
             if handler is not None:

@@ -48,3 +48,12 @@ def test_write_keeps_permissions_and_leaves_no_temporary_file(tmp_path: Path) ->
     assert target.read_text() == '{"ok": true}\n'
     assert target.stat().st_mode & 0o777 == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_special_files_are_written_to_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    write_text(fifo, "through the pipe\n")
+    assert reader.communicate(timeout=10)[0] == b"through the pipe\n"
+    assert fifo.is_fifo()

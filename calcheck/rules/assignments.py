@@ -40,6 +40,9 @@ def check_type_mismatch(estate: Estate, ctx: Context) -> Iterator[Problem]:
 
 def check_additive_without_base(estate: Estate, ctx: Context) -> Iterator[Problem]:
     cat = Catalogue(estate)
+    additive = {c.id for c in cat.cals.values() if c.kind == "additive" and c.base}
+    if not any(h.cal in additive for h in estate.index("holdings").values()):
+        return
     granted: dict[tuple[str, str], set[str]] = {}
     for assignment, holding in _assigned(estate):
         if in_force(assignment, ctx.as_of) and ctx.analysis.entitlement.get(holding.id) is None:

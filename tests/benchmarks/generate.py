@@ -15,9 +15,6 @@ import subprocess
 from pathlib import Path
 
 DEPARTMENTS = 120
-CALS = [("windows-server", "2022", "user"), ("windows-server", "2025", "user"), ("exchange-standard", "2019", "user"),
-        ("rds", "2022", "user"), ("windows-server", "2022", "device"), ("sql-server", "2022", "device"),
-        ("exchange-enterprise", "2019", "user")]  # fmt: skip
 
 
 def estate(out: Path, assignments: int, people: int, devices: int, holdings: int, deployments: int) -> None:
@@ -35,46 +32,64 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
     for dept in range(DEPARTMENTS):
         rows = [f"  - {{id: u{i:06d}, name: User {i}, kind: {'contractor' if i % 17 == 0 else 'employee'}, "
                 f"status: {'departed, departed: 2026-01-31' if i % 41 == 0 else 'active'}, department: D{dept:03d}, "
-                f"groups: [g{i % 40:02d}, g{(i * 7) % 40:02d}]}}"
+                f"groups: [g{i % 40:02d}, g{(i + 20) % 40:02d}]}}"
                 for i in range(dept, people, DEPARTMENTS)]  # fmt: skip
         (root / "people" / f"d{dept:03d}.yaml").write_text("kind: people\npeople:\n" + "\n".join(rows) + "\n")
         rows = [f"  - {{id: PC{i:06d}, kind: {'kiosk' if i % 9 == 0 else 'workstation'}, status: active, "
-                f"department: D{dept:03d}, groups: [k{i % 10}]}}" for i in range(dept, devices, DEPARTMENTS)]  # fmt: skip
+                f"department: D{dept:03d}, groups: [{'k0' if i % 9 == 0 else 'k1'}]}}" for i in range(dept, devices, DEPARTMENTS)]  # fmt: skip
         (root / "devices" / f"d{dept:03d}.yaml").write_text("kind: devices\ndevices:\n" + "\n".join(rows) + "\n")
-    per_cal = max(10, 2 * assignments // holdings)
-    hold = []
-    for h in range(holdings):
-        cal, version, kind = CALS[h % len(CALS)]
-        hold.append((f"H{h:04d}", cal, version, kind))
-    for f in range(0, holdings, 20):
-        rows = [f"  - {{id: {hid}, cal: {cal}, version: \"{version}\", type: {kind}, quantity: {per_cal}, "
-                f"channel: volume, agreement: EA-1, purchased: 2024-08-01, sa_until: 2027-06-30, unit_price: 40, "
-                f"currency: EUR, proof: [{{type: invoice, ref: INV-{hid}}}]}}" for hid, cal, version, kind in hold[f : f + 20]]  # fmt: skip
-        (root / "holdings" / f"h{f:04d}.yaml").write_text("kind: holdings\nholdings:\n" + "\n".join(rows) + "\n")
+    # Every active person reaches Windows Server and Exchange deployments through their groups, and every kiosk an
+    # ERP database: the estate is mostly compliant, as a real one is, with leavers' CALs still to reclaim.
+    kinds = [("windows-server", "2022", "user"), ("exchange-standard", "2019", "user"),
+             ("windows-server", "2022", "device"), ("sql-server", "2022", "device")]  # fmt: skip
+    kiosks = [i for i in range(devices) if i % 9 == 0]
+    rows: list[tuple[int, str, str, str]] = []  # (department, kind index, subject field, subject id)
+    for i in kiosks:
+        rows += [(i % DEPARTMENTS, 2, "device", f"PC{i:06d}"), (i % DEPARTMENTS, 3, "device", f"PC{i:06d}")]
+    for i in range(people):
+        rows += [(i % DEPARTMENTS, 0, "person", f"u{i:06d}"), (i % DEPARTMENTS, 1, "person", f"u{i:06d}")]
+    rows = rows[:assignments]
+    for extra in range(assignments - len(rows)):  # larger estates: more CALs for the same people
+        i = rng.randrange(people)
+        rows.append((i % DEPARTMENTS, 0, "person", f"u{i:06d}"))
+    per_kind = [sum(1 for r in rows if r[1] == k) for k in range(len(kinds))]
+    share = [max(1, round(holdings * n / max(len(rows), 1))) for n in per_kind]
+    hold: list[tuple[str, int]] = []  # (holding id, kind index)
+    lines = []
+    for k, count in enumerate(share):
+        for n in range(count):
+            hid = f"H{k}{n:04d}"
+            cal, version, kind = kinds[k]
+            quantity = per_kind[k] // count + 10
+            hold.append((hid, k))
+            lines.append(f"  - {{id: {hid}, cal: {cal}, version: \"{version}\", type: {kind}, quantity: {quantity}, "
+                         f"channel: volume, agreement: EA-1, purchased: 2024-08-01, sa_until: 2027-06-30, "
+                         f"unit_price: 40, currency: EUR, proof: [{{type: invoice, ref: INV-{hid}}}]}}")  # fmt: skip
+    for f in range(0, len(lines), 20):
+        (root / "holdings" / f"h{f:04d}.yaml").write_text("kind: holdings\nholdings:\n" + "\n".join(lines[f : f + 20]) + "\n")
     deps = []
     for d in range(deployments):
-        product, version, extra = [("windows-server", "2022", ""), ("exchange-server", "2019", ', os_version: "2022"'),
-                                   ("sql-server", "2022", ', os_version: "2022"')][d % 3]  # fmt: skip
-        access = "{everyone: true}" if d % 50 == 0 else f"{{groups: [g{d % 40:02d}], devices: []}}"
-        if product == "sql-server":
-            access = f"{{groups: [k{d % 10}]}}"
-        deps.append(f"  - {{id: dep{d:03d}, name: Deployment {d}, product: {product}, version: \"{version}\"{extra}, access: {access}}}")
-    (root / "deployments" / "all.yaml").write_text("kind: deployments\ndeployments:\n" + "\n".join(deps) + "\n")
-    by_dept: dict[int, list[str]] = {}
-    user_holdings = [h for h in hold if h[3] == "user"]
-    device_holdings = [h for h in hold if h[3] == "device"]
-    for a in range(assignments):
-        if a % 5 == 4:
-            subject = rng.randrange(devices)
-            holding = device_holdings[a % len(device_holdings)][0]
-            row = f"  - {{id: A{a:07d}, holding: {holding}, device: PC{subject:06d}, since: 2024-09-02}}"
+        if d % 10 == 9:
+            deps.append(f"  - {{id: dep{d:03d}, name: ERP {d}, product: sql-server, version: \"2022\", os_version: \"2022\", "
+                        f"access: {{groups: [k0]}}}}")  # fmt: skip
+        elif d % 2:
+            deps.append(f"  - {{id: dep{d:03d}, name: Mail {d}, product: exchange-server, version: \"2019\", "
+                        f"os_version: \"2022\", access: {{groups: [g{d % 40:02d}]}}}}")  # fmt: skip
         else:
-            subject = rng.randrange(people)
-            holding = user_holdings[a % len(user_holdings)][0]
-            row = f"  - {{id: A{a:07d}, holding: {holding}, person: u{subject:06d}, since: 2024-09-02}}"
-        by_dept.setdefault(subject % DEPARTMENTS, []).append(row)
-    for dept, rows in by_dept.items():
-        (root / "assignments" / f"d{dept:03d}.yaml").write_text("kind: assignments\nassignments:\n" + "\n".join(rows) + "\n")
+            deps.append(f"  - {{id: dep{d:03d}, name: Server {d}, product: windows-server, version: \"2022\", "
+                        f"access: {{groups: [g{d % 40:02d}]}}}}")  # fmt: skip
+    (root / "deployments" / "all.yaml").write_text("kind: deployments\ndeployments:\n" + "\n".join(deps) + "\n")
+    by_kind: dict[int, list[str]] = {}
+    for hid, k in hold:
+        by_kind.setdefault(k, []).append(hid)
+    by_dept: dict[int, list[str]] = {}
+    for number, (dept, k, field, subject) in enumerate(rows):
+        holding = by_kind[k][number % len(by_kind[k])]
+        by_dept.setdefault(dept, []).append(
+            f"  - {{id: A{number:07d}, holding: {holding}, {field}: {subject}, since: 2024-09-02}}"
+        )
+    for dept, found in by_dept.items():
+        (root / "assignments" / f"d{dept:03d}.yaml").write_text("kind: assignments\nassignments:\n" + "\n".join(found) + "\n")
 
 
 def history(out: Path, commits: int) -> None:
