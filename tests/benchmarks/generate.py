@@ -17,6 +17,10 @@ from pathlib import Path
 DEPARTMENTS = 120
 
 
+def _items(rows: list[str]) -> str:
+    return "\n" + "\n".join(rows) + "\n" if rows else " []\n"
+
+
 def estate(out: Path, assignments: int, people: int, devices: int, holdings: int, deployments: int) -> None:
     rng = random.Random(20261130)
     root = out / "licenses"
@@ -34,10 +38,10 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
                 f"status: {'departed, departed: 2026-01-31' if i % 41 == 0 else 'active'}, department: D{dept:03d}, "
                 f"groups: [g{i % 40:02d}, g{(i + 20) % 40:02d}]}}"
                 for i in range(dept, people, DEPARTMENTS)]  # fmt: skip
-        (root / "people" / f"d{dept:03d}.yaml").write_text("kind: people\npeople:\n" + "\n".join(rows) + "\n")
+        (root / "people" / f"d{dept:03d}.yaml").write_text("kind: people\npeople:" + _items(rows))
         rows = [f"  - {{id: PC{i:06d}, kind: {'kiosk' if i % 9 == 0 else 'workstation'}, status: active, "
                 f"department: D{dept:03d}, groups: [{'k0' if i % 9 == 0 else 'k1'}]}}" for i in range(dept, devices, DEPARTMENTS)]  # fmt: skip
-        (root / "devices" / f"d{dept:03d}.yaml").write_text("kind: devices\ndevices:\n" + "\n".join(rows) + "\n")
+        (root / "devices" / f"d{dept:03d}.yaml").write_text("kind: devices\ndevices:" + _items(rows))
     # Every active person reaches Windows Server and Exchange deployments through their groups, and every kiosk an
     # ERP database: the estate is mostly compliant, as a real one is, with leavers' CALs still to reclaim.
     kinds = [("windows-server", "2022", "user"), ("exchange-standard", "2019", "user"),
@@ -54,6 +58,7 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
         rows.append((i % DEPARTMENTS, 0, "person", f"u{i:06d}"))
     per_kind = [sum(1 for r in rows if r[1] == k) for k in range(len(kinds))]
     share = [max(1, round(holdings * n / max(len(rows), 1))) for n in per_kind]
+    share[share.index(max(share))] += holdings - sum(share)  # exactly ``holdings`` in all
     hold: list[tuple[str, int]] = []  # (holding id, kind index)
     lines = []
     for k, count in enumerate(share):
@@ -66,7 +71,9 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
                          f"channel: volume, agreement: EA-1, purchased: 2024-08-01, sa_until: 2027-06-30, "
                          f"unit_price: 40, currency: EUR, proof: [{{type: invoice, ref: INV-{hid}}}]}}")  # fmt: skip
     for f in range(0, len(lines), 20):
-        (root / "holdings" / f"h{f:04d}.yaml").write_text("kind: holdings\nholdings:\n" + "\n".join(lines[f : f + 20]) + "\n")
+        (root / "holdings" / f"h{f:04d}.yaml").write_text(
+            "kind: holdings\nholdings:\n" + "\n".join(lines[f : f + 20]) + "\n"
+        )
     deps = []
     for d in range(deployments):
         if d % 10 == 9:
@@ -89,10 +96,12 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
             f"  - {{id: A{number:07d}, holding: {holding}, {field}: {subject}, since: 2024-09-02}}"
         )
     for dept, found in by_dept.items():
-        (root / "assignments" / f"d{dept:03d}.yaml").write_text("kind: assignments\nassignments:\n" + "\n".join(found) + "\n")
+        (root / "assignments" / f"d{dept:03d}.yaml").write_text(
+            "kind: assignments\nassignments:\n" + "\n".join(found) + "\n"
+        )
 
 
-def history(out: Path, commits: int) -> None:
+def history(out: Path, commits: int, people: int) -> None:
     """A repository whose history is the estate plus ``commits`` commits that each move one CAL."""
     env = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@x", "GIT_COMMITTER_NAME": "Bench",
            "GIT_COMMITTER_EMAIL": "b@x", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}  # fmt: skip
@@ -104,7 +113,9 @@ def history(out: Path, commits: int) -> None:
     def commit(message: str, changed: dict[str, str]) -> None:
         nonlocal stamp
         stamp += 3600
-        stream.extend(f"commit refs/heads/main\ncommitter Bench <b@x> {stamp} +0000\ndata {len(message)}\n{message}\n".encode())
+        stream.extend(
+            f"commit refs/heads/main\ncommitter Bench <b@x> {stamp} +0000\ndata {len(message)}\n{message}\n".encode()
+        )
         for path, text in changed.items():
             data = text.encode()
             stream.extend(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
@@ -118,7 +129,7 @@ def history(out: Path, commits: int) -> None:
         lines = files[path].split("\n")
         index = rng.randrange(2, len(lines) - 1)
         if "person: u" in lines[index]:
-            person = f"u{rng.randrange(10_000):06d}"
+            person = f"u{rng.randrange(people):06d}"
             lines[index] = lines[index].split("person: ")[0] + f"person: {person}, since: 2026-0{1 + number % 9}-01}}"
         files[path] = "\n".join(lines)
         commit(f"Reassign a CAL ({number})", {path: files[path]})
@@ -138,7 +149,7 @@ def main() -> None:
     args = parser.parse_args()
     estate(args.out, args.assignments, args.people, args.devices, args.holdings, args.deployments)
     if args.commits:
-        history(args.out, args.commits)
+        history(args.out, args.commits, args.people)
 
 
 if __name__ == "__main__":

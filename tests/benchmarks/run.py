@@ -71,7 +71,9 @@ def generate(workdir: Path, commits: int) -> dict[str, Path]:
     for size in SIZES:
         target = workdir / f"estate-{size // 1000}k"
         if not (target / "licenses").is_dir():
-            subprocess.run([sys.executable, str(HERE / "generate.py"), str(target), "--assignments", str(size)], check=True)
+            subprocess.run(
+                [sys.executable, str(HERE / "generate.py"), str(target), "--assignments", str(size)], check=True
+            )
         made[f"{size // 1000}k"] = target
     repo = workdir / f"repo-100k-{commits}"
     if not (repo / ".git").is_dir():
@@ -144,8 +146,12 @@ def main() -> None:
                     git_log, "<= 3.0x"))  # fmt: skip
     history = timed([*CALCHECK, "history", "--output", os.devnull], repo, args.runs)
     rows.append(Row(f"history (record level), {args.commits} commits", history, target="< 5 s"))
-    rev_check = timed([*CALCHECK, "check", "--rev", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs)
-    diff = timed([*CALCHECK, "diff", "HEAD~100", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs)
+    rev_check = timed(
+        [*CALCHECK, "check", "--rev", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs
+    )
+    diff = timed(
+        [*CALCHECK, "diff", "HEAD~100", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs
+    )
     rows.append(Row("diff of two revisions, 100k", diff, "check --rev of one", rev_check, "<= 2.5x"))
     pages = page_generation(e100k, args.runs)
     rows.append(Row("site page generation, 100k", pages, "check, 100k", check_100k, "<= 2.0x"))

@@ -1,0 +1,43 @@
+"""The benchmark generator, in miniature: its estates and history are valid input of realistic shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+from calcheck import engine
+from calcheck.gitrepo import GitRepo
+from tests.conftest import ROOT
+
+GENERATE = ROOT / "tests" / "benchmarks" / "generate.py"
+FILE_RULES = {
+    "yaml-syntax",
+    "duplicate-key",
+    "schema",
+    "unknown-reference",
+    "duplicate-id",
+    "unknown-kind",
+    "wrong-kind",
+}
+
+
+def test_generated_estate_and_history(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    command = [sys.executable, str(GENERATE), str(out), "--assignments", "600", "--people", "250", "--devices", "90",
+               "--holdings", "12", "--deployments", "20", "--commits", "8"]  # fmt: skip
+    subprocess.run(command, check=True)
+    result = engine.check(out / "licenses", dt.date(2026, 11, 30))
+    assert len(result.estate.assignments) == 600
+    assert len(result.estate.people) == 250 and len(result.estate.devices) == 90
+    assert len(result.estate.holdings) == 12 and len(result.estate.deployments) == 20
+    assert {f.rule for f in result.findings} & FILE_RULES == set()
+    assert result.context.position.total("owned") >= result.context.position.total("assigned")
+    repo = GitRepo(out)
+    assert len(repo.log("licenses", repo.resolve("HEAD"))) == 9
+    again = tmp_path / "again"
+    subprocess.run([*command[:2], str(again), *command[3:]], check=True)
+    first = sorted(p.relative_to(out).as_posix() for p in (out / "licenses").rglob("*.yaml"))
+    assert first == sorted(p.relative_to(again).as_posix() for p in (again / "licenses").rglob("*.yaml"))
+    assert all((out / name).read_bytes() == (again / name).read_bytes() for name in first)
