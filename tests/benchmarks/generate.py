@@ -53,7 +53,7 @@ def estate(out: Path, assignments: int, people: int, devices: int, holdings: int
     for i in range(people):
         rows += [(i % DEPARTMENTS, 0, "person", f"u{i:06d}"), (i % DEPARTMENTS, 1, "person", f"u{i:06d}")]
     rows = rows[:assignments]
-    for extra in range(assignments - len(rows)):  # larger estates: more CALs for the same people
+    for _ in range(assignments - len(rows)):  # larger estates: more CALs for the same people
         i = rng.randrange(people)
         rows.append((i % DEPARTMENTS, 0, "person", f"u{i:06d}"))
     per_kind = [sum(1 for r in rows if r[1] == k) for k in range(len(kinds))]
