@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calcheck import __version__
 from calcheck.errors import CalcheckError, UsageError
@@ -62,6 +62,85 @@ def _estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) 
         help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
     )
     parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+
+
+def _edit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    parser.add_argument("--force", action="store_true", help="write even if the change makes the position worse")
+    parser.add_argument("--dry-run", action="store_true", help="show the change without writing it")
+    parser.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="check as of this day")
+
+
+def _edit_commands(commands: Any) -> None:
+    reasons = (
+        "new-assignment",
+        "departure",
+        "hardware-failure",
+        "hardware-loss",
+        "temporary-cover",
+        "upgrade",
+        "other",
+    )
+    assign = commands.add_parser(
+        "assign",
+        help="assign a CAL of a holding to a person or device",
+        description="Add an assignment to the YAML (comments and formatting kept), "
+        "after checking that the estate stays no worse; prints the diff.",
+    )
+    assign.add_argument("holding", help="holding id")
+    who = assign.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", help="person id")
+    who.add_argument("--device", help="device id")
+    assign.add_argument("--since", type=_date, help="first day (default: today)")
+    assign.add_argument("--until", type=_date, help="last day of a temporary assignment")
+    assign.add_argument("--temporary", action="store_true", help="a temporary assignment (needs --until)")
+    assign.add_argument("--reason", choices=reasons, help="why the CAL is assigned")
+    assign.add_argument("--note", help="free text")
+    assign.add_argument("--file", type=Path, help="assignments file to add to (default: the assignee's)")
+    assign.add_argument("--id", help="assignment id (default: the next in the estate's numbering)")
+    _edit_options(assign)
+    unassign = commands.add_parser(
+        "unassign",
+        help="end an assignment (or remove it)",
+        description="End an assignment on a date (until:), or remove its record.",
+    )
+    unassign.add_argument("assignment", help="assignment id")
+    unassign.add_argument("--on", type=_date, help="last day (default: today)")
+    unassign.add_argument("--remove", action="store_true", help="delete the record instead of ending it")
+    _edit_options(unassign)
+    transfer = commands.add_parser(
+        "transfer",
+        help="move a CAL to another person or device",
+        description="End an assignment the day before --on and assign the same holding "
+        "to another person or device from --on, recording 'replaces:' and the reason "
+        "(the 90-day rule applies unless the reason allows an early move).",
+    )
+    transfer.add_argument("assignment", help="assignment id")
+    target = transfer.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to-person", help="person id")
+    target.add_argument("--to-device", help="device id")
+    transfer.add_argument("--on", type=_date, help="first day of the new holder (default: today)")
+    transfer.add_argument("--reason", choices=reasons, help="why the CAL moves")
+    transfer.add_argument("--temporary", action="store_true", help="a temporary transfer (needs --until)")
+    transfer.add_argument("--until", type=_date, help="last day of a temporary transfer")
+    _edit_options(transfer)
+    audit = commands.add_parser("audit", help="record an audit or reconciliation")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    record = audit_commands.add_parser(
+        "record",
+        help="write an audit record with the current licence position",
+        description="Append an audit record (date, auditor, scope, result, the git revision and the shortfall of "
+        "every CAL pool) to audits/<year>.yaml; the audit-overdue rule reads it.",
+    )
+    record.add_argument("--auditor", required=True, help="who audited")
+    record.add_argument("--type", choices=("internal", "external", "vendor", "reconciliation"), default="internal")
+    record.add_argument("--scope", help="what was audited")
+    record.add_argument(
+        "--result", choices=("compliant", "non-compliant", "remediated"), help="the outcome (default: from the check)"
+    )
+    record.add_argument("--date", type=_date, help="audit date (default: today)")
+    record.add_argument("--id", help="audit id (default: the next AUD-<year>-NNNN)")
+    _edit_options(record)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, help="estate files")
     validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+
+    _edit_commands(commands)
 
     init = commands.add_parser(
         "init",
@@ -383,6 +464,86 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
+    from calcheck import engine, operations
+
+    estate = Path(args.path) if args.path is not None else default_estate()
+    today = args.as_of or dt.date.today()
+    changes = plan(estate, engine.check(estate, today), today)
+    _, worse = operations.verify(estate, changes, today)
+    for change in changes:
+        sys.stdout.write(change.diff(display_path(change.path)))
+    if worse and not args.force:
+        print("refused: the change would make the licence position worse (--force to write it anyway):")
+        print("\n".join(f"  {one_line(item)}" for item in worse))
+        return EXIT_FINDINGS
+    if args.dry_run:
+        print("dry run: nothing written")
+        return EXIT_OK
+    operations.write(changes)
+    print("\n".join(change.summary for change in changes))
+    return EXIT_OK
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from calcheck.operations import plan_assign
+
+    subject = ("person", args.person) if args.person else ("device", args.device)
+    return _edit(
+        args,
+        lambda estate, result, today: [
+            plan_assign(
+                estate,
+                result,
+                args.holding,
+                subject,
+                args.since or today,
+                args.until,
+                args.temporary,
+                args.reason,
+                args.note,
+                args.file,
+                identifier=args.id,
+            )
+        ],
+    )
+
+
+def cmd_unassign(args: argparse.Namespace) -> int:
+    from calcheck.operations import plan_unassign
+
+    return _edit(
+        args, lambda estate, result, today: [plan_unassign(result, args.assignment, args.on or today, args.remove)]
+    )
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from calcheck.operations import plan_transfer
+
+    to = ("person", args.to_person) if args.to_person else ("device", args.to_device)
+    return _edit(
+        args,
+        lambda estate, result, today: plan_transfer(
+            estate, result, args.assignment, to, args.on or today, args.reason, args.temporary, args.until
+        ),
+    )
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from calcheck.operations import plan_audit
+    from calcheck.timeline import open_repo
+
+    if args.date is not None:
+        args.as_of = args.date
+
+    def plan(estate: Path, result: CheckResult, today: dt.date) -> list[Any]:
+        repo = open_repo(estate)
+        revision = repo.resolve("HEAD") if repo is not None and repo.has_commits() else None
+        return [plan_audit(estate, result, today, args.auditor, args.type, args.scope, args.result, revision, args.id)]
+
+    return _edit(args, plan)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from calcheck.rules import REGISTRY
 
@@ -433,6 +594,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "site": cmd_site,
     "validate": cmd_validate,
     "init": cmd_init,
+    "assign": cmd_assign,
+    "unassign": cmd_unassign,
+    "transfer": cmd_transfer,
+    "audit": cmd_audit,
     "rules": cmd_rules,
 }
 

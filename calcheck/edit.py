@@ -1,0 +1,121 @@
+"""Round-trip editing of one estate file: comments, key order and formatting of untouched lines are kept.
+
+ruamel.yaml reads and writes the one file an edit touches (it is far too slow to read a whole estate with).
+Before any edit, calcheck makes sure the file survives a read and write unchanged with the indentation found in
+it; a file it could not reproduce byte for byte is refused rather than reformatted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calcheck.errors import CalcheckError, UsageError
+
+_ITEM = re.compile(r"^(?P<offset> *)- ", re.MULTILINE)
+
+
+class EditError(CalcheckError):
+    """The file cannot be edited safely."""
+
+
+def _yaml(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    handler = YAML()
+    handler.preserve_quotes = True
+    handler.width = 1_000_000  # never fold long lines
+    found = _ITEM.search(text)
+    offset = len(found.group("offset")) if found else 2
+    handler.indent(mapping=2, sequence=offset + 2, offset=offset)
+    return handler
+
+
+@dataclass
+class EditableFile:
+    """One YAML file, loaded for a round trip, with the hash of the bytes it was read from."""
+
+    path: Path
+    text: str
+    digest: str
+    data: Any = field(repr=False)
+
+    @classmethod
+    def read(cls, path: Path) -> EditableFile:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EditError(f"{path}: not UTF-8 text; edit it by hand") from None
+        handler = _yaml(text)
+        try:
+            data = handler.load(text)
+        except Exception as exc:  # ruamel raises many error types; any of them means "do not touch"
+            raise EditError(
+                f"{path}: cannot be read for editing ({type(exc).__name__}); run 'calcheck check'"
+            ) from None
+        edited = cls(path, text, hashlib.sha256(raw).hexdigest(), data)
+        if edited.render() != text:
+            raise EditError(f"{path}: its formatting would not survive an edit unchanged; edit it by hand")
+        return edited
+
+    def render(self) -> str:
+        out = io.StringIO()
+        _yaml(self.text).dump(self.data, out)
+        return out.getvalue()
+
+    def records(self, key: str) -> Any:
+        items = self.data.get(key) if hasattr(self.data, "get") else None
+        if items is None:
+            raise EditError(f"{self.path}: has no '{key}:' list")
+        return items
+
+    def changed_on_disk(self) -> bool:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest() != self.digest
+
+
+def flow_record(values: dict[str, Any]) -> Any:
+    """A one-line record in the style of the estate's assignment files."""
+    from ruamel.yaml.comments import CommentedMap
+
+    record = CommentedMap(values)
+    record.fa.set_flow_style()
+    return record
+
+
+def insert_after(record: Any, after: str, key: str, value: Any) -> None:
+    """Set ``key`` on a round-trip mapping, placed after ``after`` when it is new."""
+    if key in record:
+        record[key] = value
+        return
+    keys = list(record.keys())
+    position = keys.index(after) + 1 if after in keys else len(keys)
+    record.insert(position, key, value)
+
+
+def next_id(existing: list[str], default_prefix: str = "A-") -> str:
+    """The next id in the estate's numbering (prefix and width of the most used pattern)."""
+    patterns: dict[tuple[str, int], int] = {}
+    for identifier in existing:
+        match = re.fullmatch(r"(.*?)(\d+)", identifier)
+        if match:
+            key = (match.group(1), len(match.group(2)))
+            patterns[key] = max(patterns.get(key, 0), int(match.group(2)))
+    if not patterns:
+        return f"{default_prefix}0001"
+    counts = {key: sum(1 for i in existing if re.fullmatch(re.escape(key[0]) + r"\d+", i)) for key in patterns}
+    prefix, width = max(patterns, key=lambda key: (counts[key], key[1]))
+    taken = set(existing)
+    number = patterns[(prefix, width)] + 1
+    while f"{prefix}{number:0{width}d}" in taken:
+        number += 1
+    return f"{prefix}{number:0{width}d}"
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise UsageError(message)
