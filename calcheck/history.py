@@ -107,7 +107,10 @@ class RecordParser:
             return Parsed(parse_records(path, raw), None)
         key, chunks = split
         unique = frozenset(chunks)
-        for chunk in unique.difference(self.items):
+        missing = unique.difference(self.items)
+        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):
+            missing = unique.difference(self.items)
+        for chunk in missing:
             loaded = load_bytes(path, chunk.encode("utf-8"))
             data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
             item = data[0] if isinstance(data, list) and len(data) == 1 else None
@@ -116,6 +119,18 @@ class RecordParser:
             else:
                 self.items[chunk] = None
         return Parsed(None, unique, chunks, self.items)
+
+    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
+        """Parse a file seen for the first time in one go, and file its items under their texts."""
+        loaded = load_bytes(path, raw)
+        data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list) or len(items) != len(chunks):
+            return False  # the item texts and the parsed items do not line up: parse item by item
+        for chunk, item in zip(chunks, items, strict=True):
+            ok = isinstance(item, dict) and isinstance(item.get("id"), str)
+            self.items.setdefault(chunk, ((key, item["id"]), item) if ok else None)
+        return True
 
     def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
         """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
@@ -350,6 +365,7 @@ class HistoryBuilder:
         added = {aid: r for aid, r in after.items() if aid not in before}
         # A transfer: an assignment that replaces another, or a removal and an addition of the same holding.
         pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        removed_in_order = sorted(removed.values(), key=lambda r: str(r["id"])) if removed else []
         for aid, record in sorted(added.items()):
             previous_id = record.get("replaces")
             previous = removed.pop(previous_id, None) if isinstance(previous_id, str) else None
@@ -359,8 +375,8 @@ class HistoryBuilder:
                 match = next(
                     (
                         r
-                        for r in sorted(removed.values(), key=lambda r: str(r["id"]))
-                        if r.get("holding") == record.get("holding")
+                        for r in removed_in_order
+                        if r.get("holding") == record.get("holding") and str(r["id"]) in removed
                     ),
                     None,
                 )

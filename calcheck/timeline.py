@@ -10,6 +10,7 @@ from pathlib import Path
 from calcheck.errors import UsageError
 from calcheck.gitrepo import SHALLOW_HINT, GitRepo
 from calcheck.history import HistoryBuilder, Records, Transfer, parse_records, pr_title
+from calcheck.yamlload import gc_paused
 
 
 @dataclass(slots=True)
@@ -32,8 +33,9 @@ def builder_at(repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     builder = HistoryBuilder(repo.blob, cal_names, prefix)
-    for record in repo.log(prefix, commit):
-        builder.add(record, pr_title(record.subject, _message(repo, record.sha)))
+    with gc_paused(freeze=True):  # the walk builds many long-lived records; collecting them is wasted work
+        for record in repo.log(prefix, commit):
+            builder.add(record, pr_title(record.subject, _message(repo, record.sha)))
     return builder
 
 

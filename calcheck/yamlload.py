@@ -80,6 +80,9 @@ class LoadedFile:
         self.findings.append(Finding(rule, Severity.ERROR, self.path, line, col, message, hint))
 
 
+_MISSING = object()
+_RESOLVED: dict[str, Any] = {}
+_RESOLVED_LIMIT = 1_000_000
 _DISCARD = "\0discard"  # a key no YAML scalar can produce here: the duplicate's value is dropped
 
 
@@ -218,6 +221,7 @@ class _Builder:
         get_event = parser.get_event
         stack = self.stack
         scalar_event, stream_end, resolve = yaml.ScalarEvent, yaml.StreamEndEvent, resolve_plain
+        resolved = _RESOLVED  # plain scalars repeat (dates, ids, statuses): resolve each text once
         while True:
             event = get_event()
             kind = type(event)
@@ -226,7 +230,14 @@ class _Builder:
                 mark = event.start_mark
                 here = (mark.line + 1, mark.column + 1)
                 text = event.value
-                value = resolve(text) if event.implicit[0] else text
+                if event.implicit[0]:
+                    value = resolved.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = resolve(text)
+                        if len(resolved) < _RESOLVED_LIMIT:
+                            resolved[text] = value
+                else:
+                    value = text
                 frame = stack[-1]
                 frame.nodes += 1
                 if not frame.is_map:

@@ -1,0 +1,124 @@
+"""Edit commands: exact diffs, comments and unknown keys kept, checked before writing, never over a changed file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck import engine, operations
+from calcheck.edit import EditableFile, EditError, next_id
+from tests.conftest import ROOT
+
+Run = Callable[..., tuple[int, str, str]]
+DAY = "2026-12-02"
+
+
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "licenses"
+
+
+def test_assign_appends_one_line_and_prints_the_diff(copy: Path, run_cli: Run) -> None:
+    before = (copy / "assignments" / "sales.yaml").read_text()
+    code, out, _ = run_cli("assign", "EA-WS22-USER", "--person", "svc.backup", "--since", DAY, "--as-of", DAY,
+                           "--reason", "new-assignment")  # fmt: skip
+    assert code == 0
+    line = "  - {id: A-0163, holding: EA-WS22-USER, person: svc.backup, since: 2026-12-02, reason: new-assignment}\n"
+    assert (copy / "assignments" / "sales.yaml").read_text() == before + line
+    assert out.splitlines()[:2] == ["--- a/licenses/assignments/sales.yaml", "+++ b/licenses/assignments/sales.yaml"]
+    assert "+" + line.rstrip("\n") in out.splitlines()
+    assert out.splitlines()[-1] == "A-0163: EA-WS22-USER assigned to person svc.backup from 2026-12-02"
+
+
+def test_transfer_ends_the_old_assignment_and_records_the_reason(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("transfer", "A-0109", "--to-person", "svc.backup", "--on", DAY, "--reason", "departure",
+                           "--as-of", DAY)  # fmt: skip
+    assert code == 0
+    text = (copy / "assignments" / "sales.yaml").read_text()
+    assert "  - {id: A-0109, holding: EA-WS22-USER, person: ulla.ivanova, since: 2024-09-02, until: 2026-12-01}\n" in text
+    assert text.endswith("  - {id: A-0163, holding: EA-WS22-USER, person: svc.backup, since: 2026-12-02, "
+                         "replaces: A-0109, reason: departure}\n")  # fmt: skip
+    assert out.splitlines()[-1] == "EA-WS22-USER: A-0109 (ulla.ivanova) transferred to person svc.backup on 2026-12-02"
+    assert engine.check(copy, dt.date(2026, 12, 2)).findings == engine.check(copy, dt.date(2026, 12, 2)).findings
+
+
+def test_a_change_that_breaks_compliance_is_refused_unless_forced(copy: Path, run_cli: Run) -> None:
+    before = (copy / "assignments" / "finance.yaml").read_text()
+    code, out, _ = run_cli("unassign", "A-0001", "--on", DAY, "--as-of", DAY)
+    assert code == 1
+    assert "refused: the change would make the licence position worse (--force to write it anyway):" in out
+    assert "new error [uncovered-access] person alice.martin reaches" in out
+    assert (copy / "assignments" / "finance.yaml").read_text() == before
+    assert run_cli("unassign", "A-0001", "--on", DAY, "--as-of", DAY, "--force")[0] == 0
+    assert "since: 2024-09-02, until: 2026-12-02}" in (copy / "assignments" / "finance.yaml").read_text()
+
+
+def test_the_ninety_day_rule_guards_transfers(copy: Path, run_cli: Run) -> None:
+    assert run_cli("transfer", "A-0109", "--to-person", "svc.backup", "--on", DAY, "--reason", "departure", "--as-of", DAY)[0] == 0
+    code, out, _ = run_cli("transfer", "A-0163", "--to-person", "mona.fischer", "--on", "2027-01-05", "--reason",
+                           "other", "--as-of", "2027-01-05")  # fmt: skip
+    assert code == 1 and "new error [reassignment-90-days] A-0164" in out
+    code, _, _ = run_cli("transfer", "A-0163", "--to-person", "mona.fischer", "--on", "2027-01-05", "--reason",
+                         "temporary-cover", "--temporary", "--until", "2027-02-01", "--as-of", "2027-01-05")  # fmt: skip
+    assert code == 0
+
+
+def test_comments_unknown_keys_and_formatting_are_kept(copy: Path, run_cli: Run) -> None:
+    path = copy / "assignments" / "devices.yaml"
+    text = path.read_text().replace("kind: assignments\n", "kind: assignments   # the kiosks' CALs\n")
+    text = text.replace("since: 2024-09-02}\n", "since: 2024-09-02}   # first kiosk\n", 1)
+    text += "  # end of the list: new rows go above this comment\n"
+    path.write_text(text)
+    unknown = copy / "assignments" / "extra.yaml"
+    unknown.write_text("kind: assignments\nassignments:\n  - {id: X-1, holding: EA-SQL22-DEV, device: LOANER-01, "
+                       "since: 2026-01-01, x-ticket: INC-42}  # a key the schema does not know\n")  # fmt: skip
+    change = operations.plan_unassign(engine.check(copy, dt.date(2026, 12, 2)), "A-0133", dt.date(2026, 12, 1))
+    assert [line for line in change.diff("x").splitlines() if line.startswith(("+", "-"))][2:] == [
+        "-  - {id: A-0133, holding: EA-WS22-DEV, device: KIOSK-01, since: 2024-09-02}   # first kiosk",
+        "+  - {id: A-0133, holding: EA-WS22-DEV, device: KIOSK-01, since: 2024-09-02, until: 2026-12-01}   # first kiosk",
+    ]
+    edited = EditableFile.read(unknown)
+    edited.records("assignments")[0]["since"] = dt.date(2026, 2, 1)
+    assert edited.render() == unknown.read_text().replace("2026-01-01", "2026-02-01")
+
+
+def test_refuses_a_file_that_changed_since_it_was_read(copy: Path) -> None:
+    change = operations.plan_unassign(engine.check(copy, dt.date(2026, 12, 2)), "A-0133", dt.date(2026, 12, 1))
+    path = copy / "assignments" / "devices.yaml"
+    path.write_text(path.read_text() + "  - {id: A-0999, holding: EA-SQL22-DEV, device: LOANER-01, since: 2026-01-01}\n")
+    changed = path.read_text()
+    with pytest.raises(EditError, match="changed since calcheck read it"):
+        operations.write([change])
+    assert path.read_text() == changed
+
+
+def test_refuses_a_file_whose_formatting_would_change(copy: Path, run_cli: Run) -> None:
+    path = copy / "assignments" / "devices.yaml"
+    path.write_text(path.read_text().replace("  - {id: A-0133,", "  - {  id: A-0133 ,", 1))
+    before = path.read_text()
+    code, _, err = run_cli("unassign", "A-0133", "--on", DAY, "--as-of", DAY)
+    assert code == 2 and "formatting would not survive an edit unchanged; edit it by hand" in err
+    assert path.read_text() == before
+
+
+def test_audit_record_writes_the_position(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("audit", "record", "--auditor", "Priya N", "--scope", "Q4", "--date", "2026-12-03")
+    assert code == 0 and out.splitlines()[-1] == "AUD-2026-Q4: internal audit by Priya N on 2026-12-03, compliant"
+    audit = engine.check(copy, dt.date(2026, 12, 3)).estate.index("audits")["AUD-2026-Q4"]
+    assert audit.result == "compliant" and audit.position["Core CAL Suite (User)"] == 0
+    assert audit.date == dt.date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [([], "A-0001"), (["A-0001", "A-0009"], "A-0010"), (["AUD-2026-Q3"], "AUD-2026-Q4"), (["X-1", "A-099", "A-100"], "A-101")],
+)
+def test_next_id(ids: list[str], expected: str) -> None:
+    assert next_id(ids) == expected
