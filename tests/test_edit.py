@@ -42,7 +42,9 @@ def test_transfer_ends_the_old_assignment_and_records_the_reason(copy: Path, run
                            "--as-of", DAY)  # fmt: skip
     assert code == 0
     text = (copy / "assignments" / "sales.yaml").read_text()
-    assert "  - {id: A-0109, holding: EA-WS22-USER, person: ulla.ivanova, since: 2024-09-02, until: 2026-12-01}\n" in text
+    assert (
+        "  - {id: A-0109, holding: EA-WS22-USER, person: ulla.ivanova, since: 2024-09-02, until: 2026-12-01}\n" in text
+    )
     assert text.endswith("  - {id: A-0163, holding: EA-WS22-USER, person: svc.backup, since: 2026-12-02, "
                          "replaces: A-0109, reason: departure}\n")  # fmt: skip
     assert out.splitlines()[-1] == "EA-WS22-USER: A-0109 (ulla.ivanova) transferred to person svc.backup on 2026-12-02"
@@ -51,17 +53,22 @@ def test_transfer_ends_the_old_assignment_and_records_the_reason(copy: Path, run
 
 def test_a_change_that_breaks_compliance_is_refused_unless_forced(copy: Path, run_cli: Run) -> None:
     before = (copy / "assignments" / "finance.yaml").read_text()
-    code, out, _ = run_cli("unassign", "A-0001", "--on", DAY, "--as-of", DAY)
+    code, out, _ = run_cli("unassign", "A-0001", "--on", "2026-12-01", "--as-of", DAY)
     assert code == 1
     assert "refused: the change would make the licence position worse (--force to write it anyway):" in out
     assert "new error [uncovered-access] person alice.martin reaches" in out
     assert (copy / "assignments" / "finance.yaml").read_text() == before
-    assert run_cli("unassign", "A-0001", "--on", DAY, "--as-of", DAY, "--force")[0] == 0
-    assert "since: 2024-09-02, until: 2026-12-02}" in (copy / "assignments" / "finance.yaml").read_text()
+    assert run_cli("unassign", "A-0001", "--on", "2026-12-01", "--as-of", DAY, "--force")[0] == 0
+    assert "since: 2024-09-02, until: 2026-12-01}" in (copy / "assignments" / "finance.yaml").read_text()
 
 
 def test_the_ninety_day_rule_guards_transfers(copy: Path, run_cli: Run) -> None:
-    assert run_cli("transfer", "A-0109", "--to-person", "svc.backup", "--on", DAY, "--reason", "departure", "--as-of", DAY)[0] == 0
+    assert (
+        run_cli(
+            "transfer", "A-0109", "--to-person", "svc.backup", "--on", DAY, "--reason", "departure", "--as-of", DAY
+        )[0]
+        == 0
+    )
     code, out, _ = run_cli("transfer", "A-0163", "--to-person", "mona.fischer", "--on", "2027-01-05", "--reason",
                            "other", "--as-of", "2027-01-05")  # fmt: skip
     assert code == 1 and "new error [reassignment-90-days] A-0164" in out
@@ -82,8 +89,10 @@ def test_comments_unknown_keys_and_formatting_are_kept(copy: Path, run_cli: Run)
     change = operations.plan_unassign(engine.check(copy, dt.date(2026, 12, 2)), "A-0133", dt.date(2026, 12, 1))
     assert [line for line in change.diff("x").splitlines() if line.startswith(("+", "-"))][2:] == [
         "-  - {id: A-0133, holding: EA-WS22-DEV, device: KIOSK-01, since: 2024-09-02}   # first kiosk",
-        "+  - {id: A-0133, holding: EA-WS22-DEV, device: KIOSK-01, since: 2024-09-02, until: 2026-12-01}   # first kiosk",
-    ]
+        "+  - {id: A-0133, holding: EA-WS22-DEV, device: KIOSK-01, since: 2024-09-02, until: 2026-12-01} # first kiosk",
+    ]  # the edited line keeps its comment; every other line, comments included, is untouched
+    assert change.after.endswith("  # end of the list: new rows go above this comment\n")
+    assert change.after.splitlines()[2] == "kind: assignments   # the kiosks' CALs"
     edited = EditableFile.read(unknown)
     edited.records("assignments")[0]["since"] = dt.date(2026, 2, 1)
     assert edited.render() == unknown.read_text().replace("2026-01-01", "2026-02-01")
@@ -92,7 +101,9 @@ def test_comments_unknown_keys_and_formatting_are_kept(copy: Path, run_cli: Run)
 def test_refuses_a_file_that_changed_since_it_was_read(copy: Path) -> None:
     change = operations.plan_unassign(engine.check(copy, dt.date(2026, 12, 2)), "A-0133", dt.date(2026, 12, 1))
     path = copy / "assignments" / "devices.yaml"
-    path.write_text(path.read_text() + "  - {id: A-0999, holding: EA-SQL22-DEV, device: LOANER-01, since: 2026-01-01}\n")
+    path.write_text(
+        path.read_text() + "  - {id: A-0999, holding: EA-SQL22-DEV, device: LOANER-01, since: 2026-01-01}\n"
+    )
     changed = path.read_text()
     with pytest.raises(EditError, match="changed since calcheck read it"):
         operations.write([change])
@@ -118,7 +129,12 @@ def test_audit_record_writes_the_position(copy: Path, run_cli: Run) -> None:
 
 @pytest.mark.parametrize(
     ("ids", "expected"),
-    [([], "A-0001"), (["A-0001", "A-0009"], "A-0010"), (["AUD-2026-Q3"], "AUD-2026-Q4"), (["X-1", "A-099", "A-100"], "A-101")],
+    [
+        ([], "A-0001"),
+        (["A-0001", "A-0009"], "A-0010"),
+        (["AUD-2026-Q3"], "AUD-2026-Q4"),
+        (["X-1", "A-099", "A-100"], "A-101"),
+    ],
 )
 def test_next_id(ids: list[str], expected: str) -> None:
     assert next_id(ids) == expected
