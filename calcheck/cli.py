@@ -15,7 +15,6 @@ from calcheck import __version__
 from calcheck.errors import CalcheckError, UsageError
 from calcheck.findings import Severity
 from calcheck.reporters import one_line
-from calcheck.sources import display_path
 
 if TYPE_CHECKING:
     from calcheck.engine import CheckResult
@@ -278,6 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
     rules.add_argument("rule", nargs="?", help="rule id")
     return parser
+
+
+def display_path(path: Path) -> str:
+    from calcheck.sources import display_path as shown
+
+    return shown(path)
 
 
 def _use_colour(choice: str, stream_is_tty: bool) -> bool:
