@@ -260,6 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     _edit_commands(commands)
 
+    export = commands.add_parser(
+        "export",
+        help="export the ELP, assignment register and proof index for auditors",
+        description="Write elp, assignments and proofs as CSV files (or one XLSX workbook) into a folder, with "
+        "MANIFEST.json holding each file's SHA-256. The same revision and date give identical bytes.",
+    )
+    _estate_options(export)
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write the bundle into")
+
     init = commands.add_parser(
         "init",
         help="scaffold a new compliance repository",
@@ -549,6 +559,35 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return _edit(args, plan)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from calcheck.atomic import write_text
+    from calcheck.export import bundle
+
+    result = _run(args)
+    revision = None
+    if args.rev is not None or not args.no_history:
+        from calcheck.timeline import open_repo
+
+        repo = open_repo(_estate_path(args))
+        if repo is not None and repo.has_commits():
+            revision = repo.resolve(args.rev or "HEAD")
+    files = bundle(result, args.format, revision)
+    args.to.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        if name.endswith((".csv", ".json")):
+            write_text(args.to / name, data.decode("utf-8"))
+        else:
+            _write_bytes(args.to / name, data)
+    print(f"exported {len(files)} files to {display_path(args.to)}: " + ", ".join(files))
+    return EXIT_OK
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from calcheck.rules import REGISTRY
 
@@ -603,6 +642,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "unassign": cmd_unassign,
     "transfer": cmd_transfer,
     "audit": cmd_audit,
+    "export": cmd_export,
     "rules": cmd_rules,
 }
 
