@@ -260,6 +260,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     _edit_commands(commands)
 
+    importer = commands.add_parser(
+        "import",
+        help="update people or devices from a directory export",
+        description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
+        "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
+        "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
+        "or changes nothing. Lists the CALs that became reclaimable.",
+    )
+    importer.add_argument("what", choices=("people", "devices"))
+    importer.add_argument("file", type=Path, help="the export (CSV)")
+    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune"), default="auto")
+    importer.add_argument(
+        "--mapping", type=Path, help="YAML mapping field -> column (id, name, email, department, enabled)"
+    )
+    importer.add_argument("--on", type=_date, help="date of departures and retirements (default: today)")
+    importer.add_argument(
+        "--file-to", type=Path, dest="target", help="file for new records (default: <kind>/imported.yaml)"
+    )
+    importer.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    importer.add_argument("--dry-run", action="store_true", help="show the changes without writing them")
+    importer.add_argument(
+        "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
+    )
+    importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+
     export = commands.add_parser(
         "export",
         help="export the ELP, assignment register and proof index for auditors",
@@ -559,6 +584,51 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return _edit(args, plan)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from calcheck import engine, operations
+    from calcheck.formats import REPORTERS
+    from calcheck.importing import plan_import
+    from calcheck.reporters import ReportContext
+    from calcheck.yamlload import load_bytes
+
+    estate = Path(args.path) if args.path is not None else default_estate()
+    on = args.on or dt.date.today()
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}: no such file")
+    mapping = None
+    if args.mapping is not None:
+        loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())
+        data = loaded.documents[0].data if loaded.documents else None
+        if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise UsageError(f"{args.mapping}: expected a mapping of field: column")
+        mapping = {str(k): str(v) for k, v in data.items()}
+    result = engine.check(estate, on)
+    plan = plan_import(
+        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+    )
+    if plan.problems:
+        context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
+        sys.stdout.write(REPORTERS["text"](plan.problems, context))
+        print("import refused: nothing was changed")
+        return EXIT_FINDINGS
+    after, _ = operations.verify(estate, plan.changes, on)
+    for change in plan.changes:
+        sys.stdout.write(change.diff(display_path(change.path)))
+    gone = set(plan.leavers)
+    freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    print(
+        f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
+        f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
+    )
+    for finding in freed:
+        print(f"  {one_line(finding.message)}")
+    if args.dry_run:
+        print("dry run: nothing written")
+        return EXIT_OK
+    operations.write(plan.changes)
+    return EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from calcheck.atomic import write_text
     from calcheck.export import bundle
@@ -643,6 +713,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "transfer": cmd_transfer,
     "audit": cmd_audit,
     "export": cmd_export,
+    "import": cmd_import,
     "rules": cmd_rules,
 }
 

@@ -7,6 +7,7 @@ it; a file it could not reproduce byte for byte is refused rather than reformatt
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -82,13 +83,19 @@ def flow_record(values: dict[str, Any]) -> Any:
     """A one-line record in the style of the estate's assignment files."""
     from ruamel.yaml.comments import CommentedMap
 
-    record = CommentedMap(values)
+    record = CommentedMap({key: _own(value) for key, value in values.items()})
     record.fa.set_flow_style()
     return record
 
 
+def _own(value: Any) -> Any:
+    """A private copy of a date: one object in two places would be written as a YAML anchor and alias."""
+    return dt.date(value.year, value.month, value.day) if isinstance(value, dt.date) else value
+
+
 def insert_after(record: Any, after: str, key: str, value: Any) -> None:
     """Set ``key`` on a round-trip mapping, placed after ``after`` when it is new."""
+    value = _own(value)
     if key in record:
         record[key] = value
         return

@@ -1,0 +1,99 @@
+"""Directory imports from real export formats: applied completely or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck import engine
+from tests.conftest import ROOT
+
+Run = Callable[..., tuple[int, str, str]]
+SAMPLES = ROOT / "tests" / "samples"
+ON = "2026-12-01"
+
+
+@pytest.fixture
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "licenses"
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def people(root: Path) -> dict[str, object]:
+    return engine.check(root, dt.date(2026, 12, 1)).estate.index("people")
+
+
+def test_active_directory_export(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--on", ON, "--partial")
+    assert code == 0
+    assert "1 added, 1 updated, 1 departed; 4 CALs became reclaimable" in out.splitlines()
+    found = people(copy)
+    assert found["bob.okafor"].status == "departed" and found["bob.okafor"].departed == dt.date(2026, 12, 1)  # type: ignore[attr-defined]
+    assert found["carol.schulz"].department == "Treasury"  # type: ignore[attr-defined]
+    assert found["new.starter"].email == "new.starter@fabrikam.example"  # type: ignore[attr-defined]
+    assert (
+        "  A-0005: the Windows Server CAL from EA-WS22-USER is reclaimable: person bob.okafor left on 2026-12-01" in out
+    )
+
+
+def test_entra_export_adds_guests_as_externals(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "entra-users.csv"), "--on", ON, "--partial")
+    assert code == 0 and "1 added, 0 updated, 1 departed;" in out
+    found = people(copy)
+    assert found["dan.novak"].status == "departed"  # type: ignore[attr-defined]
+    guest = found["guest.auditor_reyes.example-ext"]
+    assert (guest.kind, guest.name) == ("external", "Reyes Auditor")  # type: ignore[attr-defined]
+
+
+def test_intune_export_retires_devices_it_no_longer_lists(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("import", "devices", str(SAMPLES / "intune-devices.csv"), "--on", ON)
+    assert code == 0 and "1 added, 0 updated, 8 retired; 11 CALs became reclaimable" in out
+    devices = engine.check(copy, dt.date(2026, 12, 1)).estate.index("devices")
+    assert devices["PHONE-0042"].kind == "mobile"
+    retired = sorted(d.id for d in devices.values() if d.retired == dt.date(2026, 12, 1))
+    assert retired == ["LOANER-01", "SCAN-01", "SCAN-02", "SCAN-03", "SCAN-04", "WS-FIN-03", "WS-FIN-04", "WS-FIN-05"]
+    assert devices["KIOSK-01"].status == "active"  # kiosks and servers are not judged by an Intune export
+
+
+def test_a_mapping_for_other_sources(copy: Path, run_cli: Run) -> None:
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "hr-system.csv"), "--mapping",
+                           str(SAMPLES / "hr-system-mapping.yaml"), "--on", ON, "--partial")  # fmt: skip
+    assert code == 0 and "0 added, 0 updated, 1 departed; 2 CALs became reclaimable" in out
+    assert people(copy)["zoe.silva"].status == "departed"  # type: ignore[attr-defined]
+
+
+def test_bad_rows_change_nothing(copy: Path, run_cli: Run) -> None:
+    before = snapshot(copy)
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "ad-users-broken.csv"), "--on", ON)
+    assert code == 1
+    sample = str(SAMPLES / "ad-users-broken.csv")
+    assert [line for line in out.splitlines() if ": error [import]" in line] == [
+        f"{sample}:3:1: error [import] enabled is 'maybe', not true or false",
+        f"{sample}:4:1: error [import] 'alice.martin' appears twice (first on line 2)",
+        f"{sample}:5:1: error [import] row has no usable id ('')",
+    ]
+    assert out.splitlines()[-1] == "import refused: nothing was changed"
+    assert snapshot(copy) == before
+
+
+def test_a_partial_export_is_not_taken_for_mass_departure(copy: Path, run_cli: Run) -> None:
+    before = snapshot(copy)
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--on", ON)
+    assert code == 1 and "the export would mark 56 of 61 active people as gone" in out
+    assert snapshot(copy) == before
+
+
+def test_missing_columns(copy: Path, run_cli: Run, tmp_path: Path) -> None:
+    export = tmp_path / "bad.csv"
+    export.write_text("Enabled,Department\nTrue,Finance\n")
+    code, out, _ = run_cli("import", "people", str(export), "--source", "ad")
+    assert code == 1 and f"{export}:1:1: error [import] missing column(s) for id, name" in out
