@@ -285,6 +285,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
 
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare the estate with observed usage",
+        description="Read RD Licensing per-user CAL reports, User Access Logging exports and group membership "
+        "exports (CSV): observed users without a covering CAL, per-user RDS over-allocation, and CALs whose "
+        "holders were not seen for --unused-days (harvest candidates).",
+    )
+    reconcile.add_argument("usage", nargs="+", type=Path, help="usage exports (CSV)")
+    reconcile.add_argument("--unused-days", type=int, default=90, help="harvest CALs unused this long (default: 90)")
+    reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    reconcile.add_argument("--as-of", type=_date, default=None, metavar="DATE", help="reconcile as of this day")
+    reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+
     export = commands.add_parser(
         "export",
         help="export the ELP, assignment register and proof index for auditors",
@@ -629,6 +642,26 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from calcheck import engine
+    from calcheck.findings import sort_findings
+    from calcheck.formats import REPORTERS
+    from calcheck.reconcile import read_all, reconcile
+    from calcheck.reporters import ReportContext, failed
+
+    estate = Path(args.path) if args.path is not None else default_estate()
+    as_of = args.as_of or dt.date.today()
+    missing = [str(p) for p in args.usage if not p.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    observations, problems = read_all(args.usage)
+    result = engine.check(estate, as_of)
+    findings = sort_findings(problems or reconcile(result, observations, args.unused_days))
+    context = ReportContext(result.estate.root, None, as_of.isoformat(), len(args.usage), Severity.ERROR)
+    _emit(REPORTERS[args.format](findings, context), None)
+    return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from calcheck.atomic import write_text
     from calcheck.export import bundle
@@ -714,6 +747,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "export": cmd_export,
     "import": cmd_import,
+    "reconcile": cmd_reconcile,
     "rules": cmd_rules,
 }
 

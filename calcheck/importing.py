@@ -10,10 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from calcheck.edit import EditableFile, flow_record, insert_after
 from calcheck.engine import CheckResult
 from calcheck.findings import Finding, Severity
 from calcheck.operations import Change
+from calcheck.progress import progress
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
 SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -260,7 +258,7 @@ def plan_people(
     by_email = {p.email.lower(): p for p in people.values() if p.email}
     files = _Files()
     matched: set[str] = set()
-    for identifier, row in _progress(sorted(rows.items()), "people"):
+    for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
         person = by_email.get(values.get("email", "").lower()) if values.get("email") else None
         person = person or people.get(identifier)
@@ -305,7 +303,7 @@ def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     files = _Files()
-    for identifier, row in _progress(sorted(rows.items()), "devices"):
+    for identifier, row in progress(sorted(rows.items()), "devices"):
         device = devices.get(identifier)
         if device is None:
             kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
@@ -322,18 +320,6 @@ def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target:
             plan.leavers.append(device.id)
     plan.changes = files.changes("devices")
     return plan
-
-
-def _progress(items: list[Any], label: str) -> Iterator[Any]:
-    """Yield ``items``, showing progress on a terminal for long imports (never in CI or in a pipe)."""
-    show = len(items) >= 2000 and sys.stderr.isatty() and not os.environ.get("CI")
-    for index, item in enumerate(items):
-        if show and index % 1000 == 0:
-            sys.stderr.write(f"\r{label}: {index}/{len(items)}")
-            sys.stderr.flush()
-        yield item
-    if show:
-        sys.stderr.write(f"\r{label}: {len(items)}/{len(items)}\n")
 
 
 def plan_import(

@@ -1,0 +1,73 @@
+"""Reconciliation against observed usage: RD Licensing reports, User Access Logging, group membership."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+Run = Callable[..., tuple[int, str, str]]
+SAMPLES = ROOT / "tests" / "samples"
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+def rows(out: str, *rules: str) -> list[str]:
+    return [line for line in out.splitlines() if any(f"[{rule}]" in line for rule in rules)]
+
+
+def test_observed_users_without_a_cal(run_cli: Run, at_root: None) -> None:
+    code, out, _ = run_cli("reconcile", "tests/samples/rdl-per-user-report.csv", "tests/samples/ual-clean.csv",
+                           "tests/samples/group-members.csv", "--as-of", "2026-11-30")  # fmt: skip
+    assert code == 1
+    assert rows(out, "observed-uncovered", "observed-unknown") == [
+        "tests/samples/rdl-per-user-report.csv:3:1: error [observed-uncovered] lena.moreau was observed (rds) without an RDS CAL",
+        "tests/samples/rdl-per-user-report.csv:4:1: warning [observed-unknown] FABRIKAM\\contractor.x was observed (rds) but is not in the estate",
+        "tests/samples/ual-clean.csv:3:1: error [observed-uncovered] svc.backup was observed (ual) without a Windows Server CAL",
+    ]
+    harvest = rows(out, "harvest-candidate")
+    assert len(harvest) == 126
+    assert not [line for line in harvest if "alice.martin" in line]  # seen on 2026-11-28
+
+
+def test_unused_days_window(run_cli: Run, at_root: None) -> None:
+    out = run_cli("reconcile", "tests/samples/ual-clean.csv", "--as-of", "2027-06-30", "--unused-days", "30")[1]
+    assert (
+        "info [harvest-candidate] A-0001: alice.martin holds a EA-WS22-USER CAL but was last seen 2026-11-28 (over 30 days)"
+        in out
+    )
+
+
+def test_per_user_rds_over_allocation(run_cli: Run, at_root: None, tmp_path: Path) -> None:
+    report = tmp_path / "rdl.csv"
+    names = [f"user{i:02d}" for i in range(25)]
+    report.write_text(
+        "License Server,Issued To User,Issued On\n" + "".join(f"SRV,FABRIKAM\\{n},2026-11-01\n" for n in names)
+    )
+    out = run_cli("reconcile", str(report), "--as-of", "2026-11-30")[1]
+    assert rows(out, "rds-per-user-overallocation") == []  # unknown users are not RDS CAL holders of the estate
+    known = ["alice.martin", "bob.okafor", "carol.schulz", "dan.novak", "erin.haddad", "frank.kowalski", "heidi.moreau",
+             "bella.uddin", "chen.vogel", "diego.weber", "elif.martin", "farah.okafor", "goran.schulz", "igor.haddad",
+             "jonas.kowalski", "kemal.lindqvist", "lena.moreau", "mateo.tanaka", "noor.rossi", "olga.berg",
+             "pavel.dubois"]  # fmt: skip
+    report.write_text("License Server,Issued To User,Issued On\n" + "".join(f"SRV,{n},2026-11-01\n" for n in known))
+    out = run_cli("reconcile", str(report), "--as-of", "2026-11-30")[1]
+    assert rows(out, "rds-per-user-overallocation") == [
+        f"{report}:2:1: error [rds-per-user-overallocation] 21 distinct users hold per-user RDS CALs on the licence server, but 20 are owned"
+    ]
+
+
+def test_bad_rows_are_located_and_stop_the_reconciliation(run_cli: Run, at_root: None) -> None:
+    code, out, _ = run_cli("reconcile", "tests/samples/ual-user-access.csv", "--as-of", "2026-11-30")
+    assert code == 1
+    assert (
+        out.splitlines()[0]
+        == "tests/samples/ual-user-access.csv:5:1: error [reconcile] not a date: '13/45/2026 9:00:00 AM'"
+    )
+    assert rows(out, "harvest-candidate") == []
