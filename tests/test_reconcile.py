@@ -71,3 +71,10 @@ def test_bad_rows_are_located_and_stop_the_reconciliation(run_cli: Run, at_root:
         == "tests/samples/ual-user-access.csv:5:1: error [reconcile] not a date: '13/45/2026 9:00:00 AM'"
     )
     assert rows(out, "harvest-candidate") == []
+
+
+def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from calcheck.progress import progress
+
+    assert list(progress(list(range(5000)), "rows")) == list(range(5000))
+    assert capsys.readouterr().err == ""
