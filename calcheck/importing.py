@@ -39,12 +39,13 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "blocked": ("blocksignin",),
         "usertype": ("usertype",),
     },
+    # Intune's device export, and Configuration Manager's device list (Name, Operating System, Last Activity)
     "intune": {
-        "id": ("devicename",),
-        "name": ("devicename",),
+        "id": ("devicename", "name", "netbiosname"),
+        "name": ("devicename", "name"),
         "serial": ("serialnumber",),
         "os": ("os", "operatingsystem"),
-        "lastseen": ("lastcheckin", "lastsynctime"),
+        "lastseen": ("lastcheckin", "lastsynctime", "lastactivity"),
     },
 }
 REQUIRED = {"people": ("id", "name"), "devices": ("id",)}
