@@ -19,6 +19,7 @@ from calcheck import __version__
 from calcheck.access import Catalogue, Directory
 from calcheck.coverage import in_force
 from calcheck.engine import CheckResult
+from calcheck.report import CSV_COLUMNS, csv_rows
 
 Table = tuple[list[str], list[list[Any]]]
 FIXED_TIME = (2000, 1, 1, 0, 0, 0)
@@ -26,43 +27,7 @@ _STAMP = re.compile(rb"<dcterms:(created|modified)([^>]*)>[^<]*</dcterms:\1>")
 
 
 def elp_table(result: CheckResult) -> Table:
-    position = result.context.position
-    header = [
-        "cal",
-        "name",
-        "kind",
-        "version",
-        "type",
-        "owned",
-        "assigned",
-        "required",
-        "surplus",
-        "shortfall",
-        "reclaimable",
-        "unit_price",
-        "shortfall_cost",
-        "currency",
-    ]
-    rows = [
-        [
-            p.cal,
-            p.name,
-            p.kind,
-            p.version,
-            p.type,
-            p.owned,
-            p.assigned,
-            p.required,
-            p.surplus,
-            p.shortfall,
-            p.reclaimable,
-            "" if p.unit_price is None else f"{p.unit_price:.2f}",
-            "" if p.shortfall_cost is None else f"{p.shortfall_cost:.2f}",
-            position.currency or "",
-        ]
-        for p in position.pools
-    ]
-    return header, rows
+    return list(CSV_COLUMNS), csv_rows(result.context.position)
 
 
 def register_table(result: CheckResult) -> Table:

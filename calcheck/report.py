@@ -96,46 +96,52 @@ def render_markdown(data: ReportInput) -> str:
     return "\n".join(lines) + "\n"
 
 
+CSV_COLUMNS = [
+    "cal",
+    "name",
+    "kind",
+    "version",
+    "type",
+    "owned",
+    "assigned",
+    "required",
+    "surplus",
+    "shortfall",
+    "reclaimable",
+    "unit_price",
+    "shortfall_cost",
+    "currency",
+]
+
+
+def csv_rows(position: Position) -> list[list[object]]:
+    """The ELP as rows of CSV_COLUMNS (also used by the auditor export)."""
+    return [
+        [
+            p.cal,
+            p.name,
+            p.kind,
+            p.version,
+            p.type,
+            p.owned,
+            p.assigned,
+            p.required,
+            p.surplus,
+            p.shortfall,
+            p.reclaimable,
+            "" if p.unit_price is None else f"{p.unit_price:.2f}",
+            "" if p.shortfall_cost is None else f"{p.shortfall_cost:.2f}",
+            position.currency or "",
+        ]
+        for p in position.pools
+    ]
+
+
 def render_csv(data: ReportInput) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            "cal",
-            "name",
-            "kind",
-            "version",
-            "type",
-            "owned",
-            "assigned",
-            "required",
-            "surplus",
-            "shortfall",
-            "reclaimable",
-            "unit_price",
-            "shortfall_cost",
-            "currency",
-        ]
-    )
-    for p in data.position.pools:
-        writer.writerow(
-            [
-                p.cal,
-                p.name,
-                p.kind,
-                p.version,
-                p.type,
-                p.owned,
-                p.assigned,
-                p.required,
-                p.surplus,
-                p.shortfall,
-                p.reclaimable,
-                "" if p.unit_price is None else f"{p.unit_price:.2f}",
-                "" if p.shortfall_cost is None else f"{p.shortfall_cost:.2f}",
-                data.position.currency or "",
-            ]
-        )
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_rows(data.position))
     return out.getvalue()
 
 
