@@ -21,15 +21,6 @@ from calcheck.errors import UsageError
 from calcheck.model import Assignment
 from calcheck.sources import WorkTree
 
-ALLOWED_REASONS = (
-    "new-assignment",
-    "departure",
-    "hardware-failure",
-    "hardware-loss",
-    "temporary-cover",
-    "upgrade",
-    "other",
-)
 
 
 @dataclass
