@@ -22,7 +22,6 @@ from calcheck.model import Assignment
 from calcheck.sources import WorkTree
 
 
-
 @dataclass
 class Change:
     """One planned edit of one file."""
