@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from calcheck import model as m
 from calcheck.yamlload import Document, Pos
 
 
+@cache
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)  # a few hundred distinct dates across a whole estate: parse each once
+
+
 def date(value: Any) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
+    return None if value is None else _day(value)
 
 
 def version(value: Any) -> str | None:
@@ -71,7 +77,7 @@ def _holding(rec: dict[str, Any], src: m.Source, inspect: Inspect) -> m.Holding:
         rec["type"],
         rec["quantity"],
         rec["channel"],
-        dt.date.fromisoformat(rec["purchased"]),
+        _day(rec["purchased"]),
         src,
         proofs,
         rec.get("kind"),
@@ -160,7 +166,7 @@ def _assignment(rec: dict[str, Any], src: m.Source) -> m.Assignment:
     return m.Assignment(
         rec["id"],
         rec["holding"],
-        dt.date.fromisoformat(rec["since"]),
+        _day(rec["since"]),
         src,
         rec.get("person"),
         rec.get("device"),
@@ -176,7 +182,7 @@ def _assignment(rec: dict[str, Any], src: m.Source) -> m.Assignment:
 def _audit(rec: dict[str, Any], src: m.Source) -> m.Audit:
     return m.Audit(
         rec["id"],
-        dt.date.fromisoformat(rec["date"]),
+        _day(rec["date"]),
         rec["auditor"],
         rec["type"],
         rec["result"],
@@ -193,7 +199,7 @@ def _waiver(rec: dict[str, Any], src: m.Source) -> m.Waiver:
         rec["rule"],
         rec["owner"],
         rec["reason"],
-        dt.date.fromisoformat(rec["expires"]),
+        _day(rec["expires"]),
         src,
         tuple(rec.get("records", ())),
     )

@@ -138,12 +138,8 @@ class Evaluator:
         for assignment in estate.index("assignments").values():
             if assignment.holding in self.holdings:
                 self.by_subject[assignment.assignee].append(assignment)
-        self.granted = {subject: self._granted(subject) for subject in self._subjects()}
+        self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
-
-    def _subjects(self) -> list[Subject]:
-        people = [("person", p) for p in self.directory.people]
-        return people + [("device", d) for d in self.directory.devices]
 
     def raw_candidates(self, subject: Subject) -> list[tuple[Assignment, Holding, str]]:
         """Assignments that could grant ``subject`` something: its own, and its devices' Device CALs."""
@@ -175,6 +171,13 @@ class Evaluator:
             return EXPIRED, f"{holding.id} is {problem}" if problem.startswith("a ") else f"{holding.id}: {problem}"
         return None
 
+    def granted(self, subject: Subject) -> frozenset[str]:
+        """The CALs ``subject`` holds in force (only asked for when an additive CAL needs its base)."""
+        found = self._granted_cache.get(subject)
+        if found is None:
+            found = self._granted_cache[subject] = self._granted(subject)
+        return found
+
     def _granted(self, subject: Subject) -> frozenset[str]:
         granted: set[str] = set()
         for assignment, holding, via in self.raw_candidates(subject):
@@ -203,7 +206,7 @@ class Evaluator:
             mode = "per-user" if need.type == "user" else "per-device"
             return MODE, f"{need.deployment.id} licenses RDS {mode}: it needs a {need.type.capitalize()} CAL (RDS-01)"
         cal = self.cat.cals[need.cal]
-        if cal.kind == "additive" and cal.base and cal.base not in self.granted.get(need.subject, frozenset()):
+        if cal.kind == "additive" and cal.base and cal.base not in self.granted(need.subject):
             return BASE, f"an additive {cal.name} without the base {self.cat.cals[cal.base].name} (ADD-01)"
         key = (holding.id, need.product, need.version)
         if key not in self._versions:  # the answer depends on the holding and the version only
