@@ -113,6 +113,16 @@ def resolve_plain(text: str) -> Any:
     return text
 
 
+def resolve_cached(text: str) -> Any:
+    """resolve_plain, remembered: plain scalars repeat (dates, ids, statuses)."""
+    value = _RESOLVED.get(text, _MISSING)
+    if value is _MISSING:
+        value = resolve_plain(text)
+        if len(_RESOLVED) < _RESOLVED_LIMIT:
+            _RESOLVED[text] = value
+    return value
+
+
 @contextmanager
 def gc_paused(freeze: bool = False) -> Iterator[None]:
     """Pause the cyclic GC: loading allocates millions of acyclic objects.
@@ -131,7 +141,7 @@ def gc_paused(freeze: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-def load_bytes(path: str, raw: bytes) -> LoadedFile:
+def load_bytes(path: str, raw: bytes, *, fast: bool = True) -> LoadedFile:
     """Parse ``raw`` (the content of ``path``) into documents and findings."""
     result = LoadedFile(path)
     if len(raw) > MAX_FILE_BYTES:
@@ -143,7 +153,12 @@ def load_bytes(path: str, raw: bytes) -> LoadedFile:
             "split the records over several smaller files",
         )
         return result
+    from calcheck import fastlane  # imported here: it builds on this module
+
     with gc_paused():
+        quick = fastlane.load(path, raw) if fast else None
+        if quick is not None:
+            return quick
         _Builder(result).run(raw)
     if not result.documents and not result.findings:
         result.problem(

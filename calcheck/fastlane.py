@@ -1,0 +1,108 @@
+"""A fast lane for the estate's most common file shape: `kind:`, the list key, then one flow mapping per line.
+
+Assignment registers, directory dumps and imports are written this way, and they are most of a large estate.
+Such a file is read here with plain string work, giving exactly what the libyaml event loader gives (data,
+positions, the document's start); anything beyond the narrow subset below goes to libyaml instead:
+quotes, brackets, anchors, tags, comments after a record, tabs, CR, a BOM, unusual indentation or keys, duplicate
+keys, values with characters YAML treats specially. A test compares both loaders on every file it can find.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from calcheck.schema import RECORD_KEYS
+from calcheck.yamlload import Document, LoadedFile, resolve_cached
+
+_KIND = re.compile(r"kind: ([a-z]+) *\Z")
+_LIST = re.compile(r"([a-z]+): *\Z")
+_ITEM = re.compile(r"( +)- \{([^{}\"'#&*!|>%@`\\]*)\} *\Z")
+_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\[\]]*\]|[^\[\],]*)(?:, |\Z)")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
+_SKIP = re.compile(r" *(#.*)?\Z")
+
+
+def load(path: str, raw: bytes) -> LoadedFile | None:
+    """The file read without libyaml, or None when it is not of the simple shape."""
+    if raw[:3] == b"\xef\xbb\xbf" or b"\r" in raw or b"\t" in raw or b"\x00" in raw:
+        return None
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    significant = [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
+    if len(significant) < 3:
+        return None
+    (kind_line, kind_text), (list_line, list_text) = significant[0], significant[1]
+    kind, listed = _KIND.match(kind_text), _LIST.match(list_text)
+    if kind is None or listed is None or RECORD_KEYS.get(kind.group(1)) != listed.group(1):
+        return None
+    items: list[Any] = []
+    positions: list[Any] = []
+    indent: str | None = None
+    for number, line in significant[2:]:
+        match = _ITEM.match(line)
+        if match is None or (indent is not None and match.group(1) != indent):
+            return None
+        indent = match.group(1)
+        parsed = _record(match.group(2), number, len(indent) + 4)
+        if parsed is None:
+            return None
+        items.append(parsed[0])
+        positions.append((number, len(indent) + 3, parsed[1]))
+    assert indent is not None
+    key = listed.group(1)
+    data = {"kind": kind.group(1), key: items}
+    pos = (
+        kind_line,
+        1,
+        {"kind": (kind_line, 1, (kind_line, 7)), key: (list_line, 1, (significant[2][0], len(indent) + 1, positions))},
+    )
+    result = LoadedFile(path)
+    result.documents.append(Document(data, pos, kind_line, 1))
+    return result
+
+
+def _record(body: str, line: int, column: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """One flow mapping's data and positions, or None if any part is outside the subset."""
+    record: dict[str, Any] = {}
+    where: dict[str, Any] = {}
+    offset = 0
+    while offset < len(body):
+        match = _PART.match(body, offset)
+        if match is None:
+            return None
+        key, value = match.group(1), match.group(2)
+        if key in record:
+            return None
+        value_column = column + match.start(2)
+        if value.startswith("["):
+            parsed = _sequence(value[1:-1], line, value_column)
+            if parsed is None:
+                return None
+            record[key], value_pos = parsed
+        elif _VALUE.match(value):
+            record[key], value_pos = resolve_cached(value), (line, value_column)
+        else:
+            return None
+        where[key] = (line, column + offset, value_pos)
+        offset = match.end()
+    return (record, where) if record and body[-2:] != ", " else None
+
+
+def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | None:
+    """A flow sequence of plain scalars, ``[a, b]``, with its positions (``column`` is that of '[')."""
+    if inner == "":
+        return [], (line, column, [])
+    values: list[Any] = []
+    positions: list[Any] = []
+    offset = 0
+    for item in inner.split(", "):
+        if not _VALUE.match(item):
+            return None
+        values.append(resolve_cached(item))
+        positions.append((line, column + 1 + offset))
+        offset += len(item) + 2
+    return values, (line, column, positions)

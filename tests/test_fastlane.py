@@ -1,0 +1,71 @@
+"""The fast lane reads exactly what the libyaml loader reads, or declines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calcheck import fastlane
+from calcheck.yamlload import load_bytes
+from tests.conftest import ROOT
+
+
+def same(raw: bytes) -> bool | None:
+    """True when the fast lane agrees with libyaml, None when it declines."""
+    quick = fastlane.load("f.yaml", raw)
+    if quick is None:
+        return None
+    slow = load_bytes("f.yaml", raw, fast=False)
+    assert slow.findings == []
+    assert [(d.data, d.pos, d.line, d.column) for d in quick.documents] == [
+        (d.data, d.pos, d.line, d.column) for d in slow.documents
+    ]
+    return True
+
+
+def test_every_yaml_file_of_the_project(tmp_path: Path) -> None:
+    generated = tmp_path / "bench"
+    subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "generate.py"), str(generated),
+                    "--assignments", "400", "--people", "150", "--devices", "60", "--holdings", "8",
+                    "--deployments", "10"], check=True)  # fmt: skip
+    files = [p for p in [*ROOT.rglob("*.yaml"), *generated.rglob("*.yaml")] if ".git" not in p.parts]
+    outcomes = {p: same(p.read_bytes()) for p in files}
+    engaged = {p.relative_to(ROOT).as_posix() for p, ok in outcomes.items() if ok and p.is_relative_to(ROOT)}
+    assert "licenses/assignments/finance.yaml" in engaged  # the lane is really taken for one-line records
+    assert sum(1 for p, ok in outcomes.items() if ok and p.is_relative_to(generated)) > 300
+
+
+ROW_KEY = st.sampled_from(["id", "holding", "person", "device", "since", "until", "note", "x_1", "Id", "ab"])
+ROW_VALUE = st.one_of(
+    st.text(alphabet="abcXYZ019_.@+/- :,#'\"{}[]&*!|>%`\\yesnoNULtru~", min_size=0, max_size=12),
+    st.lists(st.text(alphabet="abc019_.- ,:[", min_size=0, max_size=5), max_size=3).map(
+        lambda v: "[" + ", ".join(v) + "]"
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.tuples(ROW_KEY, ROW_VALUE), min_size=1, max_size=5), min_size=1, max_size=4),
+       st.sampled_from(["  ", "    ", " "]))  # fmt: skip
+def test_random_rows_agree_or_decline(rows: list[list[tuple[str, str]]], indent: str) -> None:
+    body = "".join(indent + "- {" + ", ".join(f"{k}: {v}" for k, v in row) + "}\n" for row in rows)
+    raw = ("# yaml-language-server: $schema=x\nkind: assignments\nassignments:\n" + body).encode()
+    same(raw)
+
+
+def test_flow_lists_of_plain_values_agree() -> None:
+    head = b"kind: people\npeople:\n"
+    assert same(head + b"  - {id: ann, groups: [g1, g2], devices: []}\n  - {id: bob, groups: [a b, 2022]}\n") is True
+
+
+def test_declines_what_it_does_not_read() -> None:
+    head = b"kind: assignments\nassignments:\n"
+    for body in (b"  - {id: 'A-1'}\n", b"  - {id: A-1}  # note\n", b"  - {id: A-1, id: A-2}\n", b"  - id: A-1\n",
+                 b"  - {id: [A-1, [x]]}\n", b"\t- {id: A-1}\n", b"  - {id: A-1}\r\n", b"  - {id: &a A-1}\n"):  # fmt: skip
+        assert fastlane.load("f.yaml", head + body) is None, body
+    assert fastlane.load("f.yaml", b"\xef\xbb\xbf" + head + b"  - {id: A-1}\n") is None
+    assert fastlane.load("f.yaml", b"kind: people\nassignments:\n  - {id: A-1}\n") is None
