@@ -106,3 +106,12 @@ def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | Non
         positions.append((line, column + 1 + offset))
         offset += len(item) + 2
     return values, (line, column, positions)
+
+
+def item(text: str) -> dict[str, Any] | None:
+    """One list item's record, when it is a single line of the simple shape (for history's item cache)."""
+    match = _ITEM.match(text)
+    if match is None or "\n" in text:
+        return None
+    parsed = _record(match.group(2), 1, len(match.group(1)) + 4)
+    return None if parsed is None else parsed[0]

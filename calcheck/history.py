@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from calcheck import fastlane
 from calcheck.gitrepo import Commit
 from calcheck.reporters import one_line
 from calcheck.schema import RECORD_KEYS
@@ -111,9 +112,11 @@ class RecordParser:
         if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):
             missing = unique.difference(self.items)
         for chunk in missing:
-            loaded = load_bytes(path, chunk.encode("utf-8"))
-            data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
-            item = data[0] if isinstance(data, list) and len(data) == 1 else None
+            item = fastlane.item(chunk)
+            if item is None:
+                loaded = load_bytes(path, chunk.encode("utf-8"))
+                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+                item = data[0] if isinstance(data, list) and len(data) == 1 else None
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 self.items[chunk] = ((key, item["id"]), item)
             else:
