@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calcheck import fastlane
-from calcheck.gitrepo import Commit
+from calcheck.gitrepo import Change, Commit
 from calcheck.reporters import one_line
 from calcheck.schema import RECORD_KEYS
 from calcheck.yamlload import load_bytes
@@ -135,6 +135,20 @@ class RecordParser:
             self.items.setdefault(chunk, ((key, item["id"]), item) if ok else None)
         return True
 
+    def item_entry(self, path: str, key: str, chunk: str) -> Entry_ | None:
+        """One item's (key, record), from the cache or parsed now."""
+        if chunk not in self.items:
+            item = fastlane.item(chunk)
+            if item is None:
+                loaded = load_bytes(path, chunk.encode("utf-8"))
+                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+                item = data[0] if isinstance(data, list) and len(data) == 1 else None
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.items[chunk] = ((key, item["id"]), item)
+            else:
+                self.items[chunk] = None
+        return self.items[chunk]
+
     def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
         """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
         if old.chunks is not None and new.chunks is not None:
@@ -184,6 +198,48 @@ def _split_items(raw: bytes) -> tuple[str, list[str]] | None:
         return None
     chunks = re.split(rf"\n(?={indent}- )", body[first.start() :].rstrip("\n"))
     return RECORD_KEYS[head.group("kind")], chunks
+
+
+def _layout(raw: bytes) -> tuple[int, bytes, str] | None:
+    """(byte offset where the items start, the item marker b'\n<indent>- ', list key) of a usual-shape file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD.match(text)
+    if head is None or RECORD_KEYS.get(head.group("kind")) != head.group("key"):
+        return None
+    first = _FIRST_ITEM.match(text, head.end())
+    if first is None or "\r" in text:
+        return None
+    return len(text[: head.end()].encode("utf-8")), b"\n" + first.group(1).encode() + b"- ", head.group("key")
+
+
+def _common_prefix(a: bytes, b: bytes, limit: int | None = None) -> int:
+    """Length of the common start of two byte strings (binary search over C-speed slice comparisons)."""
+    low, high = 0, min(len(a), len(b)) if limit is None else max(0, limit)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _region_items(region: bytes, marker: bytes) -> list[str] | None:
+    """The items of a run of whole items (it starts with one), split like the full file is; None if unusual."""
+    try:
+        text = region.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip("\n"):
+        return []
+    indent = marker[1:-2].decode()
+    body = text.rstrip("\n")
+    if not body.startswith(indent + "- ") or re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body):
+        return None
+    return re.split(rf"\n(?={indent}- )", body)
 
 
 def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
@@ -280,26 +336,67 @@ class HistoryBuilder:
         self.state: Records = {}
         self.effective_since: dict[str, dt.date] = {}
         self._cache: dict[str, Parsed] = {}
+        self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
         self.parser = RecordParser()
         self.history = History()
+
+    def _region_change(self, change: Change) -> tuple[list[Entry_], list[Entry_]] | None:
+        """The records a change touched, found by comparing only the changed byte range of two versions.
+
+        Successive versions of a file share their start and end; only the items between are split and looked up.
+        Any doubt (a change in the header, an unusual line, an unknown earlier version) answers None, and the
+        caller compares whole versions instead.
+        """
+        path = change.new_path or ""
+        known = self._last.get(path)
+        if change.new_blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
+            return None
+        new_raw = self.read_blob(change.new_blob)
+        layout = _layout(new_raw)
+        self._last[path] = (change.new_blob, new_raw, layout)
+        if known is None or known[0] != change.old_blob or known[2] is None or layout is None or layout != known[2]:
+            return None
+        old_raw, (header_end, marker, key) = known[1], layout
+        same_start = _common_prefix(old_raw, new_raw)
+        same_end = _common_prefix(old_raw[::-1], new_raw[::-1], min(len(old_raw), len(new_raw)) - same_start)
+        start = old_raw.rfind(marker, 0, same_start + 1)
+        if start < header_end - 1 or same_start < header_end:
+            return None
+        start += 1
+        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end - 1))
+        end = next_item + 1 if next_item >= 0 else len(old_raw)
+        tail = len(old_raw) - end
+        old_items = _region_items(old_raw[start:end], marker)
+        new_items = _region_items(new_raw[start : len(new_raw) - tail], marker)
+        if old_items is None or new_items is None:
+            return None
+        gone = [self.parser.item_entry(path, key, c) for c in set(old_items) - set(new_items)]
+        came = [self.parser.item_entry(path, key, c) for c in set(new_items) - set(old_items)]
+        return [e for e in gone if e is not None], [e for e in came if e is not None]
 
     def _records(self, path: str, blob: str | None) -> Parsed:
         if blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
             return Parsed([], frozenset())
         if blob not in self._cache:
-            self._cache[blob] = self.parser.parse(path, self.read_blob(blob))
+            raw = self.read_blob(blob)
+            self._last[path] = (blob, raw, _layout(raw))
+            self._cache[blob] = self.parser.parse(path, raw)
         return self._cache[blob]
 
     def add(self, commit: Commit, title: str) -> Entry:
         """Apply one commit's changes to the state and describe them."""
         diff = _CommitDiff({}, {})
         for change in commit.changes:
-            old_file = self._records(change.old_path or "", change.old_blob)
-            new_file = self._records(change.new_path or "", change.new_blob)
-            if change.old_path == change.new_path:  # only what differs; a renamed file moves all its records
-                old, new = self.parser.changed(old_file, new_file)
+            region = self._region_change(change) if change.old_path == change.new_path else None
+            if region is not None:
+                old, new = region
             else:
-                old, new = old_file.entries, new_file.entries
+                old_file = self._records(change.old_path or "", change.old_blob)
+                new_file = self._records(change.new_path or "", change.new_blob)
+                if change.old_path == change.new_path:  # only what differs; a renamed file moves all its records
+                    old, new = self.parser.changed(old_file, new_file)
+                else:
+                    old, new = old_file.entries, new_file.entries
             if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
                 self._cache.pop(change.old_blob or "", None)
             diff.before.update((key, (change.old_path or "", record)) for key, record in old)
