@@ -1,0 +1,69 @@
+"""History's changed-range comparison finds exactly the records a full comparison finds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from calcheck.gitrepo import Change, Commit
+from calcheck.history import HistoryBuilder
+
+
+def versions(seed: int, steps: int) -> list[str]:
+    rng = random.Random(seed)
+    rows = [f"  - {{id: A-{i:03d}, holding: H{i % 3}, person: p{i}, since: 2026-01-01}}" for i in range(12)]
+    found = []
+    for step in range(steps):
+        action = rng.choice(["edit", "insert", "delete", "comment", "swap", "append"])
+        index = rng.randrange(len(rows)) if rows else 0
+        if action == "edit" and rows:
+            rows[index] = rows[index].replace("person: p", f"person: q{step}x", 1)
+        elif action == "insert":
+            rows.insert(index, f"  - {{id: B-{step:03d}, holding: H1, person: n{step}, since: 2026-02-01}}")
+        elif action == "delete" and len(rows) > 1:
+            del rows[index]
+        elif action == "comment" and rows:
+            rows[index] += f"\n    # note {step}"
+        elif action == "swap" and len(rows) > 1:
+            rows[0], rows[-1] = rows[-1], rows[0]
+        else:
+            rows.append(f"  - {{id: C-{step:03d}, holding: H2, device: d{step}, since: 2026-03-01}}")
+        found.append("# register\nkind: assignments\nassignments:\n" + "\n".join(rows) + "\n")
+    return found
+
+
+def replay(texts: list[str], use_region: bool) -> list[list[str]]:
+    blobs = {f"{i:040x}": t.encode() for i, t in enumerate(texts)}
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
+    if not use_region:
+        builder._region_change = lambda change: None  # type: ignore[method-assign]
+    events = []
+    previous = None
+    for i, _ in enumerate(texts):
+        blob = f"{i:040x}"
+        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
+                        previous, blob)  # fmt: skip
+        commit = Commit(blob, (), "t", "t@x", dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC), f"c{i}", (change,))
+        events.append([e.text for e in builder.add(commit, commit.subject).events])
+        previous = blob
+    return events
+
+
+def test_region_and_full_comparisons_agree(monkeypatch: object) -> None:
+    taken = []
+    original = HistoryBuilder._region_change
+
+    def counted(self: HistoryBuilder, change: Change) -> object:
+        result = original(self, change)
+        taken.append(result is not None)
+        return result
+
+    for seed in range(40):
+        texts = versions(seed, 25)
+        full = replay(texts, False)
+        HistoryBuilder._region_change = counted  # type: ignore[method-assign,assignment]
+        try:
+            assert replay(texts, True) == full, seed
+        finally:
+            HistoryBuilder._region_change = original  # type: ignore[method-assign]
+    assert taken.count(True) == 960  # every edit after the first version went through the changed-range path
