@@ -194,12 +194,24 @@ def _explain(error: Any) -> tuple[str, str]:
         return f"{_short(error.instance)} is not in the expected form", description
     if kind == "uniqueItems":
         return f"{_short(error.instance)} lists a value twice", "list each value once"
+    if kind in ("maxLength", "minLength"):
+        bound = "at most" if kind == "maxLength" else "at least"
+        size = "too long" if kind == "maxLength" else "too short"
+        return f"{_short(error.instance)} is {size}", f"write {bound} {value} characters"
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        return error.message, f"use a value within the allowed range ({kind} {value})"
+        return _bounded(error.message), f"use a value within the allowed range ({kind} {value})"
     if _exclusive_keys(error):
         keys = " or ".join(repr(key) for key in _exclusive_keys(error))
         return f"needs exactly one of {keys}", f"give {keys}, not both and not neither"
-    return error.message, str(error.schema.get("description", "see the schema in schemas/"))
+    return _bounded(error.message), str(error.schema.get("description", "see the schema in schemas/"))
+
+
+MESSAGE_LIMIT = 200
+
+
+def _bounded(message: str) -> str:
+    """A validator's own message, cut short: it may quote a hostile value in full."""
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 3] + "..."
 
 
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"})
@@ -219,5 +231,7 @@ def _type_hint(instance: Any, expected: str) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:60]
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:57] + "..."

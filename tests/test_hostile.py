@@ -277,3 +277,21 @@ def test_fuzzed_estates_always_get_clean_findings(mutations: list[tuple[str, str
         assert finding.path and finding.line >= 1 and finding.column >= 1, finding
         assert finding.message and "\n" not in finding.path
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_huge_values_are_quoted_short_in_findings(tmp_path: Path) -> None:
+    huge = "A" * 1_000_000
+    root = write_estate(base_files(), tmp_path / "licenses")
+    (root / "people" / "huge.yaml").write_text(
+        f"kind: people\npeople:\n  - id: huge\n    name: {huge}\n    kind: employee\n    status: active\n"
+        f"  - id: {huge}\n    name: Bob\n    kind: employee\n    status: {huge}\n",
+        encoding="utf-8",
+    )
+    findings = [f for f in engine.check(root, AS_OF).findings if f.path.endswith("huge.yaml")]
+    assert sorted((f.rule, f.line, f.column) for f in findings) == [
+        ("schema", 4, 11),
+        ("schema", 7, 9),
+        ("schema", 10, 13),
+    ]
+    assert max(len(f.message) + len(f.hint) for f in findings) < 400
+    assert "is too long" in next(f.message for f in findings if f.line == 4)
