@@ -70,9 +70,12 @@ class EditableFile:
         return out.getvalue()
 
     def records(self, key: str) -> Any:
-        items = self.data.get(key) if hasattr(self.data, "get") else None
-        if items is None:
-            raise EditError(f"{self.path}: has no '{key}:' list")
+        kind = self.data.get("kind") if hasattr(self.data, "get") else None
+        if kind != key:
+            raise EditError(f"{self.path}: not a file of {key} (it needs 'kind: {key}'); choose another file")
+        items = self.data.get(key)
+        if not isinstance(items, list):
+            raise EditError(f"{self.path}: has no '{key}:' list; run 'calcheck check'")
         return items
 
     def changed_on_disk(self) -> bool:

@@ -68,8 +68,12 @@ def _target_file(
     estate: Path, result: engine.CheckResult, subject: tuple[str, str], holding: str, file: Path | None
 ) -> Path:
     """Where a new assignment goes: the given file, the assignee's, the holding's, or a new default file."""
-    if file is not None:
-        return file  # as given on the command line: relative to the working directory
+    if file is not None:  # as given on the command line: relative to the working directory
+        inside = file.resolve().is_relative_to(estate.resolve())
+        require(inside, f"{file}: not inside the estate {estate}; give a file under it")
+        require(file.suffix in (".yaml", ".yml"), f"{file}: an assignments file ends in .yaml or .yml")
+        require(not file.is_dir(), f"{file}: is a folder; give a file")
+        return file
     assignments: list[Assignment] = list(result.estate.index("assignments").values())
     for found in ([a for a in assignments if a.assignee == subject], [a for a in assignments if a.holding == holding]):
         if found:

@@ -119,6 +119,24 @@ def test_refuses_a_file_whose_formatting_would_change(copy: Path, run_cli: Run) 
     assert path.read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("target", "content", "message"),
+    [
+        ("licenses/assignments/odd.yaml", "kind: assignments\nassignments: 5\n", "has no 'assignments:' list"),
+        ("licenses/assignments/odd.yaml", "kind: people\npeople: []\n", "not a file of assignments"),
+        ("elsewhere.yaml", "kind: assignments\nassignments: []\n", "not inside the estate"),
+        ("licenses/assignments/odd.txt", "kind: assignments\nassignments: []\n", "ends in .yaml or .yml"),
+    ],
+)
+def test_assign_refuses_an_unsuitable_file(copy: Path, run_cli: Run, target: str, content: str, message: str) -> None:
+    path = copy.parent / target
+    path.write_text(content)
+    code, out, err = run_cli("assign", "EA-WS22-USER", "--person", "svc.backup", "--file", target, "--as-of", DAY)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"calcheck: error: {target}: ") and message in err
+    assert path.read_text() == content
+
+
 def test_audit_record_writes_the_position(copy: Path, run_cli: Run) -> None:
     code, out, _ = run_cli("audit", "record", "--auditor", "Priya N", "--scope", "Q4", "--date", "2026-12-03")
     assert code == 0 and out.splitlines()[-1] == "AUD-2026-Q4: internal audit by Priya N on 2026-12-03, compliant"
