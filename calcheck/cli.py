@@ -606,8 +606,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     estate = Path(args.path) if args.path is not None else default_estate()
     on = args.on or dt.date.today()
-    if not args.file.is_file():
-        raise UsageError(f"{args.file}: no such file")
+    for given in (args.file, args.mapping):
+        if given is not None and not given.is_file():
+            raise UsageError(f"{given}: {'not a file' if given.exists() else 'no such file'}")
+    if args.target is not None:
+        if not args.target.resolve().is_relative_to(estate.resolve()):
+            raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
+        if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
+            raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
     mapping = None
     if args.mapping is not None:
         loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,10 @@ def read_rows(
 ) -> tuple[str, list[Row], list[Finding]]:
     """Rows with the fields calcheck uses; the source is detected from the headers when ``source`` is auto."""
     shown = str(path)
-    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    text, bad = decode_export(path.read_bytes())
+    if bad is not None:
+        hint = "save the export as UTF-8 (Export-Csv -Encoding UTF8), then import it again"
+        return source, [], [Finding("import", Severity.ERROR, shown, bad[0], bad[1], "not UTF-8 text", hint)]
     lines = text.splitlines(keepends=True)
     skipped = 1 if lines and lines[0].startswith("#TYPE") else 0  # Export-Csv's type line
     reader = csv.reader(io.StringIO("".join(lines[skipped:])))
@@ -125,6 +129,25 @@ def _detect(columns: dict[str, int], kind: str) -> str:
     return "ad" if "samaccountname" in columns else "entra"
 
 
+def decode_export(raw: bytes) -> tuple[str, tuple[int, int] | None]:
+    """An export's text (UTF-8, or UTF-16 with its byte-order mark), or the line and column of the first bad byte.
+
+    Nothing is guessed or replaced: a name read in the wrong encoding would be written into the estate wrong.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), None
+        except UnicodeDecodeError:
+            return "", (1, 1)
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        return "", (before.count(b"\n") + 1, column)
+
+
 def _problem(path: str, line: int, message: str, hint: str) -> Finding:
     return Finding("import", Severity.ERROR, path, line, 1, message, hint)
 
@@ -132,7 +155,15 @@ def _problem(path: str, line: int, message: str, hint: str) -> Finding:
 def person_id(source: str, raw: str) -> str:
     """A person's id from the export: the account name, or a UPN's local part (guests' #EXT# made safe)."""
     value = raw.split("@", 1)[0] if source == "entra" else raw
-    return re.sub(r"[^a-z0-9._@-]+", "-", value.strip().lower()).strip("-._")
+    folded = unicodedata.normalize("NFKD", value.strip().lower().translate(_LETTERS))
+    plain = "".join(char for char in folded if not unicodedata.combining(char))  # josé -> jose
+    return re.sub(r"[^a-z0-9._@-]+", "-", plain).strip("-._")
+
+
+# Letters that Unicode does not decompose into a base letter and a mark.
+_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "\u0131": "i"}
+)
 
 
 def _flag(value: str | None) -> bool | None:
@@ -154,7 +185,7 @@ def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[
         raw = row.values.get("id", "")
         identifier = person_id(source, raw) if kind == "people" else raw
         if not identifier or not id_pattern.fullmatch(identifier):
-            problems.append(_problem(path, row.line, f"row has no usable id ({raw!r})", "fill in the id column"))
+            problems.append(_problem(path, row.line, f"row has no usable id ({raw[:60]!r})", "fill in the id column"))
             continue
         if identifier in seen:
             problems.append(

@@ -97,3 +97,37 @@ def test_missing_columns(copy: Path, run_cli: Run, tmp_path: Path) -> None:
     export.write_text("Enabled,Department\nTrue,Finance\n")
     code, out, _ = run_cli("import", "people", str(export), "--source", "ad")
     assert code == 1 and f"{export}:1:1: error [import] missing column(s) for id, name" in out
+
+
+def test_a_utf16_export_with_accented_names(copy: Path, run_cli: Run, tmp_path: Path) -> None:
+    export = tmp_path / "unicode.csv"
+    text = (SAMPLES / "ad-users.csv").read_text(encoding="utf-8")
+    text = text.replace('"new.starter"', '"josé.núñez"').replace('"New Starter"', '"José Núñez"')
+    export.write_bytes(text.replace("\n", "\r\n").encode("utf-16"))  # Export-Csv -Encoding Unicode
+    code, out, _ = run_cli("import", "people", str(export), "--on", ON, "--partial")
+    assert code == 0, out
+    assert people(copy)["jose.nunez"].name == "José Núñez"  # type: ignore[attr-defined]
+
+
+def test_an_export_in_another_encoding_is_refused_not_garbled(copy: Path, run_cli: Run, tmp_path: Path) -> None:
+    export = tmp_path / "ansi.csv"
+    export.write_bytes("SamAccountName,Name,Enabled\r\njose,José Núñez,True\r\n".encode("cp1252"))
+    before = snapshot(copy)
+    code, out, _ = run_cli("import", "people", str(export), "--on", ON, "--partial")
+    assert code == 1
+    assert f"{export}:2:9: error [import] not UTF-8 text" in out.splitlines()
+    assert snapshot(copy) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--mapping", "missing.yaml"), "calcheck: error: missing.yaml: no such file"),
+        (("--file-to", "/tmp/elsewhere.yaml"), "calcheck: error: /tmp/elsewhere.yaml: not inside the estate"),
+        (("--file-to", "licenses/people/new.txt"), "calcheck: error: licenses/people/new.txt: new records go to"),
+    ],
+)
+def test_bad_import_options_are_usage_errors(copy: Path, run_cli: Run, extra: tuple[str, str], message: str) -> None:
+    code, out, err = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--partial", *extra)
+    assert (code, out) == (2, "")
+    assert err.startswith(message)
