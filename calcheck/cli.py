@@ -680,6 +680,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         repo = open_repo(_estate_path(args))
         if repo is not None and repo.has_commits():
             revision = repo.resolve(args.rev or "HEAD")
+    if args.to.exists() and not args.to.is_dir():
+        raise UsageError(f"{args.to}: is a file; --to takes a folder")
     files = bundle(result, args.format, revision)
     args.to.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
@@ -774,6 +776,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the machine refused (a full disk, a read-only folder, a file where a folder goes)
+        if os.environ.get("CALCHECK_DEBUG"):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"calcheck: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # the last line of defence: never a traceback for the user
         if os.environ.get("CALCHECK_DEBUG"):
             raise

@@ -7,15 +7,14 @@ no longer lists them (or lists them disabled).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calcheck.csvexport import read_export
 from calcheck.edit import EditableFile, flow_record, insert_after
 from calcheck.engine import CheckResult
 from calcheck.findings import Finding, Severity
@@ -79,17 +78,12 @@ def read_rows(
 ) -> tuple[str, list[Row], list[Finding]]:
     """Rows with the fields calcheck uses; the source is detected from the headers when ``source`` is auto."""
     shown = str(path)
-    text, bad = decode_export(path.read_bytes())
-    if bad is not None:
-        hint = "save the export as UTF-8 (Export-Csv -Encoding UTF8), then import it again"
-        return source, [], [Finding("import", Severity.ERROR, shown, bad[0], bad[1], "not UTF-8 text", hint)]
-    lines = text.splitlines(keepends=True)
-    skipped = 1 if lines and lines[0].startswith("#TYPE") else 0  # Export-Csv's type line
-    reader = csv.reader(io.StringIO("".join(lines[skipped:])))
-    try:
-        header = next(reader)
-    except StopIteration:
+    export = read_export(path, "import")
+    if isinstance(export, Finding):
+        return source, [], [export]
+    if export.header is None:
         return source, [], [_problem(shown, 1, "the file is empty", "export the directory again")]
+    header, skipped = export.header, export.header_line - 1
     columns = {_norm(h): i for i, h in enumerate(header)}
     if mapping is not None:
         fields: dict[str, tuple[str, ...]] = {name: (_norm(column),) for name, column in mapping.items()}
@@ -114,12 +108,10 @@ def read_rows(
                 )
             ],
         )
-    rows = []
-    for number, record in enumerate(reader, start=2 + skipped):
-        if not any(cell.strip() for cell in record):
-            continue
-        values = {name: record[i].strip() for name, i in wanted.items() if i is not None and i < len(record)}
-        rows.append(Row(number, values))
+    rows = [
+        Row(number, {name: record[i].strip() for name, i in wanted.items() if i is not None and i < len(record)})
+        for number, record in export.rows
+    ]
     return source, rows, []
 
 
@@ -127,25 +119,6 @@ def _detect(columns: dict[str, int], kind: str) -> str:
     if kind == "devices":
         return "intune"
     return "ad" if "samaccountname" in columns else "entra"
-
-
-def decode_export(raw: bytes) -> tuple[str, tuple[int, int] | None]:
-    """An export's text (UTF-8, or UTF-16 with its byte-order mark), or the line and column of the first bad byte.
-
-    Nothing is guessed or replaced: a name read in the wrong encoding would be written into the estate wrong.
-    """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16"), None
-        except UnicodeDecodeError:
-            return "", (1, 1)
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line_start = before.rfind(b"\n") + 1
-        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-        return "", (before.count(b"\n") + 1, column)
 
 
 def _problem(path: str, line: int, message: str, hint: str) -> Finding:

@@ -6,9 +6,7 @@ enforce, RDS-03) are findings; CALs whose holders were not seen for a number of 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from calcheck.access import Directory
 from calcheck.coverage import in_force
+from calcheck.csvexport import read_export
 from calcheck.engine import CheckResult
 from calcheck.findings import Finding, Severity
 from calcheck.progress import progress
@@ -61,10 +60,10 @@ def _date(text: str) -> dt.date | None:
 def read_usage(path: Path) -> tuple[list[Observation], list[Finding]]:
     """Observations from one usage export, its type told by its columns."""
     shown = str(path)
-    lines = path.read_bytes().decode("utf-8-sig", errors="replace").splitlines(keepends=True)
-    skipped = 1 if lines and lines[0].startswith("#TYPE") else 0
-    reader = csv.reader(io.StringIO("".join(lines[skipped:])))
-    header = next(reader, [])
+    export = read_export(path, "reconcile")
+    if isinstance(export, Finding):
+        return [], [export]
+    header, skipped = export.header or [], export.header_line - 1
     columns = {_norm(h): i for i, h in enumerate(header)}
     user = _pick(
         columns, "issuedtouser", "issuedto", "username", "user", "samaccountname", "userprincipalname", "member"
@@ -84,9 +83,7 @@ def read_usage(path: Path) -> tuple[list[Observation], list[Finding]]:
         return [], [Finding("reconcile", _E, shown, 1 + skipped, 1, "unrecognised usage export", hint)]
     found: list[Observation] = []
     problems: list[Finding] = []
-    for number, row in enumerate(reader, start=2 + skipped):
-        if not any(cell.strip() for cell in row):
-            continue
+    for number, row in export.rows:
         name = row[user].strip() if user < len(row) else ""
         day = _date(row[when]) if when is not None and when < len(row) and row[when].strip() else None
         if not name:

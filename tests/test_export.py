@@ -66,3 +66,12 @@ def test_formula_like_cells_are_text(run_cli: Run, estate: Callable[[dict[str, s
     run_cli("export", "--as-of", "2026-11-30", "--to", str(tmp_path / "out"))
     text = (tmp_path / "out" / "assignments.csv").read_text() + (tmp_path / "out" / "proofs.csv").read_text()
     assert "'=HYPERLINK" in text and "'+SUM(A1)" in text
+
+
+def test_a_target_that_cannot_be_a_folder_is_an_error_not_a_crash(run_cli: Run, tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    base = ("export", str(ROOT / "licenses"), "--as-of", "2026-11-30", "--no-history", "--to")
+    assert run_cli(*base, str(taken)) == (2, "", f"calcheck: error: {taken}: is a file; --to takes a folder\n")
+    assert run_cli(*base, str(taken / "sub")) == (2, "", f"calcheck: error: {taken / 'sub'}: Not a directory\n")
+    assert taken.read_text() == "x"
