@@ -122,7 +122,7 @@ def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
             source.display(link) if link else source.label,
             1,
             1,
-            f"{'the estate folder' if not link else 'folder ' + repr(link)} is a symbolic link; it is not read",
+            f"{'the estate folder' if not link else repr(link)} is a symbolic link; it is not read",
             "commit the files themselves: a link can point anywhere on the machine that runs the check",
         )
         for link in source.links()

@@ -130,8 +130,13 @@ class GitRepo:
 
     def tree(self, commit: str, prefix: str) -> dict[str, str]:
         """Blob id of every file below ``prefix`` in ``commit``, by path relative to ``prefix``."""
+        return self.tree_entries(commit, prefix)[0]
+
+    def tree_entries(self, commit: str, prefix: str) -> tuple[dict[str, str], list[str]]:
+        """The files below ``prefix`` (as ``tree``), and the symbolic links and submodules there, which are not read."""
         out = self._run("ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".")
         files: dict[str, str] = {}
+        skipped: list[str] = []
         cut = len(prefix) + 1 if prefix else 0
         for entry in out.split(b"\x00"):
             if not entry:
@@ -140,7 +145,9 @@ class GitRepo:
             mode, kind, blob = meta.split(b" ")
             if kind == b"blob" and mode != b"120000":  # symbolic links are never followed
                 files[_text(path)[cut:]] = _text(blob)
-        return files
+            else:
+                skipped.append(_text(path)[cut:])
+        return files, skipped
 
     def blob(self, blob: str) -> bytes:
         """A blob's content, through git's persistent cat-file process."""
@@ -221,7 +228,7 @@ class GitTree:
         self.commit = commit
         self.prefix = prefix
         self.label = f"{prefix or '.'}@{rev}"
-        self.files = repo.tree(commit, prefix)
+        self.files, self.skipped = repo.tree_entries(commit, prefix)
 
     def yaml_files(self) -> list[str]:
         return sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
@@ -246,7 +253,8 @@ class GitTree:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
     def links(self) -> list[str]:
-        return []  # links in a tree are skipped when it is listed
+        """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
+        return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
 
 
 def open_tree(estate: Path, rev: str) -> GitTree:

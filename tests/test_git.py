@@ -274,3 +274,17 @@ def test_odd_file_names_work(repo: Path, run_cli: Run) -> None:
     assert run_cli("history", "--id", "dave")[1].endswith("(Odd name): person dave added (employee, active)\n")
     out = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-15", "--no-history")[1]
     assert "licenses/people/-rf ünïcode x.yaml:3:10: error [uncovered-access] person dave" in out
+
+
+def test_committed_links_are_findings_not_silently_skipped(repo: Path, run_cli: Run) -> None:
+    (repo / "licenses" / "people" / "outside.yaml").symlink_to("/etc/passwd")
+    (repo / "licenses" / "devices-elsewhere").symlink_to("/tmp")
+    (repo / "licenses" / "proofs").mkdir()
+    (repo / "licenses" / "proofs" / "po.pdf").symlink_to("/etc/hostname")
+    commit(repo, "Links", "2026-03-05T09:00:00+00:00")
+    out = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-15", "--no-history")[1]
+    links = [line for line in out.splitlines() if "[estate-link]" in line]
+    assert links == [
+        "licenses/devices-elsewhere:1:1: error [estate-link] 'devices-elsewhere' is a symbolic link; it is not read",
+        "licenses/people/outside.yaml:1:1: error [estate-link] 'people/outside.yaml' is a symbolic link; it is not read",
+    ]

@@ -46,8 +46,9 @@ RULES = (
     ),
     _file_rule(
         "estate-link",
-        "Folder is a symbolic link",
-        "The estate folder, or a folder in it, is a symbolic link; calcheck does not follow it.",
+        "Symbolic link not followed",
+        "The estate folder or a folder in it is a symbolic link, or (when checking a git revision) a committed link "
+        "or submodule stands where records could be; calcheck does not follow it.",
     ),
     _file_rule("unknown-kind", "Unknown document kind", "The document has no valid top-level 'kind:' key."),
     _file_rule(
