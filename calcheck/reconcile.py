@@ -41,17 +41,25 @@ def _pick(columns: dict[str, int], *names: str) -> int | None:
 
 
 def _date(text: str) -> dt.date | None:
+    """A day from the date formats usage exports use (ISO 8601, US, and dotted European)."""
     text = text.strip()
+    try:
+        return dt.datetime.fromisoformat(text).date()  # also with a time, fractions, Z or an offset
+    except ValueError:
+        pass
+    text = re.sub(r"(?<=:\d\d)\.\d+", "", text)  # fractional seconds after a time
     for pattern in (
-        "%Y-%m-%d",
-        "%Y-%m-%dT%H:%M:%S",
         "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %I:%M %p",
         "%m/%d/%Y %H:%M:%S",
+        "%m/%d/%Y %H:%M",
         "%m/%d/%Y",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%Y %H:%M",
         "%d.%m.%Y",
     ):
         try:
-            return dt.datetime.strptime(text.rstrip("Z").split(".")[0], pattern).date()
+            return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
     return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from calcheck import reconcile
 from tests.conftest import ROOT
 
 Run = Callable[..., tuple[int, str, str]]
@@ -78,3 +80,26 @@ def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -
 
     assert list(progress(list(range(5000)), "rows")) == list(range(5000))
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-30",
+        "2026-11-30T10:00:00.1234567Z",
+        "2026-11-30T23:30:00+01:00",
+        "11/30/2026 10:00:00 PM",
+        "11/30/2026 10:00 AM",
+        "11/30/2026 22:00:00.125",
+        "30.11.2026",
+        "30.11.2026 14:05:00",
+        "30.11.2026 14:05",
+    ],
+)
+def test_usage_export_date_formats(text: str) -> None:
+    assert reconcile._date(text) == dt.date(2026, 11, 30)
+
+
+@pytest.mark.parametrize("text", ["13/45/2026 9:00:00 AM", "30.11.26x", "yesterday", ""])
+def test_not_dates(text: str) -> None:
+    assert reconcile._date(text) is None
