@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +20,7 @@ from calcheck.rules.example import base_files, write_estate
 from calcheck.yamlload import load_bytes
 from tests.conftest import ROOT
 
-SUITE = ROOT.parent / "shared" / "reference" / "yaml-test-suite"
+SUITE = ROOT / "tests" / "reference" / "yaml-test-suite.json"  # packed by tests/reference/refresh.py
 CORPUS = ROOT / "tests" / "bad-input"
 AS_OF = dt.date(2026, 6, 30)
 
@@ -95,12 +97,10 @@ LIBYAML_MISREADS = {"652Z", "HM87/01", "JEF9/02", "L24T/01", "Y2GN"}
 UNSUPPORTED = {"yaml-unsupported", "yaml-multiple-documents", "empty-file", "duplicate-key"}  # fmt: skip
 
 
-def suite_cases() -> list[Path]:
-    if not SUITE.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"missing {SUITE}")
-        pytest.skip("the shared YAML test suite is not beside this checkout")
-    return sorted({p.parent for p in SUITE.rglob("in.yaml")})
+def suite_cases() -> dict[str, dict[str, Any]]:
+    """The YAML test suite's cases by name: input bytes (base64), expected JSON (or None) and the error flag."""
+    cases: dict[str, dict[str, Any]] = json.loads(SUITE.read_text(encoding="utf-8"))["cases"]
+    return cases
 
 
 def json_documents(text: str) -> list[object]:
@@ -117,12 +117,11 @@ def json_documents(text: str) -> list[object]:
 def test_yaml_test_suite() -> None:
     outcome: dict[str, set[str]] = {"rejected valid": set(), "accepted invalid": set(), "misread": set()}
     cases = suite_cases()
-    for case in cases:
-        name = case.relative_to(SUITE).as_posix()
-        loaded = load_bytes("in.yaml", (case / "in.yaml").read_bytes())
+    for name, case in cases.items():
+        loaded = load_bytes("in.yaml", base64.b64decode(case["in.yaml"]))
         rules = {f.rule for f in loaded.findings}
         assert all(f.line >= 1 and f.column >= 1 for f in loaded.findings), name
-        if (case / "error").exists():
+        if case["error"]:
             if not rules:
                 outcome["accepted invalid"].add(name)
             continue
@@ -130,8 +129,8 @@ def test_yaml_test_suite() -> None:
             outcome["rejected valid"].add(name)
         elif rules:
             assert rules <= UNSUPPORTED, (name, rules)  # a clear "not supported in calcheck files" finding
-        elif (case / "in.json").exists():
-            expected = json_documents((case / "in.json").read_text(encoding="utf-8"))
+        elif case["in.json"] is not None:
+            expected = json_documents(case["in.json"])
             if [d.data for d in loaded.documents] != expected[:1]:
                 outcome["misread"].add(name)
     assert outcome == {
