@@ -222,7 +222,7 @@ def _config(data: dict[str, Any], src: m.Source) -> m.Config:
         data.get("currency"),
         agreements,
         dict(rules.get("severity", {})),
-        frozenset(rules.get("disabled", ())),
+        tuple(rules.get("disabled", ())),
         bool(site.get("publish_proofs", False)),
         bool(site.get("pseudonymise_people", False)),
         site.get("repository_url"),

@@ -16,7 +16,7 @@ from calcheck.model import BUILTIN, Estate
 from calcheck.rules import REGISTRY, Context
 from calcheck.sources import EstateSource, WorkTree
 from calcheck.timeline import Timeline
-from calcheck.yamlload import Document, LoadedFile, gc_paused, load_bytes
+from calcheck.yamlload import Document, LoadedFile, gc_paused, load_bytes, locate_key
 
 T = TypeVar("T", bound=Any)
 # Each kind but config has a folder of its own, named after it.
@@ -226,17 +226,18 @@ def apply_waivers(estate: Estate, findings: list[Finding], as_of: dt.date) -> tu
 def _unknown_rule_settings(estate: Estate) -> list[Finding]:
     config = estate.config
     assert config is not None
-    named = sorted(set(config.severity) | config.disabled)
+    named = [(rule_id, locate_key(config.source.pos, ("rules", "severity"), rule_id)) for rule_id in config.severity]
+    named += [(rule_id, config.source.at("rules", "disabled", i)) for i, rule_id in enumerate(config.disabled)]
     return [
         Finding(
             "config",
             Severity.WARNING,
             config.source.path,
-            *config.source.at("rules"),
+            *where,
             f"rule settings name an unknown rule {rule_id!r}",
             "run 'calcheck rules' for the rule ids",
         )
-        for rule_id in named
+        for rule_id, where in sorted(named, key=lambda item: item[1])
         if rule_id not in REGISTRY
     ]
 

@@ -88,7 +88,7 @@ class Config:
     currency: str | None = None
     agreements: tuple[Agreement, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
-    disabled: frozenset[str] = frozenset()
+    disabled: tuple[str, ...] = ()  # in file order, for locating each
     publish_proofs: bool = False
     pseudonymise_people: bool = False
     repository_url: str | None = None

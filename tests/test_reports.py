@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from calcheck import engine
 from calcheck.rules import REGISTRY
 from calcheck.rules.example import base_files, write_estate
 from tests.conftest import ROOT
@@ -167,3 +169,16 @@ def test_every_rule_cites_the_cal_rule_catalogue() -> None:
 def test_readme_lists_every_rule() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert [rule for rule in REGISTRY if f"`{rule}`" not in readme] == []
+
+
+def test_unknown_rule_settings_are_located_at_each_id(tmp_path: Path) -> None:
+    files = base_files()
+    files["calcheck.yaml"] += (
+        "rules:\n  severity:\n    headroom: info\n    typo-rule: error\n  disabled:\n    - reclaimable\n    - other-typo\n"
+    )
+    root = write_estate(files, tmp_path / "licenses")
+    found = [f for f in engine.check(root, dt.date(2026, 6, 30)).findings if f.rule == "config"]
+    assert [(f.line, f.column, f.message) for f in found] == [
+        (8, 5, "rule settings name an unknown rule 'typo-rule'"),
+        (11, 7, "rule settings name an unknown rule 'other-typo'"),
+    ]
