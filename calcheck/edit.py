@@ -82,6 +82,48 @@ class EditableFile:
         return hashlib.sha256(self.path.read_bytes()).hexdigest() != self.digest
 
 
+def append_line(path: Path, key: str, values: dict[str, Any]) -> tuple[EditableFile, str] | None:
+    """The file with one record appended as a one-line flow mapping, done as text; None unless the file is a register.
+
+    A register (``kind:``, the list, one flow mapping per line) can hold tens of thousands of records, and a
+    round trip through ruamel.yaml would take seconds per thousand; appending a line keeps every other byte as it
+    was. The line is rendered by ruamel.yaml, and the result is read back and must equal the old list plus the new
+    record, or the round trip is used instead.
+    """
+    from calcheck import fastlane
+    from calcheck.yamlload import load_bytes
+
+    raw = path.read_bytes()
+    loaded = fastlane.load(str(path), raw)
+    if loaded is None or loaded.findings or len(loaded.documents) != 1:
+        return None
+    before = loaded.documents[0]
+    if not isinstance(before.data, dict) or before.data.get("kind") != key:
+        return None
+    items = before.data.get(key)
+    if not isinstance(items, list) or not items:
+        return None
+    text = raw.decode("utf-8")
+    lines = text.split("\n")
+    last = before.pos[2][key][2][2][-1][0]  # the line of the last item
+    indent = re.match(r"( *)- \{", lines[last - 1])
+    out = io.StringIO()
+    _yaml("").dump([flow_record(values)], out)
+    rendered = out.getvalue().strip()
+    if indent is None or "\n" in rendered or not rendered.startswith("- {"):
+        return None
+    lines.insert(last, indent.group(1) + rendered)
+    after = "\n".join(lines)
+    check = load_bytes(str(path), after.encode("utf-8"))
+    data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
+    expected = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
+    if not isinstance(data, dict) or data.get(key) != [*items, expected]:
+        return None
+    if {k: v for k, v in data.items() if k != key} != {k: v for k, v in before.data.items() if k != key}:
+        return None
+    return EditableFile(path, text, hashlib.sha256(raw).hexdigest(), None), after
+
+
 def flow_record(values: dict[str, Any]) -> Any:
     """A one-line record in the style of the estate's assignment files."""
     from ruamel.yaml.comments import CommentedMap

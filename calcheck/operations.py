@@ -16,7 +16,7 @@ from typing import Any
 from calcheck import engine
 from calcheck.atomic import write_text
 from calcheck.diff import compare
-from calcheck.edit import EditableFile, EditError, flow_record, insert_after, next_id, require
+from calcheck.edit import EditableFile, EditError, append_line, flow_record, insert_after, next_id, require
 from calcheck.errors import UsageError
 from calcheck.model import Assignment
 from calcheck.sources import WorkTree
@@ -94,7 +94,9 @@ def plan_assign(
     file: Path | None = None,
     replaces: str | None = None,
     identifier: str | None = None,
+    as_text: bool = True,
 ) -> Change:
+    """A new assignment; ``as_text`` allows appending a line to a register instead of a round trip of the file."""
     require(holding in result.estate.index("holdings"), f"no holding {holding!r}")
     collection = "people" if subject[0] == "person" else "devices"
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
@@ -128,6 +130,9 @@ def plan_assign(
             + "}\n"
         )
         return Change(path, "", text, summary, None)
+    appended = append_line(path, "assignments", values) if as_text else None
+    if appended is not None:
+        return Change(path, appended[0].text, appended[1], summary, appended[0])
     edited = EditableFile.read(path)
     edited.records("assignments").append(flow_record(values))
     return Change(path, edited.text, edited.render(), summary, edited)
@@ -167,7 +172,17 @@ def plan_transfer(
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
     end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1))
     add = plan_assign(
-        estate, result, record.holding, to, on, until, temporary, reason, file=_file_of(record), replaces=assignment_id
+        estate,
+        result,
+        record.holding,
+        to,
+        on,
+        until,
+        temporary,
+        reason,
+        file=_file_of(record),
+        replaces=assignment_id,
+        as_text=False,  # the end of the old assignment is a round trip of the same file: add to that one
     )
     if add.path == end.path:  # one file: apply both edits to the same round trip
         assert end.edited is not None
