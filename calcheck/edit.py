@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from calcheck.errors import CalcheckError, UsageError
+from calcheck.yamlload import Document
 
 _ITEM = re.compile(r"^(?P<offset> *)- ", re.MULTILINE)
 
@@ -82,46 +83,113 @@ class EditableFile:
         return hashlib.sha256(self.path.read_bytes()).hexdigest() != self.digest
 
 
-def append_line(path: Path, key: str, values: dict[str, Any]) -> tuple[EditableFile, str] | None:
-    """The file with one record appended as a one-line flow mapping, done as text; None unless the file is a register.
-
-    A register (``kind:``, the list, one flow mapping per line) can hold tens of thousands of records, and a
-    round trip through ruamel.yaml would take seconds per thousand; appending a line keeps every other byte as it
-    was. The line is rendered by ruamel.yaml, and the result is read back and must equal the old list plus the new
-    record, or the round trip is used instead.
-    """
+def _register(path: Path, key: str) -> tuple[bytes, Document, list[Any], list[str]] | None:
+    """(raw bytes, document, items, lines) of a register: ``kind: key``, then one plain flow record per line."""
     from calcheck import fastlane
-    from calcheck.yamlload import load_bytes
 
     raw = path.read_bytes()
     loaded = fastlane.load(str(path), raw)
     if loaded is None or loaded.findings or len(loaded.documents) != 1:
         return None
-    before = loaded.documents[0]
-    if not isinstance(before.data, dict) or before.data.get("kind") != key:
+    document = loaded.documents[0]
+    if not isinstance(document.data, dict) or document.data.get("kind") != key:
         return None
-    items = before.data.get(key)
+    items = document.data.get(key)
     if not isinstance(items, list) or not items:
         return None
-    text = raw.decode("utf-8")
-    lines = text.split("\n")
-    last = before.pos[2][key][2][2][-1][0]  # the line of the last item
-    indent = re.match(r"( *)- \{", lines[last - 1])
+    return raw, document, items, raw.decode("utf-8").split("\n")
+
+
+def _flow_line(record: dict[str, Any]) -> str | None:
+    """One record as ruamel.yaml writes it in a register (ISO date texts as dates), or None if not one line."""
+    values = {k: _as_date(v) for k, v in record.items()}
     out = io.StringIO()
     _yaml("").dump([flow_record(values)], out)
     rendered = out.getvalue().strip()
-    if indent is None or "\n" in rendered or not rendered.startswith("- {"):
+    return rendered if "\n" not in rendered and rendered.startswith("- {") else None
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
+
+
+def _confirmed(path: Path, key: str, before: Document, text: str, items: list[Any]) -> bool:
+    """Whether ``text`` reads back as ``before`` with exactly ``items`` as its list."""
+    from calcheck.yamlload import load_bytes
+
+    check = load_bytes(str(path), text.encode("utf-8"))
+    data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
+    if not isinstance(data, dict) or data.get(key) != items:
+        return False
+    return {k: v for k, v in data.items() if k != key} == {k: v for k, v in before.data.items() if k != key}
+
+
+def append_line(path: Path, key: str, values: dict[str, Any]) -> tuple[EditableFile, str] | None:
+    """The file with one record appended as a line, done as text; None unless the file is a register.
+
+    A register can hold tens of thousands of records, and a round trip through ruamel.yaml takes seconds per
+    thousand; appending a line keeps every other byte as it was. The line is rendered by ruamel.yaml, and the
+    result must read back as the old list plus the new record, or the round trip is used instead.
+    """
+    found = _register(path, key)
+    if found is None:
+        return None
+    raw, before, items, lines = found
+    last = before.pos[2][key][2][2][-1][0]  # the line of the last item
+    indent = re.match(r"( *)- \{", lines[last - 1])
+    rendered = _flow_line(values)
+    if indent is None or rendered is None:
         return None
     lines.insert(last, indent.group(1) + rendered)
     after = "\n".join(lines)
-    check = load_bytes(str(path), after.encode("utf-8"))
-    data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
-    expected = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
-    if not isinstance(data, dict) or data.get(key) != [*items, expected]:
+    if not _confirmed(path, key, before, after, [*items, _plain(values)]):
         return None
-    if {k: v for k, v in data.items() if k != key} != {k: v for k, v in before.data.items() if k != key}:
+    return EditableFile(path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), None), after
+
+
+def change_line(path: Path, key: str, record_id: str, until: dt.date | None) -> tuple[EditableFile, str] | None:
+    """The register with one record's line rewritten with ``until`` (or removed when None), done as text."""
+    found = _register(path, key)
+    if found is None:
         return None
-    return EditableFile(path, text, hashlib.sha256(raw).hexdigest(), None), after
+    raw, before, items, lines = found
+    index = next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == record_id), None)
+    if index is None:
+        return None
+    number = before.pos[2][key][2][2][index][0]
+    original = lines[number - 1]
+    indent = re.match(r"( *)- \{", original)
+    if indent is None or indent.group(1) + (_flow_line(items[index]) or "") != original.rstrip(" "):
+        return None  # ruamel.yaml would not write this line as it is: let the round trip decide
+    expected = [*items[:index], *items[index + 1 :]]
+    if until is None:
+        del lines[number - 1]
+    else:
+        record = dict(items[index])
+        if "until" in record:
+            record["until"] = until
+        else:  # placed after since, as the round trip places it
+            pairs = list(record.items())
+            position = [k for k, _ in pairs].index("since") + 1 if "since" in record else len(pairs)
+            record = dict([*pairs[:position], ("until", until), *pairs[position:]])
+        rendered = _flow_line(record)
+        if rendered is None:
+            return None
+        lines[number - 1] = indent.group(1) + rendered
+        expected.insert(index, _plain(record))
+    after = "\n".join(lines)
+    if not _confirmed(path, key, before, after, expected):
+        return None
+    return EditableFile(path, raw.decode("utf-8"), hashlib.sha256(raw).hexdigest(), None), after
 
 
 def flow_record(values: dict[str, Any]) -> Any:

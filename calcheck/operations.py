@@ -16,7 +16,7 @@ from typing import Any
 from calcheck import engine
 from calcheck.atomic import write_text
 from calcheck.diff import compare
-from calcheck.edit import EditableFile, EditError, append_line, flow_record, insert_after, next_id, require
+from calcheck.edit import EditableFile, EditError, append_line, change_line, flow_record, insert_after, next_id, require
 from calcheck.errors import UsageError
 from calcheck.model import Assignment
 from calcheck.sources import WorkTree
@@ -142,8 +142,17 @@ def _schemas(estate: Path) -> Path:
     return estate.resolve().parent / "schemas"
 
 
-def plan_unassign(result: engine.CheckResult, assignment_id: str, on: dt.date, remove: bool = False) -> Change:
+def plan_unassign(
+    result: engine.CheckResult, assignment_id: str, on: dt.date, remove: bool = False, as_text: bool = True
+) -> Change:
+    """End (or remove) an assignment; ``as_text`` allows rewriting its line in a register instead of a round trip."""
     record = _assignment(result, assignment_id)
+    if not remove:
+        require(on >= record.since, f"{assignment_id} starts on {record.since}; it cannot end on {on}")
+    changed = change_line(_file_of(record), "assignments", assignment_id, None if remove else on) if as_text else None
+    if changed is not None:
+        summary = f"{assignment_id} removed" if remove else f"{assignment_id} ends on {on}"
+        return Change(changed[0].path, changed[0].text, changed[1], summary, changed[0])
     edited = EditableFile.read(_file_of(record))
     items = edited.records("assignments")
     index = next(i for i, item in enumerate(items) if item.get("id") == assignment_id)
@@ -151,7 +160,6 @@ def plan_unassign(result: engine.CheckResult, assignment_id: str, on: dt.date, r
         del items[index]
         summary = f"{assignment_id} removed"
     else:
-        require(on >= record.since, f"{assignment_id} starts on {record.since}; it cannot end on {on}")
         insert_after(items[index], "since", "until", on)
         summary = f"{assignment_id} ends on {on}"
     return Change(edited.path, edited.text, edited.render(), summary, edited)
@@ -170,7 +178,7 @@ def plan_transfer(
     """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
     record = _assignment(result, assignment_id)
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
-    end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1))
+    end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1), as_text=False)
     add = plan_assign(
         estate,
         result,

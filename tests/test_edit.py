@@ -183,3 +183,39 @@ def test_appending_a_line_is_refused_for_other_shapes(tmp_path: Path) -> None:
     other = tmp_path / "people.yaml"
     other.write_text("kind: people\npeople:\n  - {id: p, name: P, kind: employee, status: active}\n")
     assert operations.append_line(other, "assignments", values) is None
+
+
+def _round_trip(path: Path, record_id: str, until: dt.date | None) -> str:
+    edited = EditableFile.read(path)
+    items = edited.records("assignments")
+    index = next(i for i, item in enumerate(items) if item.get("id") == record_id)
+    if until is None:
+        del items[index]
+    else:
+        operations.insert_after(items[index], "since", "until", until)
+    return str(edited.render())
+
+
+@pytest.mark.parametrize("until", [None, dt.date(2026, 12, 31)])
+def test_rewriting_a_line_equals_the_round_trip(tmp_path: Path, until: dt.date | None) -> None:
+    path = tmp_path / "register.yaml"
+    path.write_text(
+        "# a register\nkind: assignments\nassignments:\n"
+        "  - {id: A-1, holding: H, person: p, since: 2026-01-01}\n"
+        "  - {id: A-2, holding: H, person: q, since: 2026-01-01, until: 2026-06-30, reason: other}\n"
+        "  - {id: A-3, holding: H, device: PC-1, since: 2026-01-01, temporary: true}\n"
+        "# end\n"
+    )
+    compared = 0
+    for record_id in ("A-1", "A-2", "A-3"):
+        changed = operations.change_line(path, "assignments", record_id, until)
+        assert changed is not None
+        assert changed[1] == _round_trip(path, record_id, until)
+        compared += 1
+    assert compared == 3
+
+
+def test_rewriting_a_line_is_refused_for_lines_the_round_trip_would_write_differently(tmp_path: Path) -> None:
+    path = tmp_path / "register.yaml"
+    path.write_text("kind: assignments\nassignments:\n  - {id: A-1,  holding: H, person: p, since: 2026-01-01}\n")
+    assert operations.change_line(path, "assignments", "A-1", None) is None
