@@ -133,6 +133,16 @@ def _confirmed(path: Path, key: str, before: Document, text: str, items: list[An
     return {k: v for k, v in data.items() if k != key} == {k: v for k, v in before.data.items() if k != key}
 
 
+def confirmed_items(path: Path, text: str, key: str = "assignments") -> list[Any] | None:
+    """The records of ``key`` in ``text`` as calcheck reads them (None if it does not read cleanly)."""
+    from calcheck.yamlload import load_bytes
+
+    check = load_bytes(str(path), text.encode("utf-8"))
+    data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
+    items = data.get(key) if isinstance(data, dict) else None
+    return items if isinstance(items, list) else None
+
+
 def append_line(path: Path, key: str, values: dict[str, Any]) -> tuple[EditableFile, str] | None:
     """The file with one record appended as a line, done as text; None unless the file is a register.
 

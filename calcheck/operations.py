@@ -16,7 +16,17 @@ from typing import Any
 from calcheck import engine
 from calcheck.atomic import write_text
 from calcheck.diff import compare
-from calcheck.edit import EditableFile, EditError, append_line, change_line, flow_record, insert_after, next_id, require
+from calcheck.edit import (
+    EditableFile,
+    EditError,
+    append_line,
+    change_line,
+    confirmed_items,
+    flow_record,
+    insert_after,
+    next_id,
+    require,
+)
 from calcheck.errors import UsageError
 from calcheck.model import Assignment
 from calcheck.sources import WorkTree
@@ -165,6 +175,10 @@ def plan_unassign(
     return Change(edited.path, edited.text, edited.render(), summary, edited)
 
 
+# estate, result, holding, subject, since, until, temporary, reason: plan_assign's first arguments
+_AssignArguments = tuple[Path, engine.CheckResult, str, tuple[str, str], dt.date, dt.date | None, bool, str | None]
+
+
 def plan_transfer(
     estate: Path,
     result: engine.CheckResult,
@@ -178,26 +192,40 @@ def plan_transfer(
     """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
     record = _assignment(result, assignment_id)
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
+    summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
+    arguments: _AssignArguments = (estate, result, record.holding, to, on, until, temporary, reason)
+    lines = _line_edits(result, assignment_id, on, arguments)
+    if lines is not None:
+        return [Change(lines[0].path, lines[0].before, lines[1], summary, lines[0].edited)]
     end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1), as_text=False)
-    add = plan_assign(
-        estate,
-        result,
-        record.holding,
-        to,
-        on,
-        until,
-        temporary,
-        reason,
-        file=_file_of(record),
-        replaces=assignment_id,
-        as_text=False,  # the end of the old assignment is a round trip of the same file: add to that one
-    )
+    add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id, as_text=False)
     if add.path == end.path:  # one file: apply both edits to the same round trip
         assert end.edited is not None
         end.edited.records("assignments").append(add.edited.records("assignments")[-1] if add.edited else None)
-        summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
         return [Change(end.path, end.before, end.edited.render(), summary, end.edited)]
     return [end, add]
+
+
+def _line_edits(
+    result: engine.CheckResult, assignment_id: str, on: dt.date, arguments: _AssignArguments
+) -> tuple[Change, str] | None:
+    """A transfer within a register as two line edits (end one line, append one), or None to use the round trip."""
+    record = _assignment(result, assignment_id)
+    end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1))
+    add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id)
+    if end.path != add.path or end.edited is None or add.edited is None:
+        return None
+    if end.edited.data is not None or add.edited.data is not None:  # not line edits: the round trip does both
+        return None
+    original, ended, added = end.before.split("\n"), end.after.split("\n"), add.after.split("\n")
+    if len(ended) != len(original) or len(added) != len(original) + 1:
+        return None
+    at = next(i for i, (old, new) in enumerate(zip([*original, None], added, strict=False)) if old != new)
+    combined = "\n".join([*ended[:at], added[at], *ended[at:]])
+    ended_items, added_items = confirmed_items(end.path, end.after), confirmed_items(add.path, add.after)
+    if ended_items is None or not added_items or confirmed_items(end.path, combined) != [*ended_items, added_items[-1]]:
+        return None
+    return end, combined
 
 
 def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:

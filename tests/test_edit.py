@@ -219,3 +219,20 @@ def test_rewriting_a_line_is_refused_for_lines_the_round_trip_would_write_differ
     path = tmp_path / "register.yaml"
     path.write_text("kind: assignments\nassignments:\n  - {id: A-1,  holding: H, person: p, since: 2026-01-01}\n")
     assert operations.change_line(path, "assignments", "A-1", None) is None
+
+
+@pytest.mark.parametrize(("assignment", "file"), [("A-0109", "sales.yaml"), ("A-0153", "devices.yaml")])
+def test_transfer_as_line_edits_equals_the_round_trip(copy: Path, assignment: str, file: str) -> None:
+    result = engine.check(copy, dt.date(2026, 12, 2))
+    on = dt.date(2026, 12, 2)
+    to = ("device", "WS-FIN-05") if file == "devices.yaml" else ("person", "svc.backup")
+    arguments = (copy, result, result.estate.index("assignments")[assignment].holding, to, on, None, False, "departure")
+    lines = operations._line_edits(result, assignment, on, arguments)
+    end = operations.plan_unassign(result, assignment, on - dt.timedelta(days=1), as_text=False)
+    add = operations.plan_assign(*arguments, file=copy / "assignments" / file, replaces=assignment, as_text=False)
+    assert end.edited is not None and add.edited is not None
+    end.edited.records("assignments").append(add.edited.records("assignments")[-1])
+    if file == "devices.yaml":  # a quoted note makes it no register: the round trip is used
+        assert lines is None
+    else:
+        assert lines is not None and lines[1] == end.edited.render()
