@@ -112,15 +112,7 @@ class RecordParser:
         if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):
             missing = unique.difference(self.items)
         for chunk in missing:
-            item = fastlane.item(chunk)
-            if item is None:
-                loaded = load_bytes(path, chunk.encode("utf-8"))
-                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
-                item = data[0] if isinstance(data, list) and len(data) == 1 else None
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                self.items[chunk] = ((key, item["id"]), item)
-            else:
-                self.items[chunk] = None
+            self.item_entry(path, key, chunk)
         return Parsed(None, unique, chunks, self.items)
 
     def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
