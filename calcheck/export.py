@@ -99,15 +99,11 @@ def proof_table(result: CheckResult) -> Table:
     ]
     rows = []
     for h in sorted(result.estate.index("holdings").values(), key=lambda h: h.id):
+        holding = [h.id, h.cal, h.quantity, h.channel, h.agreement or "", h.purchased.isoformat()]
         for p in h.proofs or ():
             rows.append(
                 [
-                    h.id,
-                    h.cal,
-                    h.quantity,
-                    h.channel,
-                    h.agreement or "",
-                    h.purchased.isoformat(),
+                    *holding,
                     p.type,
                     p.ref,
                     p.date.isoformat() if p.date else "",
@@ -118,23 +114,7 @@ def proof_table(result: CheckResult) -> Table:
                 ]
             )
         if not h.proofs:
-            rows.append(
-                [
-                    h.id,
-                    h.cal,
-                    h.quantity,
-                    h.channel,
-                    h.agreement or "",
-                    h.purchased.isoformat(),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "no proof of purchase",
-                ]
-            )
+            rows.append([*holding, "", "", "", "", "", "", "no proof of purchase"])
     return header, rows
 
 
