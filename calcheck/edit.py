@@ -122,24 +122,27 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
 
 
-def _confirmed(path: Path, key: str, before: Document, text: str, items: list[Any]) -> bool:
-    """Whether ``text`` reads back as ``before`` with exactly ``items`` as its list."""
+def _read_back(path: Path, text: str) -> dict[str, Any] | None:
+    """The document ``text`` holds as calcheck reads it, or None if it does not read cleanly as one mapping."""
     from calcheck.yamlload import load_bytes
 
     check = load_bytes(str(path), text.encode("utf-8"))
     data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
-    if not isinstance(data, dict) or data.get(key) != items:
+    return data if isinstance(data, dict) else None
+
+
+def _confirmed(path: Path, key: str, before: Document, text: str, items: list[Any]) -> bool:
+    """Whether ``text`` reads back as ``before`` with exactly ``items`` as its list."""
+    data = _read_back(path, text)
+    if data is None or data.get(key) != items:
         return False
     return {k: v for k, v in data.items() if k != key} == {k: v for k, v in before.data.items() if k != key}
 
 
 def confirmed_items(path: Path, text: str, key: str = "assignments") -> list[Any] | None:
     """The records of ``key`` in ``text`` as calcheck reads them (None if it does not read cleanly)."""
-    from calcheck.yamlload import load_bytes
-
-    check = load_bytes(str(path), text.encode("utf-8"))
-    data = check.documents[0].data if len(check.documents) == 1 and not check.findings else None
-    items = data.get(key) if isinstance(data, dict) else None
+    data = _read_back(path, text)
+    items = data.get(key) if data is not None else None
     return items if isinstance(items, list) else None
 
 

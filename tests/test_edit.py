@@ -206,13 +206,10 @@ def test_rewriting_a_line_equals_the_round_trip(tmp_path: Path, until: dt.date |
         "  - {id: A-3, holding: H, device: PC-1, since: 2026-01-01, temporary: true}\n"
         "# end\n"
     )
-    compared = 0
     for record_id in ("A-1", "A-2", "A-3"):
         changed = operations.change_line(path, "assignments", record_id, until)
         assert changed is not None
         assert changed[1] == _round_trip(path, record_id, until)
-        compared += 1
-    assert compared == 3
 
 
 def test_rewriting_a_line_is_refused_for_lines_the_round_trip_would_write_differently(tmp_path: Path) -> None:
