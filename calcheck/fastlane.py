@@ -22,6 +22,11 @@ _PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\[\]]*\]|[^\[\],]*)(?:, |\Z)
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
 _SKIP = re.compile(r" *(#.*)?\Z")
+_SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
+_FLOW_VALUE = rf"(?:{_SCALAR}|\[(?:{_SCALAR}(?:, {_SCALAR})*)?\])"
+_PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
+_PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked whole by one C-level match
+_PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
 
 
 def load(path: str, raw: bytes) -> LoadedFile | None:
@@ -70,6 +75,21 @@ def _record(body: str, line: int, column: int) -> tuple[dict[str, Any], dict[str
     record: dict[str, Any] = {}
     where: dict[str, Any] = {}
     offset = 0
+    if _PLAIN.match(body):  # then its parts only need splitting, which findall does in C
+        for key, value in _PAIRS.findall(body):
+            value_column = column + offset + len(key) + 2
+            if value[:1] == "[":
+                parsed = _sequence(value[1:-1], line, value_column)
+                if parsed is None:
+                    return None
+                record[key], value_pos = parsed
+            else:
+                record[key], value_pos = resolve_cached(value), (line, value_column)
+            if key in where:
+                return None
+            where[key] = (line, column + offset, value_pos)
+            offset += len(key) + len(value) + 4
+        return record, where
     while offset < len(body):
         match = _PART.match(body, offset)
         if match is None:
