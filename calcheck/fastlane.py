@@ -13,13 +13,11 @@ import re
 from typing import Any
 
 from calcheck.schema import RECORD_KEYS
-from calcheck.yamlload import Document, LoadedFile, resolve_cached
+from calcheck.yamlload import SCALARS, Document, LoadedFile, resolve_cached
 
 _KIND = re.compile(r"kind: ([a-z]+) *\Z")
 _LIST = re.compile(r"([a-z]+): *\Z")
 _ITEM = re.compile(r"( +)- \{([^{}\"'#&*!|>%@`\\]*)\} *\Z")
-_PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\[\]]*\]|[^\[\],]*)(?:, |\Z)")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
 _SKIP = re.compile(r" *(#.*)?\Z")
 _SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
@@ -52,11 +50,12 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         if match is None or (indent is not None and match.group(1) != indent):
             return None
         indent = match.group(1)
-        parsed = _record(match.group(2), number, len(indent) + 4)
-        if parsed is None:
+        where: dict[str, Any] = {}
+        record = _record(match.group(2), number, len(indent) + 4, where)
+        if record is None:
             return None
-        items.append(parsed[0])
-        positions.append((number, len(indent) + 3, parsed[1]))
+        items.append(record)
+        positions.append((number, len(indent) + 3, where))
     assert indent is not None
     key = listed.group(1)
     data = {"kind": kind.group(1), key: items}
@@ -70,46 +69,36 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     return result
 
 
-def _record(body: str, line: int, column: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """One flow mapping's data and positions, or None if any part is outside the subset."""
+def _record(body: str, line: int, column: int, where: dict[str, Any] | None) -> dict[str, Any] | None:
+    """One flow mapping's data (its positions go into ``where``), or None if any part is outside the subset."""
+    if not _PLAIN.match(body):  # one C-level match checks the whole record; then its parts need only splitting
+        return None
+    pairs = _PAIRS.findall(body)
+    if where is None:  # history's item cache: no positions
+        scalars = SCALARS
+        quick = {
+            key: (scalars[value] if value in scalars else resolve_cached(value)) if value[:1] != "[" else _list(value)
+            for key, value in pairs
+        }
+        return quick if len(quick) == len(pairs) else None
     record: dict[str, Any] = {}
-    where: dict[str, Any] = {}
     offset = 0
-    if _PLAIN.match(body):  # then its parts only need splitting, which findall does in C
-        for key, value in _PAIRS.findall(body):
-            value_column = column + offset + len(key) + 2
-            if value[:1] == "[":
-                parsed = _sequence(value[1:-1], line, value_column)
-                if parsed is None:
-                    return None
-                record[key], value_pos = parsed
-            else:
-                record[key], value_pos = resolve_cached(value), (line, value_column)
-            if key in where:
-                return None
-            where[key] = (line, column + offset, value_pos)
-            offset += len(key) + len(value) + 4
-        return record, where
-    while offset < len(body):
-        match = _PART.match(body, offset)
-        if match is None:
-            return None
-        key, value = match.group(1), match.group(2)
-        if key in record:
-            return None
-        value_column = column + match.start(2)
-        if value.startswith("["):
+    for key, value in pairs:
+        value_column = column + offset + len(key) + 2
+        if value[:1] == "[":
             parsed = _sequence(value[1:-1], line, value_column)
             if parsed is None:
                 return None
             record[key], value_pos = parsed
-        elif _VALUE.match(value):
-            record[key], value_pos = resolve_cached(value), (line, value_column)
         else:
-            return None
-        where[key] = (line, column + offset, value_pos)
-        offset = match.end()
-    return (record, where) if record and body[-2:] != ", " else None
+            record[key] = resolve_cached(value)
+            value_pos = (line, value_column)
+        if where is not None:
+            if key in where:
+                return None
+            where[key] = (line, column + offset, value_pos)
+        offset += len(key) + len(value) + 4
+    return record if len(record) == len(pairs) else None
 
 
 def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | None:
@@ -128,10 +117,14 @@ def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | Non
     return values, (line, column, positions)
 
 
+def _list(flow: str) -> list[Any]:
+    """The values of a flow sequence that ``_PLAIN`` has already checked."""
+    return [resolve_cached(value) for value in flow[1:-1].split(", ")] if flow != "[]" else []
+
+
 def item(text: str) -> dict[str, Any] | None:
     """One list item's record, when it is a single line of the simple shape (for history's item cache)."""
     match = _ITEM.match(text)
     if match is None or "\n" in text:
         return None
-    parsed = _record(match.group(2), 1, len(match.group(1)) + 4)
-    return None if parsed is None else parsed[0]
+    return _record(match.group(2), 1, len(match.group(1)) + 4, None)

@@ -11,6 +11,9 @@ import datetime as dt
 import hashlib
 import os
 import re
+import subprocess
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -151,15 +154,25 @@ class GitRepo:
 
     def blob(self, blob: str) -> bytes:
         """A blob's content, through git's persistent cat-file process."""
-        _, kind, _, data = self._repo.git.get_object_data(blob)
+        try:
+            _, kind, _, data = self._repo.git.get_object_data(blob)
+        except ValueError:  # git answered "missing" (a partial or damaged clone)
+            raise GitError(f"git has no object {blob}; fetch the full repository") from None
         if _name(kind) != "blob":
             raise GitError(f"{blob} is not a file")
         assert isinstance(data, bytes)
         return data
 
+    def stream(self, blobs: Iterable[str]) -> BlobStream:
+        """A reader of ``blobs`` that fetches them ahead, in this order, while the caller works on earlier ones."""
+        return BlobStream(self, blobs)
+
     def message(self, commit: str) -> str:
         """A commit's full message (through the same batch process)."""
-        _, _, _, data = self._repo.git.get_object_data(commit)
+        try:
+            _, _, _, data = self._repo.git.get_object_data(commit)
+        except ValueError:
+            raise GitError(f"git has no object {commit}; fetch the full repository") from None
         _, _, message = bytes(data).partition(b"\n\n")
         return _text(message)
 
@@ -178,6 +191,104 @@ class GitRepo:
         commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
         commits.reverse()
         return commits
+
+
+class BlobStream:
+    """Blobs read ahead by a second ``git cat-file --batch`` on a thread of its own.
+
+    git inflates and resolves deltas on the other core while the caller parses; the thread only waits on
+    pipes, which releases the GIL. At most ``window`` blobs wait unread. A blob asked for out of order, or
+    again, or one git could not give, is read the ordinary way, so the answers never differ from ``blob``.
+    """
+
+    def __init__(self, repo: GitRepo, blobs: Iterable[str], window: int = 256) -> None:
+        self._repo = repo
+        self._order = list(dict.fromkeys(blobs))
+        self._index = {blob: i for i, blob in enumerate(self._order)}
+        self._ready: dict[str, bytes | None] = {}
+        self._fetched = 0  # blobs of ``_order`` the thread has finished with
+        self._window = window
+        self._closed = False
+        self._lock = threading.Condition()
+        self._process: subprocess.Popen[bytes] | None = None
+        if self._order:
+            git_dir = str(repo._repo.git_dir)
+            self._process = subprocess.Popen(
+                ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            self._thread = threading.Thread(target=self._fetch_all, name="calcheck-blobs", daemon=True)
+            self._thread.start()
+
+    def _fetch_all(self) -> None:
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        sent = 0
+        try:
+            for index, blob in enumerate(self._order):
+                with self._lock:
+                    while len(self._ready) >= self._window and not self._closed:
+                        self._lock.wait()
+                    if self._closed:
+                        return
+                ahead = min(len(self._order), index + 32)  # keep git busy, never deadlock on full pipes
+                if sent < ahead:
+                    process.stdin.write(b"".join(f"{b}\n".encode() for b in self._order[sent:ahead]))
+                    process.stdin.flush()
+                    sent = ahead
+                header = process.stdout.readline().split()
+                data: bytes | None = None
+                if len(header) == 3 and header[1] == b"blob":
+                    data = process.stdout.read(int(header[2]))
+                    process.stdout.read(1)
+                elif len(header) != 2:
+                    return  # the stream is out of step: leave the rest to ordinary reads
+                with self._lock:
+                    self._ready[blob] = data
+                    self._fetched = index + 1
+                    self._lock.notify_all()
+        except (OSError, ValueError):
+            return
+        finally:
+            with self._lock:
+                self._fetched = len(self._order)
+                self._lock.notify_all()
+
+    def read(self, blob: str) -> bytes:
+        """The blob's content (as ``GitRepo.blob``)."""
+        index = self._index.get(blob)
+        if index is not None and self._process is not None:
+            with self._lock:
+                while blob not in self._ready and self._fetched <= index and len(self._ready) < self._window:
+                    self._lock.wait()
+                data = self._ready.pop(blob, None)
+                for earlier in [b for b in self._ready if self._index[b] < index]:
+                    del self._ready[earlier]  # passed over: they would only hold memory
+                self._lock.notify_all()
+            if data is not None:
+                return data
+        return self._repo.blob(blob)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._ready.clear()
+            self._lock.notify_all()
+        if self._process is not None:
+            self._process.kill()
+            self._thread.join()
+            for pipe in (self._process.stdin, self._process.stdout):
+                if pipe is not None:
+                    pipe.close()
+            self._process.wait()
+
+    def __enter__(self) -> BlobStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def _parse_commit(chunk: bytes) -> Commit:

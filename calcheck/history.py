@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from calcheck import fastlane
@@ -35,12 +36,31 @@ _NOUN = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    text: str
-    ids: tuple[str, ...]
-    group: str = ""  # events of one group are summarised when a commit has many of them
-    detail: tuple[Event, ...] = ()
+    """One thing a commit did, in words, with the ids of the records involved.
+
+    ``text`` may be given as a function that writes it on first use: the thousands of like events of a large
+    commit are usually only counted (see ``summarise``), and a check reads none of them.
+    """
+
+    __slots__ = ("_text", "detail", "group", "ids")
+
+    def __init__(
+        self, text: str | Callable[[], str], ids: tuple[str, ...], group: str = "", detail: tuple[Event, ...] = ()
+    ) -> None:
+        self._text = text
+        self.ids = ids
+        self.group = group  # events of one group are summarised when a commit has many of them
+        self.detail = detail
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self._text, str):
+            self._text = self._text()
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"Event({self.text!r}, {self.ids!r}, {self.group!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +128,21 @@ class RecordParser:
             return Parsed(parse_records(path, raw), None)
         key, chunks = split
         unique = frozenset(chunks)
-        missing = unique.difference(self.items)
-        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):
-            missing = unique.difference(self.items)
+        missing = [chunk for chunk in unique.difference(self.items) if not self._quick(key, chunk)]
+        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):  # many items not one-liners
+            missing = [chunk for chunk in missing if chunk not in self.items]
         for chunk in missing:
             self.item_entry(path, key, chunk)
         return Parsed(None, unique, chunks, self.items)
+
+    def _quick(self, key: str, chunk: str) -> bool:
+        """File a one-line item read by the fast lane; False when it is not of that shape."""
+        item = fastlane.item(chunk)
+        if item is None:
+            return False
+        rid = item.get("id")
+        self.items[chunk] = ((key, rid), item) if isinstance(rid, str) else None
+        return True
 
     def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
         """Parse a file seen for the first time in one go, and file its items under their texts."""
@@ -257,23 +286,54 @@ class _Describer:
         self.state = state
         self.cal_names = cal_names
 
+    def _record(self, kind: str, record_id: str) -> dict[str, Any]:
+        return self.state.get((kind, record_id), _NOTHING)[1]
+
     def holding(self, holding_id: str) -> str:
-        record = self.state.get(("holdings", holding_id), ("", {}))[1]
-        cal = self.cal_names.get(str(record.get("cal")), str(record.get("cal", "CAL")))
-        version = f" {record['version']}" if record.get("version") is not None else ""
-        kind = f" {str(record.get('type', '')).capitalize()}" if record.get("type") else ""
-        return f"{cal}{version}{kind} from holding {holding_id}"
+        return _holding_text(self.cal_names, holding_id, self._record("holdings", holding_id))
 
     def who(self, assignment: dict[str, Any]) -> str:
+        return _who_text(*self._who(assignment))
+
+    def _who(self, assignment: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
         if assignment.get("person") is not None:
             subject = str(assignment["person"])
-            record = self.state.get(("people", subject), ("", {}))[1]
-            status = record.get("status")
-            return f"{subject} ({status})" if status in ("departed", "on-leave") else subject
+            return subject, self._record("people", subject), True
         subject = str(assignment.get("device"))
-        record = self.state.get(("devices", subject), ("", {}))[1]
-        status = record.get("status")
-        return f"{subject} ({status})" if status in ("retired", "lost") else subject
+        return subject, self._record("devices", subject), False
+
+    def later(self, assignment: dict[str, Any], verb: str, reason: str) -> Callable[[], str]:
+        """'<CAL> from holding H <verb> <who><reason>', written when first read, about the records as they are now."""
+        holding_id = str(assignment.get("holding"))
+        held = self._record("holdings", holding_id)
+        return partial(_assignment_text, self.cal_names, holding_id, held, self._who(assignment), verb, reason)
+
+
+_NOTHING: tuple[str, dict[str, Any]] = ("", {})
+
+
+def _holding_text(cal_names: dict[str, str], holding_id: str, record: dict[str, Any]) -> str:
+    cal = cal_names.get(str(record.get("cal")), str(record.get("cal", "CAL")))
+    version = f" {record['version']}" if record.get("version") is not None else ""
+    kind = f" {str(record.get('type', '')).capitalize()}" if record.get("type") else ""
+    return f"{cal}{version}{kind} from holding {holding_id}"
+
+
+def _who_text(subject: str, record: dict[str, Any], person: bool) -> str:
+    status = record.get("status")
+    shown = ("departed", "on-leave") if person else ("retired", "lost")
+    return f"{subject} ({status})" if status in shown else subject
+
+
+def _assignment_text(
+    cal_names: dict[str, str],
+    holding_id: str,
+    held: dict[str, Any],
+    who: tuple[str, dict[str, Any], bool],
+    verb: str,
+    reason: str,
+) -> str:
+    return f"{_holding_text(cal_names, holding_id, held)} {verb} {_who_text(*who)}{reason}"
 
 
 def _subject(record: dict[str, Any]) -> tuple[str, str]:
@@ -332,6 +392,17 @@ class HistoryBuilder:
         self.parser = RecordParser()
         self.history = History()
 
+    def reads(self, path: str | None) -> bool:
+        """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
+        return path is not None and path.startswith(self.prefix) and path.endswith((".yaml", ".yml"))
+
+    def blobs_needed(self, commits: Iterable[Commit]) -> Iterator[str]:
+        """The file versions ``add`` will read for these commits, in the order it reads them."""
+        for commit in commits:
+            for change in commit.changes:
+                if change.new_blob is not None and self.reads(change.new_path):
+                    yield change.new_blob
+
     def _region_change(self, change: Change) -> tuple[list[Entry_], list[Entry_]] | None:
         """The records a change touched, found by comparing only the changed byte range of two versions.
 
@@ -341,7 +412,7 @@ class HistoryBuilder:
         """
         path = change.new_path or ""
         known = self._last.get(path)
-        if change.new_blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
+        if change.new_blob is None or not self.reads(path):
             return None
         new_raw = self.read_blob(change.new_blob)
         layout = _layout(new_raw)
@@ -367,7 +438,7 @@ class HistoryBuilder:
         return [e for e in gone if e is not None], [e for e in came if e is not None]
 
     def _records(self, path: str, blob: str | None) -> Parsed:
-        if blob is None or not path.startswith(self.prefix) or not path.endswith((".yaml", ".yml")):
+        if blob is None or not self.reads(path):
             return Parsed([], frozenset())
         if blob not in self._cache:
             raw = self.read_blob(blob)
@@ -410,16 +481,25 @@ class HistoryBuilder:
 
     def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
         say = _Describer(self.state, self.cal_names)
-        events: list[Event] = []
-        changed = sorted(
-            k for k in set(diff.before) | set(diff.after) if _differs(diff.before.get(k), diff.after.get(k))
+        before, after = diff.before, diff.after
+        changed: dict[str, list[str]] = {}  # ids by kind (sorting plain ids is much cheaper than (kind, id) pairs)
+        for key, now in after.items():
+            if key not in before or _differs(before[key], now):
+                changed.setdefault(key[0], []).append(key[1])
+        for key in before.keys() - after.keys():
+            changed.setdefault(key[0], []).append(key[1])
+        ids = changed.pop("assignments", [])
+        ids.sort()
+        events = self._assignment_events(
+            {aid: before[("assignments", aid)][1] for aid in ids if ("assignments", aid) in before},
+            {aid: after[("assignments", aid)][1] for aid in ids if ("assignments", aid) in after},
+            say,
+            date,
+            sha,
         )
-        assignments_before = {k[1]: diff.before[k][1] for k in changed if k[0] == "assignments" and k in diff.before}
-        assignments_after = {k[1]: diff.after[k][1] for k in changed if k[0] == "assignments" and k in diff.after}
-        events += self._assignment_events(assignments_before, assignments_after, say, date, sha)
-        for key in changed:
-            if key[0] != "assignments":
-                events += self._record_events(key, diff.before.get(key), diff.after.get(key))
+        for kind in sorted(changed):
+            for rid in sorted(changed[kind]):
+                events += self._record_events((kind, rid), before.get((kind, rid)), after.get((kind, rid)))
         return summarise(events)
 
     def _record_events(
@@ -457,23 +537,22 @@ class HistoryBuilder:
         added = {aid: r for aid, r in after.items() if aid not in before}
         # A transfer: an assignment that replaces another, or a removal and an addition of the same holding.
         pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        removed_in_order = sorted(removed.values(), key=lambda r: str(r["id"])) if removed else []
+        by_holding: dict[Any, list[str]] = {}  # removed ids per holding, last id first (popped from the end)
+        for aid in sorted(removed, reverse=True):
+            by_holding.setdefault(removed[aid].get("holding"), []).append(aid)
         for aid, record in sorted(added.items()):
             previous_id = record.get("replaces")
-            previous = removed.pop(previous_id, None) if isinstance(previous_id, str) else None
-            if previous is None and isinstance(previous_id, str):
-                previous = self.state.get(("assignments", previous_id), ("", None))[1] or before.get(previous_id)
-            if previous is None:
-                match = next(
-                    (
-                        r
-                        for r in removed_in_order
-                        if r.get("holding") == record.get("holding") and str(r["id"]) in removed
-                    ),
-                    None,
-                )
-                if match is not None:
-                    previous = removed.pop(str(match["id"]))
+            previous = None
+            if isinstance(previous_id, str):
+                previous = removed.pop(previous_id, None)
+                if previous is None:
+                    previous = self.state.get(("assignments", previous_id), ("", None))[1] or before.get(previous_id)
+            if previous is None and removed:
+                same = by_holding.get(record.get("holding"), [])
+                while same and same[-1] not in removed:
+                    same.pop()  # already paired through 'replaces:'
+                if same:
+                    previous = removed.pop(same.pop())
             if previous is not None:
                 pairs.append((previous, record))
                 added.pop(aid)
@@ -482,21 +561,11 @@ class HistoryBuilder:
         for aid, record in sorted(added.items()):
             self.effective_since[aid] = _date(record.get("since")) or date
             reason = f" ({record['reason']})" if record.get("reason") else ""
-            events.append(
-                Event(
-                    f"{say.holding(str(record.get('holding')))} assigned to {say.who(record)}{reason}",
-                    (aid, str(record.get("holding")), _subject(record)[1]),
-                    "assignments added",
-                )
-            )
+            ids = (aid, str(record.get("holding")), _subject(record)[1])
+            events.append(Event(say.later(record, "assigned to", reason), ids, "assignments added"))
         for aid, record in sorted(removed.items()):
-            events.append(
-                Event(
-                    f"{say.holding(str(record.get('holding')))} unassigned from {say.who(record)}",
-                    (aid, str(record.get("holding")), _subject(record)[1]),
-                    "assignments removed",
-                )
-            )
+            ids = (aid, str(record.get("holding")), _subject(record)[1])
+            events.append(Event(say.later(record, "unassigned from", ""), ids, "assignments removed"))
         for aid in sorted(set(before) & set(after)):
             events += self._assignment_edit(before[aid], after[aid], say, date, sha)
         return events

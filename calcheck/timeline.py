@@ -32,10 +32,13 @@ def builder_at(repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str
     """A history builder that has walked every commit up to ``commit``."""
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
+    commits = repo.log(prefix, commit)
     builder = HistoryBuilder(repo.blob, cal_names, prefix)
-    with gc_paused(freeze=True):  # the walk builds many long-lived records; collecting them is wasted work
-        for record in repo.log(prefix, commit):
+    with repo.stream(builder.blobs_needed(commits)) as blobs, gc_paused(freeze=True):
+        builder.read_blob = blobs.read  # read ahead on another core; the walk builds many long-lived records
+        for record in commits:
             builder.add(record, pr_title(record.subject, _message(repo, record.sha)))
+        builder.read_blob = repo.blob
     return builder
 
 

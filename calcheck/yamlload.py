@@ -81,7 +81,7 @@ class LoadedFile:
 
 
 _MISSING = object()
-_RESOLVED: dict[str, Any] = {}
+SCALARS: dict[str, Any] = {}  # plain scalars already resolved (read by the fast lane too)
 _RESOLVED_LIMIT = 1_000_000
 _DISCARD = "\0discard"  # a key no YAML scalar can produce here: the duplicate's value is dropped
 
@@ -115,11 +115,11 @@ def resolve_plain(text: str) -> Any:
 
 def resolve_cached(text: str) -> Any:
     """resolve_plain, remembered: plain scalars repeat (dates, ids, statuses)."""
-    value = _RESOLVED.get(text, _MISSING)
+    value = SCALARS.get(text, _MISSING)
     if value is _MISSING:
         value = resolve_plain(text)
-        if len(_RESOLVED) < _RESOLVED_LIMIT:
-            _RESOLVED[text] = value
+        if len(SCALARS) < _RESOLVED_LIMIT:
+            SCALARS[text] = value
     return value
 
 
@@ -236,7 +236,7 @@ class _Builder:
         get_event = parser.get_event
         stack = self.stack
         scalar_event, stream_end, resolve = yaml.ScalarEvent, yaml.StreamEndEvent, resolve_plain
-        resolved = _RESOLVED  # plain scalars repeat (dates, ids, statuses): resolve each text once
+        resolved = SCALARS  # plain scalars repeat (dates, ids, statuses): resolve each text once
         while True:
             event = get_event()
             kind = type(event)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calcheck import fastlane
+from calcheck.schema import RECORD_KEYS
 from calcheck.yamlload import load_bytes
 from tests.conftest import ROOT
 
@@ -24,6 +25,10 @@ def same(raw: bytes) -> bool | None:
     assert [(d.data, d.pos, d.line, d.column) for d in quick.documents] == [
         (d.data, d.pos, d.line, d.column) for d in slow.documents
     ]
+    # History reads the same records item by item, without positions.
+    data = slow.documents[0].data
+    lines = [line for line in raw.decode().split("\n") if line.lstrip().startswith("- {")]
+    assert [fastlane.item(line) for line in lines] == data[RECORD_KEYS[data["kind"]]]
     return True
 
 

@@ -288,3 +288,26 @@ def test_committed_links_are_findings_not_silently_skipped(repo: Path, run_cli: 
         "licenses/devices-elsewhere:1:1: error [estate-link] 'devices-elsewhere' is a symbolic link; it is not read",
         "licenses/people/outside.yaml:1:1: error [estate-link] 'people/outside.yaml' is a symbolic link; it is not read",
     ]
+
+
+def test_blobs_read_ahead_are_the_blobs_git_holds(repo: Path) -> None:
+    """The read-ahead stream answers exactly as a plain read, in order, out of order, again, or missing."""
+    from calcheck.gitrepo import GitError, GitRepo
+
+    git_repo = GitRepo(repo)
+    files = git_repo.tree(git_repo.resolve("HEAD"), "licenses")
+    blobs = sorted(set(files.values()))
+    expected = {blob: git_repo.blob(blob) for blob in blobs}
+    missing = "0123456789abcdef0123456789abcdef01234567"
+    asked = [*blobs, missing, blobs[0]]
+    with git_repo.stream([*blobs, missing]) as stream:
+        assert [stream.read(b) for b in blobs] == [expected[b] for b in blobs]
+        assert stream.read(blobs[0]) == expected[blobs[0]]  # again: read the ordinary way
+        with pytest.raises(GitError):
+            stream.read(missing)
+    with git_repo.stream(asked) as stream:  # a window of one, asked backwards: never waits forever
+        stream._window = 1
+        assert [stream.read(b) for b in reversed(blobs)] == [expected[b] for b in reversed(blobs)]
+    with git_repo.stream(blobs) as stream:  # closed before reading: nothing left running
+        pass
+    assert stream._process is not None and stream._process.poll() is not None
