@@ -24,6 +24,8 @@ _SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?
 _FLOW_VALUE = rf"(?:{_SCALAR}|\[(?:{_SCALAR}(?:, {_SCALAR})*)?\])"
 _PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
 _PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked whole by one C-level match
+_ONE_LINERS = re.compile(rf"(?: +- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
+_BODIES = re.compile(r"^ +- \{(.*)\} *$", re.MULTILINE)
 _PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
 
 
@@ -73,14 +75,9 @@ def _record(body: str, line: int, column: int, where: dict[str, Any] | None) -> 
     """One flow mapping's data (its positions go into ``where``), or None if any part is outside the subset."""
     if not _PLAIN.match(body):  # one C-level match checks the whole record; then its parts need only splitting
         return None
-    pairs = _PAIRS.findall(body)
     if where is None:  # history's item cache: no positions
-        scalars = SCALARS
-        quick = {
-            key: (scalars[value] if value in scalars else resolve_cached(value)) if value[:1] != "[" else _list(value)
-            for key, value in pairs
-        }
-        return quick if len(quick) == len(pairs) else None
+        return _data(body)
+    pairs = _PAIRS.findall(body)
     record: dict[str, Any] = {}
     offset = 0
     for key, value in pairs:
@@ -117,9 +114,30 @@ def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | Non
     return values, (line, column, positions)
 
 
+def _data(body: str) -> dict[str, Any] | None:
+    """The data of a record body that ``_PLAIN`` has already checked (None: a key twice)."""
+    pairs = _PAIRS.findall(body)
+    scalars = SCALARS
+    record = {
+        key: (scalars[value] if value in scalars else resolve_cached(value)) if value[:1] != "[" else _list(value)
+        for key, value in pairs
+    }
+    return record if len(record) == len(pairs) else None
+
+
 def _list(flow: str) -> list[Any]:
     """The values of a flow sequence that ``_PLAIN`` has already checked."""
     return [resolve_cached(value) for value in flow[1:-1].split(", ")] if flow != "[]" else []
+
+
+def items(texts: list[str]) -> list[dict[str, Any] | None] | None:
+    """The records of many one-line list items, checked by one match over them all (for history's first reading
+    of a file); None when any of them is not of that shape. An item with a key twice gives None in its place."""
+    joined = "\n".join(texts)
+    if not _ONE_LINERS.fullmatch(joined):
+        return None
+    bodies = _BODIES.findall(joined)
+    return [_data(body) for body in bodies] if len(bodies) == len(texts) else None
 
 
 def item(text: str) -> dict[str, Any] | None:

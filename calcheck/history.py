@@ -128,7 +128,15 @@ class RecordParser:
             return Parsed(parse_records(path, raw), None)
         key, chunks = split
         unique = frozenset(chunks)
-        missing = [chunk for chunk in unique.difference(self.items) if not self._quick(key, chunk)]
+        missing = list(unique.difference(self.items))
+        records = fastlane.items(missing) if len(missing) > 16 else None  # a file read for the first time
+        if records is not None:
+            for chunk, record in zip(missing, records, strict=True):
+                if record is not None:
+                    rid = record.get("id")
+                    self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
+            missing = [chunk for chunk, record in zip(missing, records, strict=True) if record is None]
+        missing = [chunk for chunk in missing if not self._quick(key, chunk)]
         if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):  # many items not one-liners
             missing = [chunk for chunk in missing if chunk not in self.items]
         for chunk in missing:
@@ -236,12 +244,31 @@ def _layout(raw: bytes) -> tuple[int, bytes, str] | None:
     return len(text[: head.end()].encode("utf-8")), b"\n" + first.group(1).encode() + b"- ", head.group("key")
 
 
-def _common_prefix(a: bytes, b: bytes, limit: int | None = None) -> int:
-    """Length of the common start of two byte strings (binary search over C-speed slice comparisons)."""
-    low, high = 0, min(len(a), len(b)) if limit is None else max(0, limit)
-    while low < high:
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the common start of two byte strings: block by block, then a binary search in the first
+    differing block (every comparison is a C-speed compare of slices, and little is copied)."""
+    return _common_run(a, b, min(len(a), len(b)), lambda x, start, end: x[start:end])
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common end of two byte strings, at most ``limit``."""
+    la, lb = len(a), len(b)
+
+    def tail(x: bytes, start: int, end: int) -> bytes:  # the bytes ``start`` to ``end`` counted from the end
+        n = la if x is a else lb
+        return x[n - end : n - start]
+
+    return _common_run(a, b, max(0, min(limit, la, lb)), tail)
+
+
+def _common_run(a: bytes, b: bytes, limit: int, part: Callable[[bytes, int, int], bytes]) -> int:
+    low, block = 0, 4096
+    while low + block <= limit and part(a, low, low + block) == part(b, low, low + block):
+        low += block
+    high = min(low + block, limit)
+    while low < high:  # the answer lies in [low, high]; everything before ``low`` is known to match
         middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
+        if part(a, low, middle) == part(b, low, middle):
             low = middle
         else:
             high = middle - 1
@@ -421,7 +448,7 @@ class HistoryBuilder:
             return None
         old_raw, (header_end, marker, key) = known[1], layout
         same_start = _common_prefix(old_raw, new_raw)
-        same_end = _common_prefix(old_raw[::-1], new_raw[::-1], min(len(old_raw), len(new_raw)) - same_start)
+        same_end = _common_suffix(old_raw, new_raw, min(len(old_raw), len(new_raw)) - same_start)
         start = old_raw.rfind(marker, 0, same_start + 1)
         if start < header_end - 1 or same_start < header_end:
             return None

@@ -29,6 +29,7 @@ def same(raw: bytes) -> bool | None:
     data = slow.documents[0].data
     lines = [line for line in raw.decode().split("\n") if line.lstrip().startswith("- {")]
     assert [fastlane.item(line) for line in lines] == data[RECORD_KEYS[data["kind"]]]
+    assert fastlane.items(lines) == data[RECORD_KEYS[data["kind"]]]  # and a file's items all at once
     return True
 
 
@@ -74,3 +75,7 @@ def test_declines_what_it_does_not_read() -> None:
         assert fastlane.load("f.yaml", head + body) is None, body
     assert fastlane.load("f.yaml", b"\xef\xbb\xbf" + head + b"  - {id: A-1}\n") is None
     assert fastlane.load("f.yaml", b"kind: people\nassignments:\n  - {id: A-1}\n") is None
+    lines = ["  - {id: A-1}", "  - {id: A-2}"]
+    assert fastlane.items([*lines, "  - {id: A-3, id: A-4}"]) == [{"id": "A-1"}, {"id": "A-2"}, None]
+    for odd in ("  - {id: A-3}\n    - {id: A-4}", "  - {id: A-3}\n    # note", "  - {id: 'A-3'}", "  - id: A-3"):
+        assert fastlane.items([*lines, odd]) is None, odd

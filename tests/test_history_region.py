@@ -67,3 +67,27 @@ def test_region_and_full_comparisons_agree(monkeypatch: object) -> None:
         finally:
             HistoryBuilder._region_change = original  # type: ignore[method-assign]
     assert taken.count(True) == 960  # every edit after the first version went through the changed-range path
+
+
+def test_common_start_and_end_are_exact() -> None:
+    """The block-wise search agrees with a byte-by-byte walk, across block edges and at the limits."""
+    from calcheck.history import _common_prefix, _common_suffix
+
+    def walk(a: bytes, b: bytes) -> int:
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return n
+
+    rng = random.Random(7)
+    for case in range(600):
+        size = rng.choice([0, 1, 4095, 4096, 4097, 9000]) if case % 4 == 0 else rng.randrange(300)
+        a = bytes(rng.choice(b"ab") for _ in range(size))
+        b = bytearray(a)
+        for _ in range(rng.randrange(3)):
+            if b:
+                b[rng.randrange(len(b))] = ord("c")
+        b += b"x" * rng.choice([0, 0, 3])
+        limit = rng.randrange(len(a) + 2)
+        assert _common_prefix(a, bytes(b)) == walk(a, bytes(b))
+        assert _common_suffix(a, bytes(b), limit) == min(walk(a[::-1], bytes(b)[::-1]), limit)
