@@ -9,6 +9,7 @@ keys, values with characters YAML treats specially. A test compares both loaders
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -26,6 +27,8 @@ _PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
 _PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked whole by one C-level match
 _ONE_LINERS = re.compile(rf"(?: +- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
 _BODIES = re.compile(r"^ +- \{(.*)\} *$", re.MULTILINE)
+# Values that might not be text (null, booleans, numbers): each distinct one is resolved before JSON is used.
+_MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.nNtTfF-][^,\]}]*)")
 _PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
 
 
@@ -134,10 +137,27 @@ def items(texts: list[str]) -> list[dict[str, Any] | None] | None:
     """The records of many one-line list items, checked by one match over them all (for history's first reading
     of a file); None when any of them is not of that shape. An item with a key twice gives None in its place."""
     joined = "\n".join(texts)
-    if not _ONE_LINERS.fullmatch(joined):
+    if joined.count("\n") != len(texts) - 1 or not _ONE_LINERS.fullmatch(joined):
         return None
+    if not any(not isinstance(resolve_cached(v), str) for v in set(_MAYBE_NOT_TEXT.findall(joined))):
+        records = _as_json(texts)  # every value is text: the C JSON parser can build the records
+        if records is not None:
+            return [r if len(r) == t.count(": ") else None for r, t in zip(records, texts, strict=True)]
     bodies = _BODIES.findall(joined)
     return [_data(body) for body in bodies] if len(bodies) == len(texts) else None
+
+
+def _as_json(texts: list[str]) -> list[dict[str, Any]] | None:
+    """Checked one-line items whose values are all text, read as JSON after quoting every key and value.
+
+    No key or value can hold a quote, a backslash, a colon, a comma or a bracket, so quoting is a few plain
+    replacements around the separators. A key given twice leaves a shorter record (the caller's count check).
+    """
+    body = "\n".join(text.lstrip(" ")[2:] for text in texts).replace(": []", ": \0")
+    for old, new in (("{", '{"'), ("}", '"}'), (": ", '": "'), (", ", '", "'), ('"[', '["'), (']"', '"]')):
+        body = body.replace(old, new)
+    records = json.loads("[" + body.replace('"\0"', "[]").replace("\n", ",") + "]")
+    return records if isinstance(records, list) and len(records) == len(texts) else None
 
 
 def item(text: str) -> dict[str, Any] | None:

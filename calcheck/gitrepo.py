@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import subprocess
-import threading
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -194,95 +194,69 @@ class GitRepo:
 
 
 class BlobStream:
-    """Blobs read ahead by a second ``git cat-file --batch`` on a thread of its own.
+    """Blobs read ahead by a second ``git cat-file --batch``, given every id at the start.
 
-    git inflates and resolves deltas on the other core while the caller parses; the thread only waits on
-    pipes, which releases the GIL. At most ``window`` blobs wait unread. A blob asked for out of order, or
-    again, or one git could not give, is read the ordinary way, so the answers never differ from ``blob``.
+    git inflates and resolves deltas on the other core, filling a pipe (enlarged to 1 MiB where the system
+    allows) while the caller parses; the caller takes each blob from the pipe when it asks for it. No thread
+    is needed, so nothing contends for the GIL. A blob asked for out of order, or again, or one git could not
+    give, is read the ordinary way, so the answers never differ from ``GitRepo.blob``.
     """
 
-    def __init__(self, repo: GitRepo, blobs: Iterable[str], window: int = 256) -> None:
+    def __init__(self, repo: GitRepo, blobs: Iterable[str]) -> None:
         self._repo = repo
         self._order = list(dict.fromkeys(blobs))
         self._index = {blob: i for i, blob in enumerate(self._order)}
-        self._ready: dict[str, bytes | None] = {}
-        self._fetched = 0  # blobs of ``_order`` the thread has finished with
-        self._window = window
-        self._closed = False
-        self._lock = threading.Condition()
+        self._next = 0  # index in ``_order`` of the blob git sends next
         self._process: subprocess.Popen[bytes] | None = None
         if self._order:
-            git_dir = str(repo._repo.git_dir)
-            self._process = subprocess.Popen(
-                ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            self._thread = threading.Thread(target=self._fetch_all, name="calcheck-blobs", daemon=True)
-            self._thread.start()
+            with tempfile.TemporaryFile() as ids:
+                ids.write("".join(f"{blob}\n" for blob in self._order).encode())
+                ids.seek(0)
+                self._process = subprocess.Popen(
+                    ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
+                    stdin=ids,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            assert self._process.stdout is not None
+            try:  # a bigger pipe lets git run further ahead (Linux only)
+                import fcntl
 
-    def _fetch_all(self) -> None:
-        process = self._process
-        assert process is not None and process.stdin is not None and process.stdout is not None
-        sent = 0
-        try:
-            for index, blob in enumerate(self._order):
-                with self._lock:
-                    while len(self._ready) >= self._window and not self._closed:
-                        self._lock.wait()
-                    if self._closed:
-                        return
-                ahead = min(len(self._order), index + 32)  # keep git busy, never deadlock on full pipes
-                if sent < ahead:
-                    process.stdin.write(b"".join(f"{b}\n".encode() for b in self._order[sent:ahead]))
-                    process.stdin.flush()
-                    sent = ahead
-                header = process.stdout.readline().split()
-                data: bytes | None = None
-                if len(header) == 3 and header[1] == b"blob":
-                    data = process.stdout.read(int(header[2]))
-                    process.stdout.read(1)
-                elif len(header) != 2:
-                    return  # the stream is out of step: leave the rest to ordinary reads
-                with self._lock:
-                    self._ready[blob] = data
-                    self._fetched = index + 1
-                    self._lock.notify_all()
-        except (OSError, ValueError):
-            return
-        finally:
-            with self._lock:
-                self._fetched = len(self._order)
-                self._lock.notify_all()
+                fcntl.fcntl(self._process.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+            except (ImportError, AttributeError, OSError):
+                pass
 
     def read(self, blob: str) -> bytes:
         """The blob's content (as ``GitRepo.blob``)."""
-        index = self._index.get(blob)
-        if index is not None and self._process is not None:
-            with self._lock:
-                while blob not in self._ready and self._fetched <= index and len(self._ready) < self._window:
-                    self._lock.wait()
-                data = self._ready.pop(blob, None)
-                for earlier in [b for b in self._ready if self._index[b] < index]:
-                    del self._ready[earlier]  # passed over: they would only hold memory
-                self._lock.notify_all()
-            if data is not None:
+        index = self._index.get(blob, -1)
+        while self._process is not None and self._next <= index:
+            data = self._take()
+            self._next += 1
+            if self._next > index and data is not None:
                 return data
         return self._repo.blob(blob)
 
+    def _take(self) -> bytes | None:
+        """The next blob git sends (None: git has no such blob, or the stream ended and is closed)."""
+        assert self._process is not None and self._process.stdout is not None
+        header = self._process.stdout.readline().split()
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            data = self._process.stdout.read(size + 1)[:size]
+            if len(data) == size:
+                return data
+        elif len(header) == 2:
+            return None
+        self.close()  # out of step or ended: ordinary reads from here on
+        return None
+
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._ready.clear()
-            self._lock.notify_all()
         if self._process is not None:
             self._process.kill()
-            self._thread.join()
-            for pipe in (self._process.stdin, self._process.stdout):
-                if pipe is not None:
-                    pipe.close()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
             self._process.wait()
+            self._process = None
 
     def __enter__(self) -> BlobStream:
         return self

@@ -79,3 +79,13 @@ def test_declines_what_it_does_not_read() -> None:
     assert fastlane.items([*lines, "  - {id: A-3, id: A-4}"]) == [{"id": "A-1"}, {"id": "A-2"}, None]
     for odd in ("  - {id: A-3}\n    - {id: A-4}", "  - {id: A-3}\n    # note", "  - {id: 'A-3'}", "  - id: A-3"):
         assert fastlane.items([*lines, odd]) is None, odd
+
+
+def test_values_that_are_not_text_agree() -> None:
+    """Nulls, booleans, numbers and dates read alike on every path (whole file, one item, a file's items)."""
+    head = b"kind: holdings\nholdings:\n"
+    values = ["null", "Null", "TRUE", "false", "007", "+1", "-2", ".5", "1e3", "0x1F", "0o17", "2024-02-30", "12",
+              "nothing", "tru", "a b", "[null, 3, x]", "[]", "[2024-01-01]", "FALSE"]  # fmt: skip
+    rows = "".join(f"  - {{id: H{i}, v: {v}, w: text}}\n" for i, v in enumerate(values))
+    assert same(head + rows.encode()) is True
+    assert same(head + b"  - {id: H1, v: text, w: [a, b]}\n  - {id: H2, v: 2026-01-01, w: []}\n") is True
