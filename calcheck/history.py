@@ -43,13 +43,17 @@ class Event:
     commit are usually only counted (see ``summarise``), and a check reads none of them.
     """
 
-    __slots__ = ("_text", "detail", "group", "ids")
+    __slots__ = ("_ids", "_text", "detail", "group")
 
     def __init__(
-        self, text: str | Callable[[], str], ids: tuple[str, ...], group: str = "", detail: tuple[Event, ...] = ()
+        self,
+        text: str | Callable[[], str],
+        ids: tuple[str, ...] | None,
+        group: str = "",
+        detail: tuple[Event, ...] = (),
     ) -> None:
         self._text = text
-        self.ids = ids
+        self._ids = ids  # None: those of ``detail``, gathered on first use
         self.group = group  # events of one group are summarised when a commit has many of them
         self.detail = detail
 
@@ -58,6 +62,12 @@ class Event:
         if not isinstance(self._text, str):
             self._text = self._text()
         return self._text
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        if self._ids is None:
+            self._ids = tuple(dict.fromkeys(i for e in self.detail for i in e.ids))
+        return self._ids
 
     def __repr__(self) -> str:
         return f"Event({self.text!r}, {self.ids!r}, {self.group!r})"
@@ -329,11 +339,20 @@ class _Describer:
         subject = str(assignment.get("device"))
         return subject, self._record("devices", subject), False
 
-    def later(self, assignment: dict[str, Any], verb: str, reason: str) -> Callable[[], str]:
+    def assignment_event(self, assignment: dict[str, Any], verb: str, reason: str, group: str) -> Event:
         """'<CAL> from holding H <verb> <who><reason>', written when first read, about the records as they are now."""
+        get = self.state.get
         holding_id = str(assignment.get("holding"))
-        held = self._record("holdings", holding_id)
-        return partial(_assignment_text, self.cal_names, holding_id, held, self._who(assignment), verb, reason)
+        person = assignment.get("person")
+        if person is not None:
+            subject = str(person)
+            who = (subject, get(("people", subject), _NOTHING)[1], True)
+        else:
+            subject = str(assignment.get("device"))
+            who = (subject, get(("devices", subject), _NOTHING)[1], False)
+        held = get(("holdings", holding_id), _NOTHING)[1]
+        text = partial(_assignment_text, self.cal_names, holding_id, held, who, verb, reason)
+        return Event(text, (str(assignment.get("id")), holding_id, subject), group)
 
 
 _NOTHING: tuple[str, dict[str, Any]] = ("", {})
@@ -567,7 +586,8 @@ class HistoryBuilder:
         by_holding: dict[Any, list[str]] = {}  # removed ids per holding, last id first (popped from the end)
         for aid in sorted(removed, reverse=True):
             by_holding.setdefault(removed[aid].get("holding"), []).append(aid)
-        for aid, record in sorted(added.items()):
+        pairing = bool(removed) or any("replaces" in record for record in added.values())
+        for aid, record in list(added.items()) if pairing else ():
             previous_id = record.get("replaces")
             previous = None
             if isinstance(previous_id, str):
@@ -585,14 +605,12 @@ class HistoryBuilder:
                 added.pop(aid)
         for previous, record in pairs:
             events.append(self._transfer(previous, record, say, _date(record.get("since")) or date, sha))
-        for aid, record in sorted(added.items()):
+        for aid, record in added.items():
             self.effective_since[aid] = _date(record.get("since")) or date
             reason = f" ({record['reason']})" if record.get("reason") else ""
-            ids = (aid, str(record.get("holding")), _subject(record)[1])
-            events.append(Event(say.later(record, "assigned to", reason), ids, "assignments added"))
-        for aid, record in sorted(removed.items()):
-            ids = (aid, str(record.get("holding")), _subject(record)[1])
-            events.append(Event(say.later(record, "unassigned from", ""), ids, "assignments removed"))
+            events.append(say.assignment_event(record, "assigned to", reason, "assignments added"))
+        for record in removed.values():
+            events.append(say.assignment_event(record, "unassigned from", "", "assignments removed"))
         for aid in sorted(set(before) & set(after)):
             events += self._assignment_edit(before[aid], after[aid], say, date, sha)
         return events
@@ -658,8 +676,7 @@ def summarise(events: list[Event]) -> list[Event]:
             result.append(event)
         elif event.group not in done:
             done.add(event.group)
-            ids = tuple(dict.fromkeys(i for e in members for i in e.ids))
-            result.append(Event(f"{len(members)} {event.group}", ids, event.group, tuple(members)))
+            result.append(Event(f"{len(members)} {event.group}", None, event.group, tuple(members)))
     return result
 
 
