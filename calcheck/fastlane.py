@@ -9,8 +9,10 @@ keys, values with characters YAML treats specially. A test compares both loaders
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from calcheck.schema import RECORD_KEYS
@@ -25,10 +27,9 @@ _SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?
 _FLOW_VALUE = rf"(?:{_SCALAR}|\[(?:{_SCALAR}(?:, {_SCALAR})*)?\])"
 _PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
 _PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked whole by one C-level match
-_ONE_LINERS = re.compile(rf"(?: +- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
 _BODIES = re.compile(r"^ +- \{(.*)\} *$", re.MULTILINE)
 # Values that might not be text (null, booleans, numbers): each distinct one is resolved before JSON is used.
-_MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.nNtTfF-][^,\]}]*)")
+_MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.nNtTfF-][^,\]}:]*)(?=[,\]}])")
 _PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
 
 
@@ -47,23 +48,16 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     kind, listed = _KIND.match(kind_text), _LIST.match(list_text)
     if kind is None or listed is None or RECORD_KEYS.get(kind.group(1)) != listed.group(1):
         return None
-    items: list[Any] = []
-    positions: list[Any] = []
-    indent: str | None = None
-    for number, line in significant[2:]:
-        match = _ITEM.match(line)
-        if match is None or (indent is not None and match.group(1) != indent):
-            return None
-        indent = match.group(1)
-        where: dict[str, Any] = {}
-        record = _record(match.group(2), number, len(indent) + 4, where)
-        if record is None:
-            return None
-        items.append(record)
-        positions.append((number, len(indent) + 3, where))
-    assert indent is not None
+    rows = significant[2:]
+    texts = [line for _, line in rows]
+    records = items(texts)
+    if records is None or any(record is None for record in records):
+        return None
+    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))]
+    start = len(indent) + 3  # where a record's body starts, after '<indent>- {'
+    positions = [(number, start, _FlowKeys(line, number, start)) for number, line in rows]
     key = listed.group(1)
-    data = {"kind": kind.group(1), key: items}
+    data = {"kind": kind.group(1), key: records}
     pos = (
         kind_line,
         1,
@@ -74,31 +68,86 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     return result
 
 
-def _record(body: str, line: int, column: int, where: dict[str, Any] | None) -> dict[str, Any] | None:
-    """One flow mapping's data (its positions go into ``where``), or None if any part is outside the subset."""
-    if not _PLAIN.match(body):  # one C-level match checks the whole record; then its parts need only splitting
-        return None
-    if where is None:  # history's item cache: no positions
-        return _data(body)
-    pairs = _PAIRS.findall(body)
-    record: dict[str, Any] = {}
+def _positions(body: str, line: int, column: int) -> dict[str, Any]:
+    """Where each key and value of a checked record body is (``column``: the body's first column)."""
+    where: dict[str, Any] = {}
     offset = 0
-    for key, value in pairs:
+    for key, value in _PAIRS.findall(body):
         value_column = column + offset + len(key) + 2
         if value[:1] == "[":
             parsed = _sequence(value[1:-1], line, value_column)
-            if parsed is None:
-                return None
-            record[key], value_pos = parsed
+            assert parsed is not None
+            value_pos = parsed[1]
         else:
-            record[key] = resolve_cached(value)
             value_pos = (line, value_column)
-        if where is not None:
-            if key in where:
-                return None
-            where[key] = (line, column + offset, value_pos)
+        where[key] = (line, column + offset, value_pos)
         offset += len(key) + len(value) + 4
-    return record if len(record) == len(pairs) else None
+    return where
+
+
+class _FlowKeys(dict[str, Any]):
+    """A one-line record's key positions, worked out on first use: most records never need them.
+
+    Every read goes through a method here that fills the mapping first, so it behaves as the plain dict the
+    libyaml loader gives (a test compares the two).
+    """
+
+    __slots__ = ("_line", "_number", "_start")
+
+    def __init__(self, line: str, number: int, start: int) -> None:
+        super().__init__()
+        self._line: str | None = line
+        self._number = number
+        self._start = start
+
+    def _fill(self) -> _FlowKeys:
+        line = self._line
+        if line is not None:
+            self._line = None
+            body = line[self._start : line.rindex("}")]
+            dict.update(self, _positions(body, self._number, self._start + 1))
+        return self
+
+    def __getitem__(self, key: str) -> Any:
+        return dict.__getitem__(self._fill(), key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        dict.__setitem__(self._fill(), key, value)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self._fill(), key)
+
+    def __iter__(self) -> Iterator[str]:
+        return dict.__iter__(self._fill())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._fill())
+
+    def __eq__(self, other: object) -> bool:
+        return dict.__eq__(self._fill(), other._fill() if isinstance(other, _FlowKeys) else other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self._fill())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict.get(self._fill(), key, default)
+
+    def keys(self) -> Any:
+        return dict.keys(self._fill())
+
+    def values(self) -> Any:
+        return dict.values(self._fill())
+
+    def items(self) -> Any:
+        return dict.items(self._fill())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(dict.items(self._fill()))
 
 
 def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | None:
@@ -133,11 +182,18 @@ def _list(flow: str) -> list[Any]:
     return [resolve_cached(value) for value in flow[1:-1].split(", ")] if flow != "[]" else []
 
 
+@functools.lru_cache(maxsize=16)
+def _one_liners(indent: str) -> re.Pattern[str]:
+    """One-line items at this indent, one per line (any number of them)."""
+    return re.compile(rf"(?:{indent}- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
+
+
 def items(texts: list[str]) -> list[dict[str, Any] | None] | None:
     """The records of many one-line list items, checked by one match over them all (for history's first reading
     of a file); None when any of them is not of that shape. An item with a key twice gives None in its place."""
     joined = "\n".join(texts)
-    if joined.count("\n") != len(texts) - 1 or not _ONE_LINERS.fullmatch(joined):
+    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))] if texts else ""
+    if joined.count("\n") != len(texts) - 1 or not indent or not _one_liners(indent).fullmatch(joined):
         return None
     if not any(not isinstance(resolve_cached(v), str) for v in set(_MAYBE_NOT_TEXT.findall(joined))):
         records = _as_json(texts)  # every value is text: the C JSON parser can build the records
@@ -165,4 +221,4 @@ def item(text: str) -> dict[str, Any] | None:
     match = _ITEM.match(text)
     if match is None or "\n" in text:
         return None
-    return _record(match.group(2), 1, len(match.group(1)) + 4, None)
+    return _data(match.group(2)) if _PLAIN.match(match.group(2)) else None

@@ -45,8 +45,10 @@ def test_every_yaml_file_of_the_project(tmp_path: Path) -> None:
     assert sum(1 for p, ok in outcomes.items() if ok and p.is_relative_to(generated)) > 300
 
 
-ROW_KEY = st.sampled_from(["id", "holding", "person", "device", "since", "until", "note", "x_1", "Id", "ab"])
+ROW_KEY = st.sampled_from(["id", "holding", "person", "device", "since", "until", "note", "x_1", "Id", "ab", "true",
+                           "temporary", "fa"])  # fmt: skip
 ROW_VALUE = st.one_of(
+    st.sampled_from(["true", "null", "False", "~", "12", "007", "-3", ".5", "1e3", "2024-01-01", "tomorrow", "n"]),
     st.text(alphabet="abcXYZ019_.@+/- :,#'\"{}[]&*!|>%`\\yesnoNULtru~", min_size=0, max_size=12),
     st.lists(st.text(alphabet="abc019_.- ,:[", min_size=0, max_size=5), max_size=3).map(
         lambda v: "[" + ", ".join(v) + "]"
@@ -89,3 +91,6 @@ def test_values_that_are_not_text_agree() -> None:
     rows = "".join(f"  - {{id: H{i}, v: {v}, w: text}}\n" for i, v in enumerate(values))
     assert same(head + rows.encode()) is True
     assert same(head + b"  - {id: H1, v: text, w: [a, b]}\n  - {id: H2, v: 2026-01-01, w: []}\n") is True
+    # keys that start like a boolean or null, before values that are not text
+    for value in (b"true", b"null", b"FALSE", b"12", b"[x, true]"):
+        assert same(head + b"  - {id: H1, temporary: " + value + b", note: x, flag: " + value + b"}\n") is True
