@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from calcheck.model import Cal, Deployment, Device, Estate, Person
+from calcheck.model import Cal, Deployment, Device, Estate, Person, fast_init
 
 Subject = tuple[str, str]  # ('person', id) or ('device', id)
 
@@ -18,6 +18,7 @@ MAX_EXEMPT_ADMINS = 2
 NEW_EXTERNAL_DEFINITION = dt.date(2024, 10, 1)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Need:
     """One CAL (at a version, of a type) that one subject needs for the deployments it reaches."""
@@ -40,6 +41,7 @@ class Need:
         return self.deployments[0]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Exemption:
     """A need that was waived by the licence terms themselves, with the reason."""

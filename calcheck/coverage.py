@@ -12,13 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from calcheck.access import Catalogue, Directory, Exemption, Need, Subject, collect_needs
-from calcheck.model import Assignment, Deployment, Estate, Holding, Product
+from calcheck.model import Assignment, Deployment, Estate, Holding, Product, fast_init
 
 # Problem kinds, from the least to the most telling; an uncovered need is reported under the most telling.
 INACTIVE, TYPE, MODE, EXPIRED, BASE, VERSION = "inactive", "type", "mode", "expired", "base", "version"
 VIA_ORDER = {"direct": 0, "suite": 1, "device": 2}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An assignment that might satisfy a need; ``problem`` says why not (None: it does)."""

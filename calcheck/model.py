@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from calcheck.yamlload import Pos, locate
 
+T = TypeVar("T")
 
+
+def fast_init(cls: type[T]) -> type[T]:
+    """Give a frozen, slotted dataclass an ``__init__`` that sets each slot through its descriptor.
+
+    The one dataclasses writes for a frozen class calls ``object.__setattr__`` per field, which costs as
+    much as the rest of building a large estate's records; this one builds the same object in half the
+    time. The class stays frozen. Only plain fields are supported (no factories, no ``__post_init__``).
+    """
+    params: list[str] = []
+    sets: list[str] = []
+    namespace: dict[str, Any] = {}
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"fast_init: {cls.__name__} has __post_init__")
+    for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not spec.init or spec.kw_only or spec.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"fast_init: {cls.__name__}.{spec.name} is not a plain field")
+        namespace[f"_set_{spec.name}"] = getattr(cls, spec.name).__set__
+        if spec.default is dataclasses.MISSING:
+            params.append(spec.name)
+        else:
+            namespace[f"_default_{spec.name}"] = spec.default
+            params.append(f"{spec.name}=_default_{spec.name}")
+        sets.append(f"    _set_{spec.name}(self, {spec.name})\n")
+    exec(f"def __init__(self, {', '.join(params)}):\n{''.join(sets) or '    pass'}\n", namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a record was written: file, position, and its position tree for field lookups."""
@@ -116,6 +149,7 @@ class Proof:
     actual_sha256: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Holding:
     id: str
@@ -137,6 +171,7 @@ class Holding:
     tags: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Person:
     id: str
@@ -155,6 +190,7 @@ class Person:
     tags: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Device:
     id: str
@@ -199,6 +235,7 @@ class Deployment:
     tags: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Assignment:
     id: str
