@@ -129,14 +129,17 @@ class RecordParser:
     not have the simple shape (``kind:``, the list key, then items) are parsed whole.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, only: str | None = None) -> None:
         self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+        self.only = only  # read only the records of this list key (None: all)
 
     def parse(self, path: str, raw: bytes) -> Parsed:
         split = _split_items(raw)
         if split is None:
-            return Parsed(parse_records(path, raw), None)
+            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
         key, chunks = split
+        if self.only not in (None, key):
+            return Parsed([], frozenset())
         unique = frozenset(chunks)
         missing = list(unique.difference(self.items))
         records = fastlane.items(missing) if len(missing) > 16 else None  # a file read for the first time
@@ -427,15 +430,19 @@ class _CommitDiff:
 class HistoryBuilder:
     """Walks commits oldest first, keeping the state of every record, and describes each commit."""
 
-    def __init__(self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str) -> None:
+    def __init__(
+        self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str, *, transfers_only: bool = False
+    ) -> None:
+        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described."""
         self.read_blob = read_blob
+        self.transfers_only = transfers_only
         self.cal_names = cal_names
         self.prefix = f"{prefix}/" if prefix else ""
         self.state: Records = {}
         self.effective_since: dict[str, dt.date] = {}
         self._cache: dict[str, Parsed] = {}
         self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
-        self.parser = RecordParser()
+        self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
 
     def reads(self, path: str | None) -> bool:
@@ -466,6 +473,8 @@ class HistoryBuilder:
         if known is None or known[0] != change.old_blob or known[2] is None or layout is None or layout != known[2]:
             return None
         old_raw, (header_end, marker, key) = known[1], layout
+        if self.parser.only not in (None, key):
+            return [], []
         same_start = _common_prefix(old_raw, new_raw)
         same_end = _common_suffix(old_raw, new_raw, min(len(old_raw), len(new_raw)) - same_start)
         start = old_raw.rfind(marker, 0, same_start + 1)
@@ -543,6 +552,8 @@ class HistoryBuilder:
             date,
             sha,
         )
+        if self.transfers_only:
+            return []
         for kind in sorted(changed):
             for rid in sorted(changed[kind]):
                 events += self._record_events((kind, rid), before.get((kind, rid)), after.get((kind, rid)))
@@ -607,10 +618,12 @@ class HistoryBuilder:
             events.append(self._transfer(previous, record, say, _date(record.get("since")) or date, sha))
         for aid, record in added.items():
             self.effective_since[aid] = _date(record.get("since")) or date
-            reason = f" ({record['reason']})" if record.get("reason") else ""
-            events.append(say.assignment_event(record, "assigned to", reason, "assignments added"))
-        for record in removed.values():
-            events.append(say.assignment_event(record, "unassigned from", "", "assignments removed"))
+        if not self.transfers_only:  # a check needs only the transfers
+            for record in added.values():
+                reason = f" ({record['reason']})" if record.get("reason") else ""
+                events.append(say.assignment_event(record, "assigned to", reason, "assignments added"))
+            for record in removed.values():
+                events.append(say.assignment_event(record, "unassigned from", "", "assignments removed"))
         for aid in sorted(set(before) & set(after)):
             events += self._assignment_edit(before[aid], after[aid], say, date, sha)
         return events

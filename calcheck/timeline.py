@@ -28,16 +28,19 @@ def open_repo(estate: Path) -> GitRepo | None:
         return None
 
 
-def builder_at(repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str]) -> HistoryBuilder:
-    """A history builder that has walked every commit up to ``commit``."""
+def builder_at(
+    repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], *, transfers_only: bool = False
+) -> HistoryBuilder:
+    """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``)."""
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     commits = repo.log(prefix, commit)
-    builder = HistoryBuilder(repo.blob, cal_names, prefix)
+    builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only)
     with repo.stream(builder.blobs_needed(commits)) as blobs, gc_paused(freeze=True):
         builder.read_blob = blobs.read  # read ahead on another core; the walk builds many long-lived records
         for record in commits:
-            builder.add(record, pr_title(record.subject, _message(repo, record.sha)))
+            title = record.subject if transfers_only else pr_title(record.subject, _message(repo, record.sha))
+            builder.add(record, title)
         builder.read_blob = repo.blob
     return builder
 
@@ -50,7 +53,7 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
     if repo.is_shallow():
         return Timeline(note=SHALLOW_HINT)
     prefix = repo.prefix(estate)
-    builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names)
+    builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
     if rev is None and not repo.bare:
         _add_uncommitted(repo, prefix, builder, as_of)
     return Timeline(builder.history.transfers)

@@ -91,3 +91,31 @@ def test_common_start_and_end_are_exact() -> None:
         limit = rng.randrange(len(a) + 2)
         assert _common_prefix(a, bytes(b)) == walk(a, bytes(b))
         assert _common_suffix(a, bytes(b), limit) == min(walk(a[::-1], bytes(b)[::-1]), limit)
+
+
+def test_a_check_follows_only_assignments_and_finds_the_same_transfers() -> None:
+    """The walk a check makes (assignments only, nothing described) finds exactly the full walk's transfers."""
+    people = ["kind: people\npeople:\n" + "".join(f"  - {{id: p{i}, name: P, kind: employee, status: {s}}}\n"
+                                                  for i in range(12)) for s in ("active", "departed")]  # fmt: skip
+    found = 0
+    for seed in range(20):
+        texts = versions(seed, 25)
+        blobs = {f"{i:040x}": t.encode() for i, t in enumerate(texts + people)}
+        walks = []
+        for only in (False, True):
+            builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=only)
+            for i in range(len(texts)):
+                person = f"{len(texts) + i % 2:040x}"
+                changes = (
+                    Change("M" if i else "A", "licenses/a/x.yaml" if i else None,
+                           "licenses/a/x.yaml", f"{i - 1:040x}" if i else None, f"{i:040x}"),
+                    Change("M" if i else "A", "licenses/p.yaml" if i else None, "licenses/p.yaml",
+                           f"{len(texts) + (i - 1) % 2:040x}" if i else None, person),
+                )  # fmt: skip
+                date = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
+                entry = builder.add(Commit(f"{i:040x}", (), "t", "t@x", date, f"c{i}", changes), "c")
+                assert entry.events == () or not only
+            walks.append(builder.history.transfers)
+        assert walks[0] == walks[1], seed
+        found += len(walks[0])
+    assert found > 20
