@@ -232,6 +232,8 @@ class BlobStream:
         while self._process is not None and self._next <= index:
             data = self._take()
             self._next += 1
+            if self._next == len(self._order):
+                self.close()  # all given: git has nothing more to send
             if self._next > index and data is not None:
                 return data
         return self._repo.blob(blob)
@@ -314,15 +316,19 @@ class GitTree:
         self.prefix = prefix
         self.label = f"{prefix or '.'}@{rev}"
         self.files, self.skipped = repo.tree_entries(commit, prefix)
+        self._stream: BlobStream | None = None
 
     def yaml_files(self) -> list[str]:
-        return sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
+        found = sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
+        if len(found) > 8:  # they are read in this order: have git inflate each while the previous is parsed
+            self._stream = self.repo.stream(self.files[p] for p in found)
+        return found
 
     def read(self, relative: str) -> bytes:
         blob = self.files.get(relative)
         if blob is None:
             raise OSError("not a regular file in this revision")
-        return self.repo.blob(blob)
+        return self._stream.read(blob) if self._stream is not None else self.repo.blob(blob)
 
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):
