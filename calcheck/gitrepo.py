@@ -320,7 +320,7 @@ class GitTree:
 
     def yaml_files(self) -> list[str]:
         found = sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
-        if len(found) > 8:  # they are read in this order: have git inflate each while the previous is parsed
+        if len(found) > 1:  # they are read in this order: have git inflate each while the previous is parsed
             self._stream = self.repo.stream(self.files[p] for p in found)
         return found
 

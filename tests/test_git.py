@@ -310,3 +310,13 @@ def test_blobs_read_ahead_are_the_blobs_git_holds(repo: Path) -> None:
     with git_repo.stream(blobs) as stream:  # closed before reading: nothing left running
         pass
     assert stream._process is None
+
+
+def test_a_revision_is_read_through_the_stream(repo: Path) -> None:
+    from calcheck.gitrepo import open_tree
+
+    tree = open_tree(repo / "licenses", "HEAD~1")
+    files = tree.yaml_files()
+    assert len(files) > 1 and tree._stream is not None
+    assert [tree.read(f) for f in files] == [tree.repo.blob(tree.files[f]) for f in files]
+    assert tree._stream._process is None  # every blob taken: git is done and waited for
