@@ -209,15 +209,18 @@ class BlobStream:
         self._next = 0  # index in ``_order`` of the blob git sends next
         self._process: subprocess.Popen[bytes] | None = None
         if self._order:
-            with tempfile.TemporaryFile() as ids:
-                ids.write("".join(f"{blob}\n" for blob in self._order).encode())
-                ids.seek(0)
-                self._process = subprocess.Popen(
-                    ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
-                    stdin=ids,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                )
+            try:
+                with tempfile.TemporaryFile() as ids:
+                    ids.write("".join(f"{blob}\n" for blob in self._order).encode())
+                    ids.seek(0)
+                    self._process = subprocess.Popen(
+                        ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
+                        stdin=ids,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                    )
+            except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
+                return
             assert self._process.stdout is not None
             try:  # a bigger pipe lets git run further ahead (Linux only)
                 import fcntl

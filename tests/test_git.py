@@ -320,3 +320,14 @@ def test_a_revision_is_read_through_the_stream(repo: Path) -> None:
     assert len(files) > 1 and tree._stream is not None
     assert [tree.read(f) for f in files] == [tree.repo.blob(tree.files[f]) for f in files]
     assert tree._stream._process is None  # every blob taken: git is done and waited for
+
+
+def test_history_reads_blobs_the_ordinary_way_when_no_stream_can_start(
+    repo: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))  # the id list cannot be written
+    code, out, err = run_cli("history")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [line.format(*shas(repo)) for line in HISTORY]
