@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from calcheck import model as m
+from calcheck.sources import FileState
 from calcheck.yamlload import Document, Pos
 
 
@@ -63,7 +64,7 @@ def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
     )
 
 
-Inspect = Callable[[str], tuple[m.FileState, str | None]]
+Inspect = Callable[[str], tuple[FileState, str | None]]
 
 
 def _holding(rec: dict[str, Any], src: m.Source, inspect: Inspect) -> m.Holding:

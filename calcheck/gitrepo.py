@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from calcheck.errors import CalcheckError, UsageError
-from calcheck.model import FileState
-from calcheck.sources import YAML_SUFFIXES, display_path, is_hidden, unsafe_relative
+from calcheck.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
 
 _REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
 _COMMIT_SPLIT = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from calcheck.sources import FileState
 from calcheck.yamlload import Pos, locate
 
 T = TypeVar("T")
@@ -125,16 +125,6 @@ class Config:
     publish_proofs: bool = False
     pseudonymise_people: bool = False
     repository_url: str | None = None
-
-
-class FileState(enum.Enum):
-    """What calcheck found at a proof-of-purchase file path."""
-
-    OK = "ok"
-    MISSING = "missing"
-    OUTSIDE = "outside the estate"
-    NOT_A_FILE = "not a regular file"
-    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
 import stat
@@ -9,7 +10,17 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from calcheck.errors import UsageError
-from calcheck.model import FileState
+
+
+class FileState(enum.Enum):
+    """What calcheck found at a proof-of-purchase file path."""
+
+    OK = "ok"
+    MISSING = "missing"
+    OUTSIDE = "outside the estate"
+    NOT_A_FILE = "not a regular file"
+    UNREADABLE = "unreadable"
+
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

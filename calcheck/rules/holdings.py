@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from calcheck.access import Catalogue
 from calcheck.findings import Severity
-from calcheck.model import Estate, FileState, Holding
+from calcheck.model import Estate, Holding
 from calcheck.rules.base import Context, Problem, Rule
+from calcheck.sources import FileState
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 

@@ -17,11 +17,10 @@ from calcheck import __version__, engine
 from calcheck.errors import CalcheckError, UsageError
 from calcheck.gitrepo import GitTree
 from calcheck.history import Entry
-from calcheck.model import FileState
 from calcheck.schema import schema_dir
 from calcheck.site.markup import slug
 from calcheck.site.pages import SiteInput, TrendPoint, render_site
-from calcheck.sources import WorkTree
+from calcheck.sources import FileState, WorkTree
 from calcheck.timeline import builder_at, open_repo, timeline_for
 
 ENGINES = ("mkdocs", "zensical")
