@@ -1,8 +1,10 @@
 """A fast lane for the estate's most common file shape: `kind:`, the list key, then one flow mapping per line.
 
 Assignment registers, directory dumps and imports are written this way, and they are most of a large estate.
-Such a file is read here with plain string work, giving exactly what the libyaml event loader gives (data,
-positions, the document's start); anything beyond the narrow subset below goes to libyaml instead:
+Such a file is read here without libyaml, giving exactly what the libyaml event loader gives (data, positions,
+the document's start): one regular-expression match checks every record of the file, the C JSON parser reads
+them when all their values are text (other values are resolved one by one), and each record's key positions are
+worked out only when something asks for them. Anything beyond the narrow subset goes to libyaml instead:
 quotes, brackets, anchors, tags, comments after a record, tabs, CR, a BOM, unusual indentation or keys, duplicate
 keys, values with characters YAML treats specially. A test compares both loaders on every file it can find.
 """
@@ -189,8 +191,8 @@ def _one_liners(indent: str) -> re.Pattern[str]:
 
 
 def items(texts: list[str]) -> list[dict[str, Any] | None] | None:
-    """The records of many one-line list items, checked by one match over them all (for history's first reading
-    of a file); None when any of them is not of that shape. An item with a key twice gives None in its place."""
+    """The records of one-line list items at one indent, checked by one match over them all; None when any of
+    them is not of that shape. An item with a key twice gives None in its place."""
     joined = "\n".join(texts)
     indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))] if texts else ""
     if joined.count("\n") != len(texts) - 1 or not indent or not _one_liners(indent).fullmatch(joined):
