@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from calcheck.schema import RECORD_KEYS
@@ -22,7 +23,7 @@ from calcheck.yamlload import SCALARS, Document, LoadedFile, resolve_cached
 
 _KIND = re.compile(r"kind: ([a-z]+) *\Z")
 _LIST = re.compile(r"([a-z]+): *\Z")
-_ITEM = re.compile(r"( +)- \{([^{}\"'#&*!|>%@`\\]*)\} *\Z")
+_ITEM = re.compile(r"( +)- \{(.*)\} *\Z")  # the body is checked by _PLAIN
 _VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
 _SKIP = re.compile(r" *(#.*)?\Z")
 _SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
@@ -52,12 +53,21 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         return None
     rows = significant[2:]
     texts = [line for _, line in rows]
-    records = items(texts)
+    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))]
+    start = len(indent) + 3  # the column of a record: its '{', or its first key in block style
+    if texts[0].startswith("- {", len(indent)):
+        records = items(texts)
+        positions = [(number, start, _LazyKeys(partial(_flow_positions, line, number, start))) for number, line in rows]
+    else:
+        block = _block_items(rows, indent)
+        if block is None:
+            return None
+        if any(not group for group in block):
+            return None
+        records = items([f"  - {{{', '.join(text for _, text, _ in group)}}}" for group in block])
+        positions = [(group[0][0], start, _LazyKeys(partial(_block_positions, group, start))) for group in block]
     if records is None or any(record is None for record in records):
         return None
-    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))]
-    start = len(indent) + 3  # where a record's body starts, after '<indent>- {'
-    positions = [(number, start, _FlowKeys(line, number, start)) for number, line in rows]
     key = listed.group(1)
     data = {"kind": kind.group(1), key: records}
     pos = (
@@ -70,44 +80,106 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     return result
 
 
-def _positions(body: str, line: int, column: int) -> dict[str, Any]:
-    """Where each key and value of a checked record body is (``column``: the body's first column)."""
+def _flow_positions(line: str, number: int, start: int) -> dict[str, Any]:
+    """Where each key and value of a checked one-line record is (``start``: the column of its '{')."""
     where: dict[str, Any] = {}
     offset = 0
-    for key, value in _PAIRS.findall(body):
-        value_column = column + offset + len(key) + 2
-        if value[:1] == "[":
-            parsed = _sequence(value[1:-1], line, value_column)
-            assert parsed is not None
-            value_pos = parsed[1]
-        else:
-            value_pos = (line, value_column)
-        where[key] = (line, column + offset, value_pos)
+    column = start + 1
+    for key, value in _PAIRS.findall(line[start : line.rindex("}")]):
+        where[key] = (number, column + offset, _value_position(value, number, column + offset + len(key) + 2))
         offset += len(key) + len(value) + 4
     return where
 
 
-class _FlowKeys(dict[str, Any]):
-    """A one-line record's key positions, worked out on first use: most records never need them.
+def _block_positions(group: list[_Line], column: int) -> dict[str, Any]:
+    """Where each key and value of a checked block-style record is (its keys all at ``column``)."""
+    where: dict[str, Any] = {}
+    for number, text, listed in group:
+        key, _, value = text.partition(": ")
+        where[key] = (number, column, listed or _value_position(value, number, column + len(key) + 2))
+    return where
+
+
+def _value_position(value: str, line: int, column: int) -> Any:
+    if value[:1] == "[":
+        parsed = _sequence(value[1:-1], line, column)
+        assert parsed is not None
+        return parsed[1]
+    return (line, column)
+
+
+_Line = tuple[int, str, Any]  # (line number, 'key: value' as in a flow mapping, position of a block list or None)
+
+
+def _block_items(rows: list[tuple[int, str]], indent: str) -> list[list[_Line]] | None:
+    """A block-style list's items, each its 'key: value' lines; None if not that simple.
+
+    Every item starts with '<indent>- ' and its other keys are indented exactly two more. A key may hold a
+    block list of plain values ('groups:' then '- a' lines), given here as a flow list with its positions.
+    Anything else (deeper nesting, a value continued on the next line) is left to libyaml.
+    """
+    dash, inner = indent + "- ", indent + "  "
+    cut = len(inner)
+    groups: list[list[_Line]] = []
+    listing: tuple[int, str] | None = None  # (line, key) of a 'key:' line whose list follows
+    values: list[tuple[int, str]] = []
+    at = -1  # the column of this list's dashes
+
+    def close() -> bool:
+        nonlocal listing, values, at
+        if listing is not None:
+            if not values:
+                return False  # 'key:' with nothing after it is null: libyaml's to read
+            positions = [(number, at + 2) for number, _ in values]
+            text = f"{listing[1]}: [{', '.join(value for _, value in values)}]"
+            groups[-1].append((listing[0], text, (values[0][0], at, positions)))
+        listing, values, at = None, [], -1
+        return True
+
+    for number, line in rows:
+        text = line[cut:].rstrip(" ")
+        if line.startswith(dash):
+            if not close():
+                return None
+            groups.append([])
+        elif not groups or not line.startswith(inner):
+            return None
+        elif listing is not None and line.lstrip(" ").startswith("- "):
+            column = len(line) - len(line.lstrip(" ")) + 1
+            if at not in (-1, column):
+                return None
+            at = column
+            values.append((number, line[column + 1 :].rstrip(" ")))
+            if not values[-1][1]:
+                return None  # '- ' alone is a null element
+            continue
+        elif text[:1] in (" ", "-") or not close():
+            return None
+        if text.endswith(":") and ": " not in text and " " not in text:
+            listing = (number, text[:-1])
+        else:
+            groups[-1].append((number, text, None))
+    return groups if close() else None
+
+
+class _LazyKeys(dict[str, Any]):
+    """A record's key positions, worked out on first use: most records never need them.
 
     Every read goes through a method here that fills the mapping first, so it behaves as the plain dict the
     libyaml loader gives (a test compares the two).
     """
 
-    __slots__ = ("_line", "_number", "_start")
+    __slots__ = ("_make",)
 
-    def __init__(self, line: str, number: int, start: int) -> None:
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
         super().__init__()
-        self._line: str | None = line
-        self._number = number
-        self._start = start
+        self._make: Callable[[], dict[str, Any]] | None = make
 
-    def _fill(self) -> _FlowKeys:
-        line = self._line
-        if line is not None:
-            self._line = None
-            body = line[self._start : line.rindex("}")]
-            dict.update(self, _positions(body, self._number, self._start + 1))
+    def _fill(self) -> _LazyKeys:
+        make = self._make
+        if make is not None:
+            self._make = None
+            dict.update(self, make())
         return self
 
     def __getitem__(self, key: str) -> Any:
@@ -126,7 +198,7 @@ class _FlowKeys(dict[str, Any]):
         return dict.__len__(self._fill())
 
     def __eq__(self, other: object) -> bool:
-        return dict.__eq__(self._fill(), other._fill() if isinstance(other, _FlowKeys) else other)
+        return dict.__eq__(self._fill(), other._fill() if isinstance(other, _LazyKeys) else other)
 
     def __ne__(self, other: object) -> bool:
         return not self == other

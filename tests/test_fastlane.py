@@ -25,11 +25,12 @@ def same(raw: bytes) -> bool | None:
     assert [(d.data, d.pos, d.line, d.column) for d in quick.documents] == [
         (d.data, d.pos, d.line, d.column) for d in slow.documents
     ]
-    # History reads the same records item by item, without positions.
+    # History reads the same records item by item, without positions (one-line records only).
     data = slow.documents[0].data
     lines = [line for line in raw.decode().split("\n") if line.lstrip().startswith("- {")]
-    assert [fastlane.item(line) for line in lines] == data[RECORD_KEYS[data["kind"]]]
-    assert fastlane.items(lines) == data[RECORD_KEYS[data["kind"]]]  # and a file's items all at once
+    if lines:
+        assert [fastlane.item(line) for line in lines] == data[RECORD_KEYS[data["kind"]]]
+        assert fastlane.items(lines) == data[RECORD_KEYS[data["kind"]]]  # and a file's items all at once
     return True
 
 
@@ -38,11 +39,16 @@ def test_every_yaml_file_of_the_project(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "generate.py"), str(generated),
                     "--assignments", "400", "--people", "150", "--devices", "60", "--holdings", "8",
                     "--deployments", "10"], check=True)  # fmt: skip
-    files = [p for p in [*ROOT.rglob("*.yaml"), *generated.rglob("*.yaml")] if ".git" not in p.parts]
+    block = tmp_path / "block"
+    subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "generate.py"), str(block),
+                    "--assignments", "400", "--people", "150", "--devices", "60", "--holdings", "8",
+                    "--deployments", "10", "--style", "block"], check=True)  # fmt: skip
+    files = [p for p in [*ROOT.rglob("*.yaml"), *tmp_path.rglob("*.yaml")] if ".git" not in p.parts]
     outcomes = {p: same(p.read_bytes()) for p in files}
     engaged = {p.relative_to(ROOT).as_posix() for p, ok in outcomes.items() if ok and p.is_relative_to(ROOT)}
     assert "licenses/assignments/finance.yaml" in engaged  # the lane is really taken for one-line records
     assert sum(1 for p, ok in outcomes.items() if ok and p.is_relative_to(generated)) > 300
+    assert sum(1 for p, ok in outcomes.items() if ok and p.is_relative_to(block)) > 280  # and for block mappings
 
 
 ROW_KEY = st.sampled_from(["id", "holding", "person", "device", "since", "until", "note", "x_1", "Id", "ab", "true",
@@ -65,6 +71,42 @@ def test_random_rows_agree_or_decline(rows: list[list[tuple[str, str]]], indent:
     same(raw)
 
 
+def block_field(key: str, value: str, indent: str, nested: str) -> str:
+    """'key: value', or a list value as a block list, its dashes level with the key or ``nested`` deeper."""
+    if nested != "flow" and value.startswith("[") and value.endswith("]") and len(value) > 2:
+        return f"{key}:" + "".join(f"\n{indent}  {nested}- {element}" for element in value[1:-1].split(", "))
+    return f"{key}: {value}"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.lists(st.tuples(ROW_KEY, ROW_VALUE), min_size=1, max_size=5), min_size=1, max_size=4),
+       st.sampled_from(["", "  ", "    "]), st.sampled_from(["", "  # note\n", "\n"]),
+       st.sampled_from(["flow", "", " ", "  "]))  # fmt: skip
+def test_random_block_rows_agree_or_decline(
+    rows: list[list[tuple[str, str]]], indent: str, between: str, nested: str
+) -> None:
+    body = "".join(
+        indent + "- " + f"\n{indent}  ".join(block_field(k, v, indent, nested) for k, v in row) + "\n" + between
+        for row in rows
+    )
+    same(("kind: people\npeople:\n" + body).encode())
+
+
+def test_block_mappings_agree_or_decline() -> None:
+    head = b"kind: assignments\nassignments:\n"
+    assert same(head + b"- id: A-1\n  holding: H-1\n  groups: [a, b]\n- id: A-2\n  holding: H-2\n") is True
+    assert same(head + b"  - id: A-1   \n    # a comment\n\n    since: 2026-01-01\n") is True
+    # lists of plain values written as block lists, level with their key or indented under it
+    assert same(head + b"- id: A-1\n  groups:\n  - a\n  - 2024-01-01\n  since: x\n- groups:\n    - b\n  id: A-2\n")
+    assert same(head + b"  - id: A-1\n    tags:\n      - a\n      - null\n") is True
+    for body in (b"- id: A-1\n  groups:\n  - a: b\n", b"- id: A-1\n  note: one\n    two\n", b"- id: A-1 # x\n",
+                 b"- id: A-1\n   holding: H\n", b"- id: A-1\n  note:\n", b"- id: A-1\n  id: A-2\n",
+                 b"- id: A-1\n- {id: A-2}\n", b"- A-1\n", b"- id: A-1\n  groups:\n  - a\n    - b\n",
+                 b"- id: A-1\n  groups:\n  - [a]\n", b"- id: A-1\n  groups:\n  - a\n  -  b\n",
+                 b"- id: A-1\n  groups:\n  -\n", b"- id: A-1\n  groups:\n  - \n  - a\n"):  # fmt: skip
+        assert fastlane.load("f.yaml", head + body) is None, body
+
+
 def test_flow_lists_of_plain_values_agree() -> None:
     head = b"kind: people\npeople:\n"
     assert same(head + b"  - {id: ann, groups: [g1, g2], devices: []}\n  - {id: bob, groups: [a b, 2022]}\n") is True
@@ -72,7 +114,7 @@ def test_flow_lists_of_plain_values_agree() -> None:
 
 def test_declines_what_it_does_not_read() -> None:
     head = b"kind: assignments\nassignments:\n"
-    for body in (b"  - {id: 'A-1'}\n", b"  - {id: A-1}  # note\n", b"  - {id: A-1, id: A-2}\n", b"  - id: A-1\n",
+    for body in (b"  - {id: 'A-1'}\n", b"  - {id: A-1}  # note\n", b"  - {id: A-1, id: A-2}\n",
                  b"  - {id: [A-1, [x]]}\n", b"\t- {id: A-1}\n", b"  - {id: A-1}\r\n", b"  - {id: &a A-1}\n"):  # fmt: skip
         assert fastlane.load("f.yaml", head + body) is None, body
     assert fastlane.load("f.yaml", b"\xef\xbb\xbf" + head + b"  - {id: A-1}\n") is None

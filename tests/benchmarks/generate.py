@@ -2,9 +2,11 @@
 
     python tests/benchmarks/generate.py OUT --assignments 100000 [--people 50000] [--devices 20000]
                                         [--holdings 500] [--deployments 200] [--commits 5000]
+                                        [--style flow|block]
 
 Deterministic for the same arguments (seeded). People and devices are spread over departments, one file per
 department and kind; assignments are one line each in a file per department; holdings over a few dozen files.
+With ``--style block`` every record is written as a block mapping instead (a 'key: value' line per field).
 """
 
 from __future__ import annotations
@@ -137,6 +139,33 @@ def history(out: Path, commits: int, people: int) -> None:
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=out, check=True, env=env)
 
 
+def _top_level_parts(body: str) -> list[str]:
+    """'a: 1, b: [x, y], c: {d: e}' -> ['a: 1', 'b: [x, y]', 'c: {d: e}'] (commas inside brackets stay)."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(body):
+        depth += char in "[{"
+        depth -= char in "]}"
+        if depth == 0 and body.startswith(", ", index):
+            parts.append(body[start:index])
+            start = index + 2
+    return [*parts, body[start:]]
+
+
+def to_block(root: Path) -> None:
+    """Rewrite every one-line record '  - {a: 1, b: 2}' of the estate as a block mapping."""
+    for path in sorted(root.rglob("*.yaml")):
+        lines = []
+        for line in path.read_text().split("\n"):
+            stripped = line.lstrip(" ")
+            if stripped.startswith("- {") and line.endswith("}"):
+                indent = " " * (len(line) - len(stripped))
+                parts = _top_level_parts(stripped[3:-1])
+                lines += [f"{indent}- {parts[0]}", *(f"{indent}  {part}" for part in parts[1:])]
+            else:
+                lines.append(line)
+        path.write_text("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
@@ -146,8 +175,13 @@ def main() -> None:
     parser.add_argument("--holdings", type=int, default=500)
     parser.add_argument("--deployments", type=int, default=200)
     parser.add_argument("--commits", type=int, default=0, help="also make a git repository with this many commits")
+    parser.add_argument("--style", choices=("flow", "block"), default="flow", help="how records are written")
     args = parser.parse_args()
+    if args.style == "block" and args.commits:
+        parser.error("--style block makes an estate only (no --commits)")
     estate(args.out, args.assignments, args.people, args.devices, args.holdings, args.deployments)
+    if args.style == "block":
+        to_block(args.out / "licenses")
     if args.commits:
         history(args.out, args.commits, args.people)
 
