@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import accumulate
 from typing import Any
 
 from calcheck.schema import RECORD_KEYS
@@ -26,6 +27,7 @@ _LIST = re.compile(r"([a-z]+): *\Z")
 _ITEM = re.compile(r"( +)- \{(.*)\} *\Z")  # the body is checked by _PLAIN
 _VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
 _SKIP = re.compile(r" *(#.*)?\Z")
+_EMPTY_LINE = re.compile(r"\n *(?=\n|\Z)")
 _SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
 _FLOW_VALUE = rf"(?:{_SCALAR}|\[(?:{_SCALAR}(?:, {_SCALAR})*)?\])"
 _PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
@@ -41,10 +43,17 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     if raw[:3] == b"\xef\xbb\xbf" or b"\r" in raw or b"\t" in raw or b"\x00" in raw:
         return None
     try:
-        lines = raw.decode("utf-8").split("\n")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    significant = [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
+    text = text[:-1] if text.endswith("\n") else text
+    lines = text.split("\n")
+    plain = "#" not in text and bool(lines[0].strip(" ")) and _EMPTY_LINE.search(text) is None  # none to skip
+    significant = (
+        list(enumerate(lines, start=1))
+        if plain
+        else [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
+    )
     if len(significant) < 3:
         return None
     (kind_line, kind_text), (list_line, list_text) = significant[0], significant[1]
@@ -58,11 +67,19 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     if texts[0].startswith("- {", len(indent)):
         records = items(texts)
         positions = [(number, start, _LazyKeys(partial(_flow_positions, line, number, start))) for number, line in rows]
+    elif plain and _block_plain(indent).fullmatch(body := "\n".join(texts)):
+        # Block mappings of plain 'key: value' lines only: each item joined into a flow mapping's body.
+        texts = re.split(rf"\n(?={indent}- )", body)
+        flow = [f"  - {{{item[len(indent) + 2 :].replace(chr(10) + indent + '  ', ', ')}}}" for item in texts]
+        records = items(flow, checked=True)
+        numbers = list(accumulate((item.count("\n") + 1 for item in texts[:-1]), initial=rows[0][0]))
+        positions = [
+            (number, start, _LazyKeys(partial(_block_text_positions, item, number, start)))
+            for number, item in zip(numbers, texts, strict=True)
+        ]
     else:
         block = _block_items(rows, indent)
-        if block is None:
-            return None
-        if any(not group for group in block):
+        if block is None or any(not group for group in block):
             return None
         records = items([f"  - {{{', '.join(text for _, text, _ in group)}}}" for group in block])
         positions = [(group[0][0], start, _LazyKeys(partial(_block_positions, group, start))) for group in block]
@@ -98,6 +115,11 @@ def _block_positions(group: list[_Line], column: int) -> dict[str, Any]:
         key, _, value = text.partition(": ")
         where[key] = (number, column, listed or _value_position(value, number, column + len(key) + 2))
     return where
+
+
+def _block_text_positions(item: str, number: int, column: int) -> dict[str, Any]:
+    """``_block_positions`` of an item given as its text (its lines all 'key: value', the first after '- ')."""
+    return _block_positions([(number + i, line[column - 1 :], None) for i, line in enumerate(item.split("\n"))], column)
 
 
 def _value_position(value: str, line: int, column: int) -> Any:
@@ -257,17 +279,27 @@ def _list(flow: str) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=16)
+def _block_plain(indent: str) -> re.Pattern[str]:
+    """Block mappings whose every line is 'key: value' ('<indent>- ' before an item's first, two spaces more
+    before the others), one after another with nothing between."""
+    return re.compile(rf"(?:{indent}- {_PAIR}(?:\n{indent}  {_PAIR})*(?:\n|\Z))*")
+
+
+@functools.lru_cache(maxsize=16)
 def _one_liners(indent: str) -> re.Pattern[str]:
     """One-line items at this indent, one per line (any number of them)."""
     return re.compile(rf"(?:{indent}- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
 
 
-def items(texts: list[str]) -> list[dict[str, Any] | None] | None:
-    """The records of one-line list items at one indent, checked by one match over them all; None when any of
-    them is not of that shape. An item with a key twice gives None in its place."""
+def items(texts: list[str], *, checked: bool = False) -> list[dict[str, Any] | None] | None:
+    """The records of one-line list items at one indent, checked by one match over them all (unless the caller
+    has ``checked`` them); None when any of them is not of that shape. An item with a key twice gives None in
+    its place."""
     joined = "\n".join(texts)
     indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))] if texts else ""
-    if joined.count("\n") != len(texts) - 1 or not indent or not _one_liners(indent).fullmatch(joined):
+    if not checked and (
+        joined.count("\n") != len(texts) - 1 or not indent or not _one_liners(indent).fullmatch(joined)
+    ):
         return None
     if not any(not isinstance(resolve_cached(v), str) for v in set(_MAYBE_NOT_TEXT.findall(joined))):
         records = _as_json(texts)  # every value is text: the C JSON parser can build the records

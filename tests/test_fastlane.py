@@ -99,6 +99,12 @@ def test_block_mappings_agree_or_decline() -> None:
     # lists of plain values written as block lists, level with their key or indented under it
     assert same(head + b"- id: A-1\n  groups:\n  - a\n  - 2024-01-01\n  since: x\n- groups:\n    - b\n  id: A-2\n")
     assert same(head + b"  - id: A-1\n    tags:\n      - a\n      - null\n") is True
+    # blank, space-only and comment lines anywhere, and no final newline: line numbers stay right
+    for flow, block in ((b"  - {id: A-1}", b"- id: A-1\n  since: 2026-01-01"), (b"  - {id: A-2}", b"- id: A-2")):
+        for text in (b"\n" + head + flow + b"\n", head.replace(b"\n", b"\n   \n", 1) + flow, head + flow + b"\n\n\n",
+                     b"# c\n" + head + flow, b"\n" + head + block + b"\n", head + b"\n" + block + b"\n\n",
+                     head + block):  # fmt: skip
+            assert same(text) is True, text
     for body in (b"- id: A-1\n  groups:\n  - a: b\n", b"- id: A-1\n  note: one\n    two\n", b"- id: A-1 # x\n",
                  b"- id: A-1\n   holding: H\n", b"- id: A-1\n  note:\n", b"- id: A-1\n  id: A-2\n",
                  b"- id: A-1\n- {id: A-2}\n", b"- A-1\n", b"- id: A-1\n  groups:\n  - a\n    - b\n",
