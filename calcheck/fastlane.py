@@ -77,6 +77,8 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
             (number, start, _LazyKeys(partial(_block_text_positions, item, number, start)))
             for number, item in zip(numbers, texts, strict=True)
         ]
+    elif plain and not any(line.endswith((":", " ")) for line in texts):
+        return None  # not simple block mappings, and nothing (a block list, trailing spaces) the line reader takes
     else:
         block = _block_items(rows, indent)
         if block is None or any(not group for group in block):
