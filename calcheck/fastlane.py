@@ -49,12 +49,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         return None
     text = text[:-1] if text.endswith("\n") else text
     lines = text.split("\n")
-    plain = "#" not in text and bool(lines[0].strip(" ")) and _EMPTY_LINE.search(text) is None  # none to skip
-    significant = (
-        list(enumerate(lines, start=1))
-        if plain
-        else [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
-    )
+    significant = _significant(text, lines)
     if len(significant) < 3:
         return None
     (kind_line, kind_text), (list_line, list_text) = significant[0], significant[1]
@@ -63,6 +58,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         return None
     rows = significant[2:]
     texts = [line for _, line in rows]
+    plain = rows[-1][0] - rows[0][0] == len(rows) - 1  # no blank or comment line between the records
     indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))]
     start = len(indent) + 3  # the column of a record: its '{', or its first key in block style
     if texts[0].startswith("- {", len(indent)):
@@ -98,6 +94,25 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     result = LoadedFile(path)
     result.documents.append(Document(data, pos, kind_line, 1))
     return result
+
+
+def _significant(text: str, lines: list[str]) -> list[tuple[int, str]]:
+    """(number, line) of every line that is not blank or a comment (usually all of them, or all but a few)."""
+    marks = [blank.start() + 1 for blank in _EMPTY_LINE.finditer(text)]  # where blank lines start
+    at = text.find("#")
+    while at >= 0 and len(marks) <= 64:
+        marks.append(at)
+        at = text.find("#", at + 1)
+    if len(marks) > 64:
+        return [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
+    skip = {0} if not lines[0].strip(" ") else set()
+    index = previous = 0
+    for mark in sorted(marks):  # the line each mark is on, counting newlines once over the text
+        index += text.count("\n", previous, mark)
+        previous = mark
+        if _SKIP.match(lines[index]):
+            skip.add(index)
+    return [(index + 1, line) for index, line in enumerate(lines) if index not in skip]
 
 
 def _flow_positions(line: str, number: int, start: int) -> dict[str, Any]:

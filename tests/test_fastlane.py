@@ -105,6 +105,9 @@ def test_block_mappings_agree_or_decline() -> None:
                      b"# c\n" + head + flow, b"\n" + head + block + b"\n", head + b"\n" + block + b"\n\n",
                      head + block):  # fmt: skip
             assert same(text) is True, text
+    many = b"".join(b"  # note %d\n\n" % i for i in range(40))  # more marks than the quick line finder takes
+    assert same(head + many + b"  - {id: A-1}\n" + many + b"  - {id: A-2}\n") is True
+    assert same(b"# schema\n" + head + b"- id: A-1\n  since: 2026-01-01\n- id: A-2\n") is True
     for body in (b"- id: A-1\n  groups:\n  - a: b\n", b"- id: A-1\n  note: one\n    two\n", b"- id: A-1 # x\n",
                  b"- id: A-1\n   holding: H\n", b"- id: A-1\n  note:\n", b"- id: A-1\n  id: A-2\n",
                  b"- id: A-1\n- {id: A-2}\n", b"- A-1\n", b"- id: A-1\n  groups:\n  - a\n    - b\n",
