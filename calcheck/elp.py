@@ -14,6 +14,9 @@ from calcheck.model import Estate, Holding
 PoolKey = tuple[str, str, str]  # (cal id, version or "", type)
 
 
+COUNTS = ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")  # the ELP's numbers, in order
+
+
 @dataclass(slots=True)
 class Pool:
     """One row of the ELP: a CAL, version and type."""
@@ -30,6 +33,10 @@ class Pool:
     holdings: list[str] = field(default_factory=list)
     required_subjects: set[Subject] = field(default_factory=set)
     uncovered_subjects: set[Subject] = field(default_factory=set)
+
+    def counts(self) -> list[int]:
+        """This pool's ``COUNTS``, in order."""
+        return [int(getattr(self, name)) for name in COUNTS]
 
     @property
     def required(self) -> int:
@@ -77,6 +84,10 @@ class Position:
 
     def total(self, attribute: str) -> int:
         return sum(int(getattr(pool, attribute)) for pool in self.pools)
+
+    def totals(self) -> list[int]:
+        """The sum of each of ``COUNTS`` over all pools, in order."""
+        return [self.total(name) for name in COUNTS]
 
     @property
     def shortfall_cost(self) -> float | None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from calcheck import __version__
-from calcheck.elp import Pool, Position
+from calcheck.elp import COUNTS, Pool, Position
 from calcheck.findings import Finding, Severity
 from calcheck.reporters import one_line
 
@@ -43,19 +43,13 @@ def _row(pool: Pool, currency: str | None) -> list[str]:
     return [
         one_line(pool.label),
         pool.kind,
-        str(pool.owned),
-        str(pool.assigned),
-        str(pool.required),
-        str(pool.surplus),
-        str(pool.shortfall),
-        str(pool.reclaimable),
+        *map(str, pool.counts()),
         money(pool.shortfall_cost, currency),
     ]
 
 
 def _totals(position: Position) -> list[str]:
-    numbers = [str(position.total(a)) for a in ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")]
-    return ["Total", "", *numbers, money(position.shortfall_cost, position.currency)]
+    return ["Total", "", *map(str, position.totals()), money(position.shortfall_cost, position.currency)]
 
 
 def verdict(data: ReportInput) -> str:
@@ -123,12 +117,7 @@ def csv_rows(position: Position) -> list[list[object]]:
             p.kind,
             p.version,
             p.type,
-            p.owned,
-            p.assigned,
-            p.required,
-            p.surplus,
-            p.shortfall,
-            p.reclaimable,
+            *p.counts(),
             "" if p.unit_price is None else f"{p.unit_price:.2f}",
             "" if p.shortfall_cost is None else f"{p.shortfall_cost:.2f}",
             position.currency or "",
@@ -156,7 +145,7 @@ def render_json(data: ReportInput) -> str:
         "currency": position.currency,
         "compliant": data.compliant,
         "totals": {
-            **{a: position.total(a) for a in ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")},
+            **dict(zip(COUNTS, position.totals(), strict=True)),
             "shortfall_cost": position.shortfall_cost,
             "errors": data.errors,
             "waived": data.waived,

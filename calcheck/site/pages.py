@@ -149,12 +149,7 @@ def _elp_table(result: CheckResult) -> str:
         [
             p.label,
             p.kind,
-            p.owned,
-            p.assigned,
-            p.required,
-            p.surplus,
-            p.shortfall,
-            p.reclaimable,
+            *p.counts(),
             money(p.shortfall_cost, position.currency),
         ]
         for p in position.pools
@@ -163,7 +158,7 @@ def _elp_table(result: CheckResult) -> str:
         [
             "Total",
             "",
-            *(position.total(a) for a in ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")),
+            *position.totals(),
             money(position.shortfall_cost, position.currency),
         ]
     )
