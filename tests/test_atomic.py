@@ -9,12 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from calcheck.atomic import write_text
+from calcheck.core.atomic import write_text
 
 WRITER = """
 import sys
 from pathlib import Path
-from calcheck.atomic import write_text
+from calcheck.core.atomic import write_text
 Path(sys.argv[2]).write_text("started")
 write_text(Path(sys.argv[1]), "new " * 40_000_000)
 """

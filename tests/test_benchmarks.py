@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from calcheck import engine
-from calcheck.gitrepo import GitRepo
+from calcheck.git.repo import GitRepo
+from calcheck.licensing import engine
 from tests.conftest import ROOT
 
 GENERATE = ROOT / "tests" / "benchmarks" / "generate.py"

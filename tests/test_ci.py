@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from calcheck.ci import escape_data, escape_property
+from calcheck.outputs.ci import escape_data, escape_property
 from tests.conftest import AS_OF, ROOT
 
 Run = Callable[..., tuple[int, str, str]]
@@ -104,7 +104,7 @@ def test_junit_has_a_case_per_rule(run_cli: Run, in_broken: None) -> None:
         run_cli("check", "licenses", "--as-of", AS_OF, "--no-history", "--format", "junit")[1]
     )
     cases = {case.get("name"): case for case in root.iter("testcase")}
-    from calcheck.rules import REGISTRY
+    from calcheck.licensing.rules import REGISTRY
 
     assert set(cases) == set(REGISTRY)
     assert cases["schema"].find("failure") is not None

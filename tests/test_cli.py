@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import __version__, engine
+from calcheck import __version__
+from calcheck.licensing import engine
 from tests.conftest import AS_OF, ROOT
 
 Run = Callable[..., tuple[int, str, str]]
@@ -166,7 +167,7 @@ def test_output_file_is_written(run_cli: Run, estate: Callable[[dict[str, str]],
 
 
 def test_rules_lists_every_rule_and_documents_one(run_cli: Run) -> None:
-    from calcheck.rules import REGISTRY
+    from calcheck.licensing.rules import REGISTRY
 
     code, out, _ = run_cli("rules")
     assert code == 0 and len(out.splitlines()) == len(REGISTRY)

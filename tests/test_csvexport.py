@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calcheck.csvexport import CsvExport, read_export
-from calcheck.findings import Finding
+from calcheck.core.findings import Finding
+from calcheck.edits.csvinput import CsvExport, read_export
 
 
 def read(tmp_path: Path, raw: bytes) -> CsvExport | Finding:

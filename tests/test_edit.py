@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine, fastlane, operations
-from calcheck.edit import EditableFile, EditError, next_id
+from calcheck.edits import operations
+from calcheck.edits.yamledit import EditableFile, EditError, next_id
+from calcheck.estate import fastlane
+from calcheck.licensing import engine
 from tests.conftest import ROOT
 
 Run = Callable[..., tuple[int, str, str]]

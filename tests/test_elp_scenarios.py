@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine
-from calcheck.rules.example import base_files, write_estate
+from calcheck.licensing import engine
+from calcheck.licensing.rules.example import base_files, write_estate
 
 AS_OF = dt.date(2026, 6, 30)
 Row = tuple[int, int, int, int, int, int]

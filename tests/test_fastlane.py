@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calcheck import fastlane
-from calcheck.schema import RECORD_KEYS
-from calcheck.yamlload import load_bytes
+from calcheck.estate import fastlane
+from calcheck.estate.kinds import RECORD_KEYS
+from calcheck.estate.yamlload import load_bytes
 from tests.conftest import ROOT
 
 

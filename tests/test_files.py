@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import yamlload
+from calcheck.estate import yamlload
 
 Run = Callable[..., tuple[int, str, str]]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck.rules.example import base_files, write_estate
+from calcheck.licensing.rules.example import base_files, write_estate
 
 Run = Callable[..., tuple[int, str, str]]
 PEOPLE = """\
@@ -292,7 +292,7 @@ def test_committed_links_are_findings_not_silently_skipped(repo: Path, run_cli: 
 
 def test_blobs_read_ahead_are_the_blobs_git_holds(repo: Path) -> None:
     """The read-ahead stream answers exactly as a plain read, in order, out of order, again, or missing."""
-    from calcheck.gitrepo import GitError, GitRepo
+    from calcheck.git.repo import GitError, GitRepo
 
     git_repo = GitRepo(repo)
     files = git_repo.tree(git_repo.resolve("HEAD"), "licenses")
@@ -313,7 +313,7 @@ def test_blobs_read_ahead_are_the_blobs_git_holds(repo: Path) -> None:
 
 
 def test_a_revision_is_read_through_the_stream(repo: Path) -> None:
-    from calcheck.gitrepo import open_tree
+    from calcheck.git.repo import open_tree
 
     tree = open_tree(repo / "licenses", "HEAD~1")
     files = tree.yaml_files()

@@ -29,7 +29,7 @@ def test_expected_output(
 
 
 def test_broken_estate_shows_every_file_and_integrity_rule() -> None:
-    from calcheck.rules import files, integrity
+    from calcheck.licensing.rules import files, integrity
 
     text = (ROOT / "tests" / "broken-estate" / "expected.txt").read_text(encoding="utf-8")
     shown = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from calcheck.gitrepo import Change, Commit
-from calcheck.history import HistoryBuilder
+from calcheck.git.history import HistoryBuilder
+from calcheck.git.repo import Change, Commit
 
 
 def versions(seed: int, steps: int) -> list[str]:
@@ -71,7 +71,7 @@ def test_region_and_full_comparisons_agree(monkeypatch: object) -> None:
 
 def test_common_start_and_end_are_exact() -> None:
     """The block-wise search agrees with a byte-by-byte walk, across block edges and at the limits."""
-    from calcheck.history import _common_prefix, _common_suffix
+    from calcheck.git.history import _common_prefix, _common_suffix
 
     def walk(a: bytes, b: bytes) -> int:
         n = 0

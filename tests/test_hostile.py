@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calcheck import engine
-from calcheck.rules.example import base_files, write_estate
-from calcheck.yamlload import load_bytes
+from calcheck.estate.parse import load_bytes
+from calcheck.licensing import engine
+from calcheck.licensing.rules.example import base_files, write_estate
 from tests.conftest import ROOT
 
 SUITE = ROOT / "tests" / "reference" / "yaml-test-suite.json"  # packed by tests/reference/refresh.py

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine
+from calcheck.licensing import engine
 from tests.conftest import ROOT
 
 Run = Callable[..., tuple[int, str, str]]

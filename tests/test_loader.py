@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from calcheck.yamlload import MAX_ALIAS_NODES, load_bytes, locate, locate_key
+from calcheck.estate.parse import load_bytes
+from calcheck.estate.yamlload import MAX_ALIAS_NODES, locate, locate_key
 
 
 def rules_of(raw: bytes) -> list[tuple[str, int, int]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from calcheck.model import Assignment, Source, fast_init
+from calcheck.estate.model import Assignment, Source, fast_init
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import reconcile
+from calcheck.edits import reconcile
 from tests.conftest import ROOT
 
 Run = Callable[..., tuple[int, str, str]]
@@ -76,7 +76,7 @@ def test_bad_rows_are_located_and_stop_the_reconciliation(run_cli: Run, at_root:
 
 
 def test_progress_is_silent_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from calcheck.progress import progress
+    from calcheck.core.progress import progress
 
     assert list(progress(list(range(5000)), "rows")) == list(range(5000))
     assert capsys.readouterr().err == ""

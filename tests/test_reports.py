@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine
-from calcheck.rules import REGISTRY
-from calcheck.rules.example import base_files, write_estate
+from calcheck.licensing import engine
+from calcheck.licensing.rules import REGISTRY
+from calcheck.licensing.rules.example import base_files, write_estate
 from tests.conftest import ROOT
 from tests.test_elp_scenarios import SCENARIOS
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine
-from calcheck.findings import Severity
-from calcheck.rules import REGISTRY
-from calcheck.rules.example import load_example, write_estate
+from calcheck.core.findings import Severity
+from calcheck.licensing import engine
+from calcheck.licensing.rules import REGISTRY
+from calcheck.licensing.rules.example import load_example, write_estate
 
 # Conditions no YAML example can show; tests/test_loader.py, test_files.py and test_git.py cover them.
 WITHOUT_EXAMPLES = {"file-too-large", "unreadable-file", "history-unavailable", "estate-link"}

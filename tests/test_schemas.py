@@ -11,9 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from calcheck import schema
-from calcheck.engine import builtin_catalogue
-from calcheck.yamlload import Document, load_bytes
+from calcheck.estate import schema
+from calcheck.estate.loading import builtin_catalogue
+from calcheck.estate.parse import load_bytes
+from calcheck.estate.yamlload import Document
 from tests.conftest import ROOT
 
 SCHEMA_FILES = sorted((ROOT / "schemas").glob("*.schema.json"))

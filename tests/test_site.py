@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck import engine
+from calcheck.licensing import engine
 from calcheck.site.pages import SiteInput, render_site
 from tests.conftest import AS_OF, ROOT
 

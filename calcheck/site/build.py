@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from calcheck import __version__, engine
-from calcheck.errors import CalcheckError, UsageError
-from calcheck.gitrepo import GitTree
-from calcheck.history import Entry
-from calcheck.schema import schema_dir
+from calcheck import __version__
+from calcheck.core.errors import CalcheckError, UsageError
+from calcheck.estate import loading
+from calcheck.estate.schema import schema_dir
+from calcheck.estate.sources import FileState, WorkTree
+from calcheck.git.history import Entry
+from calcheck.git.repo import GitTree
+from calcheck.git.timeline import builder_at, open_repo, timeline_for
+from calcheck.licensing import engine
 from calcheck.site.markup import slug
 from calcheck.site.pages import SiteInput, TrendPoint, render_site
-from calcheck.sources import FileState, WorkTree
-from calcheck.timeline import builder_at, open_repo, timeline_for
 
 ENGINES = ("mkdocs", "zensical")
 TREND_POINTS = 12
@@ -48,7 +50,7 @@ def _history(estate: Path) -> list[Entry]:
     repo = open_repo(estate)
     if repo is None or not repo.has_commits() or repo.is_shallow():
         return []
-    return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), engine.builtin_cal_names()).history.entries
+    return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names()).history.entries
 
 
 def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
@@ -100,7 +102,7 @@ def _write(path: Path, content: str | bytes) -> None:
 def generate(estate_dir: Path, paths: SitePaths, as_of: dt.date) -> engine.CheckResult:
     """Write every page of the site into the build folder; returns the check the pages show."""
     entries = _history(estate_dir)
-    timeline = timeline_for(estate_dir, None, as_of, engine.builtin_cal_names())
+    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
     result = engine.check(WorkTree(estate_dir), as_of, timeline)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: f"proofs/{slug(name)}" for name in proofs}

@@ -15,14 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from calcheck.engine import CheckResult
-from calcheck.findings import Finding, Severity
-from calcheck.history import Entry
-from calcheck.model import Estate, Holding
-from calcheck.report import money
-from calcheck.rules import REGISTRY
-from calcheck.rules.example import load_example
-from calcheck.schema import KINDS, load_schemas, schema_uri
+from calcheck.core.findings import Finding, Severity
+from calcheck.estate.kinds import KINDS
+from calcheck.estate.model import Estate, Holding
+from calcheck.estate.schema import load_schemas, schema_uri
+from calcheck.git.history import Entry
+from calcheck.licensing.engine import CheckResult
+from calcheck.licensing.rules import REGISTRY
+from calcheck.licensing.rules.example import load_example
+from calcheck.outputs.report import money
 from calcheck.site import charts
 from calcheck.site.markup import cell, link, script_data, slug, table, text
 

@@ -1,0 +1,361 @@
+"""Import the directory from the exports admins have: Active Directory, Entra ID users, Intune devices, or any CSV.
+
+Rows are read and checked first; an import either applies completely or changes nothing. People and devices are
+matched by id (or, for people, by email), updated in place, added, or marked as departed or retired when the export
+no longer lists them (or lists them disabled).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calcheck.core.findings import Finding, Severity
+from calcheck.core.progress import progress
+from calcheck.edits.csvinput import read_export
+from calcheck.edits.operations import Change
+from calcheck.edits.yamledit import EditableFile, flow_record, insert_after
+from calcheck.licensing.engine import CheckResult
+
+# Normalised header names (lowercase letters and digits only) each field may come from, by source.
+SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "ad": {
+        "id": ("samaccountname",),
+        "name": ("displayname", "name"),
+        "email": ("emailaddress", "mail", "userprincipalname"),
+        "department": ("department",),
+        "enabled": ("enabled",),
+    },
+    "entra": {
+        "id": ("userprincipalname",),
+        "name": ("displayname",),
+        "email": ("mail", "userprincipalname"),
+        "department": ("department",),
+        "enabled": ("accountenabled",),
+        "blocked": ("blocksignin",),
+        "usertype": ("usertype",),
+    },
+    # Intune's device export, and Configuration Manager's device list (Name, Operating System, Last Activity)
+    "intune": {
+        "id": ("devicename", "name", "netbiosname"),
+        "name": ("devicename", "name"),
+        "serial": ("serialnumber",),
+        "os": ("os", "operatingsystem"),
+        "lastseen": ("lastcheckin", "lastsynctime", "lastactivity"),
+    },
+}
+REQUIRED = {"people": ("id", "name"), "devices": ("id",)}
+MOBILE = re.compile(r"(?i)^(ios|ipados|android)")
+TRUE = {"true", "yes", "1", "enabled"}
+FALSE = {"false", "no", "0", "disabled"}
+
+
+def _norm(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, str]
+
+
+@dataclass
+class ImportPlan:
+    changes: list[Change] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    leavers: list[str] = field(default_factory=list)
+
+
+def read_rows(
+    path: Path, source: str, mapping: dict[str, str] | None, kind: str
+) -> tuple[str, list[Row], list[Finding]]:
+    """Rows with the fields calcheck uses; the source is detected from the headers when ``source`` is auto."""
+    shown = str(path)
+    export = read_export(path, "import")
+    if isinstance(export, Finding):
+        return source, [], [export]
+    if export.header is None:
+        return source, [], [_problem(shown, 1, "the file is empty", "export the directory again")]
+    header, skipped = export.header, export.header_line - 1
+    columns = {_norm(h): i for i, h in enumerate(header)}
+    if mapping is not None:
+        fields: dict[str, tuple[str, ...]] = {name: (_norm(column),) for name, column in mapping.items()}
+        source = "mapping"
+    else:
+        if source == "auto":
+            source = _detect(columns, kind)
+        fields = SOURCES[source]
+    wanted = {name: next((columns[c] for c in candidates if c in columns), None) for name, candidates in fields.items()}
+    missing = [name for name in REQUIRED[kind] if wanted.get(name) is None]
+    if missing:
+        expected = ", ".join(fields[m][0] for m in missing)
+        return (
+            source,
+            [],
+            [
+                _problem(
+                    shown,
+                    1 + skipped,
+                    f"missing column(s) for {', '.join(missing)}",
+                    f"the {source} export needs a column like: {expected}",
+                )
+            ],
+        )
+    rows = [
+        Row(number, {name: record[i].strip() for name, i in wanted.items() if i is not None and i < len(record)})
+        for number, record in export.rows
+    ]
+    return source, rows, []
+
+
+def _detect(columns: dict[str, int], kind: str) -> str:
+    if kind == "devices":
+        return "intune"
+    return "ad" if "samaccountname" in columns else "entra"
+
+
+def _problem(path: str, line: int, message: str, hint: str) -> Finding:
+    return Finding("import", Severity.ERROR, path, line, 1, message, hint)
+
+
+def person_id(source: str, raw: str) -> str:
+    """A person's id from the export: the account name, or a UPN's local part (guests' #EXT# made safe)."""
+    value = raw.split("@", 1)[0] if source == "entra" else raw
+    folded = unicodedata.normalize("NFKD", value.strip().lower().translate(_LETTERS))
+    plain = "".join(char for char in folded if not unicodedata.combining(char))  # josé -> jose
+    return re.sub(r"[^a-z0-9._@-]+", "-", plain).strip("-._")
+
+
+# Letters that Unicode does not decompose into a base letter and a mark.
+_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "\u0131": "i"}
+)
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    lowered = value.strip().lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise ValueError(value)
+
+
+def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[str, Row], list[Finding]]:
+    problems: list[Finding] = []
+    seen: dict[str, Row] = {}
+    id_pattern = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
+    for row in rows:
+        raw = row.values.get("id", "")
+        identifier = person_id(source, raw) if kind == "people" else raw
+        if not identifier or not id_pattern.fullmatch(identifier):
+            problems.append(_problem(path, row.line, f"row has no usable id ({raw[:60]!r})", "fill in the id column"))
+            continue
+        if identifier in seen:
+            problems.append(
+                _problem(
+                    path,
+                    row.line,
+                    f"{identifier!r} appears twice (first on line {seen[identifier].line})",
+                    "remove the duplicate row",
+                )
+            )
+            continue
+        for flag in ("enabled", "blocked"):
+            try:
+                _flag(row.values.get(flag))
+            except ValueError:
+                problems.append(
+                    _problem(
+                        path,
+                        row.line,
+                        f"{flag} is {row.values.get(flag)!r}, not true or false",
+                        "export the column as True/False",
+                    )
+                )
+        if row.values.get("lastseen"):
+            try:
+                _when(row.values["lastseen"])
+            except ValueError:
+                problems.append(
+                    _problem(
+                        path,
+                        row.line,
+                        f"last check-in {row.values['lastseen']!r} is not a date",
+                        "use the export's own date format (ISO or M/D/YYYY)",
+                    )
+                )
+        seen[identifier] = row
+    return seen, problems
+
+
+def _when(text: str) -> dt.date:
+    for pattern in (
+        "%Y-%m-%d",
+        "%Y-%m-%dT%H:%M:%S",
+        "%m/%d/%Y %I:%M:%S %p",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y",
+        "%d.%m.%Y %H:%M",
+    ):
+        try:
+            return dt.datetime.strptime(text.strip().rstrip("Z").split(".")[0], pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+class _Files:
+    """The estate files an import edits, each read once for a round trip."""
+
+    def __init__(self) -> None:
+        self.files: dict[Path, EditableFile] = {}
+        self.new: dict[Path, list[dict[str, Any]]] = {}
+
+    def record(self, source_path: str, collection: str, record_id: str) -> Any:
+        path = Path(source_path)
+        if path not in self.files:
+            self.files[path] = EditableFile.read(path)
+        return next(r for r in self.files[path].records(collection) if r.get("id") == record_id)
+
+    def changes(self, collection: str) -> list[Change]:
+        found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]
+        for path, records in self.new.items():
+            body = "".join("  - {" + ", ".join(f"{k}: {_scalar(v)}" for k, v in r.items()) + "}\n" for r in records)
+            text = f"kind: {collection}\n{collection}:\n" + body
+            if path.exists():
+                edited = self.files.get(path) or EditableFile.read(path)
+                for r in records:
+                    edited.records(collection).append(flow_record(r))
+                found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
+            else:
+                found.append(Change(path, "", text, "", None))
+        return found
+
+
+def _scalar(value: Any) -> str:
+    text = str(value)
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._@-]*", text) and text.lower() not in {
+        "yes",
+        "no",
+        "true",
+        "false",
+        "null",
+    }:
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def plan_people(
+    result: CheckResult, rows: dict[str, Row], source: str, on: dt.date, target: Path, partial: bool
+) -> ImportPlan:
+    plan = ImportPlan()
+    people = result.estate.index("people")
+    by_email = {p.email.lower(): p for p in people.values() if p.email}
+    files = _Files()
+    matched: set[str] = set()
+    for identifier, row in progress(sorted(rows.items()), "people"):
+        values = row.values
+        person = by_email.get(values.get("email", "").lower()) if values.get("email") else None
+        person = person or people.get(identifier)
+        enabled = _flag(values.get("enabled"))
+        if _flag(values.get("blocked")) is True:
+            enabled = False
+        if person is None:
+            if enabled is False:
+                continue  # a disabled account nobody knows: nothing to record
+            kind = "external" if values.get("usertype", "").lower() == "guest" else "employee"
+            record = {"id": identifier, "name": values.get("name") or identifier, "kind": kind, "status": "active"}
+            record.update({k: values[k] for k in ("email", "department") if values.get(k)})
+            files.new.setdefault(target, []).append(record)
+            plan.added.append(identifier)
+            continue
+        matched.add(person.id)
+        record = files.record(person.source.path, "people", person.id)
+        updates = {
+            k: values[k] for k in ("name", "email", "department") if values.get(k) and record.get(k) != values[k]
+        }
+        for key, value in updates.items():
+            insert_after(record, "status", key, value)
+        if enabled is False and person.status != "departed":
+            _depart(record, on)
+            plan.leavers.append(person.id)
+        elif updates:
+            plan.updated.append(person.id)
+    for person in [] if partial else people.values():
+        if person.id not in matched and person.kind in ("employee", "contractor") and person.status != "departed":
+            _depart(files.record(person.source.path, "people", person.id), on)
+            plan.leavers.append(person.id)
+    plan.changes = files.changes("people")
+    return plan
+
+
+def _depart(record: Any, on: dt.date) -> None:
+    record["status"] = "departed"
+    insert_after(record, "status", "departed", on)
+
+
+def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool) -> ImportPlan:
+    plan = ImportPlan()
+    devices = result.estate.index("devices")
+    files = _Files()
+    for identifier, row in progress(sorted(rows.items()), "devices"):
+        device = devices.get(identifier)
+        if device is None:
+            kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
+            record = {"id": identifier, "name": row.values.get("name") or identifier, "kind": kind, "status": "active"}
+            if row.values.get("serial"):
+                record["serial"] = row.values["serial"]
+            files.new.setdefault(target, []).append(record)
+            plan.added.append(identifier)
+    for device in [] if partial else devices.values():
+        if device.id not in rows and device.kind in ("workstation", "mobile") and device.status == "active":
+            record = files.record(device.source.path, "devices", device.id)
+            record["status"] = "retired"
+            insert_after(record, "status", "retired", on)
+            plan.leavers.append(device.id)
+    plan.changes = files.changes("devices")
+    return plan
+
+
+def plan_import(
+    result: CheckResult,
+    estate: Path,
+    kind: str,
+    path: Path,
+    source: str,
+    mapping: dict[str, str] | None,
+    on: dt.date,
+    target: Path | None,
+    partial: bool = False,
+    force: bool = False,
+) -> ImportPlan:
+    source, rows, problems = read_rows(path, source, mapping, kind)
+    validated, more = _validate(str(path), source, rows, kind)
+    if problems or more:
+        return ImportPlan(problems=problems + more)
+    target = target or estate / kind / "imported.yaml"
+    if kind == "people":
+        plan = plan_people(result, validated, source, on, target, partial)
+    else:
+        plan = plan_devices(result, validated, on, target, partial)
+    active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
+    if not force and active and len(plan.leavers) * 2 > active:
+        plan.problems.append(
+            _problem(
+                str(path),
+                1,
+                f"the export would mark {len(plan.leavers)} of {active} active {kind} as gone",
+                "for an export of part of the directory use --partial; to apply it anyway use --force",
+            )
+        )
+    return plan

@@ -1,0 +1,301 @@
+"""The admin's edits: assign, unassign and transfer CALs, and record audits, as reviewable changes to the YAML.
+
+Each edit is planned against the estate as it is, checked as it would be, shown as a diff, and only then
+written (atomically, and never over a file that changed since it was read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calcheck.core.atomic import write_text
+from calcheck.core.errors import UsageError
+from calcheck.edits.yamledit import (
+    EditableFile,
+    EditError,
+    append_line,
+    change_line,
+    confirmed_items,
+    flow_record,
+    insert_after,
+    next_id,
+    require,
+)
+from calcheck.estate.model import Assignment
+from calcheck.estate.sources import WorkTree
+from calcheck.licensing import engine
+from calcheck.licensing.diff import compare
+
+
+@dataclass
+class Change:
+    """One planned edit of one file."""
+
+    path: Path
+    before: str
+    after: str
+    summary: str
+    edited: EditableFile | None  # None: a new file
+
+    def diff(self, label: str) -> str:
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True), self.after.splitlines(keepends=True), f"a/{label}", f"b/{label}"
+        )
+        return "".join(lines)
+
+
+class Overlay(WorkTree):
+    """The estate on disk with some files replaced: the estate as an edit would leave it."""
+
+    def __init__(self, root: Path, overrides: dict[str, bytes]) -> None:
+        super().__init__(root)
+        self.overrides = overrides
+
+    def yaml_files(self) -> list[str]:
+        return sorted(set(super().yaml_files()) | set(self.overrides))
+
+    def read(self, relative: str) -> bytes:
+        return self.overrides[relative] if relative in self.overrides else super().read(relative)
+
+
+def _file_of(record: Assignment) -> Path:
+    return Path(record.source.path)
+
+
+def _assignment(result: engine.CheckResult, assignment_id: str) -> Assignment:
+    record = result.estate.index("assignments").get(assignment_id)
+    if record is None:
+        raise UsageError(f"no assignment {assignment_id!r} in {result.estate.root}")
+    return record  # type: ignore[no-any-return]
+
+
+def _target_file(
+    estate: Path, result: engine.CheckResult, subject: tuple[str, str], holding: str, file: Path | None
+) -> Path:
+    """Where a new assignment goes: the given file, the assignee's, the holding's, or a new default file."""
+    if file is not None:  # as given on the command line: relative to the working directory
+        inside = file.resolve().is_relative_to(estate.resolve())
+        require(inside, f"{file}: not inside the estate {estate}; give a file under it")
+        require(file.suffix in (".yaml", ".yml"), f"{file}: an assignments file ends in .yaml or .yml")
+        require(not file.is_dir(), f"{file}: is a folder; give a file")
+        return file
+    assignments: list[Assignment] = list(result.estate.index("assignments").values())
+    for found in ([a for a in assignments if a.assignee == subject], [a for a in assignments if a.holding == holding]):
+        if found:
+            return _file_of(found[-1])
+    return estate / "assignments" / "assignments.yaml"
+
+
+def plan_assign(
+    estate: Path,
+    result: engine.CheckResult,
+    holding: str,
+    subject: tuple[str, str],
+    since: dt.date,
+    until: dt.date | None = None,
+    temporary: bool = False,
+    reason: str | None = None,
+    note: str | None = None,
+    file: Path | None = None,
+    replaces: str | None = None,
+    identifier: str | None = None,
+    as_text: bool = True,
+) -> Change:
+    """A new assignment; ``as_text`` allows appending a line to a register instead of a round trip of the file."""
+    require(holding in result.estate.index("holdings"), f"no holding {holding!r}")
+    collection = "people" if subject[0] == "person" else "devices"
+    require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
+    require(not temporary or until is not None, "a temporary assignment needs --until")
+    existing = list(result.estate.index("assignments"))
+    identifier = identifier or next_id(existing)
+    require(identifier not in existing, f"assignment id {identifier!r} is taken")
+    values: dict[str, Any] = {"id": identifier, "holding": holding, subject[0]: subject[1], "since": since}
+    values.update(
+        {
+            k: v
+            for k, v in (
+                ("until", until),
+                ("temporary", temporary or None),
+                ("replaces", replaces),
+                ("reason", reason),
+                ("note", note),
+            )
+            if v is not None
+        }
+    )
+    path = _target_file(estate, result, subject, holding, file)
+    summary = f"{identifier}: {holding} assigned to {subject[0]} {subject[1]} from {since}"
+    if not path.exists():
+        schemas = os.path.relpath(_schemas(estate), path.parent)
+        header = f"# yaml-language-server: $schema={schemas}/assignments.schema.json\n"
+        text = (
+            header
+            + "kind: assignments\nassignments:\n  - {"
+            + ", ".join(f"{k}: {v}" for k, v in values.items())
+            + "}\n"
+        )
+        return Change(path, "", text, summary, None)
+    appended = append_line(path, "assignments", values) if as_text else None
+    if appended is not None:
+        return Change(path, appended[0].text, appended[1], summary, appended[0])
+    edited = EditableFile.read(path)
+    edited.records("assignments").append(flow_record(values))
+    return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _schemas(estate: Path) -> Path:
+    return estate.resolve().parent / "schemas"
+
+
+def plan_unassign(
+    result: engine.CheckResult, assignment_id: str, on: dt.date, remove: bool = False, as_text: bool = True
+) -> Change:
+    """End (or remove) an assignment; ``as_text`` allows rewriting its line in a register instead of a round trip."""
+    record = _assignment(result, assignment_id)
+    if not remove:
+        require(on >= record.since, f"{assignment_id} starts on {record.since}; it cannot end on {on}")
+    changed = change_line(_file_of(record), "assignments", assignment_id, None if remove else on) if as_text else None
+    if changed is not None:
+        summary = f"{assignment_id} removed" if remove else f"{assignment_id} ends on {on}"
+        return Change(changed[0].path, changed[0].text, changed[1], summary, changed[0])
+    edited = EditableFile.read(_file_of(record))
+    items = edited.records("assignments")
+    index = next(i for i, item in enumerate(items) if item.get("id") == assignment_id)
+    if remove:
+        del items[index]
+        summary = f"{assignment_id} removed"
+    else:
+        insert_after(items[index], "since", "until", on)
+        summary = f"{assignment_id} ends on {on}"
+    return Change(edited.path, edited.text, edited.render(), summary, edited)
+
+
+# estate, result, holding, subject, since, until, temporary, reason: plan_assign's first arguments
+_AssignArguments = tuple[Path, engine.CheckResult, str, tuple[str, str], dt.date, dt.date | None, bool, str | None]
+
+
+def plan_transfer(
+    estate: Path,
+    result: engine.CheckResult,
+    assignment_id: str,
+    to: tuple[str, str],
+    on: dt.date,
+    reason: str | None,
+    temporary: bool = False,
+    until: dt.date | None = None,
+) -> list[Change]:
+    """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
+    record = _assignment(result, assignment_id)
+    require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
+    summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
+    arguments: _AssignArguments = (estate, result, record.holding, to, on, until, temporary, reason)
+    lines = _line_edits(result, assignment_id, on, arguments)
+    if lines is not None:
+        return [Change(lines[0].path, lines[0].before, lines[1], summary, lines[0].edited)]
+    end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1), as_text=False)
+    add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id, as_text=False)
+    if add.path == end.path:  # one file: apply both edits to the same round trip
+        assert end.edited is not None
+        end.edited.records("assignments").append(add.edited.records("assignments")[-1] if add.edited else None)
+        return [Change(end.path, end.before, end.edited.render(), summary, end.edited)]
+    return [end, add]
+
+
+def _line_edits(
+    result: engine.CheckResult, assignment_id: str, on: dt.date, arguments: _AssignArguments
+) -> tuple[Change, str] | None:
+    """A transfer within a register as two line edits (end one line, append one), or None to use the round trip."""
+    record = _assignment(result, assignment_id)
+    end = plan_unassign(result, assignment_id, on - dt.timedelta(days=1))
+    add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id)
+    if end.path != add.path or end.edited is None or add.edited is None:
+        return None
+    if end.edited.data is not None or add.edited.data is not None:  # not line edits: the round trip does both
+        return None
+    original, ended, added = end.before.split("\n"), end.after.split("\n"), add.after.split("\n")
+    if len(ended) != len(original) or len(added) != len(original) + 1:
+        return None
+    at = next(i for i, (old, new) in enumerate(zip([*original, None], added, strict=False)) if old != new)
+    combined = "\n".join([*ended[:at], added[at], *ended[at:]])
+    ended_items, added_items = confirmed_items(end.path, end.after), confirmed_items(add.path, add.after)
+    if ended_items is None or not added_items or confirmed_items(end.path, combined) != [*ended_items, added_items[-1]]:
+        return None
+    return end, combined
+
+
+def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:
+    """The estate as the edit would leave it, and how it would be worse than now."""
+    root = estate.resolve()
+    overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
+    before = engine.check(WorkTree(estate), as_of)
+    after = engine.check(Overlay(estate, overrides), as_of)
+    return after, compare(before, after, "now", "after the edit").regressions()
+
+
+def write(changes: list[Change]) -> None:
+    """Write every change atomically; refuse all if any file changed since it was read."""
+    for change in changes:
+        if change.edited is not None and change.edited.changed_on_disk():
+            raise EditError(f"{change.path} changed since calcheck read it; run the command again")
+        if change.edited is None and change.path.exists():
+            raise EditError(f"{change.path} appeared since calcheck planned the edit; run the command again")
+    for change in changes:
+        change.path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(change.path, change.after)
+
+
+def plan_audit(
+    estate: Path,
+    result: engine.CheckResult,
+    date: dt.date,
+    auditor: str,
+    kind: str,
+    scope: str | None,
+    outcome: str | None,
+    revision: str | None,
+    identifier: str | None = None,
+) -> Change:
+    """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml."""
+    from ruamel.yaml.comments import CommentedMap
+
+    existing = list(result.estate.index("audits"))
+    identifier = identifier or next_id(existing, f"AUD-{date.year}-")
+    require(identifier not in existing, f"audit id {identifier!r} is taken")
+    position = result.context.position
+    errors = sum(1 for f in result.findings if f.severity.label == "error")
+    outcome = outcome or ("compliant" if position.compliant and errors == 0 else "non-compliant")
+    record = CommentedMap(
+        {
+            "id": identifier,
+            "date": date,
+            "auditor": auditor,
+            "type": kind,
+            **({"scope": scope} if scope else {}),
+            "result": outcome,
+            **({"revision": revision} if revision else {}),
+            "position": CommentedMap({p.label: p.shortfall for p in position.pools}),
+        }
+    )
+    path = estate / "audits" / f"{date.year}.yaml"
+    summary = f"{identifier}: {kind} audit by {auditor} on {date}, {outcome}"
+    if not path.exists():
+        schemas = os.path.relpath(_schemas(estate), path.parent)
+        text = f"# yaml-language-server: $schema={schemas}/audits.schema.json\nkind: audits\naudits: []\n"
+        edited = _from_text(path, text)
+        edited.records("audits").append(record)
+        return Change(path, "", edited.render(), summary, None)
+    edited = EditableFile.read(path)
+    edited.records("audits").append(record)
+    return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _from_text(path: Path, text: str) -> EditableFile:
+    from calcheck.edits.yamledit import _yaml
+
+    data = _yaml(text).load(text)
+    return EditableFile(path, text, "", data)

@@ -1,0 +1,169 @@
+"""Reading an estate: discover files, load YAML with positions, validate against the schemas, build the model."""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from calcheck.core.findings import Finding, Severity
+from calcheck.estate import build, schema
+from calcheck.estate.kinds import KINDS, RECORD_KEYS
+from calcheck.estate.model import BUILTIN, Estate
+from calcheck.estate.parse import load_bytes
+from calcheck.estate.sources import EstateSource, WorkTree
+from calcheck.estate.yamlload import Document, LoadedFile
+
+T = TypeVar("T", bound=Any)
+# Each kind but config has a folder of its own, named after it.
+FOLDER_KINDS = {kind: kind for kind in KINDS if kind != "config"}
+
+
+def read_file(source: EstateSource, relative: str) -> LoadedFile:
+    shown = source.display(relative)
+    try:
+        raw = source.read(relative)
+    except OSError as exc:
+        loaded = LoadedFile(shown)
+        loaded.problem(
+            "unreadable-file",
+            1,
+            1,
+            f"cannot read file: {exc.strerror or exc}",
+            "check the file's permissions, or replace the link with the file itself",
+        )
+        return loaded
+    return load_bytes(shown, raw)
+
+
+def document_kind(loaded: LoadedFile, doc: Document, relative: str) -> str | None:
+    """The document's kind, or None after recording why it has none (or the wrong one)."""
+    data = doc.data
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in KINDS:
+        shown = f"{kind!r}" if isinstance(kind, str) else "no 'kind:' key"
+        loaded.problem(
+            "unknown-kind",
+            doc.line,
+            doc.column,
+            f"document has {shown}; calcheck cannot tell what it holds",
+            f"start the file with 'kind:' and one of: {', '.join(KINDS)}",
+        )
+        return None
+    assert isinstance(kind, str)
+    parts = relative.split("/")
+    folder = parts[0] if len(parts) > 1 else None
+    expected = FOLDER_KINDS.get(folder or "")
+    if expected is not None and expected != kind:
+        line, col = doc.pos[2]["kind"][2][:2]
+        loaded.problem(
+            "wrong-kind",
+            line,
+            col,
+            f"a '{kind}' document in the {folder}/ folder",
+            f"move the file to the folder for {kind}, or correct its kind",
+        )
+        return None
+    return kind
+
+
+def builtin_cal_names() -> dict[str, str]:
+    """CAL id -> name from the built-in catalogue (for describing history)."""
+    return {c["id"]: c["name"] for doc in builtin_catalogue() for c in doc.data.get("cals", [])}
+
+
+def validate_file(path: Path) -> list[Finding]:
+    """YAML and schema findings for one file on its own (no references, no rules)."""
+    source = WorkTree(path.parent)
+    loaded = read_file(source, path.name)
+    problems: list[Finding] = []
+    for doc in loaded.documents:
+        kind = document_kind(loaded, doc, path.name)
+        if kind is not None:
+            problems.extend(finding for finding, _ in schema.validate_document(loaded.path, kind, doc))
+    return loaded.findings + problems
+
+
+@cache
+def builtin_catalogue() -> tuple[Document, ...]:
+    raw = resources.files("calcheck").joinpath("data/catalogue.yaml").read_bytes()
+    loaded = load_bytes(BUILTIN.path, raw)
+    problems = [f for doc in loaded.documents for f, _ in schema.validate_document(BUILTIN.path, "catalogue", doc)]
+    if loaded.findings or problems:  # pragma: no cover - guarded by the test suite
+        raise RuntimeError(f"built-in catalogue is invalid: {(loaded.findings + problems)[0]}")
+    return tuple(loaded.documents)
+
+
+def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
+    """Read every file of ``source`` into an estate; file and schema problems become findings."""
+    estate = Estate(source.label)
+    for doc in builtin_catalogue():
+        build.add_document(estate, BUILTIN.path, "catalogue", doc, source.inspect)
+    estate.products[:] = [_builtin(p) for p in estate.products]
+    estate.cals[:] = [_builtin(c) for c in estate.cals]
+    files = source.yaml_files()
+    findings = [
+        Finding(
+            "estate-link",
+            Severity.ERROR,
+            source.display(link) if link else source.label,
+            1,
+            1,
+            f"{'the estate folder' if not link else repr(link)} is a symbolic link; it is not read",
+            "commit the files themselves: a link can point anywhere on the machine that runs the check",
+        )
+        for link in source.links()
+    ]
+    if "" in source.links():  # nothing was read, so the missing configuration is no news
+        estate.invalid_ids.setdefault("config", set()).add("config")
+    for relative in files:
+        loaded = read_file(source, relative)
+        for doc in loaded.documents:
+            kind = document_kind(loaded, doc, relative)
+            if kind is None:
+                continue
+            problems = schema.validate_document(loaded.path, kind, doc)
+            findings.extend(finding for finding, _ in problems)
+            broken = [where for _, where in problems] + loaded.broken_paths
+            valid = _without_invalid_records(estate, kind, doc, broken)
+            if valid is not None:
+                build.add_document(estate, loaded.path, kind, valid, source.inspect)
+        findings.extend(loaded.findings)
+    return estate, findings, len(files)
+
+
+def _without_invalid_records(
+    estate: Estate, kind: str, doc: Document, broken: list[tuple[Any, ...]]
+) -> Document | None:
+    """The document minus records with schema errors, or None when the document itself is broken.
+
+    Dropping one bad record rather than the whole file keeps one typo from hiding a file's
+    other records; the ids of dropped records are remembered so references to them do not
+    cascade into 'unknown reference' findings.
+    """
+    if not broken:
+        return doc
+    collection = RECORD_KEYS.get(kind, "")
+    bad: set[int] = set()
+    for where in broken:
+        if not collection or len(where) < 2 or where[0] != collection or not isinstance(where[1], int):
+            estate.invalid_ids.setdefault(kind, set()).add(kind)
+            return None
+        bad.add(where[1])
+    records = doc.data[collection]
+    for index in bad:
+        record = records[index]
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            estate.invalid_ids.setdefault(collection, set()).add(record["id"])
+    keep = [i for i in range(len(records)) if i not in bad]
+    key_line, key_col, seq_pos = doc.pos[2][collection]
+    data = {**doc.data, collection: [records[i] for i in keep]}
+    positions = dict(doc.pos[2])
+    positions[collection] = (key_line, key_col, (seq_pos[0], seq_pos[1], [seq_pos[2][i] for i in keep]))
+    return Document(data, (doc.pos[0], doc.pos[1], positions), doc.line, doc.column)
+
+
+def _builtin(record: T) -> T:
+    return dataclasses.replace(record, source=BUILTIN)

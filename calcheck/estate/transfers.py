@@ -1,0 +1,31 @@
+"""CAL transfers: the plain records the git history produces and the 90-day rule reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+# Reasons that allow a CAL to move within 90 days of its last assignment (ASG-02).
+ALLOWED_REASONS = frozenset({"departure", "hardware-failure", "hardware-loss", "temporary-cover"})
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A CAL of ``holding`` moved from one assignee to another (for the 90-day rule, ASG-02)."""
+
+    holding: str
+    assignment: str
+    previous: str
+    previous_since: dt.date
+    date: dt.date
+    reason: str | None
+    temporary: bool
+    commit: str
+
+
+@dataclass(slots=True)
+class Timeline:
+    """What the history tells a check; ``note`` says why it could not be read, if so."""
+
+    transfers: list[Transfer] = field(default_factory=list)
+    note: str | None = None

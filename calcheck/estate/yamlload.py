@@ -1,0 +1,477 @@
+"""Load YAML with libyaml's event stream into plain data plus a position tree.
+
+Why events rather than ``yaml.load``: one pass with no intermediate node graph (several times
+faster), duplicate keys are caught instead of silently overwritten, scalars follow a small
+JSON-compatible subset of the YAML 1.2 core schema (``yes``/``no``, dates and ``1:20`` stay
+strings), aliases are counted so an alias bomb stops early, and nesting depth is bounded
+without recursion.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from calcheck.core.findings import Finding, Severity
+
+# A position tree mirrors the data: a scalar is (line, col); a mapping is
+# (line, col, {key: (key_line, key_col, child)}); a sequence is (line, col, [child, ...]).
+Pos = tuple[Any, ...]
+
+MAX_DEPTH = 64
+MAX_ALIAS_NODES = 100_000
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+_Loader: Any = getattr(yaml, "CSafeLoader", None)
+HAS_LIBYAML = _Loader is not None
+if _Loader is None:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+_INT = re.compile(r"[-+]?[0-9]+\Z")
+_INT_OCT = re.compile(r"0o[0-7]+\Z")
+_INT_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_SPECIAL_FLOATS = {
+    ".inf": float("inf"),
+    ".Inf": float("inf"),
+    ".INF": float("inf"),
+    "+.inf": float("inf"),
+    "+.Inf": float("inf"),
+    "+.INF": float("inf"),
+    "-.inf": float("-inf"),
+    "-.Inf": float("-inf"),
+    "-.INF": float("-inf"),
+    ".nan": float("nan"),
+    ".NaN": float("nan"),
+    ".NAN": float("nan"),
+}
+_CORE = "tag:yaml.org,2002:"
+_MAX_INT_DIGITS = 4000
+
+
+@dataclass(slots=True)
+class Document:
+    """One YAML document: its data, position tree and start position."""
+
+    data: Any
+    pos: Pos
+    line: int
+    column: int
+
+
+@dataclass(slots=True)
+class LoadedFile:
+    path: str
+    documents: list[Document] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # Data paths of mappings that lost a duplicate key: their records are not used.
+    broken_paths: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def problem(self, rule: str, line: int, col: int, message: str, hint: str) -> None:
+        self.findings.append(Finding(rule, Severity.ERROR, self.path, line, col, message, hint))
+
+
+_MISSING = object()
+SCALARS: dict[str, Any] = {}  # plain scalars already resolved (read by the fast lane too)
+_RESOLVED_LIMIT = 1_000_000
+_DISCARD = "\0discard"  # a key no YAML scalar can produce here: the duplicate's value is dropped
+
+
+class _Abort(Exception):
+    """Stops loading one document; the finding is already recorded."""
+
+
+def resolve_plain(text: str) -> Any:
+    """Resolve an untagged plain scalar (JSON-compatible YAML 1.2 core schema)."""
+    if text in _NULLS:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    first = text[0]
+    if first.isdigit() or first in "+-.":
+        if _INT.match(text):
+            return int(text) if len(text) <= _MAX_INT_DIGITS else text
+        if _FLOAT.match(text):
+            return float(text)
+        if text in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[text]
+        if _INT_OCT.match(text):
+            return int(text[2:], 8)
+        if _INT_HEX.match(text):
+            return int(text[2:], 16)
+    return text
+
+
+def resolve_cached(text: str) -> Any:
+    """resolve_plain, remembered: plain scalars repeat (dates, ids, statuses)."""
+    value = SCALARS.get(text, _MISSING)
+    if value is _MISSING:
+        value = resolve_plain(text)
+        if len(SCALARS) < _RESOLVED_LIMIT:
+            SCALARS[text] = value
+    return value
+
+
+@contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """Pause the cyclic GC: loading allocates millions of acyclic objects.
+
+    With ``freeze``, what was built is moved out of the collector's sight before it resumes, so the
+    first collections afterwards do not walk millions of objects that will live until exit anyway.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def load_bytes(path: str, raw: bytes) -> LoadedFile:
+    """Parse ``raw`` (the content of ``path``) into documents and findings with libyaml."""
+    result = LoadedFile(path)
+    if len(raw) > MAX_FILE_BYTES:
+        result.problem(
+            "file-too-large",
+            1,
+            1,
+            f"file is {len(raw)} bytes; calcheck reads files up to {MAX_FILE_BYTES} bytes",
+            "split the records over several smaller files",
+        )
+        return result
+    with gc_paused():
+        _Builder(result).run(raw)
+    if not result.documents and not result.findings:
+        result.problem(
+            "empty-file",
+            1,
+            1,
+            "file holds no YAML document",
+            "add a document with a 'kind:' key, or delete the file",
+        )
+    return result
+
+
+class _Frame:
+    __slots__ = ("anchor", "col", "container", "is_map", "key", "key_pos", "line", "nodes", "pos")
+
+    def __init__(self, is_map: bool, line: int, col: int, anchor: str | None) -> None:
+        self.is_map = is_map
+        self.line = line
+        self.col = col
+        self.anchor = anchor
+        self.container: Any = {} if is_map else []
+        self.pos: Any = {} if is_map else []
+        self.key: str | None = None
+        self.key_pos: tuple[int, int] = (0, 0)
+        self.nodes = 1
+
+
+class _Builder:
+    """Turns the event stream of one file into documents, recording problems."""
+
+    def __init__(self, result: LoadedFile) -> None:
+        self.result = result
+        self.anchors: dict[str, tuple[Any, Pos, int]] = {}
+        self.stack: list[_Frame] = []
+        self.expanded = 0
+        self.doc_count = 0
+
+    def run(self, raw: bytes) -> None:
+        parser = _Loader(raw)
+        try:
+            self._events(parser)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            self._syntax(line, col, f"{exc.problem or exc.context}")
+        except yaml.reader.ReaderError as exc:
+            line, col = _offset_position(raw, exc.position)
+            self._syntax(line, col, f"unreadable character: {exc.reason}")
+        except yaml.YAMLError as exc:
+            self._syntax(1, 1, str(exc))
+        except _Abort:
+            pass
+        finally:
+            parser.dispose()
+
+    def _syntax(self, line: int, col: int, problem: str) -> None:
+        self.result.problem(
+            "yaml-syntax",
+            line,
+            col,
+            f"YAML syntax error: {problem}",
+            "fix the YAML syntax at this position (indent with spaces, quote values with ':' or '#')",
+        )
+
+    def _events(self, parser: Any) -> None:
+        handlers = {
+            yaml.ScalarEvent: self._scalar,
+            yaml.MappingStartEvent: self._start,
+            yaml.SequenceStartEvent: self._start,
+            yaml.MappingEndEvent: self._end,
+            yaml.SequenceEndEvent: self._end,
+            yaml.AliasEvent: self._alias,
+            yaml.DocumentStartEvent: self._doc_start,
+        }
+        get_event = parser.get_event
+        stack = self.stack
+        scalar_event, stream_end, resolve = yaml.ScalarEvent, yaml.StreamEndEvent, resolve_plain
+        resolved = SCALARS  # plain scalars repeat (dates, ids, statuses): resolve each text once
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is scalar_event and event.tag is None and event.anchor is None and stack:
+                # The common case, inlined: an untagged scalar inside a container (see _scalar and _add).
+                mark = event.start_mark
+                here = (mark.line + 1, mark.column + 1)
+                text = event.value
+                if event.implicit[0]:
+                    value = resolved.get(text, _MISSING)
+                    if value is _MISSING:
+                        value = resolve(text)
+                        if len(resolved) < _RESOLVED_LIMIT:
+                            resolved[text] = value
+                else:
+                    value = text
+                frame = stack[-1]
+                frame.nodes += 1
+                if not frame.is_map:
+                    frame.container.append(value)
+                    frame.pos.append(here)
+                elif frame.key is None:
+                    key = value if type(value) is str else _key_text(value)
+                    if key in frame.container:
+                        self._set_key(frame, value, *here)
+                    else:
+                        frame.key = key
+                        frame.key_pos = here
+                else:
+                    if frame.key is not _DISCARD:
+                        frame.container[frame.key] = value
+                        frame.pos[frame.key] = (*frame.key_pos, here)
+                    frame.key = None
+                continue
+            if kind is stream_end:
+                return
+            handler = handlers.get(kind)
+            if handler is not None:
+                handler(event)
+
+    def _doc_start(self, event: Any) -> None:
+        self.doc_count += 1
+        self.anchors.clear()
+        self.expanded = 0
+        if self.doc_count == 2:
+            mark = event.start_mark
+            self.result.problem(
+                "yaml-multiple-documents",
+                mark.line + 1,
+                mark.column + 1,
+                "a calcheck file holds exactly one YAML document; this one and any after it are not read",
+                "move each further document into a file of its own",
+            )
+
+    def _scalar(self, event: Any) -> None:
+        mark = event.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        value = self._scalar_value(event, line, col)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, (line, col), 1)
+        self._add(value, (line, col), 1, line, col)
+
+    def _scalar_value(self, event: Any, line: int, col: int) -> Any:
+        tag = event.tag
+        text: str = event.value
+        if tag is None:
+            return resolve_plain(text) if event.implicit[0] else text
+        if tag in ("!", _CORE + "str"):  # '!' is the non-specific tag: a string
+            return text
+        if tag in (_CORE + "int", _CORE + "float", _CORE + "bool", _CORE + "null"):
+            value = resolve_plain(text)
+            expected: type = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_CORE) :]]
+            if type(value) is expected:
+                return value
+            if expected is float and type(value) is int:
+                return float(value)
+        self.result.problem(
+            "yaml-unsupported",
+            line,
+            col,
+            f"tag {tag!r} is not supported in calcheck files; the value is read as text",
+            "remove the tag; calcheck files hold plain strings, numbers, booleans, lists and mappings",
+        )
+        return text
+
+    def _start(self, event: Any) -> None:
+        mark = event.start_mark
+        if event.tag not in (None, "!", _CORE + "map", _CORE + "seq"):
+            self.result.problem(
+                "yaml-unsupported",
+                mark.line + 1,
+                mark.column + 1,
+                f"tag {event.tag!r} is not supported in calcheck files; it is ignored",
+                "remove the tag",
+            )
+        if len(self.stack) >= MAX_DEPTH:
+            self.result.problem(
+                "yaml-too-deep",
+                mark.line + 1,
+                mark.column + 1,
+                f"nesting deeper than {MAX_DEPTH} levels is not supported in calcheck files",
+                "flatten the structure; calcheck records are at most a few levels deep",
+            )
+            raise _Abort
+        self.stack.append(_Frame(type(event) is yaml.MappingStartEvent, mark.line + 1, mark.column + 1, event.anchor))
+
+    def _end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        pos = (frame.line, frame.col, frame.pos)
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.container, pos, frame.nodes)
+        self._add(frame.container, pos, frame.nodes, frame.line, frame.col)
+
+    def _alias(self, event: Any) -> None:
+        mark = event.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        target = self.anchors.get(event.anchor)
+        if target is None:  # pragma: no cover - libyaml rejects unknown aliases first
+            self._syntax(line, col, f"unknown alias *{event.anchor}")
+            raise _Abort
+        value, pos, nodes = target
+        self.expanded += nodes
+        if self.expanded > MAX_ALIAS_NODES:
+            self.result.problem(
+                "yaml-alias-bomb",
+                line,
+                col,
+                f"aliases in this document expand to more than {MAX_ALIAS_NODES} values",
+                "write the records out instead of repeating them with anchors and aliases",
+            )
+            raise _Abort
+        self._add(value, pos, nodes, line, col)
+
+    def _add(self, value: Any, pos: Pos, nodes: int, line: int, col: int) -> None:
+        if not self.stack:
+            if self.doc_count == 1:
+                self.result.documents.append(Document(value, pos, line, col))
+            return
+        frame = self.stack[-1]
+        frame.nodes += nodes
+        if not frame.is_map:
+            frame.container.append(value)
+            frame.pos.append(pos)
+        elif frame.key is None:
+            self._set_key(frame, value, line, col)
+        else:
+            if frame.key is not _DISCARD:
+                frame.container[frame.key] = value
+                frame.pos[frame.key] = (*frame.key_pos, pos)
+            frame.key = None
+
+    def _set_key(self, frame: _Frame, value: Any, line: int, col: int) -> None:
+        if isinstance(value, (dict, list)):
+            self.result.problem(
+                "yaml-unsupported",
+                line,
+                col,
+                "complex mapping keys (a list or mapping used as a key) are not supported",
+                "use a plain text key",
+            )
+            raise _Abort
+        key = _key_text(value)
+        if key in frame.container:
+            first_line, first_col = frame.pos[key][:2]
+            self.result.problem(
+                "duplicate-key",
+                line,
+                col,
+                f"duplicate key {key!r} (first at line {first_line}, column {first_col}); "
+                "YAML would silently keep only the last value",
+                "remove or rename one of the two keys",
+            )
+            if self.doc_count == 1:
+                self.result.broken_paths.append(self._path())
+            key = _DISCARD
+        frame.key = key
+        frame.key_pos = (line, col)
+
+    def _path(self) -> tuple[Any, ...]:
+        """Data path of the innermost open container."""
+        path: list[Any] = []
+        for parent in self.stack[:-1]:
+            path.append(parent.key if parent.is_map else len(parent.container))
+        return tuple(path)
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _offset_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """Line and column (1-based) of a byte offset, for reader errors."""
+    before = raw[: max(offset, 0)]
+    line = before.count(b"\n") + 1
+    col = offset - (before.rfind(b"\n") + 1) + 1
+    return line, col
+
+
+def locate(pos: Pos, path: list[Any] | tuple[Any, ...]) -> tuple[int, int]:
+    """Position of the node at ``path``, or of its nearest existing ancestor."""
+    current = pos
+    for step in path:
+        if len(current) != 3:
+            break
+        children = current[2]
+        if isinstance(children, dict):
+            entry = children.get(step) if isinstance(step, str) else None
+            if entry is None:
+                break
+            current = entry[2]
+        else:
+            if not isinstance(step, int) or not 0 <= step < len(children):
+                break
+            current = children[step]
+    return current[0], current[1]
+
+
+def locate_key(pos: Pos, path: list[Any] | tuple[Any, ...], key: str) -> tuple[int, int]:
+    """Position of ``key`` itself inside the mapping at ``path`` (for unknown keys)."""
+    current = pos
+    for step in path:
+        if len(current) != 3:
+            return current[0], current[1]
+        children = current[2]
+        if isinstance(children, dict):
+            entry = children.get(step)
+            if entry is None:
+                return current[0], current[1]
+            current = entry[2]
+        elif isinstance(step, int) and 0 <= step < len(children):
+            current = children[step]
+        else:
+            return current[0], current[1]
+    if len(current) == 3 and isinstance(current[2], dict) and key in current[2]:
+        entry = current[2][key]
+        return entry[0], entry[1]
+    return current[0], current[1]

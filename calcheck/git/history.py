@@ -1,0 +1,704 @@
+"""The estate's change log in licensing terms, built from commits and the records their files held.
+
+Pure: it gets commits and a way to read blobs, and returns entries (one per commit, each a list of
+events) plus the CAL transfers the 90-day rule needs. Records are followed by id, so renamed files
+and records moved between files are changes of place, not removals and additions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from calcheck.estate import fastlane
+from calcheck.estate.kinds import RECORD_KEYS
+from calcheck.estate.parse import load_bytes
+from calcheck.estate.transfers import Transfer
+from calcheck.git.repo import Change, Commit
+
+RecordKey = tuple[str, str]  # (kind, id)
+Records = dict[RecordKey, tuple[str, dict[str, Any]]]  # -> (file, record)
+_NOUN = {
+    "holdings": "holding",
+    "people": "person",
+    "devices": "device",
+    "deployments": "deployment",
+    "assignments": "assignment",
+    "audits": "audit",
+    "waivers": "waiver",
+    "config": "configuration",
+}
+
+
+class Event:
+    """One thing a commit did, in words, with the ids of the records involved.
+
+    ``text`` may be given as a function that writes it on first use: the thousands of like events of a large
+    commit are usually only counted (see ``summarise``), and a check reads none of them.
+    """
+
+    __slots__ = ("_ids", "_text", "detail", "group")
+
+    def __init__(
+        self,
+        text: str | Callable[[], str],
+        ids: tuple[str, ...] | None,
+        group: str = "",
+        detail: tuple[Event, ...] = (),
+    ) -> None:
+        self._text = text
+        self._ids = ids  # None: those of ``detail``, gathered on first use
+        self.group = group  # events of one group are summarised when a commit has many of them
+        self.detail = detail
+
+    @property
+    def text(self) -> str:
+        if not isinstance(self._text, str):
+            self._text = self._text()
+        return self._text
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        if self._ids is None:
+            self._ids = tuple(dict.fromkeys(i for e in self.detail for i in e.ids))
+        return self._ids
+
+    def __repr__(self) -> str:
+        return f"Event({self.text!r}, {self.ids!r}, {self.group!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    sha: str
+    date: dt.datetime
+    author: str
+    title: str
+    events: tuple[Event, ...]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+    def only(self, record_id: str) -> Entry:
+        """This entry with only the events that involve ``record_id``."""
+        events: list[Event] = []
+        for event in self.events:
+            if event.detail:
+                events += [e for e in event.detail if record_id in e.ids]
+            elif record_id in event.ids:
+                events.append(event)
+        return Entry(self.sha, self.date, self.author, self.title, tuple(events))
+
+
+@dataclass(slots=True)
+class History:
+    entries: list[Entry] = field(default_factory=list)
+    transfers: list[Transfer] = field(default_factory=list)
+
+
+_SKIP = r"(?:(?:[ \t]*#[^\n]*|[ \t]*)\n)*"  # blank and comment lines
+_HEAD = re.compile(rf"{_SKIP}kind:[ \t]*(?P<kind>[a-z]+)[ \t]*\n{_SKIP}(?P<key>[a-z]+):[ \t]*\n")
+_FIRST_ITEM = re.compile(rf"{_SKIP}( +)- ")
+
+
+class RecordParser:
+    """Parses file versions into records, re-parsing only the list items it has not seen before.
+
+    Successive versions of a file share almost all their records; splitting a version into its list
+    items (plain text work) and caching each item's parse makes a long history cheap. Files that do
+    not have the simple shape (``kind:``, the list key, then items) are parsed whole.
+    """
+
+    def __init__(self, only: str | None = None) -> None:
+        self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+        self.only = only  # read only the records of this list key (None: all)
+
+    def parse(self, path: str, raw: bytes) -> Parsed:
+        split = _split_items(raw)
+        if split is None:
+            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
+        key, chunks = split
+        if self.only not in (None, key):
+            return Parsed([], frozenset())
+        unique = frozenset(chunks)
+        missing = list(unique.difference(self.items))
+        records = fastlane.items(missing) if len(missing) > 16 else None  # a file read for the first time
+        if records is not None:
+            for chunk, record in zip(missing, records, strict=True):
+                if record is not None:
+                    rid = record.get("id")
+                    self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
+            missing = [chunk for chunk, record in zip(missing, records, strict=True) if record is None]
+        missing = [chunk for chunk in missing if not self._quick(key, chunk)]
+        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):  # many items not one-liners
+            missing = [chunk for chunk in missing if chunk not in self.items]
+        for chunk in missing:
+            self.item_entry(path, key, chunk)
+        return Parsed(None, unique, chunks, self.items)
+
+    def _quick(self, key: str, chunk: str) -> bool:
+        """File a one-line item read by the fast lane; False when it is not of that shape."""
+        item = fastlane.item(chunk)
+        if item is None:
+            return False
+        rid = item.get("id")
+        self.items[chunk] = ((key, rid), item) if isinstance(rid, str) else None
+        return True
+
+    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
+        """Parse a file seen for the first time in one go, and file its items under their texts."""
+        loaded = load_bytes(path, raw)
+        data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list) or len(items) != len(chunks):
+            return False  # the item texts and the parsed items do not line up: parse item by item
+        for chunk, item in zip(chunks, items, strict=True):
+            ok = isinstance(item, dict) and isinstance(item.get("id"), str)
+            self.items.setdefault(chunk, ((key, item["id"]), item) if ok else None)
+        return True
+
+    def item_entry(self, path: str, key: str, chunk: str) -> Entry_ | None:
+        """One item's (key, record), from the cache or parsed now."""
+        if chunk not in self.items:
+            item = fastlane.item(chunk)
+            if item is None:
+                loaded = load_bytes(path, chunk.encode("utf-8"))
+                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
+                item = data[0] if isinstance(data, list) and len(data) == 1 else None
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                self.items[chunk] = ((key, item["id"]), item)
+            else:
+                self.items[chunk] = None
+        return self.items[chunk]
+
+    def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
+        """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
+        if old.chunks is not None and new.chunks is not None:
+            gone = [self.items[c] for c in old.chunks - new.chunks]
+            came = [self.items[c] for c in new.chunks - old.chunks]
+            return [e for e in gone if e is not None], [e for e in came if e is not None]
+        kept = set(map(id, old.entries)) & set(map(id, new.entries))
+        return [e for e in old.entries if id(e) not in kept], [e for e in new.entries if id(e) not in kept]
+
+
+Entry_ = tuple[RecordKey, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A file version's records; ``chunks`` are its item texts when it was split (None: parsed whole)."""
+
+    _entries: list[Entry_] | None
+    chunks: frozenset[str] | None = None
+    _order: list[str] | None = None
+    _items: dict[str, Entry_ | None] | None = None
+
+    @property
+    def entries(self) -> list[Entry_]:
+        if self._entries is None:
+            assert self._order is not None and self._items is not None
+            self._entries = [e for e in map(self._items.__getitem__, self._order) if e is not None]
+        return self._entries
+
+
+def _split_items(raw: bytes) -> tuple[str, list[str]] | None:
+    """(list key, item texts) for a file of the usual shape, else None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD.match(text)
+    if head is None or head.group("kind") not in RECORD_KEYS or head.group("key") != RECORD_KEYS[head.group("kind")]:
+        return None
+    body = text[head.end() :]
+    first = _FIRST_ITEM.match(body)
+    if first is None:
+        return None
+    indent = first.group(1)
+    # Every other line must be blank, a comment, or indented at least as deep as the items.
+    if re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body[first.start() :]):
+        return None
+    chunks = re.split(rf"\n(?={indent}- )", body[first.start() :].rstrip("\n"))
+    return RECORD_KEYS[head.group("kind")], chunks
+
+
+def _layout(raw: bytes) -> tuple[int, bytes, str] | None:
+    """(byte offset where the items start, the item marker b'\n<indent>- ', list key) of a usual-shape file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD.match(text)
+    if head is None or RECORD_KEYS.get(head.group("kind")) != head.group("key"):
+        return None
+    first = _FIRST_ITEM.match(text, head.end())
+    if first is None or "\r" in text:
+        return None
+    return len(text[: head.end()].encode("utf-8")), b"\n" + first.group(1).encode() + b"- ", head.group("key")
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the common start of two byte strings: block by block, then a binary search in the first
+    differing block (every comparison is a C-speed compare of slices, and little is copied)."""
+    return _common_run(a, b, min(len(a), len(b)), lambda x, start, end: x[start:end])
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the common end of two byte strings, at most ``limit``."""
+    la, lb = len(a), len(b)
+
+    def tail(x: bytes, start: int, end: int) -> bytes:  # the bytes ``start`` to ``end`` counted from the end
+        n = la if x is a else lb
+        return x[n - end : n - start]
+
+    return _common_run(a, b, max(0, min(limit, la, lb)), tail)
+
+
+def _common_run(a: bytes, b: bytes, limit: int, part: Callable[[bytes, int, int], bytes]) -> int:
+    low, block = 0, 4096
+    while low + block <= limit and part(a, low, low + block) == part(b, low, low + block):
+        low += block
+    high = min(low + block, limit)
+    while low < high:  # the answer lies in [low, high]; everything before ``low`` is known to match
+        middle = (low + high + 1) // 2
+        if part(a, low, middle) == part(b, low, middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _region_items(region: bytes, marker: bytes) -> list[str] | None:
+    """The items of a run of whole items (it starts with one), split like the full file is; None if unusual."""
+    try:
+        text = region.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip("\n"):
+        return []
+    indent = marker[1:-2].decode()
+    body = text.rstrip("\n")
+    if not body.startswith(indent + "- ") or re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body):
+        return None
+    return re.split(rf"\n(?={indent}- )", body)
+
+
+def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
+    """The records of one file's content, by (kind, id); unreadable content yields none."""
+    loaded = load_bytes(path, raw)
+    if not loaded.documents or not isinstance(loaded.documents[0].data, dict):
+        return []
+    data = loaded.documents[0].data
+    kind = data.get("kind")
+    if kind == "config":
+        return [(("config", "config"), data)]
+    key = RECORD_KEYS.get(kind, "") if isinstance(kind, str) else ""
+    items = data.get(key) if key else None
+    if not isinstance(items, list):
+        return []
+    return [((key, r["id"]), r) for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+class _Describer:
+    """Sentences about records, using the state of the estate at the time."""
+
+    def __init__(self, state: Records, cal_names: dict[str, str]) -> None:
+        self.state = state
+        self.cal_names = cal_names
+
+    def _record(self, kind: str, record_id: str) -> dict[str, Any]:
+        return self.state.get((kind, record_id), _NOTHING)[1]
+
+    def holding(self, holding_id: str) -> str:
+        return _holding_text(self.cal_names, holding_id, self._record("holdings", holding_id))
+
+    def who(self, assignment: dict[str, Any]) -> str:
+        return _who_text(*self._who(assignment))
+
+    def _who(self, assignment: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
+        if assignment.get("person") is not None:
+            subject = str(assignment["person"])
+            return subject, self._record("people", subject), True
+        subject = str(assignment.get("device"))
+        return subject, self._record("devices", subject), False
+
+    def assignment_event(self, assignment: dict[str, Any], verb: str, reason: str, group: str) -> Event:
+        """'<CAL> from holding H <verb> <who><reason>', written when first read, about the records as they are now."""
+        get = self.state.get
+        holding_id = str(assignment.get("holding"))
+        person = assignment.get("person")
+        if person is not None:
+            subject = str(person)
+            who = (subject, get(("people", subject), _NOTHING)[1], True)
+        else:
+            subject = str(assignment.get("device"))
+            who = (subject, get(("devices", subject), _NOTHING)[1], False)
+        held = get(("holdings", holding_id), _NOTHING)[1]
+        text = partial(_assignment_text, self.cal_names, holding_id, held, who, verb, reason)
+        return Event(text, (str(assignment.get("id")), holding_id, subject), group)
+
+
+_NOTHING: tuple[str, dict[str, Any]] = ("", {})
+
+
+def _holding_text(cal_names: dict[str, str], holding_id: str, record: dict[str, Any]) -> str:
+    cal = cal_names.get(str(record.get("cal")), str(record.get("cal", "CAL")))
+    version = f" {record['version']}" if record.get("version") is not None else ""
+    kind = f" {str(record.get('type', '')).capitalize()}" if record.get("type") else ""
+    return f"{cal}{version}{kind} from holding {holding_id}"
+
+
+def _who_text(subject: str, record: dict[str, Any], person: bool) -> str:
+    status = record.get("status")
+    shown = ("departed", "on-leave") if person else ("retired", "lost")
+    return f"{subject} ({status})" if status in shown else subject
+
+
+def _assignment_text(
+    cal_names: dict[str, str],
+    holding_id: str,
+    held: dict[str, Any],
+    who: tuple[str, dict[str, Any], bool],
+    verb: str,
+    reason: str,
+) -> str:
+    return f"{_holding_text(cal_names, holding_id, held)} {verb} {_who_text(*who)}{reason}"
+
+
+def _subject(record: dict[str, Any]) -> tuple[str, str]:
+    return (
+        ("person", str(record["person"])) if record.get("person") is not None else ("device", str(record.get("device")))
+    )
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _differs(before: tuple[str, dict[str, Any]] | None, after: tuple[str, dict[str, Any]] | None) -> bool:
+    if before is None or after is None:
+        return True
+    return before[0] != after[0] or (before[1] is not after[1] and before[1] != after[1])
+
+
+def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        if key == "id" or before.get(key) == after.get(key):
+            continue
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, (dict, list)) or isinstance(new, (dict, list)):
+            changes.append(f"{key} changed")
+        elif old is None:
+            changes.append(f"{key} set to {new}")
+        elif new is None:
+            changes.append(f"{key} {old} removed")
+        else:
+            changes.append(f"{key} {old} -> {new}")
+    return changes
+
+
+@dataclass(slots=True)
+class _CommitDiff:
+    before: Records
+    after: Records
+
+
+class HistoryBuilder:
+    """Walks commits oldest first, keeping the state of every record, and describes each commit."""
+
+    def __init__(
+        self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str, *, transfers_only: bool = False
+    ) -> None:
+        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described."""
+        self.read_blob = read_blob
+        self.transfers_only = transfers_only
+        self.cal_names = cal_names
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.state: Records = {}
+        self.effective_since: dict[str, dt.date] = {}
+        self._cache: dict[str, Parsed] = {}
+        self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
+        self.parser = RecordParser("assignments" if transfers_only else None)
+        self.history = History()
+
+    def reads(self, path: str | None) -> bool:
+        """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
+        return path is not None and path.startswith(self.prefix) and path.endswith((".yaml", ".yml"))
+
+    def blobs_needed(self, commits: Iterable[Commit]) -> Iterator[str]:
+        """The file versions ``add`` will read for these commits, in the order it reads them."""
+        for commit in commits:
+            for change in commit.changes:
+                if change.new_blob is not None and self.reads(change.new_path):
+                    yield change.new_blob
+
+    def _region_change(self, change: Change) -> tuple[list[Entry_], list[Entry_]] | None:
+        """The records a change touched, found by comparing only the changed byte range of two versions.
+
+        Successive versions of a file share their start and end; only the items between are split and looked up.
+        Any doubt (a change in the header, an unusual line, an unknown earlier version) answers None, and the
+        caller compares whole versions instead.
+        """
+        path = change.new_path or ""
+        known = self._last.get(path)
+        if change.new_blob is None or not self.reads(path):
+            return None
+        new_raw = self.read_blob(change.new_blob)
+        layout = _layout(new_raw)
+        self._last[path] = (change.new_blob, new_raw, layout)
+        if known is None or known[0] != change.old_blob or known[2] is None or layout is None or layout != known[2]:
+            return None
+        old_raw, (header_end, marker, key) = known[1], layout
+        if self.parser.only not in (None, key):
+            return [], []
+        same_start = _common_prefix(old_raw, new_raw)
+        same_end = _common_suffix(old_raw, new_raw, min(len(old_raw), len(new_raw)) - same_start)
+        start = old_raw.rfind(marker, 0, same_start + 1)
+        if start < header_end - 1 or same_start < header_end:
+            return None
+        start += 1
+        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end - 1))
+        end = next_item + 1 if next_item >= 0 else len(old_raw)
+        tail = len(old_raw) - end
+        old_items = _region_items(old_raw[start:end], marker)
+        new_items = _region_items(new_raw[start : len(new_raw) - tail], marker)
+        if old_items is None or new_items is None:
+            return None
+        gone = [self.parser.item_entry(path, key, c) for c in set(old_items) - set(new_items)]
+        came = [self.parser.item_entry(path, key, c) for c in set(new_items) - set(old_items)]
+        return [e for e in gone if e is not None], [e for e in came if e is not None]
+
+    def _records(self, path: str, blob: str | None) -> Parsed:
+        if blob is None or not self.reads(path):
+            return Parsed([], frozenset())
+        if blob not in self._cache:
+            raw = self.read_blob(blob)
+            self._last[path] = (blob, raw, _layout(raw))
+            self._cache[blob] = self.parser.parse(path, raw)
+        return self._cache[blob]
+
+    def add(self, commit: Commit, title: str) -> Entry:
+        """Apply one commit's changes to the state and describe them."""
+        diff = _CommitDiff({}, {})
+        for change in commit.changes:
+            region = self._region_change(change) if change.old_path == change.new_path else None
+            if region is not None:
+                old, new = region
+            else:
+                old_file = self._records(change.old_path or "", change.old_blob)
+                new_file = self._records(change.new_path or "", change.new_blob)
+                if change.old_path == change.new_path:  # only what differs; a renamed file moves all its records
+                    old, new = self.parser.changed(old_file, new_file)
+                else:
+                    old, new = old_file.entries, new_file.entries
+            if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
+                self._cache.pop(change.old_blob or "", None)
+            diff.before.update((key, (change.old_path or "", record)) for key, record in old)
+            diff.after.update((key, (change.new_path or "", record)) for key, record in new)
+        for key in diff.before:
+            self.state.pop(key, None)
+        self.state.update(diff.after)
+        events = self._describe(diff, commit.date.date(), commit.sha)
+        entry = Entry(commit.sha, commit.date, commit.author, title, tuple(events))
+        self.history.entries.append(entry)
+        return entry
+
+    def apply(self, before: Records, after: Records, date: dt.date, sha: str) -> list[Event]:
+        """Describe a change given as two sets of records (e.g. uncommitted edits)."""
+        for key in before:
+            self.state.pop(key, None)
+        self.state.update(after)
+        return self._describe(_CommitDiff(before, after), date, sha)
+
+    def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
+        say = _Describer(self.state, self.cal_names)
+        before, after = diff.before, diff.after
+        changed: dict[str, list[str]] = {}  # ids by kind (sorting plain ids is much cheaper than (kind, id) pairs)
+        for key, now in after.items():
+            if key not in before or _differs(before[key], now):
+                changed.setdefault(key[0], []).append(key[1])
+        for key in before.keys() - after.keys():
+            changed.setdefault(key[0], []).append(key[1])
+        ids = changed.pop("assignments", [])
+        ids.sort()
+        events = self._assignment_events(
+            {aid: before[("assignments", aid)][1] for aid in ids if ("assignments", aid) in before},
+            {aid: after[("assignments", aid)][1] for aid in ids if ("assignments", aid) in after},
+            say,
+            date,
+            sha,
+        )
+        if self.transfers_only:
+            return []
+        for kind in sorted(changed):
+            for rid in sorted(changed[kind]):
+                events += self._record_events((kind, rid), before.get((kind, rid)), after.get((kind, rid)))
+        return summarise(events)
+
+    def _record_events(
+        self, key: RecordKey, before: tuple[str, dict[str, Any]] | None, after: tuple[str, dict[str, Any]] | None
+    ) -> list[Event]:
+        kind, rid = key
+        noun = _NOUN.get(kind, kind)
+        label = noun if kind == "config" else f"{noun} {rid}"
+        if before is None and after is not None:
+            return [Event(f"{label} added{_summary(kind, after[1])}", (rid,), f"{kind} added")]
+        if after is None and before is not None:
+            return [Event(f"{label} removed", (rid,), f"{kind} removed")]
+        assert before is not None and after is not None
+        changes = _field_changes(before[1], after[1])
+        if kind == "people" and after[1].get("status") == "departed" and before[1].get("status") != "departed":
+            changes = [f"departed on {after[1].get('departed')}"] + [
+                c for c in changes if not c.startswith(("status", "departed"))
+            ]
+        moved = [f"moved from {before[0]} to {after[0]}"] if before[0] != after[0] else []
+        if not changes and not moved:
+            return []
+        group = f"{kind} {moved[0]}" if moved and not changes else ""
+        return [Event(f"{label} " + "; ".join(changes + moved), (rid,), group)]
+
+    def _assignment_events(
+        self,
+        before: dict[str, dict[str, Any]],
+        after: dict[str, dict[str, Any]],
+        say: _Describer,
+        date: dt.date,
+        sha: str,
+    ) -> list[Event]:
+        events: list[Event] = []
+        removed = {aid: r for aid, r in before.items() if aid not in after}
+        added = {aid: r for aid, r in after.items() if aid not in before}
+        # A transfer: an assignment that replaces another, or a removal and an addition of the same holding.
+        pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        by_holding: dict[Any, list[str]] = {}  # removed ids per holding, last id first (popped from the end)
+        for aid in sorted(removed, reverse=True):
+            by_holding.setdefault(removed[aid].get("holding"), []).append(aid)
+        pairing = bool(removed) or any("replaces" in record for record in added.values())
+        for aid, record in list(added.items()) if pairing else ():
+            previous_id = record.get("replaces")
+            previous = None
+            if isinstance(previous_id, str):
+                previous = removed.pop(previous_id, None)
+                if previous is None:
+                    previous = self.state.get(("assignments", previous_id), ("", None))[1] or before.get(previous_id)
+            if previous is None and removed:
+                same = by_holding.get(record.get("holding"), [])
+                while same and same[-1] not in removed:
+                    same.pop()  # already paired through 'replaces:'
+                if same:
+                    previous = removed.pop(same.pop())
+            if previous is not None:
+                pairs.append((previous, record))
+                added.pop(aid)
+        for previous, record in pairs:
+            events.append(self._transfer(previous, record, say, _date(record.get("since")) or date, sha))
+        for aid, record in added.items():
+            self.effective_since[aid] = _date(record.get("since")) or date
+        if not self.transfers_only:  # a check needs only the transfers
+            for record in added.values():
+                reason = f" ({record['reason']})" if record.get("reason") else ""
+                events.append(say.assignment_event(record, "assigned to", reason, "assignments added"))
+            for record in removed.values():
+                events.append(say.assignment_event(record, "unassigned from", "", "assignments removed"))
+        for aid in sorted(set(before) & set(after)):
+            events += self._assignment_edit(before[aid], after[aid], say, date, sha)
+        return events
+
+    def _assignment_edit(
+        self, before: dict[str, Any], after: dict[str, Any], say: _Describer, date: dt.date, sha: str
+    ) -> list[Event]:
+        if _subject(before) != _subject(after):
+            since_changed = before.get("since") != after.get("since")
+            when = (_date(after.get("since")) if since_changed else None) or date
+            return [self._transfer(before, after, say, when, sha)]
+        changes = _field_changes(before, after)
+        if not changes:
+            return []
+        aid = str(after["id"])
+        return [
+            Event(
+                f"assignment {aid} of {say.holding(str(after.get('holding')))} to {say.who(after)}: "
+                + "; ".join(changes),
+                (aid, str(after.get("holding")), _subject(after)[1]),
+            )
+        ]
+
+    def _transfer(
+        self, previous: dict[str, Any], record: dict[str, Any], say: _Describer, date: dt.date, sha: str
+    ) -> Event:
+        pid, aid = str(previous.get("id")), str(record["id"])
+        previous_since = self.effective_since.get(pid) or _date(previous.get("since")) or date
+        self.effective_since[aid] = date
+        self.history.transfers.append(
+            Transfer(
+                str(record.get("holding")),
+                aid,
+                _subject(previous)[1],
+                previous_since,
+                date,
+                record.get("reason") if isinstance(record.get("reason"), str) else None,
+                record.get("temporary") is True,
+                sha,
+            )
+        )
+        reason = f" ({record['reason']})" if record.get("reason") else ""
+        what = say.holding(str(record.get("holding")))
+        text = f"{what} reassigned from {say.who(previous)} to {say.who(record)}{reason}"
+        return Event(text, (aid, pid, str(record.get("holding")), _subject(previous)[1], _subject(record)[1]))
+
+
+SUMMARY_LIMIT = 10
+
+
+def summarise(events: list[Event]) -> list[Event]:
+    """Fold large groups of like events (an import, a renamed file) into one event each."""
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        if event.group:
+            groups.setdefault(event.group, []).append(event)
+    result: list[Event] = []
+    done: set[str] = set()
+    for event in events:
+        members = groups.get(event.group, [])
+        limit = 1 if " moved from " in event.group else SUMMARY_LIMIT
+        if not event.group or len(members) <= limit:
+            result.append(event)
+        elif event.group not in done:
+            done.add(event.group)
+            result.append(Event(f"{len(members)} {event.group}", None, event.group, tuple(members)))
+    return result
+
+
+def _summary(kind: str, record: dict[str, Any]) -> str:
+    if kind == "holdings":
+        version = f" {record.get('version')}" if record.get("version") is not None else ""
+        return f": {record.get('quantity')} {record.get('cal')}{version} {record.get('type')} CALs"
+    if kind == "people":
+        return f" ({record.get('kind')}, {record.get('status')})"
+    return ""
+
+
+def pr_title(subject: str, message: Callable[[], str]) -> str:
+    """The pull request's title: a merge commit's first body line, else the subject."""
+    if subject.startswith("Merge pull request"):
+        lines = [line.strip() for line in message().splitlines()[1:] if line.strip()]
+        if lines:
+            return lines[0]
+    return subject
+
+
+def records_of(files: Iterable[tuple[str, bytes]]) -> Records:
+    """All records of a set of files (path, content)."""
+    records: Records = {}
+    for path, raw in files:
+        for key, record in parse_records(path, raw):
+            records[key] = (path, record)
+    return records

@@ -1,0 +1,358 @@
+"""The one module that talks to git (through GitPython). It returns plain records, never GitPython objects.
+
+History is read with a single ``git log`` over the estate's path; file contents come from git's
+persistent ``cat-file --batch`` process. No user-supplied string reaches git as an option: revisions
+are validated and passed after ``--end-of-options``, paths after ``--``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from calcheck.core.errors import CalcheckError, UsageError
+from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
+
+_REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
+_COMMIT_SPLIT = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")
+_FORMAT = "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
+SHALLOW_HINT = (
+    "this is a shallow clone, so calcheck cannot see the history it needs; fetch it with "
+    "'git fetch --unshallow', or set 'fetch-depth: 0' on actions/checkout"
+)
+
+
+class GitError(CalcheckError):
+    """git could not answer (not a repository, unknown revision, missing objects)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One file changed by a commit (paths are relative to the repository root)."""
+
+    status: str
+    old_path: str | None
+    new_path: str | None
+    old_blob: str | None
+    new_blob: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: str
+    email: str
+    date: dt.datetime
+    subject: str
+    changes: tuple[Change, ...]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+def validate_rev(rev: str) -> str:
+    """Refuse anything that git could read as an option or that is not a plausible revision."""
+    if not _REV.match(rev):
+        raise UsageError(f"not a valid git revision: {rev!r}")
+    return rev
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _name(kind: object) -> str:
+    """GitPython reports object types as bytes, though typed as str."""
+    return kind.decode() if isinstance(kind, bytes) else str(kind)
+
+
+class GitRepo:
+    """A git repository that holds an estate."""
+
+    def __init__(self, path: Path) -> None:
+        import git
+
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            raise UsageError(f"{display_path(path)} is not inside a git repository") from None
+        self.bare = bool(self._repo.bare)
+        top = self._repo.working_tree_dir
+        self.top = Path(top) if top else Path(self._repo.git_dir)
+
+    def _run(self, *args: str, check: bool = True) -> bytes:
+        import git
+
+        try:
+            out = self._repo.git.execute(
+                ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, with_extended_output=False
+            )
+        except git.GitCommandError as exc:
+            if not check:
+                return b""
+            stderr = exc.stderr if isinstance(exc.stderr, str) else _text(exc.stderr or b"")
+            raise GitError(f"git {args[0]} failed: {stderr.strip()}") from None
+        assert isinstance(out, bytes)
+        return out
+
+    def is_shallow(self) -> bool:
+        return self._run("rev-parse", "--is-shallow-repository").strip() == b"true"
+
+    def resolve(self, rev: str) -> str:
+        """The commit id a revision names."""
+        validate_rev(rev)
+        try:
+            return _text(self._run("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}")).strip()
+        except GitError:
+            hint = f"; {SHALLOW_HINT}" if self.is_shallow() else ""
+            raise UsageError(f"unknown git revision {rev!r}{hint}") from None
+
+    def prefix(self, estate: Path) -> str:
+        """The estate folder's path inside the repository (POSIX, no trailing slash)."""
+        if self.bare:
+            relative = PurePosixPath(estate.as_posix())
+        else:
+            try:
+                relative = PurePosixPath(Path(os.path.abspath(estate)).relative_to(self.top.resolve()).as_posix())
+            except ValueError:
+                raise UsageError(f"{display_path(estate)} is not inside the repository at {self.top}") from None
+        text = str(relative).strip("/")
+        if unsafe_relative(text) and text != ".":
+            raise UsageError(f"not a path inside the repository: {estate}")
+        return "" if text == "." else text
+
+    def tree(self, commit: str, prefix: str) -> dict[str, str]:
+        """Blob id of every file below ``prefix`` in ``commit``, by path relative to ``prefix``."""
+        return self.tree_entries(commit, prefix)[0]
+
+    def tree_entries(self, commit: str, prefix: str) -> tuple[dict[str, str], list[str]]:
+        """The files below ``prefix`` (as ``tree``), and the symbolic links and submodules there, which are not read."""
+        out = self._run("ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix or ".")
+        files: dict[str, str] = {}
+        skipped: list[str] = []
+        cut = len(prefix) + 1 if prefix else 0
+        for entry in out.split(b"\x00"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition(b"\t")
+            mode, kind, blob = meta.split(b" ")
+            if kind == b"blob" and mode != b"120000":  # symbolic links are never followed
+                files[_text(path)[cut:]] = _text(blob)
+            else:
+                skipped.append(_text(path)[cut:])
+        return files, skipped
+
+    def blob(self, blob: str) -> bytes:
+        """A blob's content, through git's persistent cat-file process."""
+        try:
+            _, kind, _, data = self._repo.git.get_object_data(blob)
+        except ValueError:  # git answered "missing" (a partial or damaged clone)
+            raise GitError(f"git has no object {blob}; fetch the full repository") from None
+        if _name(kind) != "blob":
+            raise GitError(f"{blob} is not a file")
+        assert isinstance(data, bytes)
+        return data
+
+    def stream(self, blobs: Iterable[str]) -> BlobStream:
+        """A reader of ``blobs`` that fetches them ahead, in this order, while the caller works on earlier ones."""
+        return BlobStream(self, blobs)
+
+    def message(self, commit: str) -> str:
+        """A commit's full message (through the same batch process)."""
+        try:
+            _, _, _, data = self._repo.git.get_object_data(commit)
+        except ValueError:
+            raise GitError(f"git has no object {commit}; fetch the full repository") from None
+        _, _, message = bytes(data).partition(b"\n\n")
+        return _text(message)
+
+    def has_commits(self) -> bool:
+        return bool(self._run("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).strip())
+
+    def changed_files(self, prefix: str) -> list[str]:
+        """Work-tree files below ``prefix`` that differ from HEAD (modified, added, deleted, untracked)."""
+        out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", prefix or ".")
+        return sorted({_text(entry[3:]) for entry in out.split(b"\x00") if len(entry) > 3})
+
+    def log(self, prefix: str, commit: str) -> list[Commit]:
+        """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first."""
+        args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
+        out = self._run(*args, "--end-of-options", commit, "--", prefix or ".")
+        commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
+        commits.reverse()
+        return commits
+
+
+class BlobStream:
+    """Blobs read ahead by a second ``git cat-file --batch``, given every id at the start.
+
+    git inflates and resolves deltas on the other core, filling a pipe (enlarged to 1 MiB where the system
+    allows) while the caller parses; the caller takes each blob from the pipe when it asks for it. No thread
+    is needed, so nothing contends for the GIL. A blob asked for out of order, or again, or one git could not
+    give, is read the ordinary way, so the answers never differ from ``GitRepo.blob``.
+    """
+
+    def __init__(self, repo: GitRepo, blobs: Iterable[str]) -> None:
+        self._repo = repo
+        self._order = list(dict.fromkeys(blobs))
+        self._index = {blob: i for i, blob in enumerate(self._order)}
+        self._next = 0  # index in ``_order`` of the blob git sends next
+        self._process: subprocess.Popen[bytes] | None = None
+        if self._order:
+            try:
+                with tempfile.TemporaryFile() as ids:
+                    ids.write("".join(f"{blob}\n" for blob in self._order).encode())
+                    ids.seek(0)
+                    self._process = subprocess.Popen(
+                        ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
+                        stdin=ids,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                    )
+            except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
+                return
+            assert self._process.stdout is not None
+            try:  # a bigger pipe lets git run further ahead (Linux only)
+                import fcntl
+
+                fcntl.fcntl(self._process.stdout.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+            except (ImportError, AttributeError, OSError):
+                pass
+
+    def read(self, blob: str) -> bytes:
+        """The blob's content (as ``GitRepo.blob``)."""
+        index = self._index.get(blob, -1)
+        while self._process is not None and self._next <= index:
+            data = self._take()
+            self._next += 1
+            if self._next == len(self._order):
+                self.close()  # all given: git has nothing more to send
+            if self._next > index and data is not None:
+                return data
+        return self._repo.blob(blob)
+
+    def _take(self) -> bytes | None:
+        """The next blob git sends (None: git has no such blob, or the stream ended and is closed)."""
+        assert self._process is not None and self._process.stdout is not None
+        header = self._process.stdout.readline().split()
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            data = self._process.stdout.read(size + 1)[:size]
+            if len(data) == size:
+                return data
+        elif len(header) == 2:
+            return None
+        self.close()  # out of step or ended: ordinary reads from here on
+        return None
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._process.wait()
+            self._process = None
+
+    def __enter__(self) -> BlobStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _parse_commit(chunk: bytes) -> Commit:
+    header, _, raw = chunk.partition(b"\x00")
+    sha, parents, author, email, date, subject = header.rstrip(b"\x1f").split(b"\x1f", 5)
+    tokens = raw.lstrip(b"\n").split(b"\x00")
+    changes: list[Change] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index].lstrip(b"\n")
+        index += 1
+        if not token.startswith(b":"):
+            continue
+        _, _, old_blob, new_blob, status = token[1:].split(b" ")
+        letter = _text(status[:1])
+        if letter in ("R", "C"):
+            old_path, new_path = _text(tokens[index]), _text(tokens[index + 1])
+            index += 2
+        else:
+            old_path = new_path = _text(tokens[index])
+            index += 1
+        zero = b"0" * 40
+        changes.append(
+            Change(
+                letter,
+                None if letter == "A" else old_path,
+                None if letter == "D" else new_path,
+                None if old_blob == zero else _text(old_blob),
+                None if new_blob == zero else _text(new_blob),
+            )
+        )
+    return Commit(
+        _text(sha),
+        tuple(_text(parents).split()),
+        _text(author),
+        _text(email),
+        dt.datetime.fromisoformat(_text(date)),
+        _text(subject),
+        tuple(changes),
+    )
+
+
+class GitTree:
+    """An estate as it was in one commit, read from git objects (no working tree needed)."""
+
+    def __init__(self, repo: GitRepo, commit: str, prefix: str, rev: str) -> None:
+        self.repo = repo
+        self.commit = commit
+        self.prefix = prefix
+        self.label = f"{prefix or '.'}@{rev}"
+        self.files, self.skipped = repo.tree_entries(commit, prefix)
+        self._stream: BlobStream | None = None
+
+    def yaml_files(self) -> list[str]:
+        found = sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
+        if len(found) > 1:  # they are read in this order: have git inflate each while the previous is parsed
+            self._stream = self.repo.stream(self.files[p] for p in found)
+        return found
+
+    def read(self, relative: str) -> bytes:
+        blob = self.files.get(relative)
+        if blob is None:
+            raise OSError("not a regular file in this revision")
+        return self._stream.read(blob) if self._stream is not None else self.repo.blob(blob)
+
+    def inspect(self, relative: str) -> tuple[FileState, str | None]:
+        if unsafe_relative(relative):
+            return FileState.OUTSIDE, None
+        blob = self.files.get(relative)
+        if blob is None:
+            folder = relative.rstrip("/") + "/"
+            found = any(path.startswith(folder) for path in self.files)
+            return (FileState.NOT_A_FILE if found else FileState.MISSING), None
+        return FileState.OK, hashlib.sha256(self.repo.blob(blob)).hexdigest()
+
+    def display(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def links(self) -> list[str]:
+        """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
+        return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
+
+
+def open_tree(estate: Path, rev: str) -> GitTree:
+    """The estate at ``estate`` (a folder in the work tree, or a path inside a bare repository) at ``rev``."""
+    start = estate if estate.exists() else Path.cwd()
+    repo = GitRepo(start)
+    commit = repo.resolve(rev)
+    return GitTree(repo, commit, repo.prefix(estate), rev)

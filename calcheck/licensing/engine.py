@@ -1,0 +1,99 @@
+"""The check pipeline: discover files, load, validate, build the estate, run the rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calcheck.core.findings import Finding, Severity, sort_findings
+from calcheck.estate.loading import load_estate
+from calcheck.estate.model import Estate
+from calcheck.estate.sources import EstateSource, WorkTree
+from calcheck.estate.transfers import Timeline
+from calcheck.estate.yamlload import gc_paused, locate_key
+from calcheck.licensing.rules import REGISTRY, Context
+
+
+@dataclass(slots=True)
+class CheckResult:
+    estate: Estate
+    context: Context
+    findings: list[Finding] = field(default_factory=list)
+    waived: list[Finding] = field(default_factory=list)
+    files: int = 0
+
+
+def run_rules(estate: Estate, ctx: Context) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in REGISTRY.values():
+        if rule.check is None:
+            continue
+        findings.extend(
+            Finding(rule.id, rule.severity, p.path, p.line, p.column, p.message, p.hint, p.records)
+            for p in rule.check(estate, ctx)
+        )
+    return findings
+
+
+def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
+    """Drop disabled rules and apply severity overrides from the estate's config."""
+    config = estate.config
+    if config is None:
+        return findings
+    result = list(_unknown_rule_settings(estate))
+    for finding in findings:
+        if finding.rule in config.disabled and REGISTRY[finding.rule].stage != "files":
+            continue
+        override = config.severity.get(finding.rule)
+        if override is not None:
+            finding = dataclasses.replace(finding, severity=Severity.parse(override))
+        result.append(finding)
+    return result
+
+
+def apply_waivers(estate: Estate, findings: list[Finding], as_of: dt.date) -> tuple[list[Finding], list[Finding]]:
+    """Split findings into (reported, waived); only waivers in force on ``as_of`` silence anything."""
+    active = [w for w in estate.index("waivers").values() if w.expires >= as_of]
+    if not active:
+        return findings, []
+    reported: list[Finding] = []
+    waived: list[Finding] = []
+    for finding in findings:
+        silenced = REGISTRY[finding.rule].stage != "files" and any(
+            w.rule == finding.rule and (not w.records or set(w.records) & set(finding.records)) for w in active
+        )
+        (waived if silenced else reported).append(finding)
+    return reported, waived
+
+
+def _unknown_rule_settings(estate: Estate) -> list[Finding]:
+    config = estate.config
+    assert config is not None
+    named = [(rule_id, locate_key(config.source.pos, ("rules", "severity"), rule_id)) for rule_id in config.severity]
+    named += [(rule_id, config.source.at("rules", "disabled", i)) for i, rule_id in enumerate(config.disabled)]
+    return [
+        Finding(
+            "config",
+            Severity.WARNING,
+            config.source.path,
+            *where,
+            f"rule settings name an unknown rule {rule_id!r}",
+            "run 'calcheck rules' for the rule ids",
+        )
+        for rule_id, where in sorted(named, key=lambda item: item[1])
+        if rule_id not in REGISTRY
+    ]
+
+
+def check(source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None) -> CheckResult:
+    """Run the whole check on an estate (a folder, or any other source of its files)."""
+    if isinstance(source, Path):
+        source = WorkTree(source)
+    with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
+        estate, findings, files = load_estate(source)
+        context = Context.build(estate, as_of, timeline)
+        findings.extend(run_rules(estate, context))
+        reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
+    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files)

@@ -1,0 +1,60 @@
+"""Rules reported while reading files (YAML, kinds, schema): metadata only, the loader emits them."""
+
+from __future__ import annotations
+
+from calcheck.core.findings import Severity
+from calcheck.licensing.rules.base import Rule
+
+_E = Severity.ERROR
+
+
+def _file_rule(rule_id: str, title: str, docs: str) -> Rule:
+    return Rule(rule_id, title, _E, "-", docs, None, "files")
+
+
+RULES = (
+    _file_rule(
+        "yaml-syntax", "YAML syntax error", "The file is not valid YAML; the finding points at the parser's position."
+    ),
+    _file_rule(
+        "duplicate-key",
+        "Duplicate mapping key",
+        "A key appears twice in one mapping. YAML parsers silently keep the last value, which loses data.",
+    ),
+    _file_rule(
+        "yaml-unsupported",
+        "YAML feature not supported in calcheck files",
+        "Custom tags and complex keys are rejected: calcheck files hold plain JSON-like data.",
+    ),
+    _file_rule("yaml-too-deep", "Nesting too deep", "Mappings and lists nest deeper than calcheck files ever need."),
+    _file_rule(
+        "yaml-alias-bomb",
+        "Alias expansion too large",
+        "Anchors and aliases expand to too many values (a 'billion laughs' document).",
+    ),
+    _file_rule(
+        "yaml-multiple-documents",
+        "Several YAML documents in one file",
+        "A calcheck file holds one document; later documents are reported, not read.",
+    ),
+    _file_rule("empty-file", "Empty file", "The file holds no YAML document."),
+    _file_rule("file-too-large", "File too large", "The file is larger than calcheck reads."),
+    _file_rule(
+        "unreadable-file",
+        "File cannot be read",
+        "The file could not be opened, or is a link leading out of the estate.",
+    ),
+    _file_rule(
+        "estate-link",
+        "Symbolic link not followed",
+        "The estate folder or a folder in it is a symbolic link, or (when checking a git revision) a committed link "
+        "or submodule stands where records could be; calcheck does not follow it.",
+    ),
+    _file_rule("unknown-kind", "Unknown document kind", "The document has no valid top-level 'kind:' key."),
+    _file_rule(
+        "wrong-kind",
+        "File of the wrong kind",
+        "The file's 'kind:' differs from the folder it lives in (e.g. a devices file under people/).",
+    ),
+    _file_rule("schema", "Schema violation", "The document does not match its JSON Schema in schemas/."),
+)

@@ -1,0 +1,291 @@
+"""Referential integrity: ids are unique, every reference resolves, records agree with the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from calcheck.core.findings import Severity
+from calcheck.estate.model import BUILTIN, Estate
+from calcheck.licensing.rules.base import Context, Problem, Rule
+
+COLLECTIONS = (
+    "products",
+    "cals",
+    "holdings",
+    "people",
+    "devices",
+    "deployments",
+    "assignments",
+    "audits",
+    "waivers",
+)
+
+
+def check_duplicate_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for collection in COLLECTIONS:
+        first: dict[str, Any] = {}
+        for record in getattr(estate, collection):
+            seen = first.setdefault(record.id, record)
+            if seen is record:
+                continue
+            where = "the built-in catalogue" if seen.source is BUILTIN else f"{seen.source.path}:{seen.source.line}"
+            yield Problem.at(
+                record.source,
+                "id",
+                f"{collection[:-1] if collection != 'people' else 'person'} id "
+                f"{record.id!r} is already used at {where}",
+                "give every record its own id; ids are never reused",
+            )
+    if estate.config is not None:
+        seen_agreements: set[str] = set()
+        for agreement in estate.config.agreements:
+            if agreement.id in seen_agreements:
+                yield Problem.at(
+                    agreement.source, "id", f"agreement id {agreement.id!r} is listed twice", "list each agreement once"
+                )
+            seen_agreements.add(agreement.id)
+
+
+Field = str | tuple[str | int, ...]
+
+
+def _each(record: Any, path: Field, target: str, refs: tuple[str, ...]) -> Iterator[tuple[Any, Field, str, str]]:
+    prefix = (path,) if isinstance(path, str) else path
+    for index, ref in enumerate(refs):
+        yield record, (*prefix, index), target, ref
+
+
+def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for collection in COLLECTIONS:
+        seen: dict[str, Any] = {}
+        for record in estate.index(collection).values():
+            folded = record.id.casefold()
+            first = seen.setdefault(folded, record)
+            if first is not record:
+                yield Problem.at(
+                    record.source,
+                    "id",
+                    f"{collection[:-1] if collection != 'people' else 'person'} id {record.id!r} differs from "
+                    f"{first.id!r} ({first.source.path}:{first.source.line}) only in letter case",
+                    "use one spelling: ids that differ only in case are easy to confuse in reviews and exports",
+                    (record.id, first.id),
+                )
+
+
+def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
+    """(record, field path, target collection, referenced id) for every reference in the estate."""
+    for product in estate.products:
+        yield product, "runs_on", "products", product.runs_on
+    for cal in estate.cals:
+        yield cal, "product", "products", cal.product
+        yield cal, "base", "cals", cal.base
+        yield from _each(cal, "contains", "cals", cal.contains)
+        yield from _each(cal, "covers", "cals", cal.covers)
+    for holding in estate.holdings:
+        yield holding, "cal", "cals", holding.cal
+        yield holding, "agreement", "agreements", holding.agreement
+    for person in estate.people:
+        yield from _each(person, "devices", "devices", person.devices)
+    for dep in estate.deployments:
+        yield dep, "product", "products", dep.product
+        yield from _each(dep, "hosts", "devices", dep.hosts)
+        yield from _each(dep, ("access", "people"), "people", dep.access.people)
+        yield from _each(dep, ("access", "devices"), "devices", dep.access.devices)
+        yield from _each(dep, ("exemptions", "administrators"), "assignees", dep.administrators)
+        yield from _each(dep, "external_connectors", "holdings", dep.external_connectors)
+        yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
+    for asg in estate.assignments:
+        yield asg, "holding", "holdings", asg.holding
+        yield asg, "person", "people", asg.person
+        yield asg, "device", "devices", asg.device
+        yield asg, "replaces", "assignments", asg.replaces
+        yield asg, "component", "cals", asg.component
+
+
+def _known(estate: Estate) -> dict[str, set[str]]:
+    known = {name: set(estate.index(name)) | estate.invalid_ids.get(name, set()) for name in COLLECTIONS}
+    known["agreements"] = {a.id for a in estate.config.agreements} if estate.config else set()
+    known["assignees"] = known["people"] | known["devices"]
+    return known
+
+
+def check_unknown_references(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    known = _known(estate)
+    for record, field, target, ref in _refs(estate):
+        if ref is not None and ref not in known[target]:
+            noun = {"assignees": "person or device", "people": "person"}.get(target, target[:-1])
+            yield Problem.at(
+                record.source,
+                field,
+                f"{record.id}: unknown {noun} {ref!r}",
+                f"add {'an' if noun[0] in 'aeiou' else 'a'} {noun} with id {ref!r}, or correct the reference",
+            )
+    everything = set().union(*known.values())
+    for waiver in estate.waivers:
+        for index, ref in enumerate(waiver.records):
+            if ref not in everything:
+                yield Problem.at(
+                    waiver.source,
+                    ("records", index),
+                    f"{waiver.id}: unknown record {ref!r}",
+                    "name existing record ids, or remove the entry",
+                )
+
+
+def _version_problems(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
+    products = estate.index("products")
+    cals = estate.index("cals")
+    for holding in estate.holdings:
+        cal = cals.get(holding.cal)
+        product = products.get(cal.product) if cal is not None and cal.product else None
+        if product is not None and holding.version is not None and product.rank(holding.version) is None:
+            yield holding, "version", holding.version, product.id
+    for dep in estate.deployments:
+        product = products.get(dep.product)
+        if product is not None and product.rank(dep.version) is None:
+            yield dep, "version", dep.version, product.id
+        host = products.get(product.runs_on) if product is not None and product.runs_on else None
+        if host is not None and dep.os_version is not None and host.rank(dep.os_version) is None:
+            yield dep, "os_version", dep.os_version, host.id
+
+
+def check_unknown_versions(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    products = estate.index("products")
+    for record, field, version, product_id in _version_problems(estate):
+        versions = ", ".join(v.version for v in products[product_id].versions)
+        yield Problem.at(
+            record.source,
+            field,
+            f"{record.id}: {products[product_id].name} has no version {version!r}",
+            f"use one of: {versions} (or add the version with a catalogue file)",
+        )
+
+
+def _holding_shape(estate: Estate) -> Iterator[tuple[Any, str, str, str]]:
+    cals = estate.index("cals")
+    for holding in estate.holdings:
+        cal = cals.get(holding.cal)
+        if cal is None:
+            continue
+        if holding.kind is not None and holding.kind != cal.kind:
+            yield holding, "kind", f"{cal.name} is a {cal.kind} CAL, not {holding.kind}", f"write kind: {cal.kind}"
+        if cal.kind == "suite" and holding.version is not None:
+            yield holding, "version", "a CAL suite has no version of its own", "remove the version"
+        if cal.kind in ("base", "additive") and holding.version is None:
+            yield holding, "cal", f"{cal.name} holding without a version", "add the CAL version from the invoice"
+        if (cal.kind == "connector") != (holding.type == "server"):
+            expected = "server" if cal.kind == "connector" else "user or device"
+            yield holding, "type", f"{cal.name} holdings have type {expected}", f"write type: {expected}"
+
+
+def check_holding_shape(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for holding, field, message, hint in _holding_shape(estate):
+        yield Problem.at(holding.source, field, f"{holding.id}: {message}", hint)
+
+
+def _date_problems(estate: Estate) -> Iterable[tuple[Any, str, str, str]]:
+    for asg in estate.assignments:
+        if asg.until is not None and asg.until < asg.since:
+            yield asg, "until", f"{asg.id}: ends ({asg.until}) before it starts ({asg.since})", "correct the dates"
+    for person in estate.people:
+        if (person.status == "departed") != (person.departed is not None):
+            yield (
+                person,
+                "status",
+                f"{person.id}: status {person.status!r} and departure date disagree",
+                "a departed person has a 'departed:' date; others have none",
+            )
+    for device in estate.devices:
+        if (device.status in ("retired", "lost")) != (device.retired is not None):
+            yield (
+                device,
+                "status",
+                f"{device.id}: status {device.status!r} and 'retired:' date disagree",
+                "a retired or lost device has a 'retired:' date; active devices have none",
+            )
+
+
+def check_dates(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    for record, field, message, hint in _date_problems(estate):
+        yield Problem.at(record.source, field, message, hint)
+
+
+def check_config(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    if not estate.configs and "config" not in estate.invalid_ids:
+        yield Problem(
+            f"{estate.root}/calcheck.yaml",
+            1,
+            1,
+            "the estate has no configuration file",
+            "create calcheck.yaml with 'kind: config' and 'organisation:'",
+        )
+    for extra in estate.configs[1:]:
+        yield Problem.at(
+            extra.source,
+            None,
+            "a second configuration document; only the first is used",
+            "keep one 'kind: config' file per estate",
+        )
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+RULES = (
+    Rule(
+        "duplicate-id",
+        "Duplicate record id",
+        _E,
+        "-",
+        "Two records of the same kind share an id, so references to it are ambiguous.",
+        check_duplicate_ids,
+    ),
+    Rule(
+        "confusable-id",
+        "Ids that differ only in case",
+        _W,
+        "-",
+        "Two records of one kind have ids that differ only in letter case (ids are case-sensitive, people are "
+        "not). Ids are ASCII only, so look-alike letters from other alphabets are refused by the schema.",
+        check_confusable_ids,
+    ),
+    Rule(
+        "unknown-reference",
+        "Dangling reference",
+        _E,
+        "-",
+        "A record refers to a holding, person, device, deployment, product, CAL or agreement that does not exist.",
+        check_unknown_references,
+    ),
+    Rule(
+        "unknown-version",
+        "Version not in the catalogue",
+        _E,
+        "-",
+        "A holding or deployment names a version its product does not have.",
+        check_unknown_versions,
+    ),
+    Rule(
+        "holding-shape",
+        "Holding inconsistent with its CAL",
+        _E,
+        "CAL-02, VER-08",
+        "A holding's kind, version or type contradicts the catalogue entry of its CAL.",
+        check_holding_shape,
+    ),
+    Rule(
+        "inconsistent-dates",
+        "Inconsistent dates or status",
+        _E,
+        "-",
+        "Dates contradict each other or the record's status.",
+        check_dates,
+    ),
+    Rule(
+        "config",
+        "Estate configuration missing or repeated",
+        _E,
+        "-",
+        "Every estate has exactly one 'kind: config' document.",
+        check_config,
+    ),
+)
