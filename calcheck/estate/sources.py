@@ -1,4 +1,4 @@
-"""Where estate files come from: a folder on disk, or (see ``gitrepo``) a commit's tree."""
+"""Where estate files come from: a folder on disk, or (see ``calcheck.git.repo``) a commit's tree."""
 
 from __future__ import annotations
 

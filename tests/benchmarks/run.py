@@ -121,7 +121,7 @@ def floor_compose(estate: Path, runs: int) -> float:
 
 def file_walk(repo: Path, runs: int) -> float:
     script = (
-        "from pathlib import Path\nfrom calcheck.gitrepo import GitRepo\nr = GitRepo(Path('.'))\n"
+        "from pathlib import Path\nfrom calcheck.git.repo import GitRepo\nr = GitRepo(Path('.'))\n"
         "r.log('licenses', r.resolve('HEAD'))\n"
     )
     return timed([sys.executable, "-c", script], repo, runs)

@@ -1,0 +1,86 @@
+"""Commands that read git: history and diff."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from calcheck.cli.common import (
+    EXIT_OK,
+    Handler,
+    Subparsers,
+    check_at,
+    emit,
+    estate_options,
+    estate_path,
+    parse_date,
+)
+from calcheck.core.errors import UsageError
+
+if TYPE_CHECKING:
+    pass
+
+
+def add_history(commands: Subparsers) -> Handler:
+    """Register ``calcheck history`` and its options."""
+    history = commands.add_parser(
+        "history",
+        help="the estate's change log from git, in licensing terms",
+        description="List every commit that changed the estate, with what it did in licensing terms "
+        "(assignments, reassignments, holdings, leavers). Renamed files and moved records are followed.",
+    )
+    estate_options(history, revisions=False)
+    history.add_argument("--rev", default="HEAD", metavar="REV", help="history up to this revision (default: HEAD)")
+    history.add_argument("--since", type=parse_date, metavar="DATE", help="only changes committed on or after DATE")
+    history.add_argument("--id", metavar="RECORD", help="only changes that involve this record id")
+    history.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    return cmd_history
+
+
+def add_diff(commands: Subparsers) -> Handler:
+    """Register ``calcheck diff`` and its options."""
+    diff = commands.add_parser(
+        "diff",
+        help="what a change does to the licence position",
+        description="Compare the estate at BASE with HEAD (default: the working tree): pools before and after, "
+        "assignments added, removed and transferred, findings introduced and resolved.",
+    )
+    diff.add_argument("base", metavar="BASE", help="git revision to compare against")
+    diff.add_argument("head", nargs="?", metavar="HEAD", help="git revision (default: the working tree)")
+    diff.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    diff.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="evaluate dates as of this day")
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    diff.add_argument("--no-history", action="store_true", help="do not read git history")
+    return cmd_diff
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from calcheck.estate import loading
+    from calcheck.git.timeline import builder_at, open_repo
+    from calcheck.outputs.historyview import RENDERERS
+
+    path = estate_path(args)
+    repo = open_repo(path)
+    if repo is None:
+        raise UsageError(f"{path} is not inside a git repository")
+    builder = builder_at(repo, repo.prefix(path), repo.resolve(args.rev), loading.builtin_cal_names())
+    entries = [e for e in builder.history.entries if args.since is None or e.date.date() >= args.since]
+    if args.id is not None:
+        entries = [e.only(args.id) for e in entries if e.only(args.id).events]
+    emit(RENDERERS[args.format](entries), args.output)
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from calcheck.licensing.diff import compare
+    from calcheck.outputs.diffview import RENDERERS
+
+    path = Path(args.path) if args.path is not None else estate_path(argparse.Namespace(path=None, rev=args.base))
+    as_of = args.as_of or dt.date.today()
+    base = check_at(path, args.base, as_of, not args.no_history)
+    head = check_at(path, args.head, as_of, not args.no_history)
+    emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
+    return EXIT_OK

@@ -1,0 +1,233 @@
+"""Commands that read the estate and report: check, report, explain, validate, rules."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from calcheck.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Handler,
+    Subparsers,
+    check_at,
+    emit,
+    estate_options,
+    estate_path,
+    run_check,
+    use_colour,
+)
+from calcheck.core.errors import UsageError
+from calcheck.core.findings import Severity
+from calcheck.core.text import one_line
+
+if TYPE_CHECKING:
+    from calcheck.licensing.engine import CheckResult
+    from calcheck.licensing.rules import Rule
+
+
+def add_check(commands: Subparsers) -> Handler:
+    """Register ``calcheck check`` and its options."""
+    check = commands.add_parser(
+        "check",
+        help="validate the estate and report findings",
+        description="Validate the estate: YAML, schemas, references and licensing rules.",
+    )
+    estate_options(check)
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "github", "sarif", "junit", "markdown"),
+        default="text",
+        help="output format (default: text); github writes workflow-command annotations",
+    )
+    check.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown table of every finding to FILE (default with --format github: $GITHUB_STEP_SUMMARY)",
+    )
+    check.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    check.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour text output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
+    check.add_argument(
+        "--ratchet",
+        metavar="BASE",
+        help="fail only if the change makes the position worse than at git revision BASE",
+    )
+    return cmd_check
+
+
+def add_report(commands: Subparsers) -> Handler:
+    """Register ``calcheck report`` and its options."""
+    report = commands.add_parser(
+        "report",
+        help="print the Effective License Position (ELP)",
+        description="Print the Effective License Position: per CAL pool, owned, assigned, "
+        "required, surplus, shortfall and its cost.",
+    )
+    estate_options(report)
+    report.add_argument(
+        "--format", choices=("text", "markdown", "csv", "json"), default="text", help="output format (default: text)"
+    )
+    return cmd_report
+
+
+def add_explain(commands: Subparsers) -> Handler:
+    """Register ``calcheck explain`` and its options."""
+    explain = commands.add_parser(
+        "explain",
+        help="explain one person's or device's CAL needs and coverage",
+        description="Show which deployments a person or device reaches, which CALs that "
+        "requires, which assignment covers each need, and why other CALs were rejected.",
+    )
+    explain.add_argument("id", help="person or device id")
+    estate_options(explain)
+    explain.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    return cmd_explain
+
+
+def add_validate(commands: Subparsers) -> Handler:
+    """Register ``calcheck validate`` and its options."""
+    validate = commands.add_parser(
+        "validate",
+        help="validate single files against their schemas (fast; no references or rules)",
+        description="Parse each file and validate it against the schema of its kind: the fast check for "
+        "pre-commit and editors. References between files and the licensing rules need 'calcheck check'.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, help="estate files")
+    validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+    return cmd_validate
+
+
+def add_rules(commands: Subparsers) -> Handler:
+    """Register ``calcheck rules`` and its options."""
+    rules = commands.add_parser("rules", help="list the rules, or show one rule's documentation")
+    rules.add_argument("rule", nargs="?", help="rule id")
+    return cmd_rules
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from calcheck.outputs.ci import render_markdown
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext, failed
+
+    result = run_check(args)
+    threshold = Severity.parse(args.fail_on)
+    to_terminal = args.output is None and sys.stdout.isatty()
+    context = ReportContext(
+        estate=result.estate.root,
+        organisation=result.estate.config.organisation if result.estate.config else None,
+        as_of=result.context.as_of.isoformat(),
+        files=result.files,
+        fail_on=threshold,
+        colour=args.format == "text" and use_colour(args.color, to_terminal),
+        waived=len(result.waived),
+    )
+    text = REPORTERS[args.format](result.findings, context)
+    summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
+    if summary:
+        with open(summary, "a", encoding="utf-8") as stream:
+            stream.write(render_markdown(result.findings, context))
+    if args.ratchet is None:
+        emit(text, args.output)
+        return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+    return _ratchet(args, result, text)
+
+
+def _ratchet(args: argparse.Namespace, result: CheckResult, text: str) -> int:
+    """Fail only when the change makes the position worse than on the base revision."""
+    from calcheck.licensing.diff import compare
+
+    base = check_at(estate_path(args), args.ratchet, result.context.as_of, not args.no_history)
+    worse = compare(base, result, args.ratchet, args.rev or "working tree").regressions()
+    verdict = f"ratchet against {args.ratchet}: " + (
+        f"{len(worse)} regression(s)" if worse else "no regression (the position is no worse)"
+    )
+    lines = [f"{verdict}", *(f"  {one_line(item)}" for item in worse)]
+    if args.format == "text":
+        emit(text + "\n".join(lines) + "\n", args.output)
+    else:
+        emit(text, args.output)
+        print("\n".join(lines), file=sys.stderr)
+    return EXIT_FINDINGS if worse else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from calcheck.outputs.report import RENDERERS, ReportInput
+
+    result = run_check(args)
+    organisation = result.estate.config.organisation if result.estate.config else None
+    data = ReportInput(organisation, result.estate.root, result.context.position, result.findings, len(result.waived))
+    emit(RENDERERS[args.format](data), args.output)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from calcheck.licensing import explain
+
+    result = run_check(args)
+    subjects = explain.subjects_named(result.estate, args.id)
+    if not subjects:
+        raise UsageError(f"no person or device with id {args.id!r} in {result.estate.root}")
+    render = explain.render_json if args.format == "json" else explain.render_text
+    analysis = result.context.analysis
+    parts = [render(result.estate, analysis, explain.explain(result.estate, analysis, s)) for s in subjects]
+    emit("\n".join(parts), args.output)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from calcheck.core.findings import sort_findings
+    from calcheck.estate import loading
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext, failed
+
+    findings = sort_findings([f for path in args.files for f in loading.validate_file(path)])
+    context = ReportContext("files", None, dt.date.today().isoformat(), len(args.files), Severity.ERROR)
+    emit(REPORTERS[args.format](findings, context), None)
+    return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from calcheck.licensing.rules import REGISTRY
+
+    if args.rule is None:
+        width = max(len(rule_id) for rule_id in REGISTRY)
+        lines = [f"{r.id:<{width}}  {r.severity.label:<7}  {r.title}  [{r.source}]" for r in REGISTRY.values()]
+        emit("\n".join(lines) + "\n", None)
+        return EXIT_OK
+    rule = REGISTRY.get(args.rule)
+    if rule is None:
+        raise UsageError(f"unknown rule {args.rule!r}; run 'calcheck rules' for the list")
+    emit(_rule_text(rule), None)
+    return EXIT_OK
+
+
+def _rule_text(rule: Rule) -> str:
+    from calcheck.licensing.rules.example import load_example
+
+    text = f"{rule.id}: {rule.title}\nseverity: {rule.severity.label}\nsource: {rule.source}\n\n{rule.docs}\n"
+    example = load_example(rule.id)
+    if example is None:
+        return text
+    text += f"\nExample, as of {example.as_of}: {example.description}\n"
+    text += "(the files below replace those of the base example estate, calcheck/licensing/rules/examples/_base.yaml)\n"
+    for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
+        if files:
+            text += f"\n{label}:\n"
+            for path, content in files.items():
+                text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
+    return text

@@ -1,0 +1,297 @@
+"""Commands that change the estate: assign, unassign, transfer, audit record, import, reconcile."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from calcheck.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Handler,
+    Subparsers,
+    default_estate,
+    display_path,
+    edit_options,
+    emit,
+    parse_date,
+    run_edit,
+)
+from calcheck.core.errors import UsageError
+from calcheck.core.findings import Severity
+from calcheck.core.text import one_line
+
+if TYPE_CHECKING:
+    from calcheck.licensing.engine import CheckResult
+
+
+# Why a CAL is assigned or moves (the 90-day rule allows some reasons early).
+REASONS = (
+    "new-assignment",
+    "departure",
+    "hardware-failure",
+    "hardware-loss",
+    "temporary-cover",
+    "upgrade",
+    "other",
+)
+
+
+def add_assign(commands: Subparsers) -> Handler:
+    """Register ``calcheck assign`` and its options."""
+    assign = commands.add_parser(
+        "assign",
+        help="assign a CAL of a holding to a person or device",
+        description="Add an assignment to the YAML (comments and formatting kept), "
+        "after checking that the estate stays no worse; prints the diff.",
+    )
+    assign.add_argument("holding", help="holding id")
+    who = assign.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", help="person id")
+    who.add_argument("--device", help="device id")
+    assign.add_argument("--since", type=parse_date, help="first day (default: today)")
+    assign.add_argument("--until", type=parse_date, help="last day of a temporary assignment")
+    assign.add_argument("--temporary", action="store_true", help="a temporary assignment (needs --until)")
+    assign.add_argument("--reason", choices=REASONS, help="why the CAL is assigned")
+    assign.add_argument("--note", help="free text")
+    assign.add_argument("--file", type=Path, help="assignments file to add to (default: the assignee's)")
+    assign.add_argument("--id", help="assignment id (default: the next in the estate's numbering)")
+    edit_options(assign)
+    return cmd_assign
+
+
+def add_unassign(commands: Subparsers) -> Handler:
+    """Register ``calcheck unassign`` and its options."""
+    unassign = commands.add_parser(
+        "unassign",
+        help="end an assignment (or remove it)",
+        description="End an assignment on a date (until:), or remove its record.",
+    )
+    unassign.add_argument("assignment", help="assignment id")
+    unassign.add_argument("--on", type=parse_date, help="last day (default: today)")
+    unassign.add_argument("--remove", action="store_true", help="delete the record instead of ending it")
+    edit_options(unassign)
+    return cmd_unassign
+
+
+def add_transfer(commands: Subparsers) -> Handler:
+    """Register ``calcheck transfer`` and its options."""
+    transfer = commands.add_parser(
+        "transfer",
+        help="move a CAL to another person or device",
+        description="End an assignment the day before --on and assign the same holding "
+        "to another person or device from --on, recording 'replaces:' and the reason "
+        "(the 90-day rule applies unless the reason allows an early move).",
+    )
+    transfer.add_argument("assignment", help="assignment id")
+    target = transfer.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to-person", help="person id")
+    target.add_argument("--to-device", help="device id")
+    transfer.add_argument("--on", type=parse_date, help="first day of the new holder (default: today)")
+    transfer.add_argument("--reason", choices=REASONS, help="why the CAL moves")
+    transfer.add_argument("--temporary", action="store_true", help="a temporary transfer (needs --until)")
+    transfer.add_argument("--until", type=parse_date, help="last day of a temporary transfer")
+    edit_options(transfer)
+    return cmd_transfer
+
+
+def add_audit(commands: Subparsers) -> Handler:
+    """Register ``calcheck audit`` and its options."""
+    audit = commands.add_parser("audit", help="record an audit or reconciliation")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    record = audit_commands.add_parser(
+        "record",
+        help="write an audit record with the current licence position",
+        description="Append an audit record (date, auditor, scope, result, the git revision and the shortfall of "
+        "every CAL pool) to audits/<year>.yaml; the audit-overdue rule reads it.",
+    )
+    record.add_argument("--auditor", required=True, help="who audited")
+    record.add_argument("--type", choices=("internal", "external", "vendor", "reconciliation"), default="internal")
+    record.add_argument("--scope", help="what was audited")
+    record.add_argument(
+        "--result", choices=("compliant", "non-compliant", "remediated"), help="the outcome (default: from the check)"
+    )
+    record.add_argument("--date", type=parse_date, help="audit date (default: today)")
+    record.add_argument("--id", help="audit id (default: the next AUD-<year>-NNNN)")
+    edit_options(record)
+    return cmd_audit
+
+
+def add_import(commands: Subparsers) -> Handler:
+    """Register ``calcheck import`` and its options."""
+    importer = commands.add_parser(
+        "import",
+        help="update people or devices from a directory export",
+        description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
+        "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
+        "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
+        "or changes nothing. Lists the CALs that became reclaimable.",
+    )
+    importer.add_argument("what", choices=("people", "devices"))
+    importer.add_argument("file", type=Path, help="the export (CSV)")
+    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune"), default="auto")
+    importer.add_argument(
+        "--mapping", type=Path, help="YAML mapping field -> column (id, name, email, department, enabled)"
+    )
+    importer.add_argument("--on", type=parse_date, help="date of departures and retirements (default: today)")
+    importer.add_argument(
+        "--file-to", type=Path, dest="target", help="file for new records (default: <kind>/imported.yaml)"
+    )
+    importer.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    importer.add_argument("--dry-run", action="store_true", help="show the changes without writing them")
+    importer.add_argument(
+        "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
+    )
+    importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+    return cmd_import
+
+
+def add_reconcile(commands: Subparsers) -> Handler:
+    """Register ``calcheck reconcile`` and its options."""
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="compare the estate with observed usage",
+        description="Read RD Licensing per-user CAL reports, User Access Logging exports and group membership "
+        "exports (CSV): observed users without a covering CAL, per-user RDS over-allocation, and CALs whose "
+        "holders were not seen for --unused-days (harvest candidates).",
+    )
+    reconcile.add_argument("usage", nargs="+", type=Path, help="usage exports (CSV)")
+    reconcile.add_argument("--unused-days", type=int, default=90, help="harvest CALs unused this long (default: 90)")
+    reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    reconcile.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="reconcile as of this day")
+    reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+    return cmd_reconcile
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    from calcheck.edits.operations import plan_assign
+
+    subject = ("person", args.person) if args.person else ("device", args.device)
+    return run_edit(
+        args,
+        lambda estate, result, today: [
+            plan_assign(
+                estate,
+                result,
+                args.holding,
+                subject,
+                args.since or today,
+                args.until,
+                args.temporary,
+                args.reason,
+                args.note,
+                args.file,
+                identifier=args.id,
+            )
+        ],
+    )
+
+
+def cmd_unassign(args: argparse.Namespace) -> int:
+    from calcheck.edits.operations import plan_unassign
+
+    return run_edit(
+        args, lambda estate, result, today: [plan_unassign(result, args.assignment, args.on or today, args.remove)]
+    )
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    from calcheck.edits.operations import plan_transfer
+
+    to = ("person", args.to_person) if args.to_person else ("device", args.to_device)
+    return run_edit(
+        args,
+        lambda estate, result, today: plan_transfer(
+            estate, result, args.assignment, to, args.on or today, args.reason, args.temporary, args.until
+        ),
+    )
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from calcheck.edits.operations import plan_audit
+    from calcheck.git.timeline import open_repo
+
+    if args.date is not None:
+        args.as_of = args.date
+
+    def plan(estate: Path, result: CheckResult, today: dt.date) -> list[Any]:
+        repo = open_repo(estate)
+        revision = repo.resolve("HEAD") if repo is not None and repo.has_commits() else None
+        return [plan_audit(estate, result, today, args.auditor, args.type, args.scope, args.result, revision, args.id)]
+
+    return run_edit(args, plan)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from calcheck.edits import operations
+    from calcheck.edits.importing import plan_import
+    from calcheck.estate.parse import load_bytes
+    from calcheck.licensing import engine
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext
+
+    estate = Path(args.path) if args.path is not None else default_estate()
+    on = args.on or dt.date.today()
+    for given in (args.file, args.mapping):
+        if given is not None and not given.is_file():
+            raise UsageError(f"{given}: {'not a file' if given.exists() else 'no such file'}")
+    if args.target is not None:
+        if not args.target.resolve().is_relative_to(estate.resolve()):
+            raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
+        if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
+            raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
+    mapping = None
+    if args.mapping is not None:
+        loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())
+        data = loaded.documents[0].data if loaded.documents else None
+        if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise UsageError(f"{args.mapping}: expected a mapping of field: column")
+        mapping = {str(k): str(v) for k, v in data.items()}
+    result = engine.check(estate, on)
+    plan = plan_import(
+        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+    )
+    if plan.problems:
+        context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
+        sys.stdout.write(REPORTERS["text"](plan.problems, context))
+        print("import refused: nothing was changed")
+        return EXIT_FINDINGS
+    after, _ = operations.verify(estate, plan.changes, on)
+    for change in plan.changes:
+        sys.stdout.write(change.diff(display_path(change.path)))
+    gone = set(plan.leavers)
+    freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    print(
+        f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
+        f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
+    )
+    for finding in freed:
+        print(f"  {one_line(finding.message)}")
+    if args.dry_run:
+        print("dry run: nothing written")
+        return EXIT_OK
+    operations.write(plan.changes)
+    return EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from calcheck.core.findings import sort_findings
+    from calcheck.edits.reconcile import read_all, reconcile
+    from calcheck.licensing import engine
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext, failed
+
+    estate = Path(args.path) if args.path is not None else default_estate()
+    as_of = args.as_of or dt.date.today()
+    missing = [str(p) for p in args.usage if not p.is_file()]
+    if missing:
+        raise UsageError(f"no such file: {', '.join(missing)}")
+    observations, problems = read_all(args.usage)
+    result = engine.check(estate, as_of)
+    findings = sort_findings(problems or reconcile(result, observations, args.unused_days))
+    context = ReportContext(result.estate.root, None, as_of.isoformat(), len(args.usage), Severity.ERROR)
+    emit(REPORTERS[args.format](findings, context), None)
+    return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
