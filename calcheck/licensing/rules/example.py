@@ -34,8 +34,13 @@ def _read(name: str) -> tuple[str, Any]:
     return first.partition(": ")[2], loaded.documents[0].data
 
 
-@cache
 def base_files() -> Files:
+    """The base example estate's files: a new dict each time, so a caller's changes stay its own."""
+    return dict(_base_files())
+
+
+@cache
+def _base_files() -> Files:
     return dict(_read("_base")[1])
 
 
