@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
+import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,20 @@ organisation: Example Ltd
 rules:
   disabled: [audit-overdue]
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _file_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The loaded-file cache lives in the session's temporary folder, never in the home folder."""
+    folder = tmp_path_factory.mktemp("calcheck-cache")
+    previous = os.environ.get("CALCHECK_CACHE_DIR")
+    os.environ["CALCHECK_CACHE_DIR"] = str(folder)
+    yield
+    shutil.rmtree(folder, ignore_errors=True)
+    if previous is None:
+        os.environ.pop("CALCHECK_CACHE_DIR", None)
+    else:
+        os.environ["CALCHECK_CACHE_DIR"] = previous
 
 
 @pytest.fixture

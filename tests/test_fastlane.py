@@ -38,7 +38,7 @@ def test_every_yaml_file_of_the_project(tmp_path: Path) -> None:
     generated = tmp_path / "bench"
     subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "generate.py"), str(generated),
                     "--assignments", "400", "--people", "150", "--devices", "60", "--holdings", "8",
-                    "--deployments", "10"], check=True)  # fmt: skip
+                    "--deployments", "10", "--style", "flow"], check=True)  # fmt: skip
     block = tmp_path / "block"
     subprocess.run([sys.executable, str(ROOT / "tests" / "benchmarks" / "generate.py"), str(block),
                     "--assignments", "400", "--people", "150", "--devices", "60", "--holdings", "8",

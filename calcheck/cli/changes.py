@@ -11,10 +11,12 @@ from calcheck.cli.common import (
     EXIT_OK,
     Handler,
     Subparsers,
+    cache_option,
     check_at,
     emit,
     estate_options,
     estate_path,
+    file_cache,
     parse_date,
 )
 from calcheck.core.errors import UsageError
@@ -54,6 +56,7 @@ def add_diff(commands: Subparsers) -> Handler:
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     diff.add_argument("--no-history", action="store_true", help="do not read git history")
+    cache_option(diff)
     return cmd_diff
 
 
@@ -80,7 +83,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path is not None else estate_path(argparse.Namespace(path=None, rev=args.base))
     as_of = args.as_of or dt.date.today()
-    base = check_at(path, args.base, as_of, not args.no_history)
-    head = check_at(path, args.head, as_of, not args.no_history)
+    cache = file_cache(args)
+    base = check_at(path, args.base, as_of, not args.no_history, cache)
+    head = check_at(path, args.head, as_of, not args.no_history, cache)
     emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
     return EXIT_OK

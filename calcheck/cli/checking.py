@@ -18,6 +18,7 @@ from calcheck.cli.common import (
     emit,
     estate_options,
     estate_path,
+    file_cache,
     run_check,
     use_colour,
 )
@@ -151,7 +152,7 @@ def _ratchet(args: argparse.Namespace, result: CheckResult, text: str) -> int:
     """Fail only when the change makes the position worse than on the base revision."""
     from calcheck.licensing.diff import compare
 
-    base = check_at(estate_path(args), args.ratchet, result.context.as_of, not args.no_history)
+    base = check_at(estate_path(args), args.ratchet, result.context.as_of, not args.no_history, file_cache(args))
     worse = compare(base, result, args.ratchet, args.rev or "working tree").regressions()
     verdict = f"ratchet against {args.ratchet}: " + (
         f"{len(worse)} regression(s)" if worse else "no regression (the position is no worse)"

@@ -14,6 +14,7 @@ from calcheck.core.errors import UsageError
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.estate.cache import FileCache
     from calcheck.licensing.engine import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -53,6 +54,20 @@ def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -
         help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
     )
     parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    cache_option(parser)
+
+
+def cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache", action="store_true", help="parse every file again instead of reusing unchanged files' results"
+    )
+
+
+def file_cache(args: argparse.Namespace) -> FileCache | None:
+    """The loaded-file cache, unless --no-cache (or CALCHECK_NO_CACHE) turns it off."""
+    from calcheck.estate.cache import open_cache
+
+    return open_cache(not getattr(args, "no_cache", False))
 
 
 def edit_options(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +75,7 @@ def edit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="write even if the change makes the position worse")
     parser.add_argument("--dry-run", action="store_true", help="show the change without writing it")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="check as of this day")
+    cache_option(parser)
 
 
 def display_path(path: Path) -> str:
@@ -85,7 +101,7 @@ def estate_path(args: argparse.Namespace) -> Path:
         return Path("licenses")  # a bare repository has no folder to find: use the conventional path
 
 
-def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool) -> CheckResult:
+def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: FileCache | None = None) -> CheckResult:
     """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
@@ -100,7 +116,7 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool) -> Chec
     else:
         source = WorkTree(path)
     timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names()) if history else None
-    return engine.check(source, as_of, timeline)
+    return engine.check(source, as_of, timeline, cache)
 
 
 def run_check(args: argparse.Namespace) -> CheckResult:
@@ -108,7 +124,8 @@ def run_check(args: argparse.Namespace) -> CheckResult:
 
     if not HAS_LIBYAML:
         print("calcheck: warning: PyYAML was built without libyaml; reading is 10-15 times slower", file=sys.stderr)
-    return check_at(estate_path(args), args.rev, args.as_of or dt.date.today(), not args.no_history)
+    as_of = args.as_of or dt.date.today()
+    return check_at(estate_path(args), args.rev, as_of, not args.no_history, file_cache(args))
 
 
 def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
@@ -117,8 +134,9 @@ def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.dat
 
     estate = Path(args.path) if args.path is not None else default_estate()
     today = args.as_of or dt.date.today()
-    changes = plan(estate, engine.check(estate, today), today)
-    _, worse = operations.verify(estate, changes, today)
+    cache = file_cache(args)
+    changes = plan(estate, engine.check(estate, today, cache=cache), today)
+    _, worse = operations.verify(estate, changes, today, cache)
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     if worse and not args.force:

@@ -13,10 +13,12 @@ from calcheck.cli.common import (
     EXIT_OK,
     Handler,
     Subparsers,
+    cache_option,
     default_estate,
     display_path,
     edit_options,
     emit,
+    file_cache,
     parse_date,
     run_edit,
 )
@@ -146,6 +148,7 @@ def add_import(commands: Subparsers) -> Handler:
         "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
     )
     importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+    cache_option(importer)
     return cmd_import
 
 
@@ -163,6 +166,7 @@ def add_reconcile(commands: Subparsers) -> Handler:
     reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
     reconcile.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="reconcile as of this day")
     reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+    cache_option(reconcile)
     return cmd_reconcile
 
 
@@ -250,7 +254,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise UsageError(f"{args.mapping}: expected a mapping of field: column")
         mapping = {str(k): str(v) for k, v in data.items()}
-    result = engine.check(estate, on)
+    cache = file_cache(args)
+    result = engine.check(estate, on, cache=cache)
     plan = plan_import(
         result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
     )
@@ -259,7 +264,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(REPORTERS["text"](plan.problems, context))
         print("import refused: nothing was changed")
         return EXIT_FINDINGS
-    after, _ = operations.verify(estate, plan.changes, on)
+    after, _ = operations.verify(estate, plan.changes, on, cache)
     for change in plan.changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)
@@ -290,7 +295,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
     observations, problems = read_all(args.usage)
-    result = engine.check(estate, as_of)
+    result = engine.check(estate, as_of, cache=file_cache(args))
     findings = sort_findings(problems or reconcile(result, observations, args.unused_days))
     context = ReportContext(result.estate.root, None, as_of.isoformat(), len(args.usage), Severity.ERROR)
     emit(REPORTERS[args.format](findings, context), None)

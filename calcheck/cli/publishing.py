@@ -11,9 +11,11 @@ from calcheck.cli.common import (
     EXIT_OK,
     Handler,
     Subparsers,
+    cache_option,
     display_path,
     estate_options,
     estate_path,
+    file_cache,
     parse_date,
     run_check,
     write_bytes,
@@ -39,6 +41,7 @@ def add_site(commands: Subparsers) -> Handler:
         sub.add_argument("--config", type=Path, help="site configuration (default: site/mkdocs.yml beside the estate)")
         sub.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="position as of this day")
         sub.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs", help="site generator")
+        cache_option(sub)
         if action == "serve":
             sub.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: %(default)s)")
     return cmd_site
@@ -66,7 +69,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     if args.site_command == "serve":
         build.serve(estate, paths, args.as_of, args.engine, args.dev_addr)
         return EXIT_OK
-    result = build.generate(estate, paths, args.as_of or dt.date.today())
+    result = build.generate(estate, paths, args.as_of or dt.date.today(), file_cache(args))
     build.run_engine(args.engine, paths)
     position = result.context.position
     print(

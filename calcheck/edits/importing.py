@@ -220,12 +220,19 @@ class _Files:
     def __init__(self) -> None:
         self.files: dict[Path, EditableFile] = {}
         self.new: dict[Path, list[dict[str, Any]]] = {}
+        self._by_id: dict[Path, dict[Any, Any]] = {}
 
     def record(self, source_path: str, collection: str, record_id: str) -> Any:
+        """The editable record ``record_id`` of a file (each file indexed once: imports touch thousands)."""
         path = Path(source_path)
-        if path not in self.files:
-            self.files[path] = EditableFile.read(path)
-        return next(r for r in self.files[path].records(collection) if r.get("id") == record_id)
+        index = self._by_id.get(path)
+        if index is None:
+            if path not in self.files:
+                self.files[path] = EditableFile.read(path)
+            index = self._by_id[path] = {}
+            for record in self.files[path].records(collection):
+                index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+        return index[record_id]
 
     def changes(self, collection: str) -> list[Change]:
         found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]

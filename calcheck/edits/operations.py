@@ -26,6 +26,7 @@ from calcheck.edits.yamledit import (
     next_id,
     require,
 )
+from calcheck.estate.cache import FileCache
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree
 from calcheck.licensing import engine
@@ -228,12 +229,14 @@ def _line_edits(
     return end, combined
 
 
-def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:
+def verify(
+    estate: Path, changes: list[Change], as_of: dt.date, cache: FileCache | None = None
+) -> tuple[engine.CheckResult, list[str]]:
     """The estate as the edit would leave it, and how it would be worse than now."""
     root = estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
-    before = engine.check(WorkTree(estate), as_of)
-    after = engine.check(Overlay(estate, overrides), as_of)
+    before = engine.check(WorkTree(estate), as_of, cache=cache)
+    after = engine.check(Overlay(estate, overrides), as_of, cache=cache)
     return after, compare(before, after, "now", "after the edit").regressions()
 
 

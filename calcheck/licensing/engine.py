@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calcheck.core.findings import Finding, Severity, sort_findings
+from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import load_estate
 from calcheck.estate.model import Estate
 from calcheck.estate.sources import EstateSource, WorkTree
@@ -87,12 +88,17 @@ def _unknown_rule_settings(estate: Estate) -> list[Finding]:
     ]
 
 
-def check(source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None) -> CheckResult:
-    """Run the whole check on an estate (a folder, or any other source of its files)."""
+def check(
+    source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None, cache: FileCache | None = None
+) -> CheckResult:
+    """Run the whole check on an estate (a folder, or any other source of its files).
+
+    With ``cache``, files whose loaded and validated result it holds are not parsed again (same result).
+    """
     if isinstance(source, Path):
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
-        estate, findings, files = load_estate(source)
+        estate, findings, files = load_estate(source, cache)
         context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)

@@ -16,6 +16,7 @@ from pathlib import Path
 from calcheck import __version__
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
+from calcheck.estate.cache import FileCache
 from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
@@ -53,7 +54,7 @@ def _history(estate: Path) -> list[Entry]:
     return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names()).history.entries
 
 
-def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
+def trend(estate: Path, entries: list[Entry], cache: Path, filecache: FileCache | None = None) -> list[TrendPoint]:
     """The position at up to TREND_POINTS commits (each computed once, then cached by commit)."""
     if not entries:
         return []
@@ -69,7 +70,7 @@ def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
     for entry in chosen:
         key = f"{__version__}:{entry.sha}"
         if key not in known:
-            result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date())
+            result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
             position = result.context.position
             known[key] = [position.total(a) for a in ("owned", "assigned", "required", "shortfall")]
         points.append(TrendPoint(str(entry.date.date()), *known[key]))
@@ -99,16 +100,21 @@ def _write(path: Path, content: str | bytes) -> None:
     path.write_bytes(data)
 
 
-def generate(estate_dir: Path, paths: SitePaths, as_of: dt.date) -> engine.CheckResult:
-    """Write every page of the site into the build folder; returns the check the pages show."""
+def generate(
+    estate_dir: Path, paths: SitePaths, as_of: dt.date, filecache: FileCache | None = None
+) -> engine.CheckResult:
+    """Write every page of the site into the build folder; returns the check the pages show.
+
+    ``filecache`` is the loaded-file cache the checks may use (see ``calcheck.estate.cache``).
+    """
     entries = _history(estate_dir)
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
-    result = engine.check(WorkTree(estate_dir), as_of, timeline)
+    result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: f"proofs/{slug(name)}" for name in proofs}
     position = result.context.position
     now = TrendPoint(f"{as_of}", *(position.total(a) for a in ("owned", "assigned", "required", "shortfall")))
-    points = [*trend(estate_dir, entries, paths.cache), now]
+    points = [*trend(estate_dir, entries, paths.cache, filecache), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
     files: dict[str, str | bytes] = dict(render_site(data))
