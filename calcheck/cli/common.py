@@ -140,9 +140,3 @@ def emit(text: str, output: Path | None) -> None:
     from calcheck.core.atomic import write_text
 
     write_text(output, text)
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

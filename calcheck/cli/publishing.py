@@ -16,7 +16,6 @@ from calcheck.cli.common import (
     estate_path,
     parse_date,
     run_check,
-    write_bytes,
 )
 from calcheck.core.errors import UsageError
 
@@ -77,7 +76,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from calcheck.core.atomic import write_text
+    from calcheck.core.atomic import write_all
     from calcheck.outputs.export import bundle
 
     result = run_check(args)
@@ -92,10 +91,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.to}: is a file; --to takes a folder")
     files = bundle(result, args.format, revision)
     args.to.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        if name.endswith((".csv", ".json")):
-            write_text(args.to / name, data.decode("utf-8"))
-        else:
-            write_bytes(args.to / name, data)
+    write_all((args.to / name, data) for name, data in files.items())
     print(f"exported {len(files)} files to {display_path(args.to)}: " + ", ".join(files))
     return EXIT_OK
