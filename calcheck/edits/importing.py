@@ -150,6 +150,11 @@ def _flag(value: str | None) -> bool | None:
     raise ValueError(value)
 
 
+def _identifier(source: str, row: Row, kind: str) -> str:
+    raw = row.values.get("id", "")
+    return person_id(source, raw) if kind == "people" else raw
+
+
 def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[str, Row], list[Finding]]:
     problems: list[Finding] = []
     seen: dict[str, Row] = {}
@@ -165,13 +170,16 @@ def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[
         email = row.values.get("email", "").casefold()
         first = folded.get(identifier.casefold()) or (emails.get(email) if email else None)
         if first is not None:
-            what = identifier if identifier.casefold() in folded else row.values.get("email", "")
+            same_id = identifier.casefold() in folded
+            what = identifier if same_id else row.values.get("email", "")
+            earlier = _identifier(source, first, kind) if same_id else first.values.get("email", "")
+            spelled = "" if earlier == what else f" as {earlier!r}"
             problems.append(
                 _problem(
                     path,
                     row.line,
-                    f"{what!r} appears twice (first on line {first.line}; ids and e-mails ignore case)",
-                    "remove the duplicate row",
+                    f"{what!r} appears twice (first on line {first.line}{spelled})",
+                    "remove the duplicate row (ids and e-mails are compared ignoring case)",
                 )
             )
             continue
@@ -331,7 +339,8 @@ def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target:
             files.new.setdefault(target, []).append(record)
             plan.added.append(identifier)
     for device in [] if partial else devices.values():
-        if device.id.casefold() not in listed and device.kind in ("workstation", "mobile") and device.status == "active":
+        gone = device.id.casefold() not in listed
+        if gone and device.kind in ("workstation", "mobile") and device.status == "active":
             record = files.record(device.source.path, "devices", device.id)
             record["status"] = "retired"
             insert_after(record, "status", "retired", on)
