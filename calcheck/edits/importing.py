@@ -277,11 +277,12 @@ def plan_people(
         person = by_email.get(values.get("email", "").casefold()) if values.get("email") else None
         person = person or by_id.get(identifier.casefold())
         if person is not None and person.id in matched:
+            first, later = sorted((matched[person.id].line, row.line))
             plan.problems.append(
                 _problem(
                     export,
-                    row.line,
-                    f"this row and line {matched[person.id].line} both match person {person.id!r} (by id or e-mail)",
+                    later,
+                    f"this row and line {first} both match person {person.id!r} (by id or e-mail)",
                     "keep one row per person",
                 )
             )
