@@ -104,6 +104,10 @@ class GitRepo:
         assert isinstance(out, bytes)
         return out
 
+    def private_dir(self) -> Path:
+        """The repository's git folder (shared by its work trees): no commit can put a file there."""
+        return Path(self._repo.common_dir)
+
     def is_shallow(self) -> bool:
         return self._run("rev-parse", "--is-shallow-repository").strip() == b"true"
 
