@@ -6,6 +6,7 @@ Issue 15, items 8 to 10: each test here failed before the fix it holds.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -92,19 +93,19 @@ def test_git_ignores_the_callers_git_variables(
 ) -> None:
     traps = tmp_path / "traps"
     traps.mkdir()
-    other = tmp_path / "other"
-    other.mkdir()
-    git(other, "init", "-q")
-    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", f"'core.fsmonitor'='{marker_script(traps, 'fsmonitor')}'")
     monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
-    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.fsmonitor")
-    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(marker_script(traps, "fsmonitor2")))
-    (project / "licenses" / "people" / "hr.yaml").write_text((project / "licenses" / "people" / "hr.yaml").read_text())
-    code, out, err = run_cli("history")
-    assert (code, err) == (0, "")
-    assert "The estate" in out
-    assert sorted(p.name for p in traps.iterdir() if not p.name.endswith(".sh")) == []
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "core.hooksPath")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", str(traps))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(tmp_path / "other-index"))
+    (traps / "post-index-change").write_text(f"#!/bin/sh\ntouch '{traps / 'hook'}'\n")
+    (traps / "post-index-change").chmod(0o755)
+    finance = project / "licenses" / "assignments" / "finance.yaml"
+    finance.write_text(finance.read_text().replace("2024-09-02", "2024-09-03", 1))
+    code, out, err = run_cli("check", "--as-of", DAY)
+    assert (code, err) == (0, ""), out
+    assert sorted(p.name for p in traps.iterdir() if p.suffix != ".sh" and p.name != "post-index-change") == []
+    assert not (tmp_path / "other-index").exists()
 
 
 # --- 8: site build runs no program site/mkdocs.yml names --------------------------------------------------------
@@ -209,16 +210,24 @@ def test_handwritten_pages_do_not_follow_links_out(project: Path, run_cli: Run, 
 
 
 def test_a_committed_trend_cache_is_not_read(project: Path, run_cli: Run) -> None:
-    sha = git(project, "rev-parse", "HEAD").strip()
-    forged = f'{{"{__version__}:{sha}": [4242, 4242, 4242, 4242]}}'
+    chart = project / "site" / "_build" / "html" / "charts" / "position.svg"
+    (project / "licenses" / "README.md").write_text("The estate.\n")
+    commit(project, "A second commit", "2026-01-07T09:00:00+00:00")
+    assert run_cli("site", "build", "licenses", "--as-of", DAY)[0] == 0
+    honest = chart.read_bytes()
+    shas = git(project, "rev-list", "HEAD").split()
+    forged = json.dumps({f"{__version__}:{sha}": [4242, 4242, 4242, 4242] for sha in shas})
     for folder in ("site/_build/cache", "site/_build", "site", "licenses", "."):
         (project / folder).mkdir(parents=True, exist_ok=True)
         (project / folder / "trend.json").write_text(forged)
-    commit(project, "A forged cache", "2026-01-07T09:00:00+00:00")
-    assert run_cli("site", "build", "licenses", "--as-of", DAY)[0] == 0
-    html = project / "site" / "_build" / "html"
-    assert not [p for p in html.rglob("*") if p.is_file() and b"4242" in p.read_bytes()]
-    assert (html / "charts" / "position.svg").is_file()
+    git(project, "add", "-f", "site/_build/cache/trend.json")
+    commit(project, "A forged cache", "2026-01-08T09:00:00+00:00")
+    for _ in range(2):  # the cache calcheck keeps itself is used the second time
+        assert run_cli("site", "build", "licenses", "--as-of", DAY)[0] == 0
+        assert b">5000<" not in chart.read_bytes()
+        assert chart.read_bytes().count(b"<polyline") == honest.count(b"<polyline")
+    private = project / ".git" / "calcheck" / "trend.json"
+    assert private.is_file() and "4242" not in private.read_text()
 
 
 # --- 10: pseudonymisation covers every field ---------------------------------------------------------------------
