@@ -446,7 +446,10 @@ def test_an_import_that_cannot_write_a_file_changes_nothing_and_names_it(copy: P
     )
     out, err = process.communicate(timeout=120)
     assert process.returncode == 2, (out, err)
-    assert err == "calcheck: error: licenses/people/finance.yaml: File too large\n"
+    assert (
+        err
+        == "calcheck: error: licenses/people/finance.yaml: cannot be written (File too large); no file was changed\n"
+    )
     assert snapshot(copy) == before
     assert sorted(p.name for p in (copy / "people").iterdir()) == sorted(sizes)
 
@@ -506,3 +509,29 @@ def test_an_id_and_an_email_that_match_one_person_are_refused(copy: Path, run_cl
     assert code == 1
     assert f"{export}:3:1: error [import] this row and line 2 both match person 'alice.martin' (by id or e-mail)" in out
     assert snapshot(copy) == before
+
+
+def test_write_all_stages_every_file_before_renaming_any(tmp_path: Path) -> None:
+    from calcheck.core.atomic import PartialWrite, write_all
+    from calcheck.core.errors import UsageError
+
+    first, folder = tmp_path / "first.txt", tmp_path / "folder"
+    first.write_text("old\n")
+    folder.mkdir()
+    (folder / "inside").write_text("x")
+    with pytest.raises(UsageError, match="no such folder"):
+        write_all([(first, b"new\n"), (tmp_path / "missing" / "x.txt", b"y")])
+    assert first.read_text() == "old\n"
+    with pytest.raises(PartialWrite) as partial:  # a folder cannot be replaced by a file: the second rename fails
+        write_all([(first, b"new\n"), (folder, b"y")])
+    assert (partial.value.filename, partial.value.done) == (str(folder), [first])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.txt", "folder"]
+
+
+def test_audit_record_text_reads_back_exactly(copy: Path, run_cli: Run) -> None:
+    auditor, scope = "Eve #1, until: 2027-01-01", "RDS\x9b farm: 'all' hosts\u2028and more"
+    code, _, err = run_cli("audit", "record", "--auditor", auditor, "--scope", scope, "--date", "2027-01-04")
+    assert (code, err) == (0, "")
+    path = copy / "audits" / "2027.yaml"
+    record = load_bytes(str(path), path.read_bytes()).documents[0].data["audits"][-1]
+    assert (record["auditor"], record["scope"], record["date"]) == (auditor, scope, "2027-01-04")

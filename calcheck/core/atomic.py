@@ -79,17 +79,28 @@ def stage(path: Path, data: bytes) -> Path:
     return temporary
 
 
+class PartialWrite(OSError):
+    """A rename failed after others had been done (``done``: the targets already replaced)."""
+
+    def __init__(self, errno: int | None, strerror: str | None, filename: str, done: list[Path]) -> None:
+        super().__init__(errno, strerror, filename)
+        self.done = done
+
+
 def commit(staged: Iterable[tuple[Path, Path]]) -> None:
     """Rename each staged temporary file over its target; on failure the temporaries left are removed."""
     pending = list(staged)
+    done: list[Path] = []
     try:
         while pending:
             temporary, path = pending[0]
             try:
                 os.replace(temporary, path)
             except OSError as exc:
+                if done:
+                    raise PartialWrite(exc.errno, exc.strerror, str(path), done) from None
                 raise OSError(exc.errno, exc.strerror, str(path)) from None
-            pending.pop(0)
+            done.append(pending.pop(0)[1])
     finally:
         discard(temporary for temporary, _ in pending)
 

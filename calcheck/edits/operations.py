@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calcheck.core.atomic import write_all
+from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
 from calcheck.edits.yamledit import (
     EditableFile,
@@ -267,7 +267,15 @@ def write(changes: list[Change]) -> None:
             raise EditError(f"{change.path} appeared since calcheck planned the edit; run the command again")
     for change in changes:
         change.path.parent.mkdir(parents=True, exist_ok=True)
-    write_all((change.path, change.after.encode("utf-8")) for change in changes)
+    try:
+        write_all((change.path, change.after.encode("utf-8")) for change in changes)
+    except PartialWrite as exc:  # a rename failed after others: say exactly what changed
+        written = ", ".join(str(path) for path in exc.done)
+        raise EditError(
+            f"{exc.filename}: cannot be replaced ({exc.strerror or exc}); already written: {written}"
+        ) from None
+    except OSError as exc:
+        raise EditError(f"{exc.filename}: cannot be written ({exc.strerror or exc}); no file was changed") from None
 
 
 def plan_audit(
