@@ -369,6 +369,7 @@ def test_concurrent_edits_lose_no_line_and_share_no_id(copy: Path) -> None:
             str(copy / "assignments" / files[n % len(files)]),
             "--force",
             cwd=copy.parent,
+            env={"CALCHECK_LOCK_WAIT": "900"},  # twelve edits in a row on a slow machine
         )
         for n in range(12)
     ]
