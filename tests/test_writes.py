@@ -469,12 +469,16 @@ def test_the_same_import_without_the_limit_applies(copy: Path, run_cli: Run, tmp
 
 
 def test_a_device_id_in_another_case_is_the_same_device(copy: Path, run_cli: Run, tmp_path: Path) -> None:
-    export = tmp_path / "devices.csv"
-    export.write_text("Device name,OS\nws-fin-01,Windows\n")
-    code, out, _ = run_cli("import", "devices", str(export), "--on", DAY, "--partial")
-    assert code == 0 and "0 added, 0 updated, 0 retired" in out
     devices = engine.check(copy, ON).estate.index("devices")
-    assert devices["WS-FIN-01"].status == "active" and "ws-fin-01" not in devices
+    listed = [d.id for d in devices.values() if d.kind in ("workstation", "mobile") and d.status == "active"]
+    export = tmp_path / "devices.csv"
+    export.write_text("Device name,OS\n" + "".join(f"{i.lower()},Windows\n" for i in listed))
+    assert any(i != i.lower() for i in listed)
+    code, out, _ = run_cli("import", "devices", str(export), "--on", DAY)
+    assert code == 0 and "0 added, 0 updated, 0 retired" in out
+    after = engine.check(copy, ON).estate.index("devices")
+    assert sorted(after) == sorted(devices)
+    assert [i for i in listed if after[i].status != "active"] == []
 
 
 def test_two_rows_for_one_person_are_refused(copy: Path, run_cli: Run, tmp_path: Path) -> None:
