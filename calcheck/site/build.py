@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -151,10 +152,19 @@ def engine_command(name: str, paths: SitePaths, serve: bool = False, address: st
         # -P: the working directory is not put on the module path, so a folder named mkdocs there is not imported
         return [sys.executable, "-P", "-m", "mkdocs", *verb, "--config-file", str(paths.config)]
     if name == "zensical":
-        executable = shutil.which("zensical") or str(Path(sys.executable).with_name("zensical"))
+        executable = _zensical()
         verb = ["serve", "--dev-addr", address] if serve else ["build", "--clean"]
         return [executable, *verb, "--config-file", str(paths.config)]
     raise UsageError(f"unknown site engine {name!r}; use one of: {', '.join(ENGINES)}")
+
+
+def _zensical() -> str:
+    """Zensical beside this Python, else on the absolute entries of PATH (never one relative to the working folder)."""
+    own = Path(sys.executable).with_name("zensical")
+    if own.is_file():
+        return str(own)
+    absolute = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(p))
+    return shutil.which("zensical", path=absolute) or str(own)
 
 
 def run_engine(name: str, paths: SitePaths) -> None:
