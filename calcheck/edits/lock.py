@@ -3,15 +3,16 @@
 Two edits that read the same files and both write would lose one line, or both take the same new id. Every
 edit command and import holds an exclusive lock on a file beside the estate (``.licenses.lock`` for an estate
 in ``licenses/``) from the moment it reads the estate until its files are renamed into place. The lock is an
-``flock`` on that file, so a process that dies releases it; the holder removes the file when it is done, and a
-process that locked a file since removed tries again. A second edit waits for the first, up to
-``CALCHECK_LOCK_WAIT`` seconds (default 60), then stops with a message naming the holder.
+``flock`` on that file (a byte-range lock on Windows), so a process that dies releases it; the holder removes the
+file when it is done, and a process that locked a file since removed tries again. A second edit waits for the
+first, up to ``CALCHECK_LOCK_WAIT`` seconds (default 60), then stops with a message naming the holder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,14 @@ def _open(path: Path) -> int:
 
 
 def _try_lock(handle: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
     import fcntl
 
     try:
