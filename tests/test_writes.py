@@ -407,6 +407,13 @@ def test_a_held_lock_is_reported_clearly(copy: Path) -> None:
     assert not lock_path(copy).exists()
 
 
+def test_a_lock_file_left_by_a_killed_edit_does_not_block(copy: Path, run_cli: Run) -> None:
+    lock_path(copy).write_text("999999\n")  # its process is gone, and with it the lock
+    code, _, err = run_cli("unassign", "A-0001", "--on", DAY, "--as-of", DAY, "--force")
+    assert (code, err) == (0, "")
+    assert not lock_path(copy).exists()
+
+
 def test_a_lock_file_that_is_a_link_is_refused(copy: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("keep me\n")
