@@ -202,6 +202,27 @@ def test_output_replaces_a_link_and_leaves_its_target_alone(copy: Path, run_cli:
     assert not (tmp_path / "report.txt").is_symlink()
 
 
+@pytest.mark.parametrize("folder", ["audits", "assignments"])
+def test_edits_never_write_into_a_linked_folder(copy: Path, run_cli: Run, tmp_path: Path, folder: str) -> None:
+    outside = tmp_path / "outside"
+    shutil.move(copy / folder, outside)
+    (copy / folder).symlink_to(outside)
+    before = snapshot(outside)
+    if folder == "audits":
+        code, out, err = run_cli("audit", "record", "--auditor", "Eve", "--date", "2027-01-04", "--force")
+        target = "audits/2027.yaml"
+    else:
+        code, out, err = run_cli("assign", "EA-WS22-USER", "--person", "svc.backup", "--since", DAY, "--as-of", DAY,
+                                 "--force")  # fmt: skip
+        target = "assignments/assignments.yaml"
+    assert (code, out) == (2, "")
+    assert err == (
+        f"calcheck: error: {copy / target}: {copy / folder} is a symbolic link; calcheck writes no file through a "
+        "link\n"
+    )
+    assert snapshot(outside) == before
+
+
 # --- 11: one writer for every CSV and XLSX cell -----------------------------------------------------------------
 
 FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]

@@ -244,6 +244,7 @@ def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.
     Every changed file must first read back, with calcheck's own loader, as exactly the data intended.
     """
     for change in changes:
+        _require_no_link(estate, change.path)
         intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
         if intended is not None:  # None: a line edit, confirmed when it was planned
             confirm(change.path, change.after, intended)
@@ -252,6 +253,22 @@ def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.
     before = engine.check(WorkTree(estate), as_of)
     after = engine.check(Overlay(estate, overrides), as_of)
     return after, compare(before, after, "now", "after the edit").regressions()
+
+
+def _require_no_link(estate: Path, path: Path) -> None:
+    """Refuse a file that is not inside the estate, or is reached through a symbolic link (it would be written
+    wherever the link points)."""
+    root = Path(os.path.abspath(estate))
+    target = Path(os.path.abspath(path))
+    if not target.is_relative_to(root):
+        raise EditError(f"{path}: not inside the estate {estate}; nothing was written")
+    current = root
+    for part in target.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise EditError(f"{path}: {current} is a symbolic link; calcheck writes no file through a link")
+    if root.is_symlink():
+        raise EditError(f"{estate}: is a symbolic link; calcheck writes no file through a link")
 
 
 def write(changes: list[Change]) -> None:
