@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -81,8 +82,9 @@ def trend(estate: Path, entries: list[Entry]) -> list[TrendPoint]:
             position = result.context.position
             known[key] = [position.total(a) for a in ("owned", "assigned", "required", "shortfall")]
         points.append(TrendPoint(str(entry.date.date()), *known[key]))
-    store.parent.mkdir(exist_ok=True)
-    write_text(store, json.dumps(known, sort_keys=True))
+    with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
+        store.parent.mkdir(exist_ok=True)
+        write_text(store, json.dumps(known, sort_keys=True))
     return points
 
 
