@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from calcheck.core.errors import UsageError
 from calcheck.core.text import one_line
@@ -22,11 +23,38 @@ Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse's _SubParsersAction, which it does not export
 
 
+# The dates calcheck takes on its command line: wide enough for any licence, narrow enough that every date worked
+# out from one (the day before, 90 days on, an audit interval, --unused-days back) is still a calendar date.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+MAX_DAYS = 36500
+
+
 def parse_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not FIRST_DATE <= date <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; give a date from {FIRST_DATE} to {LAST_DATE}")
+    return date
+
+
+def parse_days(text: str) -> int:
+    """A number of days, from 1 to MAX_DAYS (a hundred years)."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; give 1 to {MAX_DAYS} days")
+    return days
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def default_estate() -> Path:
@@ -129,10 +157,22 @@ def run_check(args: argparse.Namespace) -> CheckResult:
 
 
 def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
+    estate = Path(args.path) if args.path is not None else default_estate()
+    with edit_lock(estate, args.dry_run):
+        return _edit(args, estate, plan)
+
+
+def edit_lock(estate: Path, dry_run: bool) -> contextlib.AbstractContextManager[object]:
+    """The estate's lock around read-decide-write (a dry run writes nothing, so takes none)."""
+    from calcheck.edits.lock import estate_lock
+
+    return contextlib.nullcontext() if dry_run else estate_lock(estate)
+
+
+def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
     from calcheck.edits import operations
     from calcheck.licensing import engine
 
-    estate = Path(args.path) if args.path is not None else default_estate()
     today = args.as_of or dt.date.today()
     cache = file_cache(args)
     changes = plan(estate, engine.check(estate, today, cache=cache), today)
@@ -158,9 +198,3 @@ def emit(text: str, output: Path | None) -> None:
     from calcheck.core.atomic import write_text
 
     write_text(output, text)
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

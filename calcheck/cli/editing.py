@@ -16,10 +16,12 @@ from calcheck.cli.common import (
     cache_option,
     default_estate,
     display_path,
+    edit_lock,
     edit_options,
     emit,
     file_cache,
     parse_date,
+    parse_days,
     run_edit,
 )
 from calcheck.core.errors import UsageError
@@ -162,7 +164,12 @@ def add_reconcile(commands: Subparsers) -> Handler:
         "holders were not seen for --unused-days (harvest candidates).",
     )
     reconcile.add_argument("usage", nargs="+", type=Path, help="usage exports (CSV)")
-    reconcile.add_argument("--unused-days", type=int, default=90, help="harvest CALs unused this long (default: 90)")
+    reconcile.add_argument(
+        "--unused-days",
+        type=parse_days,
+        default=90,
+        help="harvest CALs unused this long, 1 to 36500 days (default: 90)",
+    )
     reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
     reconcile.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="reconcile as of this day")
     reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
@@ -230,13 +237,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from calcheck.edits import operations
-    from calcheck.edits.importing import plan_import
-    from calcheck.estate.parse import load_bytes
-    from calcheck.licensing import engine
-    from calcheck.outputs.formats import REPORTERS
-    from calcheck.outputs.reporters import ReportContext
-
     estate = Path(args.path) if args.path is not None else default_estate()
     on = args.on or dt.date.today()
     for given in (args.file, args.mapping):
@@ -247,6 +247,18 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
         if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
             raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
+    with edit_lock(estate, args.dry_run):
+        return _import(args, estate, on)
+
+
+def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
+    from calcheck.edits import operations
+    from calcheck.edits.importing import plan_import
+    from calcheck.estate.parse import load_bytes
+    from calcheck.licensing import engine
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext
+
     mapping = None
     if args.mapping is not None:
         loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())

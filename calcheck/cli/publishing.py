@@ -18,7 +18,6 @@ from calcheck.cli.common import (
     file_cache,
     parse_date,
     run_check,
-    write_bytes,
 )
 from calcheck.core.errors import UsageError
 
@@ -80,7 +79,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from calcheck.core.atomic import write_text
+    from calcheck.core.atomic import write_all
     from calcheck.outputs.export import bundle
 
     result = run_check(args)
@@ -95,10 +94,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.to}: is a file; --to takes a folder")
     files = bundle(result, args.format, revision)
     args.to.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        if name.endswith((".csv", ".json")):
-            write_text(args.to / name, data.decode("utf-8"))
-        else:
-            write_bytes(args.to / name, data)
+    write_all((args.to / name, data) for name, data in files.items())
     print(f"exported {len(files)} files to {display_path(args.to)}: " + ", ".join(files))
     return EXIT_OK

@@ -18,7 +18,7 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
-from calcheck.edits.yamledit import EditableFile, flow_record, insert_after
+from calcheck.edits.yamledit import EditableFile, flow_record, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -150,9 +150,16 @@ def _flag(value: str | None) -> bool | None:
     raise ValueError(value)
 
 
+def _identifier(source: str, row: Row, kind: str) -> str:
+    raw = row.values.get("id", "")
+    return person_id(source, raw) if kind == "people" else raw
+
+
 def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[str, Row], list[Finding]]:
     problems: list[Finding] = []
     seen: dict[str, Row] = {}
+    folded: dict[str, Row] = {}  # ids and e-mails compare case-insensitively, as directories compare them
+    emails: dict[str, Row] = {}
     id_pattern = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
     for row in rows:
         raw = row.values.get("id", "")
@@ -160,16 +167,25 @@ def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[
         if not identifier or not id_pattern.fullmatch(identifier):
             problems.append(_problem(path, row.line, f"row has no usable id ({raw[:60]!r})", "fill in the id column"))
             continue
-        if identifier in seen:
+        email = row.values.get("email", "").casefold()
+        first = folded.get(identifier.casefold()) or (emails.get(email) if email else None)
+        if first is not None:
+            same_id = identifier.casefold() in folded
+            what = identifier if same_id else row.values.get("email", "")
+            earlier = _identifier(source, first, kind) if same_id else first.values.get("email", "")
+            spelled = "" if earlier == what else f" as {earlier!r}"
             problems.append(
                 _problem(
                     path,
                     row.line,
-                    f"{identifier!r} appears twice (first on line {seen[identifier].line})",
-                    "remove the duplicate row",
+                    f"{what!r} appears twice (first on line {first.line}{spelled})",
+                    "remove the duplicate row (ids and e-mails are compared ignoring case)",
                 )
             )
             continue
+        folded[identifier.casefold()] = row
+        if email:
+            emails[email] = row
         for flag in ("enabled", "blocked"):
             try:
                 _flag(row.values.get(flag))
@@ -237,43 +253,47 @@ class _Files:
     def changes(self, collection: str) -> list[Change]:
         found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]
         for path, records in self.new.items():
-            body = "".join("  - {" + ", ".join(f"{k}: {_scalar(v)}" for k, v in r.items()) + "}\n" for r in records)
-            text = f"kind: {collection}\n{collection}:\n" + body
             if path.exists():
                 edited = self.files.get(path) or EditableFile.read(path)
                 for r in records:
                     edited.records(collection).append(flow_record(r))
                 found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
             else:
-                found.append(Change(path, "", text, "", None))
+                text, data = new_file("", collection, records)
+                found.append(Change(path, "", text, "", None, data))
         return found
 
 
-def _scalar(value: Any) -> str:
-    text = str(value)
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._@-]*", text) and text.lower() not in {
-        "yes",
-        "no",
-        "true",
-        "false",
-        "null",
-    }:
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def plan_people(
-    result: CheckResult, rows: dict[str, Row], source: str, on: dt.date, target: Path, partial: bool
+    result: CheckResult,
+    rows: dict[str, Row],
+    source: str,
+    on: dt.date,
+    target: Path,
+    partial: bool,
+    export: str = "import",
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
-    by_email = {p.email.lower(): p for p in people.values() if p.email}
+    by_email = {p.email.casefold(): p for p in people.values() if p.email}
+    by_id = {p.id.casefold(): p for p in people.values()}
     files = _Files()
-    matched: set[str] = set()
+    matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
-        person = by_email.get(values.get("email", "").lower()) if values.get("email") else None
-        person = person or people.get(identifier)
+        person = by_email.get(values.get("email", "").casefold()) if values.get("email") else None
+        person = person or by_id.get(identifier.casefold())
+        if person is not None and person.id in matched:
+            first, later = sorted((matched[person.id].line, row.line))
+            plan.problems.append(
+                _problem(
+                    export,
+                    later,
+                    f"this row and line {first} both match person {person.id!r} (by id or e-mail)",
+                    "keep one row per person",
+                )
+            )
+            continue
         enabled = _flag(values.get("enabled"))
         if _flag(values.get("blocked")) is True:
             enabled = False
@@ -286,7 +306,7 @@ def plan_people(
             files.new.setdefault(target, []).append(record)
             plan.added.append(identifier)
             continue
-        matched.add(person.id)
+        matched[person.id] = row
         record = files.record(person.source.path, "people", person.id)
         updates = {
             k: values[k] for k in ("name", "email", "department") if values.get(k) and record.get(k) != values[k]
@@ -314,9 +334,11 @@ def _depart(record: Any, on: dt.date) -> None:
 def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
+    by_id = {d.id.casefold(): d for d in devices.values()}
+    listed = {identifier.casefold() for identifier in rows}
     files = _Files()
     for identifier, row in progress(sorted(rows.items()), "devices"):
-        device = devices.get(identifier)
+        device = by_id.get(identifier.casefold())
         if device is None:
             kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
             record = {"id": identifier, "name": row.values.get("name") or identifier, "kind": kind, "status": "active"}
@@ -325,7 +347,8 @@ def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target:
             files.new.setdefault(target, []).append(record)
             plan.added.append(identifier)
     for device in [] if partial else devices.values():
-        if device.id not in rows and device.kind in ("workstation", "mobile") and device.status == "active":
+        gone = device.id.casefold() not in listed
+        if gone and device.kind in ("workstation", "mobile") and device.status == "active":
             record = files.record(device.source.path, "devices", device.id)
             record["status"] = "retired"
             insert_after(record, "status", "retired", on)
@@ -352,7 +375,7 @@ def plan_import(
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
     if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial)
+        plan = plan_people(result, validated, source, on, target, partial, str(path))
     else:
         plan = plan_devices(result, validated, on, target, partial)
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")

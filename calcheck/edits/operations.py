@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calcheck.core.atomic import write_text
+from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
     append_line,
     change_line,
+    confirm,
     confirmed_items,
+    emittable,
     flow_record,
     insert_after,
+    new_file,
     next_id,
     require,
 )
@@ -42,6 +45,7 @@ class Change:
     after: str
     summary: str
     edited: EditableFile | None  # None: a new file
+    intended: Any = None  # a new file's data, which its text must read back as
 
     def diff(self, label: str) -> str:
         lines = difflib.unified_diff(
@@ -134,13 +138,8 @@ def plan_assign(
     if not path.exists():
         schemas = os.path.relpath(_schemas(estate), path.parent)
         header = f"# yaml-language-server: $schema={schemas}/assignments.schema.json\n"
-        text = (
-            header
-            + "kind: assignments\nassignments:\n  - {"
-            + ", ".join(f"{k}: {v}" for k, v in values.items())
-            + "}\n"
-        )
-        return Change(path, "", text, summary, None)
+        text, data = new_file(header, "assignments", [values])
+        return Change(path, "", text, summary, None, data)
     appended = append_line(path, "assignments", values) if as_text else None
     if appended is not None:
         return Change(path, appended[0].text, appended[1], summary, appended[0])
@@ -160,6 +159,7 @@ def plan_unassign(
     record = _assignment(result, assignment_id)
     if not remove:
         require(on >= record.since, f"{assignment_id} starts on {record.since}; it cannot end on {on}")
+        _require_open(record, on)
     changed = change_line(_file_of(record), "assignments", assignment_id, None if remove else on) if as_text else None
     if changed is not None:
         summary = f"{assignment_id} removed" if remove else f"{assignment_id} ends on {on}"
@@ -174,6 +174,15 @@ def plan_unassign(
         insert_after(items[index], "since", "until", on)
         summary = f"{assignment_id} ends on {on}"
     return Change(edited.path, edited.text, edited.render(), summary, edited)
+
+
+def _require_open(record: Assignment, on: dt.date) -> None:
+    """Refuse to move an assignment's end later: one that has ended stays ended (assign the CAL again instead)."""
+    if record.until is not None and record.until < on:
+        raise UsageError(
+            f"{record.id} already ended on {record.until}; it cannot be ended again on {on} "
+            "(that would reopen it): assign the CAL anew"
+        )
 
 
 # estate, result, holding, subject, since, until, temporary, reason: plan_assign's first arguments
@@ -193,6 +202,7 @@ def plan_transfer(
     """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
     record = _assignment(result, assignment_id)
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
+    _require_open(record, on - dt.timedelta(days=1))
     summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
     arguments: _AssignArguments = (estate, result, record.holding, to, on, until, temporary, reason)
     lines = _line_edits(result, assignment_id, on, arguments)
@@ -232,7 +242,15 @@ def _line_edits(
 def verify(
     estate: Path, changes: list[Change], as_of: dt.date, cache: FileCache | None = None
 ) -> tuple[engine.CheckResult, list[str]]:
-    """The estate as the edit would leave it, and how it would be worse than now."""
+    """The estate as the edit would leave it, and how it would be worse than now.
+
+    Every changed file must first read back, with calcheck's own loader, as exactly the data intended.
+    """
+    for change in changes:
+        _require_no_link(estate, change.path)
+        intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
+        if intended is not None:  # None: a line edit, confirmed when it was planned
+            confirm(change.path, change.after, intended)
     root = estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
     before = engine.check(WorkTree(estate), as_of, cache=cache)
@@ -240,8 +258,28 @@ def verify(
     return after, compare(before, after, "now", "after the edit").regressions()
 
 
+def _require_no_link(estate: Path, path: Path) -> None:
+    """Refuse a file that is not inside the estate, or is reached through a symbolic link (it would be written
+    wherever the link points)."""
+    root = Path(os.path.abspath(estate))
+    target = Path(os.path.abspath(path))
+    if not target.is_relative_to(root):
+        raise EditError(f"{path}: not inside the estate {estate}; nothing was written")
+    current = root
+    for part in target.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise EditError(f"{path}: {current} is a symbolic link; calcheck writes no file through a link")
+    if root.is_symlink():
+        raise EditError(f"{estate}: is a symbolic link; calcheck writes no file through a link")
+
+
 def write(changes: list[Change]) -> None:
-    """Write every change atomically; refuse all if any file changed since it was read."""
+    """Write every change, all or nothing; refuse all if any file changed since it was read.
+
+    Each file goes to a temporary file first; only when all are written are they renamed into place. When one
+    cannot be written (a full disk), the temporaries are removed, no file has changed, and the error names it.
+    """
     for change in changes:
         if change.edited is not None and change.edited.changed_on_disk():
             raise EditError(f"{change.path} changed since calcheck read it; run the command again")
@@ -249,7 +287,15 @@ def write(changes: list[Change]) -> None:
             raise EditError(f"{change.path} appeared since calcheck planned the edit; run the command again")
     for change in changes:
         change.path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(change.path, change.after)
+    try:
+        write_all((change.path, change.after.encode("utf-8")) for change in changes)
+    except PartialWrite as exc:  # a rename failed after others: say exactly what changed
+        written = ", ".join(str(path) for path in exc.done)
+        raise EditError(
+            f"{exc.filename}: cannot be replaced ({exc.strerror or exc}); already written: {written}"
+        ) from None
+    except OSError as exc:
+        raise EditError(f"{exc.filename}: cannot be written ({exc.strerror or exc}); no file was changed") from None
 
 
 def plan_audit(
@@ -274,14 +320,14 @@ def plan_audit(
     outcome = outcome or ("compliant" if position.compliant and errors == 0 else "non-compliant")
     record = CommentedMap(
         {
-            "id": identifier,
-            "date": date,
-            "auditor": auditor,
+            "id": emittable(identifier),
+            "date": emittable(date),
+            "auditor": emittable(auditor),
             "type": kind,
-            **({"scope": scope} if scope else {}),
+            **({"scope": emittable(scope)} if scope else {}),
             "result": outcome,
             **({"revision": revision} if revision else {}),
-            "position": CommentedMap({p.label: p.shortfall for p in position.pools}),
+            "position": CommentedMap({emittable(p.label): p.shortfall for p in position.pools}),
         }
     )
     path = estate / "audits" / f"{date.year}.yaml"
@@ -291,7 +337,7 @@ def plan_audit(
         text = f"# yaml-language-server: $schema={schemas}/audits.schema.json\nkind: audits\naudits: []\n"
         edited = _from_text(path, text)
         edited.records("audits").append(record)
-        return Change(path, "", edited.render(), summary, None)
+        return Change(path, "", edited.render(), summary, None, edited.data)
     edited = EditableFile.read(path)
     edited.records("audits").append(record)
     return Change(path, edited.text, edited.render(), summary, edited)

@@ -3,16 +3,24 @@
 History is read with a single ``git log`` over the estate's path; file contents come from git's
 persistent ``cat-file --batch`` process. No user-supplied string reaches git as an option: revisions
 are validated and passed after ``--end-of-options``, paths after ``--``.
+
+git runs no program a repository names: every git process calcheck starts gets a clean environment (no
+``GIT_*`` variable of the caller's, so none redirects the repository or injects configuration) and ``-c``
+settings that turn off what would run a program or write to the repository (``SAFE_CONFIG``); ``status``, the
+one command that reads work-tree files, also has every clean filter of the repository's configuration
+blanked and does not recurse into submodules. GitPython finds the repository and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -27,6 +35,38 @@ SHALLOW_HINT = (
     "this is a shallow clone, so calcheck cannot see the history it needs; fetch it with "
     "'git fetch --unshallow', or set 'fetch-depth: 0' on actions/checkout"
 )
+
+
+# Settings that would make git run a program, or write to the repository, while calcheck reads it.
+SAFE_CONFIG = (
+    "core.fsmonitor=false",  # a file-system monitor hook: any program
+    f"core.hooksPath={os.devnull}",  # hooks (post-index-change and the like)
+    "core.untrackedCache=false",
+    "log.showSignature=false",  # would run gpg.program
+    "protocol.allow=never",  # no lazy fetch of a missing object (ssh, remote helpers, credential helpers)
+    "submodule.recurse=false",
+)
+# Variables from the caller's environment that git may see; every other is dropped.
+_KEPT_VARIABLES = ("PATH", "HOME", "XDG_CONFIG_HOME", "TMPDIR", "TZ", "SYSTEMROOT", "USERPROFILE")
+
+
+def git_environment() -> dict[str, str]:
+    """The environment of every git process calcheck starts."""
+    kept = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
+    return {
+        **kept,
+        "LC_ALL": "C",
+        "LANGUAGE": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_NO_LAZY_FETCH": "1",
+        "GIT_NO_REPLACE_OBJECTS": "1",
+    }
+
+
+def git_command(*args: str, config: Iterable[str] = ()) -> list[str]:
+    """A git command line with the safe settings (and ``config``) before ``args``."""
+    return ["git", *(part for setting in (*SAFE_CONFIG, *config) for part in ("-c", setting)), *args]
 
 
 class GitError(CalcheckError):
@@ -70,11 +110,6 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _name(kind: object) -> str:
-    """GitPython reports object types as bytes, though typed as str."""
-    return kind.decode() if isinstance(kind, bytes) else str(kind)
-
-
 class GitRepo:
     """A git repository that holds an estate."""
 
@@ -88,21 +123,31 @@ class GitRepo:
         self.bare = bool(self._repo.bare)
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
+        self._batch: _Batch | None = None
 
-    def _run(self, *args: str, check: bool = True) -> bytes:
-        import git
-
+    def _run(self, *args: str, check: bool = True, config: tuple[str, ...] = ()) -> bytes:
+        command = git_command(*args, config=config)
         try:
-            out = self._repo.git.execute(
-                ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, with_extended_output=False
+            done = subprocess.run(
+                command, cwd=self._repo.working_dir, env=git_environment(), capture_output=True, check=False
             )
-        except git.GitCommandError as exc:
+        except OSError as exc:
+            raise GitError(f"git cannot be run: {exc.strerror or exc}") from None
+        if done.returncode != 0:
             if not check:
                 return b""
-            stderr = exc.stderr if isinstance(exc.stderr, str) else _text(exc.stderr or b"")
-            raise GitError(f"git {args[0]} failed: {stderr.strip()}") from None
-        assert isinstance(out, bytes)
-        return out
+            raise GitError(f"git {args[0]} failed: {_text(done.stderr).strip()}")
+        return done.stdout
+
+    def _filters(self) -> tuple[str, ...]:
+        """Settings that blank every filter driver the repository's configuration defines (status would run them)."""
+        out = self._run("config", "--null", "--name-only", "--get-regexp", r"^filter\.", check=False)
+        drivers = {name.rsplit(".", 1)[0] for name in _text(out).split("\x00") if name.count(".") >= 2}
+        return tuple(f"{driver}.{key}=" for driver in sorted(drivers) for key in ("clean", "smudge", "process"))
+
+    def private_dir(self) -> Path:
+        """The repository's git folder (shared by its work trees): no commit can put a file there."""
+        return Path(self._repo.common_dir)
 
     def is_shallow(self) -> bool:
         return self._run("rev-parse", "--is-shallow-repository").strip() == b"true"
@@ -153,14 +198,18 @@ class GitRepo:
 
     def blob(self, blob: str) -> bytes:
         """A blob's content, through git's persistent cat-file process."""
-        try:
-            _, kind, _, data = self._repo.git.get_object_data(blob)
-        except ValueError:  # git answered "missing" (a partial or damaged clone)
-            raise GitError(f"git has no object {blob}; fetch the full repository") from None
-        if _name(kind) != "blob":
+        kind, data = self._object(blob)
+        if kind != "blob":
             raise GitError(f"{blob} is not a file")
-        assert isinstance(data, bytes)
         return data
+
+    def _object(self, name: str) -> tuple[str, bytes]:
+        if self._batch is None:
+            self._batch = _Batch(self._repo.working_dir)
+        found = self._batch.read(name)
+        if found is None:  # git answered "missing" (a partial or damaged clone)
+            raise GitError(f"git has no object {name}; fetch the full repository")
+        return found
 
     def stream(self, blobs: Iterable[str]) -> BlobStream:
         """A reader of ``blobs`` that fetches them ahead, in this order, while the caller works on earlier ones."""
@@ -168,11 +217,8 @@ class GitRepo:
 
     def message(self, commit: str) -> str:
         """A commit's full message (through the same batch process)."""
-        try:
-            _, _, _, data = self._repo.git.get_object_data(commit)
-        except ValueError:
-            raise GitError(f"git has no object {commit}; fetch the full repository") from None
-        _, _, message = bytes(data).partition(b"\n\n")
+        _, data = self._object(commit)
+        _, _, message = data.partition(b"\n\n")
         return _text(message)
 
     def has_commits(self) -> bool:
@@ -180,7 +226,8 @@ class GitRepo:
 
     def changed_files(self, prefix: str) -> list[str]:
         """Work-tree files below ``prefix`` that differ from HEAD (modified, added, deleted, untracked)."""
-        out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", prefix or ".")
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"]
+        out = self._run(*args, "--", prefix or ".", config=self._filters())
         return sorted({_text(entry[3:]) for entry in out.split(b"\x00") if len(entry) > 3})
 
     def log(self, prefix: str, commit: str) -> list[Commit]:
@@ -190,6 +237,67 @@ class GitRepo:
         commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
         commits.reverse()
         return commits
+
+
+class _Batch:
+    """One long-lived ``git cat-file --batch``, asked for one object at a time (stopped when dropped)."""
+
+    def __init__(self, cwd: str | os.PathLike[str]) -> None:
+        self._cwd = cwd
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def read(self, name: str) -> tuple[str, bytes] | None:
+        """The object's type and content, or None when git has no such object."""
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", name):
+            return None
+        process = self._start()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(f"{name}\n".encode())
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+            if len(header) != 3:
+                return None
+            size = int(header[2])
+            data = process.stdout.read(size + 1)[:size]
+        except (OSError, ValueError):
+            self.close()
+            raise GitError("git cat-file stopped answering; run the command again") from None
+        if len(data) != size:
+            self.close()
+            raise GitError("git cat-file stopped answering; run the command again")
+        return _text(header[1]), data
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                git_command("cat-file", "--batch"),
+                cwd=self._cwd,
+                env=git_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            weakref.finalize(self, _stop, self._process)
+        return self._process
+
+    def close(self) -> None:
+        if self._process is not None:
+            _stop(self._process)
+            self._process = None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End a cat-file process: closing its input ends it; it is killed if it does not end at once."""
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class BlobStream:
@@ -213,7 +321,8 @@ class BlobStream:
                     ids.write("".join(f"{blob}\n" for blob in self._order).encode())
                     ids.seek(0)
                     self._process = subprocess.Popen(
-                        ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
+                        git_command(f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"),
+                        env=git_environment(),
                         stdin=ids,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,

@@ -6,7 +6,6 @@ timestamps), so an auditor can verify a bundle against the SHA-256 manifest.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -19,6 +18,7 @@ from calcheck import __version__
 from calcheck.licensing.access import Catalogue, Directory
 from calcheck.licensing.coverage import in_force
 from calcheck.licensing.engine import CheckResult
+from calcheck.outputs.cells import csv_text, safe_cell
 from calcheck.outputs.report import CSV_COLUMNS, csv_rows
 
 Table = tuple[list[str], list[list[Any]]]
@@ -122,27 +122,8 @@ def tables(result: CheckResult) -> dict[str, Table]:
     return {"elp": elp_table(result), "assignments": register_table(result), "proofs": proof_table(result)}
 
 
-def _safe(value: Any) -> Any:
-    """Cells a spreadsheet would run as formulas are written as text (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(value):
-        return "'" + value
-    return value
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def to_csv(table: Table) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table[0])
-    writer.writerows([[_safe(v) for v in row] for row in table[1]])
-    return out.getvalue().encode("utf-8")
+    return csv_text(*table).encode("utf-8")
 
 
 def to_xlsx(named: dict[str, Table]) -> bytes:
@@ -153,9 +134,9 @@ def to_xlsx(named: dict[str, Table]) -> bytes:
     book.remove(book.active)
     for name, (header, rows) in named.items():
         sheet = book.create_sheet(name)
-        sheet.append(header)
+        sheet.append([safe_cell(v) for v in header])
         for row in rows:
-            sheet.append([_safe(v) for v in row])
+            sheet.append([safe_cell(v) for v in row])
     import datetime as dt
 
     fixed = dt.datetime(2000, 1, 1)

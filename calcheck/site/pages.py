@@ -7,7 +7,6 @@ script renders with ``textContent``, so they stay fast for tens of thousands of 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import defaultdict
@@ -26,9 +25,9 @@ from calcheck.licensing.rules.example import load_example
 from calcheck.outputs.report import money
 from calcheck.site import charts
 from calcheck.site.markup import cell, link, script_data, slug, table, text
+from calcheck.site.pseudonyms import Pseudonyms
 
 Files = dict[str, str]
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +53,18 @@ class Names:
 
     def __init__(self, estate: Estate) -> None:
         self.enabled = bool(estate.config and estate.config.pseudonymise_people)
-        self.map = (
-            {p.id: f"person-{hashlib.sha256(p.id.encode()).hexdigest()[:8]}" for p in estate.index("people").values()}
-            if self.enabled
-            else {}
-        )
+        self._pseudonyms = Pseudonyms(estate.index("people").values() if self.enabled else [])
+        self.map = self._pseudonyms.by_id
 
     def id(self, person_id: str) -> str:
         return self.map.get(person_id, person_id)
 
-    def scrub(self, sentence: str) -> str:
-        """Replace person ids inside generated sentences (messages, history) by pseudonyms."""
-        if not self.enabled:
+    def scrub(self, sentence: Any) -> Any:
+        """Any text from the estate or its history with every person's id, name and e-mail replaced by their
+        pseudonym (when the estate asks for pseudonyms); other values as they are."""
+        if not self.enabled or not isinstance(sentence, str):
             return sentence
-        return _TOKEN.sub(lambda m: self.map.get(m.group(0), m.group(0)), sentence)
+        return self._pseudonyms.replace(sentence)
 
 
 def render_site(data: SiteInput) -> Files:
@@ -233,12 +230,13 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
         ("Tags", ", ".join(holding.tags)),
         ("Entitlement", analysis.entitlement.get(holding.id) or "in force"),
     ]
+    facts = [(key, names.scrub(value)) for key, value in facts]  # an owner or a tag may name a person
     proofs = []
     for proof in holding.proofs:
         published = data.published_proofs.get(proof.file or "")
         document = link(f"../{published}", proof.file) if published else cell(proof.file or "")
         state = proof.file_state.value if proof.file_state else ""
-        proofs.append([cell(proof.type), cell(proof.ref), cell(proof.date or ""), document, cell(state)])
+        proofs.append([cell(proof.type), cell(names.scrub(proof.ref)), cell(proof.date or ""), document, cell(state)])
     rows = [
         [
             a.id,
@@ -301,13 +299,20 @@ def _directory(data: SiteInput, names: Names) -> Files:
             names.id(p.id) if names.enabled else p.name,
             p.kind,
             p.status,
-            p.department or "",
+            names.scrub(p.department or ""),
             ", ".join(held.get(("person", p.id), [])),
         ]
         for p in estate.index("people").values()
     ]
     devices = [
-        [d.id, d.name or "", d.kind, d.status, d.department or "", ", ".join(held.get(("device", d.id), []))]
+        [
+            d.id,
+            names.scrub(d.name or ""),  # "Ann Lee's laptop"
+            d.kind,
+            d.status,
+            names.scrub(d.department or ""),
+            ", ".join(held.get(("device", d.id), [])),
+        ]
         for d in estate.index("devices").values()
     ]
     files: Files = {}
@@ -331,7 +336,7 @@ def _findings(data: SiteInput, names: Names) -> Files:
             [
                 cell(f.severity.label),
                 link(f"reference/rules.html#{f.rule}", f.rule),
-                cell(f"{f.path}:{f.line}:{f.column}"),
+                cell(names.scrub(f"{f.path}:{f.line}:{f.column}")),
                 cell(names.scrub(f.message)),
                 cell(names.scrub(f.hint)),
                 cell(REGISTRY[f.rule].source if f.rule in REGISTRY else ""),
@@ -344,16 +349,16 @@ def _findings(data: SiteInput, names: Names) -> Files:
         [
             w.id,
             w.rule,
-            ", ".join(w.records) or "all records",
-            w.owner,
-            w.reason,
+            names.scrub(", ".join(w.records)) or "all records",
+            names.scrub(w.owner),
+            names.scrub(w.reason),
             str(w.expires),
             "expired" if w.expires < result.context.as_of else "in force",
         ]
         for w in result.estate.index("waivers").values()
     ]
     audits = [
-        [a.id, str(a.date), a.auditor, a.type, a.scope or "", a.result]
+        [a.id, str(a.date), names.scrub(a.auditor), a.type, names.scrub(a.scope or ""), a.result]
         for a in sorted(result.estate.index("audits").values(), key=lambda a: a.date, reverse=True)
     ]
     lines = [
@@ -387,7 +392,7 @@ def _history(data: SiteInput, names: Names) -> Files:
             cell(e.date.date()),
             _commit_link(data.repo_url, e.sha),
             cell(names.scrub(e.author)),
-            cell(e.title),
+            cell(names.scrub(e.title)),
             "<br>".join(cell(names.scrub(ev.text)) for ev in e.events),
         ]
         for e in reversed(data.history)
