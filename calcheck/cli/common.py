@@ -89,18 +89,17 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool) -> Chec
     """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
+    from calcheck.git.repo import GitTree, open_tree
     from calcheck.git.timeline import timeline_for
     from calcheck.licensing import engine
 
-    source: EstateSource
-    if rev is not None:
-        from calcheck.git.repo import open_tree
-
-        source = open_tree(path, rev)
-    else:
-        source = WorkTree(path)
+    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
     timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names()) if history else None
-    return engine.check(source, as_of, timeline)
+    try:
+        return engine.check(source, as_of, timeline)
+    finally:
+        if isinstance(source, GitTree):
+            source.close()  # its git readers end with the check
 
 
 def run_check(args: argparse.Namespace) -> CheckResult:

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -88,6 +89,20 @@ class GitRepo:
         self.bare = bool(self._repo.bare)
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
+        self._streams: list[BlobStream] = []  # read-ahead processes still running
+        _OPEN.add(self)
+
+    def close(self) -> None:
+        """End every git process this repository started and wait for it; a later read starts a new one."""
+        for stream in list(self._streams):
+            stream.close()
+        self._repo.close()  # GitPython's persistent cat-file processes: terminated and waited for
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _run(self, *args: str, check: bool = True) -> bytes:
         import git
@@ -220,6 +235,7 @@ class BlobStream:
                     )
             except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
                 return
+            repo._streams.append(self)
             assert self._process.stdout is not None
             try:  # a bigger pipe lets git run further ahead (Linux only)
                 import fcntl
@@ -261,6 +277,8 @@ class BlobStream:
                 self._process.stdout.close()
             self._process.wait()
             self._process = None
+            if self in self._repo._streams:
+                self._repo._streams.remove(self)
 
     def __enter__(self) -> BlobStream:
         return self
@@ -349,6 +367,12 @@ class GitTree:
         """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
         return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
 
+    def close(self) -> None:
+        """End the git processes reading this revision (the read-ahead stream and the repository's readers)."""
+        if self._stream is not None:
+            self._stream.close()
+        self.repo.close()
+
 
 def open_tree(estate: Path, rev: str) -> GitTree:
     """The estate at ``estate`` (a folder in the work tree, or a path inside a bare repository) at ``rev``."""
@@ -356,3 +380,13 @@ def open_tree(estate: Path, rev: str) -> GitTree:
     repo = GitRepo(start)
     commit = repo.resolve(rev)
     return GitTree(repo, commit, repo.prefix(estate), rev)
+
+
+# Every repository opened and not yet collected: ``close_all`` ends their git processes when a command is done.
+_OPEN: weakref.WeakSet[GitRepo] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """End every git process calcheck started that is still running, and wait for each (no orphans, no zombies)."""
+    for repo in list(_OPEN):
+        repo.close()

@@ -40,15 +40,18 @@ def builder_at(
 def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[str, str]) -> Timeline:
     """Transfers for the 90-day rule, from git when the estate is in a repository (else none)."""
     repo = open_repo(estate)
-    if repo is None or not repo.has_commits():
+    if repo is None:
         return Timeline()
-    if repo.is_shallow():
-        return Timeline(note=SHALLOW_HINT)
-    prefix = repo.prefix(estate)
-    builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
-    if rev is None and not repo.bare:
-        _add_uncommitted(repo, prefix, builder, as_of)
-    return Timeline(builder.history.transfers)
+    with repo:  # its git processes end here
+        if not repo.has_commits():
+            return Timeline()
+        if repo.is_shallow():
+            return Timeline(note=SHALLOW_HINT)
+        prefix = repo.prefix(estate)
+        builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
+        if rev is None and not repo.bare:
+            _add_uncommitted(repo, prefix, builder, as_of)
+        return Timeline(builder.history.transfers)
 
 
 def _add_uncommitted(repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date) -> None:
