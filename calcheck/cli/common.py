@@ -14,6 +14,7 @@ from calcheck.core.errors import UsageError
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.core.findings import Finding
     from calcheck.licensing.engine import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -57,9 +58,18 @@ def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -
 
 def edit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
-    parser.add_argument("--force", action="store_true", help="write even if the change makes the position worse")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even if the change makes the position worse or gives a holder a CAL it already has",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the change without writing it")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="check as of this day")
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not read git history (the 90-day rule judges the edit by the records only)",
+    )
 
 
 def display_path(path: Path) -> str:
@@ -117,9 +127,11 @@ def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.dat
     estate = Path(args.path) if args.path is not None else default_estate()
     today = args.as_of or dt.date.today()
     changes = plan(estate, engine.check(estate, today), today)
-    _, worse = operations.verify(estate, changes, today)
+    found = operations.review(estate, changes, today, history=not args.no_history)
+    worse = found.worse
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))
+    print_new_findings(found.diff.introduced)
     if worse and not args.force:
         print("refused: the change would make the licence position worse (--force to write it anyway):")
         print("\n".join(f"  {one_line(item)}" for item in worse))
@@ -130,6 +142,13 @@ def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.dat
     operations.write(changes)
     print("\n".join(change.summary for change in changes))
     return EXIT_OK
+
+
+def print_new_findings(findings: list[Finding]) -> None:
+    """Say what the next check would report that it does not report now."""
+    if findings:
+        print(f"{len(findings)} new finding(s) after the change ('calcheck check' will report them):")
+        print("\n".join(f"  {f.severity.label} [{f.rule}] {f.path}:{f.line}: {one_line(f.message)}" for f in findings))
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -26,10 +26,12 @@ from calcheck.edits.yamledit import (
     next_id,
     require,
 )
+from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree
+from calcheck.git.timeline import edit_timelines
 from calcheck.licensing import engine
-from calcheck.licensing.diff import compare
+from calcheck.licensing.diff import Diff, compare
 
 
 @dataclass
@@ -229,12 +231,66 @@ def _line_edits(
 
 
 def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:
-    """The estate as the edit would leave it, and how it would be worse than now."""
+    """The estate as the edit would leave it, and how it would be worse than now (see ``review``)."""
+    found = review(estate, changes, as_of)
+    return found.after, found.worse
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What an edit would do, judged as the next check will judge it (the git history and the work tree included)."""
+
+    before: engine.CheckResult
+    after: engine.CheckResult
+    diff: Diff  # pools before and after, findings introduced and resolved
+    duplicates: tuple[str, ...]  # assignments that give a holder a CAL it already has
+
+    @property
+    def worse(self) -> list[str]:
+        """Why the edit needs --force: a larger shortfall, a new error, or a CAL its holder already has."""
+        return [*self.diff.regressions(), *self.duplicates]
+
+
+def review(estate: Path, changes: list[Change], as_of: dt.date, *, history: bool = True) -> Review:
+    """Check the estate now and as ``changes`` would leave it (with ``history``, reading git as a check does)."""
     root = estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
-    before = engine.check(WorkTree(estate), as_of)
-    after = engine.check(Overlay(estate, overrides), as_of)
-    return after, compare(before, after, "now", "after the edit").regressions()
+    now, edited = edit_timelines(estate, as_of, overrides, builtin_cal_names()) if history else (None, None)
+    before = engine.check(WorkTree(estate), as_of, now)
+    after = engine.check(Overlay(estate, overrides), as_of, edited)
+    return Review(before, after, compare(before, after, "now", "after the edit"), tuple(duplicates(before, after)))
+
+
+def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
+    """Assignments new in ``after`` that give a person or device a CAL of a pool it already holds on the same days."""
+    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    assignments: dict[str, Assignment] = after.estate.index("assignments")
+    for assignment in assignments.values():
+        held.setdefault(assignment.assignee, []).append(assignment)
+    old = before.estate.index("assignments")
+    found = []
+    for new in sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id):
+        pool = pools.get(new.holding, f"CAL from {new.holding}")
+        for other in held[new.assignee]:
+            same = pools.get(other.holding, f"CAL from {other.holding}") == pool
+            if other.id != new.id and same and _overlap(new, other):
+                kind, subject = new.assignee
+                found.append(
+                    f"duplicate assignment {new.id}: {kind} {subject} already has a {pool} "
+                    f"({other.id} from {other.holding}, {_period(other)})"
+                )
+                break
+    return found
+
+
+def _overlap(a: Assignment, b: Assignment) -> bool:
+    """Whether two assignments are in force on at least one common day."""
+    return a.since <= (b.until or dt.date.max) and b.since <= (a.until or dt.date.max)
+
+
+def _period(assignment: Assignment) -> str:
+    return f"since {assignment.since}" + (f" until {assignment.until}" if assignment.until else "")
 
 
 def write(changes: list[Change]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from calcheck.core.errors import UsageError
-from calcheck.estate.transfers import Timeline
+from calcheck.estate.transfers import UNCOMMITTED, Timeline
 from calcheck.estate.yamlload import gc_paused
 from calcheck.git.history import HistoryBuilder, Records, parse_records, pr_title
 from calcheck.git.repo import SHALLOW_HINT, GitRepo
@@ -54,8 +54,12 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
         return Timeline(builder.history.transfers)
 
 
-def _add_uncommitted(repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date) -> None:
-    changed = repo.changed_files(prefix)
+def _add_uncommitted(
+    repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date, overrides: dict[str, bytes] | None = None
+) -> None:
+    """Apply the work tree's changes since HEAD (with ``overrides``: files as an edit would write them)."""
+    overrides = overrides or {}
+    changed = sorted({*repo.changed_files(prefix), *overrides})
     if not changed:
         return
     head = repo.tree(repo.resolve("HEAD"), "")
@@ -66,10 +70,41 @@ def _add_uncommitted(repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of:
             for key, record in parse_records(path, repo.blob(head[path])):
                 before[key] = (path, record)
         on_disk = repo.top / path
-        if on_disk.is_file() and not on_disk.is_symlink():
-            for key, record in parse_records(path, on_disk.read_bytes()):
-                after[key] = (path, record)
-    builder.apply(before, after, as_of, "uncommitted")
+        if path in overrides:
+            content: bytes | None = overrides[path]
+        else:
+            content = on_disk.read_bytes() if on_disk.is_file() and not on_disk.is_symlink() else None
+        for key, record in parse_records(path, content) if content is not None else ():
+            after[key] = (path, record)
+    builder.apply(before, after, as_of, UNCOMMITTED)
+
+
+def edit_timelines(
+    estate: Path, as_of: dt.date, overrides: dict[str, bytes], cal_names: dict[str, str]
+) -> tuple[Timeline, Timeline]:
+    """The transfers a check sees now, and after an edit that writes ``overrides`` (paths relative to ``estate``).
+
+    One walk of the history serves both: an edit is judged by the 90-day rule exactly as the next check of the
+    committed history and the work tree will judge it.
+    """
+    repo = open_repo(estate)
+    if repo is None:
+        return Timeline(), Timeline()
+    with repo:
+        if repo.bare or not repo.has_commits():
+            return Timeline(), Timeline()
+        if repo.is_shallow():
+            return Timeline(note=SHALLOW_HINT), Timeline(note=SHALLOW_HINT)
+        prefix = repo.prefix(estate)
+        builder = builder_at(repo, prefix, repo.resolve("HEAD"), cal_names, transfers_only=True)
+        state, since, walked = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
+        _add_uncommitted(repo, prefix, builder, as_of)
+        now = Timeline(list(builder.history.transfers))
+        builder.state, builder.effective_since = state, since  # back to HEAD, for the edited work tree
+        del builder.history.transfers[walked:]
+        inside = f"{prefix}/" if prefix else ""
+        _add_uncommitted(repo, prefix, builder, as_of, {inside + path: raw for path, raw in overrides.items()})
+        return now, Timeline(builder.history.transfers)
 
 
 def _message(repo: GitRepo, sha: str) -> Callable[[], str]:
