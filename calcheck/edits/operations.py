@@ -15,13 +15,14 @@ from typing import Any
 
 from calcheck.core.atomic import write_text
 from calcheck.core.errors import UsageError
+from calcheck.edits.recordstyle import styled_record, styled_value, tail_records
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
     append_line,
     change_line,
     confirmed_items,
-    flow_record,
+    flow_record,  # noqa: F401 - callers build records through this module
     insert_after,
     next_id,
     require,
@@ -142,12 +143,18 @@ def plan_assign(
             + "}\n"
         )
         return Change(path, "", text, summary, None)
-    appended = append_line(path, "assignments", values) if as_text else None
+    appended = append_line(path, "assignments", _like_register(path, values)) if as_text else None
     if appended is not None:
         return Change(path, appended[0].text, appended[1], summary, appended[0])
     edited = EditableFile.read(path)
-    edited.records("assignments").append(flow_record(values))
+    items = edited.records("assignments")
+    items.append(styled_record(items, values))  # block or flow, key order and quoting of its neighbours
     return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _like_register(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` in the key order and quoting of a register's last lines (as a line appended to it)."""
+    return dict(styled_record(tail_records(path, "assignments"), values))
 
 
 def _schemas(estate: Path) -> Path:
@@ -172,7 +179,7 @@ def plan_unassign(
         del items[index]
         summary = f"{assignment_id} removed"
     else:
-        insert_after(items[index], "since", "until", on)
+        insert_after(items[index], "since", "until", styled_value(items, "until", on))
         summary = f"{assignment_id} ends on {on}"
     return Change(edited.path, edited.text, edited.render(), summary, edited)
 
