@@ -128,7 +128,9 @@ def add_import(commands: Subparsers) -> Handler:
         description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
         "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
         "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
-        "or changes nothing. Lists the CALs that became reclaimable.",
+        "or changes nothing. Lists the CALs that became reclaimable and what the import does to the licence "
+        "position (each pool that changes, before and after; new findings by rule), and refuses an import that "
+        "makes the position worse (a larger shortfall or a new error) unless --accept-shortfall or --force.",
     )
     importer.add_argument("what", choices=("people", "devices"))
     importer.add_argument("file", type=Path, help="the export (CSV)")
@@ -145,7 +147,14 @@ def add_import(commands: Subparsers) -> Handler:
     importer.add_argument(
         "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
     )
-    importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+    importer.add_argument(
+        "--accept-shortfall",
+        action="store_true",
+        help="apply even if the import makes the licence position worse (a larger shortfall or new errors)",
+    )
+    importer.add_argument(
+        "--force", action="store_true", help="apply even if it marks most records as gone or makes the position worse"
+    )
     return cmd_import
 
 
@@ -230,6 +239,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from calcheck.edits.importing import plan_import
     from calcheck.estate.parse import load_bytes
     from calcheck.licensing import engine
+    from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
 
@@ -259,17 +269,25 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(REPORTERS["text"](plan.problems, context))
         print("import refused: nothing was changed")
         return EXIT_FINDINGS
-    after, _ = operations.verify(estate, plan.changes, on)
+    # An import changes people or devices, never assignments: the history adds nothing to what it does.
+    found = operations.review(estate, plan.changes, on, history=False, label="after the import")
     for change in plan.changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)
-    freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    freed = [f for f in found.after.findings if f.rule == "reclaimable" and set(f.records) & gone]
     print(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
         f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
     )
     for finding in freed:
         print(f"  {one_line(finding.message)}")
+    sys.stdout.write(render_position(found.diff))
+    if found.worse and not (args.force or args.accept_shortfall):
+        print(
+            "import refused: it would make the licence position worse (--accept-shortfall to apply it anyway); "
+            "nothing was changed"
+        )
+        return EXIT_FINDINGS
     if args.dry_run:
         print("dry run: nothing written")
         return EXIT_OK

@@ -258,14 +258,16 @@ class Review:
         return [*self.diff.regressions(), *self.duplicates]
 
 
-def review(estate: Path, changes: list[Change], as_of: dt.date, *, history: bool = True) -> Review:
+def review(
+    estate: Path, changes: list[Change], as_of: dt.date, *, history: bool = True, label: str = "after the edit"
+) -> Review:
     """Check the estate now and as ``changes`` would leave it (with ``history``, reading git as a check does)."""
     root = estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
     now, edited = edit_timelines(estate, as_of, overrides, builtin_cal_names()) if history else (None, None)
     before = engine.check(WorkTree(estate), as_of, now)
     after = engine.check(Overlay(estate, overrides), as_of, edited)
-    return Review(before, after, compare(before, after, "now", "after the edit"), tuple(duplicates(before, after)))
+    return Review(before, after, compare(before, after, "now", label), tuple(duplicates(before, after)))
 
 
 def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
