@@ -122,12 +122,12 @@ def run_check(args: argparse.Namespace) -> CheckResult:
 
 def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
     from calcheck.edits import operations
-    from calcheck.licensing import engine
 
     estate = Path(args.path) if args.path is not None else default_estate()
     today = args.as_of or dt.date.today()
-    changes = plan(estate, engine.check(estate, today), today)
-    found = operations.review(estate, changes, today, history=not args.no_history)
+    base = operations.baseline(estate, today, history=not args.no_history)
+    changes = plan(estate, base.result, today)
+    found = operations.review(base, changes)
     worse = found.worse
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))

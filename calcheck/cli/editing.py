@@ -238,7 +238,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from calcheck.edits import operations
     from calcheck.edits.importing import plan_import
     from calcheck.estate.parse import load_bytes
-    from calcheck.licensing import engine
     from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
@@ -260,17 +259,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise UsageError(f"{args.mapping}: expected a mapping of field: column")
         mapping = {str(k): str(v) for k, v in data.items()}
-    result = engine.check(estate, on)
+    # An import changes people or devices, never assignments: the history adds nothing to what it does.
+    base = operations.baseline(estate, on, history=False)
     plan = plan_import(
-        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+        base.result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
         sys.stdout.write(REPORTERS["text"](plan.problems, context))
         print("import refused: nothing was changed")
         return EXIT_FINDINGS
-    # An import changes people or devices, never assignments: the history adds nothing to what it does.
-    found = operations.review(estate, plan.changes, on, history=False, label="after the import")
+    found = operations.review(base, plan.changes, "after the import")
     for change in plan.changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)

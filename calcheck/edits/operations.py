@@ -30,7 +30,7 @@ from calcheck.edits.yamledit import (
 from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree
-from calcheck.git.timeline import edit_timelines
+from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
 from calcheck.licensing.diff import Diff, compare
 
@@ -239,8 +239,25 @@ def _line_edits(
 
 def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:
     """The estate as the edit would leave it, and how it would be worse than now (see ``review``)."""
-    found = review(estate, changes, as_of)
+    found = review(baseline(estate, as_of), changes)
     return found.after, found.worse
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The estate as it is, checked as the next check will check it; edits are planned on it and judged against it."""
+
+    estate: Path
+    as_of: dt.date
+    result: engine.CheckResult
+    history: EditHistory | None  # None: the 90-day rule reads the records only
+
+
+def baseline(estate: Path, as_of: dt.date, *, history: bool = True) -> Baseline:
+    """Check the estate now; with ``history``, the 90-day rule reads git and the work tree as a check does."""
+    walked = EditHistory(estate, as_of, builtin_cal_names()) if history else None
+    result = engine.check(WorkTree(estate), as_of, walked.now if walked is not None else None)
+    return Baseline(estate, as_of, result, walked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,16 +275,14 @@ class Review:
         return [*self.diff.regressions(), *self.duplicates]
 
 
-def review(
-    estate: Path, changes: list[Change], as_of: dt.date, *, history: bool = True, label: str = "after the edit"
-) -> Review:
-    """Check the estate now and as ``changes`` would leave it (with ``history``, reading git as a check does)."""
-    root = estate.resolve()
+def review(base: Baseline, changes: list[Change], label: str = "after the edit") -> Review:
+    """Check the estate as ``changes`` would leave it, and compare it with ``base``."""
+    root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
-    now, edited = edit_timelines(estate, as_of, overrides, builtin_cal_names()) if history else (None, None)
-    before = engine.check(WorkTree(estate), as_of, now)
-    after = engine.check(Overlay(estate, overrides), as_of, edited)
-    return Review(before, after, compare(before, after, "now", label), tuple(duplicates(before, after)))
+    timeline = base.history.after(overrides) if base.history is not None else None
+    after = engine.check(Overlay(base.estate, overrides), base.as_of, timeline)
+    diff = compare(base.result, after, "now", label)
+    return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
 
 
 def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:

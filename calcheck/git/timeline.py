@@ -79,32 +79,46 @@ def _add_uncommitted(
     builder.apply(before, after, as_of, UNCOMMITTED)
 
 
-def edit_timelines(
-    estate: Path, as_of: dt.date, overrides: dict[str, bytes], cal_names: dict[str, str]
-) -> tuple[Timeline, Timeline]:
-    """The transfers a check sees now, and after an edit that writes ``overrides`` (paths relative to ``estate``).
+class EditHistory:
+    """The git history walked once for an edit: the transfers a check sees now, and as an edit would leave things.
 
-    One walk of the history serves both: an edit is judged by the 90-day rule exactly as the next check of the
-    committed history and the work tree will judge it.
+    An edit is so judged by the 90-day rule exactly as the next check will judge it: the committed history, the
+    work tree's uncommitted changes, and the files the edit would write.
     """
-    repo = open_repo(estate)
-    if repo is None:
-        return Timeline(), Timeline()
-    with repo:
-        if repo.bare or not repo.has_commits():
-            return Timeline(), Timeline()
-        if repo.is_shallow():
-            return Timeline(note=SHALLOW_HINT), Timeline(note=SHALLOW_HINT)
-        prefix = repo.prefix(estate)
-        builder = builder_at(repo, prefix, repo.resolve("HEAD"), cal_names, transfers_only=True)
-        state, since, walked = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
-        _add_uncommitted(repo, prefix, builder, as_of)
-        now = Timeline(list(builder.history.transfers))
-        builder.state, builder.effective_since = state, since  # back to HEAD, for the edited work tree
-        del builder.history.transfers[walked:]
+
+    def __init__(self, estate: Path, as_of: dt.date, cal_names: dict[str, str]) -> None:
+        self.now = Timeline()
+        self._as_of = as_of
+        self._repo = open_repo(estate)
+        self._walked: tuple[HistoryBuilder, str, Records, dict[str, dt.date], int] | None = None
+        if self._repo is None:
+            return
+        with self._repo:  # its git processes end here (and again after each later use)
+            if self._repo.bare or not self._repo.has_commits():
+                return
+            if self._repo.is_shallow():
+                self.now = Timeline(note=SHALLOW_HINT)
+                return
+            prefix = self._repo.prefix(estate)
+            builder = builder_at(self._repo, prefix, self._repo.resolve("HEAD"), cal_names, transfers_only=True)
+            state, since, count = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
+            _add_uncommitted(self._repo, prefix, builder, as_of)
+            self.now = Timeline(list(builder.history.transfers))
+            self._walked = (builder, prefix, state, since, count)
+
+    def after(self, overrides: dict[str, bytes]) -> Timeline:
+        """The transfers once files are written as ``overrides`` (contents by path relative to the estate)."""
+        if self._walked is None or self._repo is None:
+            return Timeline(note=self.now.note)
+        builder, prefix, state, since, count = self._walked
+        builder.state, builder.effective_since = dict(state), dict(since)  # back to HEAD
+        del builder.history.transfers[count:]
         inside = f"{prefix}/" if prefix else ""
-        _add_uncommitted(repo, prefix, builder, as_of, {inside + path: raw for path, raw in overrides.items()})
-        return now, Timeline(builder.history.transfers)
+        with self._repo:
+            _add_uncommitted(
+                self._repo, prefix, builder, self._as_of, {inside + p: raw for p, raw in overrides.items()}
+            )
+        return Timeline(list(builder.history.transfers))
 
 
 def _message(repo: GitRepo, sha: str) -> Callable[[], str]:
