@@ -42,6 +42,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     shutil.copytree(ROOT / "licenses", root / "licenses")
+    shutil.copytree(ROOT / "site", root / "site", ignore=shutil.ignore_patterns("_build"))
+    (root / ".gitignore").write_text("site/_build/\nbundle/\n")
     commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
     holdings = root / "licenses" / "holdings" / "windows-server.yaml"
     holdings.write_text(holdings.read_text().replace("quantity: 40", "quantity: 41"))
@@ -63,6 +65,7 @@ COMMANDS = [
     ("diff", "HEAD~1", "--as-of", AS_OF),
     ("diff", "HEAD~1", "HEAD", "--as-of", AS_OF),
     ("export", "--rev", "HEAD", "--to", "bundle", "--as-of", AS_OF),
+    ("site", "build", "--as-of", AS_OF),
     ("audit", "record", "--auditor", "Internal SAM", "--date", AS_OF, "--dry-run"),
     ("assign", "EA-WS22-USER", "--person", "svc.backup", "--as-of", AS_OF, "--dry-run", "--force"),
     ("unassign", "A-0001", "--as-of", AS_OF, "--dry-run", "--force"),
@@ -122,5 +125,19 @@ def test_a_revision_read_in_part_ends_its_readers_when_closed(repo: Path) -> Non
     tree.close()
     assert children() == before
     tree.read(files[1])  # a closed tree still reads, the ordinary way
+    close_all()
+    assert children() == before
+
+
+def test_every_repository_of_one_folder_is_closed(repo: Path) -> None:
+    """GitPython's repositories of one folder compare equal: each is still tracked, and closed, on its own."""
+    from calcheck.git.repo import GitRepo, close_all
+
+    before = children()
+    first, second = GitRepo(repo), GitRepo(repo)
+    blob = first.tree(first.resolve("HEAD"), "licenses")["calcheck.yaml"]
+    assert first.blob(blob) == second.blob(blob)
+    assert len(children()) == len(before) + 2
+    del first  # gone, while its GitPython repository may live on in a reference cycle
     close_all()
     assert children() == before

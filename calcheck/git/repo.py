@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
@@ -89,12 +90,11 @@ class GitRepo:
         self.bare = bool(self._repo.bare)
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
-        self._streams: list[BlobStream] = []  # read-ahead processes still running
-        _OPEN.add(self)
+        _REPOSITORIES[id(self._repo)] = self._repo
 
     def close(self) -> None:
         """End every git process this repository started and wait for it; a later read starts a new one."""
-        for stream in list(self._streams):
+        for stream in [s for s in _RUNNING if s._repo is self]:
             stream.close()
         self._repo.close()  # GitPython's persistent cat-file processes: terminated and waited for
 
@@ -235,7 +235,7 @@ class BlobStream:
                     )
             except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
                 return
-            repo._streams.append(self)
+            _RUNNING.add(self)
             assert self._process.stdout is not None
             try:  # a bigger pipe lets git run further ahead (Linux only)
                 import fcntl
@@ -277,8 +277,7 @@ class BlobStream:
                 self._process.stdout.close()
             self._process.wait()
             self._process = None
-            if self in self._repo._streams:
-                self._repo._streams.remove(self)
+            _RUNNING.discard(self)
 
     def __enter__(self) -> BlobStream:
         return self
@@ -382,11 +381,17 @@ def open_tree(estate: Path, rev: str) -> GitTree:
     return GitTree(repo, commit, repo.prefix(estate), rev)
 
 
-# Every repository opened and not yet collected: ``close_all`` ends their git processes when a command is done.
-_OPEN: weakref.WeakSet[GitRepo] = weakref.WeakSet()
+# What ``close_all`` ends when a command is done: GitPython's repositories still alive (a GitRepo may be gone while
+# its repository lives on in a reference cycle, which a frozen garbage collector never frees), and every read-ahead
+# stream still running (held here until it is closed, so that its process is never lost).
+# (By identity: GitPython's repositories compare equal by folder, so a set would keep only one of them.)
+_REPOSITORIES: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_RUNNING: set[BlobStream] = set()
 
 
 def close_all() -> None:
     """End every git process calcheck started that is still running, and wait for each (no orphans, no zombies)."""
-    for repo in list(_OPEN):
-        repo.close()
+    for stream in list(_RUNNING):
+        stream.close()
+    for repository in list(_REPOSITORIES.values()):
+        repository.close()
