@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,3 +119,59 @@ def test_an_import_appends_records_in_the_files_style(styled: Path, run_cli: Run
 )  # fmt: skip
 def test_order_like(model: list[str], keys: list[str], expected: list[str]) -> None:
     assert order_like(model, keys) == expected
+
+
+REGISTERS = {
+    "plain": "kind: assignments\nassignments:\n  - {id: A-1, holding: WS22-U, person: alice, since: 2024-03-01}\n",
+    "reordered": "kind: assignments\nassignments:\n  - {holding: WS22-U, since: 2024-03-01, id: A-1, person: alice}\n",
+    "quoted": FLOW,
+    "mixed": "kind: assignments\nassignments:\n"
+    "  - {id: \"A-1\", holding: WS22-U, person: alice, since: \"2024-03-01\", note: \"desk 4\"}\n"
+    "  - {since: 2024-03-01, person: bob, holding: 'WS22-U', id: A-2}\n",
+    "comments": "# a register\nkind: assignments\nassignments:\n  # team a\n"
+    "  - {id: A-1, holding: 'WS22-U', person: alice, since: '2024-03-01'}  # the first\n",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(REGISTERS))
+def test_a_styled_line_equals_the_styled_round_trip(tmp_path: Path, name: str) -> None:
+    """The line appended as text (to a register of plain records) is exactly what the round trip writes."""
+    from calcheck.edits import operations
+    from calcheck.licensing import engine
+
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, tmp_path / "licenses")
+    register = estate / "assignments" / "assignments.yaml"
+    register.write_text(REGISTERS[name])
+    result = engine.check(estate, dt.date(2026, 11, 30))
+    arguments = (estate, result, "WS22-U", ("person", "carol"), dt.date(2026, 11, 30), dt.date(2026, 12, 30), True,
+                 "temporary-cover", "cover: #2")  # fmt: skip
+    as_text = operations.plan_assign(*arguments, file=register, identifier="A-9")
+    round_trip = operations.plan_assign(*arguments, file=register, identifier="A-9", as_text=False)
+    assert as_text.after == round_trip.after
+    assert as_text.after.startswith(REGISTERS[name])
+    line_edit = as_text.edited is not None and as_text.edited.data is None
+    assert line_edit == (name in ("plain", "reordered"))  # quoted values: the fast lane declines, the round trip runs
+
+
+LAST_LINES = {
+    "plain": "  - {id: A-9, holding: WS22-U, person: carol, since: 2026-11-30, reason: new-assignment}",
+    "reordered": "  - {holding: WS22-U, since: 2026-11-30, reason: new-assignment, id: A-9, person: carol}",
+    # the neighbour's device stands for the person; dates quoted like its date, other text plain like most of its text
+    "quoted": "  - {holding: 'WS22-U', id: A-9, person: carol, since: '2026-11-30', reason: new-assignment}",
+    "mixed": "  - {since: 2026-11-30, reason: new-assignment, person: carol, holding: 'WS22-U', id: A-9}",
+    "comments": "  - {id: A-9, holding: 'WS22-U', person: carol, since: '2026-11-30', reason: new-assignment}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTERS))
+def test_the_new_line_of_each_register(tmp_path: Path, name: str) -> None:
+    from calcheck.edits import operations
+    from calcheck.licensing import engine
+
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, tmp_path / "licenses")
+    register = estate / "assignments" / "assignments.yaml"
+    register.write_text(REGISTERS[name])
+    result = engine.check(estate, dt.date(2026, 11, 30))
+    change = operations.plan_assign(estate, result, "WS22-U", ("person", "carol"), dt.date(2026, 11, 30),
+                                    reason="new-assignment", file=register, identifier="A-9")  # fmt: skip
+    assert change.after == REGISTERS[name] + LAST_LINES[name] + "\n"

@@ -17,6 +17,7 @@ from typing import Any
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _NEAREST = 50  # records looked at for quoting, nearest first
 _FLOW_ITEM = re.compile(r"^( *)- \{.*\}[ \t]*$")
+SAME_PLACE = {"person": "device", "device": "person"}  # an assignment's subject: either field takes the same place
 
 
 def styled_record(neighbours: Sequence[Any], values: dict[str, Any]) -> Any:
@@ -25,7 +26,8 @@ def styled_record(neighbours: Sequence[Any], values: dict[str, Any]) -> Any:
 
     records = [r for r in neighbours if isinstance(r, CommentedMap)]
     last = records[-1] if records else None
-    order = order_like([str(k) for k in last], list(values)) if last is not None else list(values)
+    model = [_in_place_of(str(k), values) for k in last] if last is not None else list(values)
+    order = order_like(model, list(values))
     quotes = _quoting(records[-_NEAREST:])
     record = CommentedMap({key: _quoted(values[key], quotes, key) for key in order})
     if last is None or last.fa.flow_style():
@@ -33,6 +35,12 @@ def styled_record(neighbours: Sequence[Any], values: dict[str, Any]) -> Any:
     else:
         record.fa.set_block_style()
     return record
+
+
+def _in_place_of(key: str, values: dict[str, Any]) -> str:
+    """The neighbour's ``device`` stands for a new record's ``person`` (and the other way round)."""
+    other = SAME_PLACE.get(key)
+    return other if other in values and key not in values else key
 
 
 def styled_value(neighbours: Sequence[Any], key: str, value: Any) -> Any:
@@ -98,7 +106,8 @@ def _quoting(records: Sequence[Any]) -> dict[str, type | None]:
 def _quoted(value: Any, quotes: dict[str, type | None], key: str) -> Any:
     if not isinstance(value, (str, dt.date)):
         return value
-    style = quotes.get(f"field {key}", quotes.get(f"sort {_sort(value)}"))
+    same = f"field {SAME_PLACE[key]}" if key in SAME_PLACE else ""
+    style = quotes.get(f"field {key}", quotes.get(same, quotes.get(f"sort {_sort(value)}")))
     if style is not None:
         return style(value.isoformat() if isinstance(value, dt.date) else value)
     return dt.date(value.year, value.month, value.day) if isinstance(value, dt.date) else value
