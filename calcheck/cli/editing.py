@@ -45,8 +45,10 @@ def add_assign(commands: Subparsers) -> Handler:
     assign = commands.add_parser(
         "assign",
         help="assign a CAL of a holding to a person or device",
-        description="Add an assignment to the YAML (comments and formatting kept), "
-        "after checking that the estate stays no worse; prints the diff.",
+        description="Add an assignment to the YAML (comments and formatting kept; the new record in the block or "
+        "flow style, key order and quoting of its neighbours), after checking the estate as the next check will "
+        "(git history included): prints the diff and every new finding, and refuses a change that makes the "
+        "position worse or gives the person or device a CAL it already has, unless --force.",
     )
     assign.add_argument("holding", help="holding id")
     who = assign.add_mutually_exclusive_group(required=True)
@@ -68,7 +70,9 @@ def add_unassign(commands: Subparsers) -> Handler:
     unassign = commands.add_parser(
         "unassign",
         help="end an assignment (or remove it)",
-        description="End an assignment on a date (until:), or remove its record.",
+        description="End an assignment on a date (until:), or remove its record, after checking the estate as the "
+        "next check will (git history included, so a removal that completes a reassignment within 90 days is "
+        "refused unless --force).",
     )
     unassign.add_argument("assignment", help="assignment id")
     unassign.add_argument("--on", type=parse_date, help="last day (default: today)")
@@ -84,7 +88,8 @@ def add_transfer(commands: Subparsers) -> Handler:
         help="move a CAL to another person or device",
         description="End an assignment the day before --on and assign the same holding "
         "to another person or device from --on, recording 'replaces:' and the reason "
-        "(the 90-day rule applies unless the reason allows an early move).",
+        "(the 90-day rule applies unless the reason allows an early move, judged from the git history as the "
+        "check judges it, not only from the record's since:).",
     )
     transfer.add_argument("assignment", help="assignment id")
     target = transfer.add_mutually_exclusive_group(required=True)
