@@ -156,7 +156,7 @@ def test_uncommitted_reassignment_is_checked_too(repo: Path, run_cli: Run) -> No
     out = run_cli("check", "--as-of", "2026-03-15")[1]
     assert (
         "error [reassignment-90-days] A-1: the WS22-U CAL was reassigned from alice on 2026-03-10, 64 days after "
-        "its previous assignment on 2026-01-05 (commit uncommi)" in out
+        "its previous assignment on 2026-01-05 (uncommitted)" in out
     )
 
 

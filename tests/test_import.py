@@ -33,7 +33,9 @@ def people(root: Path) -> dict[str, object]:
 
 
 def test_active_directory_export(copy: Path, run_cli: Run) -> None:
-    code, out, _ = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--on", ON, "--partial")
+    # the new starter reaches servers before anyone assigns them CALs: a worse position, accepted
+    code, out, _ = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--on", ON, "--partial",
+                           "--accept-shortfall")  # fmt: skip
     assert code == 0
     assert "1 added, 1 updated, 1 departed; 4 CALs became reclaimable" in out.splitlines()
     found = people(copy)
@@ -104,7 +106,7 @@ def test_a_utf16_export_with_accented_names(copy: Path, run_cli: Run, tmp_path: 
     text = (SAMPLES / "ad-users.csv").read_text(encoding="utf-8")
     text = text.replace('"new.starter"', '"josé.núñez"').replace('"New Starter"', '"José Núñez"')
     export.write_bytes(text.replace("\n", "\r\n").encode("utf-16"))  # Export-Csv -Encoding Unicode
-    code, out, _ = run_cli("import", "people", str(export), "--on", ON, "--partial")
+    code, out, _ = run_cli("import", "people", str(export), "--on", ON, "--partial", "--accept-shortfall")
     assert code == 0, out
     assert people(copy)["jose.nunez"].name == "José Núñez"  # type: ignore[attr-defined]
 

@@ -301,7 +301,7 @@ def test_import_writes_text_that_looks_like_numbers_as_text(copy: Path, run_cli:
         ("hash", "ticket #42", "a: b, c", "True"),
     ]
     export.write_text("".join(",".join(f'"{v}"' for v in row) + "\n" for row in rows), encoding="utf-8")
-    code, out, err = run_cli("import", "people", str(export), "--on", DAY, "--partial")
+    code, out, err = run_cli("import", "people", str(export), "--on", DAY, "--partial", "--accept-shortfall")
     assert (code, err) == (0, ""), out
     people = engine.check(copy, ON).estate.index("people")
     found = {i: (people[i].name, people[i].department) for i in ("100234", "ann.c1", "yes", "hash")}
@@ -470,6 +470,7 @@ def test_an_import_that_cannot_write_a_file_changes_nothing_and_names_it(copy: P
         "--on",
         DAY,
         "--partial",
+        "--accept-shortfall",
         cwd=copy.parent,
         preexec_fn=_limit_file_size(sizes["finance.yaml"] - 1),
     )
@@ -488,7 +489,7 @@ def test_the_same_import_without_the_limit_applies(copy: Path, run_cli: Run, tmp
     export.write_text(
         '"SamAccountName","Name","Enabled"\n"bob.okafor","Bob Okafor","False"\n"new.one","New One","True"\n'
     )
-    assert run_cli("import", "people", str(export), "--on", DAY, "--partial")[0] == 0
+    assert run_cli("import", "people", str(export), "--on", DAY, "--partial", "--accept-shortfall")[0] == 0
     people = engine.check(copy, ON).estate.index("people")
     assert people["bob.okafor"].status == "departed" and people["new.one"].name == "New One"
 

@@ -103,3 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _end_git_processes()
+
+
+def _end_git_processes() -> None:
+    """Every git process a command started ends with it (looked up only if the command read git at all)."""
+    repo = sys.modules.get("calcheck.git.repo")
+    if repo is not None:
+        repo.close_all()

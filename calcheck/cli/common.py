@@ -15,6 +15,7 @@ from calcheck.core.errors import UsageError
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
     from calcheck.licensing.engine import CheckResult
 
@@ -100,9 +101,18 @@ def file_cache(args: argparse.Namespace) -> FileCache | None:
 
 def edit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
-    parser.add_argument("--force", action="store_true", help="write even if the change makes the position worse")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even if the change makes the position worse or gives a holder a CAL it already has",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the change without writing it")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="check as of this day")
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not read git history (the 90-day rule judges the edit by the records only)",
+    )
     cache_option(parser)
 
 
@@ -133,18 +143,17 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: 
     """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
+    from calcheck.git.repo import GitTree, open_tree
     from calcheck.git.timeline import timeline_for
     from calcheck.licensing import engine
 
-    source: EstateSource
-    if rev is not None:
-        from calcheck.git.repo import open_tree
-
-        source = open_tree(path, rev)
-    else:
-        source = WorkTree(path)
+    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
     timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names()) if history else None
-    return engine.check(source, as_of, timeline, cache)
+    try:
+        return engine.check(source, as_of, timeline, cache)
+    finally:
+        if isinstance(source, GitTree):
+            source.close()  # its git readers end with the check
 
 
 def run_check(args: argparse.Namespace) -> CheckResult:
@@ -171,14 +180,15 @@ def edit_lock(estate: Path, dry_run: bool) -> contextlib.AbstractContextManager[
 
 def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
     from calcheck.edits import operations
-    from calcheck.licensing import engine
 
     today = args.as_of or dt.date.today()
-    cache = file_cache(args)
-    changes = plan(estate, engine.check(estate, today, cache=cache), today)
-    _, worse = operations.verify(estate, changes, today, cache)
+    base = operations.baseline(estate, today, history=not args.no_history, cache=file_cache(args))
+    changes = plan(estate, base.result, today)
+    found = operations.review(base, changes)
+    worse = found.worse
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))
+    print_new_findings(found.diff.introduced)
     if worse and not args.force:
         print("refused: the change would make the licence position worse (--force to write it anyway):")
         print("\n".join(f"  {one_line(item)}" for item in worse))
@@ -189,6 +199,13 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
     operations.write(changes)
     print("\n".join(change.summary for change in changes))
     return EXIT_OK
+
+
+def print_new_findings(findings: list[Finding]) -> None:
+    """Say what the next check would report that it does not report now."""
+    if findings:
+        print(f"{len(findings)} new finding(s) after the change ('calcheck check' will report them):")
+        print("\n".join(f"  {f.severity.label} [{f.rule}] {f.path}:{f.line}: {one_line(f.message)}" for f in findings))
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -49,8 +49,10 @@ def add_assign(commands: Subparsers) -> Handler:
     assign = commands.add_parser(
         "assign",
         help="assign a CAL of a holding to a person or device",
-        description="Add an assignment to the YAML (comments and formatting kept), "
-        "after checking that the estate stays no worse; prints the diff.",
+        description="Add an assignment to the YAML (comments and formatting kept; the new record in the block or "
+        "flow style, key order and quoting of its neighbours), after checking the estate as the next check will "
+        "(git history included): prints the diff and every new finding, and refuses a change that makes the "
+        "position worse or gives the person or device a CAL it already has, unless --force.",
     )
     assign.add_argument("holding", help="holding id")
     who = assign.add_mutually_exclusive_group(required=True)
@@ -72,7 +74,9 @@ def add_unassign(commands: Subparsers) -> Handler:
     unassign = commands.add_parser(
         "unassign",
         help="end an assignment (or remove it)",
-        description="End an assignment on a date (until:), or remove its record.",
+        description="End an assignment on a date (until:), or remove its record, after checking the estate as the "
+        "next check will (git history included, so a removal that completes a reassignment within 90 days is "
+        "refused unless --force).",
     )
     unassign.add_argument("assignment", help="assignment id")
     unassign.add_argument("--on", type=parse_date, help="last day (default: today)")
@@ -88,7 +92,8 @@ def add_transfer(commands: Subparsers) -> Handler:
         help="move a CAL to another person or device",
         description="End an assignment the day before --on and assign the same holding "
         "to another person or device from --on, recording 'replaces:' and the reason "
-        "(the 90-day rule applies unless the reason allows an early move).",
+        "(the 90-day rule applies unless the reason allows an early move, judged from the git history as the "
+        "check judges it, not only from the record's since:).",
     )
     transfer.add_argument("assignment", help="assignment id")
     target = transfer.add_mutually_exclusive_group(required=True)
@@ -132,7 +137,9 @@ def add_import(commands: Subparsers) -> Handler:
         description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
         "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
         "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
-        "or changes nothing. Lists the CALs that became reclaimable.",
+        "or changes nothing. Lists the CALs that became reclaimable and what the import does to the licence "
+        "position (each pool that changes, before and after; new findings by rule), and refuses an import that "
+        "makes the position worse (a larger shortfall or a new error) unless --accept-shortfall or --force.",
     )
     importer.add_argument("what", choices=("people", "devices"))
     importer.add_argument("file", type=Path, help="the export (CSV)")
@@ -149,7 +156,14 @@ def add_import(commands: Subparsers) -> Handler:
     importer.add_argument(
         "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
     )
-    importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+    importer.add_argument(
+        "--accept-shortfall",
+        action="store_true",
+        help="apply even if the import makes the licence position worse (a larger shortfall or new errors)",
+    )
+    importer.add_argument(
+        "--force", action="store_true", help="apply even if it marks most records as gone or makes the position worse"
+    )
     cache_option(importer)
     return cmd_import
 
@@ -255,7 +269,7 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     from calcheck.edits import operations
     from calcheck.edits.importing import plan_import
     from calcheck.estate.parse import load_bytes
-    from calcheck.licensing import engine
+    from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
 
@@ -266,27 +280,34 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
         if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
             raise UsageError(f"{args.mapping}: expected a mapping of field: column")
         mapping = {str(k): str(v) for k, v in data.items()}
-    cache = file_cache(args)
-    result = engine.check(estate, on, cache=cache)
+    # An import changes people or devices, never assignments: the history adds nothing to what it does.
+    base = operations.baseline(estate, on, history=False, cache=file_cache(args))
     plan = plan_import(
-        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+        base.result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
         sys.stdout.write(REPORTERS["text"](plan.problems, context))
         print("import refused: nothing was changed")
         return EXIT_FINDINGS
-    after, _ = operations.verify(estate, plan.changes, on, cache)
+    found = operations.review(base, plan.changes, "after the import")
     for change in plan.changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)
-    freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    freed = [f for f in found.after.findings if f.rule == "reclaimable" and set(f.records) & gone]
     print(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
         f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
     )
     for finding in freed:
         print(f"  {one_line(finding.message)}")
+    sys.stdout.write(render_position(found.diff))
+    if found.worse and not (args.force or args.accept_shortfall):
+        print(
+            "import refused: it would make the licence position worse (--accept-shortfall to apply it anyway); "
+            "nothing was changed"
+        )
+        return EXIT_FINDINGS
     if args.dry_run:
         print("dry run: nothing written")
         return EXIT_OK

@@ -18,7 +18,8 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
-from calcheck.edits.yamledit import EditableFile, flow_record, insert_after, new_file
+from calcheck.edits.recordstyle import styled_record
+from calcheck.edits.yamledit import EditableFile, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -256,7 +257,8 @@ class _Files:
             if path.exists():
                 edited = self.files.get(path) or EditableFile.read(path)
                 for r in records:
-                    edited.records(collection).append(flow_record(r))
+                    items = edited.records(collection)
+                    items.append(styled_record(items, r))  # in the style of the file's records
                 found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
             else:
                 text, data = new_file("", collection, records)

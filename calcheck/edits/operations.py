@@ -15,6 +15,7 @@ from typing import Any
 
 from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
+from calcheck.edits.recordstyle import styled_record, styled_value, tail_records
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
@@ -23,17 +24,19 @@ from calcheck.edits.yamledit import (
     confirm,
     confirmed_items,
     emittable,
-    flow_record,
+    flow_record,  # noqa: F401 - callers build records through this module
     insert_after,
     new_file,
     next_id,
     require,
 )
 from calcheck.estate.cache import FileCache
+from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree
+from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
-from calcheck.licensing.diff import compare
+from calcheck.licensing.diff import Diff, compare
 
 
 @dataclass
@@ -140,12 +143,18 @@ def plan_assign(
         header = f"# yaml-language-server: $schema={schemas}/assignments.schema.json\n"
         text, data = new_file(header, "assignments", [values])
         return Change(path, "", text, summary, None, data)
-    appended = append_line(path, "assignments", values) if as_text else None
+    appended = append_line(path, "assignments", _like_register(path, values)) if as_text else None
     if appended is not None:
         return Change(path, appended[0].text, appended[1], summary, appended[0])
     edited = EditableFile.read(path)
-    edited.records("assignments").append(flow_record(values))
+    items = edited.records("assignments")
+    items.append(styled_record(items, values))  # block or flow, key order and quoting of its neighbours
     return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _like_register(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` in the key order and quoting of a register's last lines (as a line appended to it)."""
+    return dict(styled_record(tail_records(path, "assignments"), values))
 
 
 def _schemas(estate: Path) -> Path:
@@ -171,7 +180,7 @@ def plan_unassign(
         del items[index]
         summary = f"{assignment_id} removed"
     else:
-        insert_after(items[index], "since", "until", on)
+        insert_after(items[index], "since", "until", styled_value(items, "until", on))
         summary = f"{assignment_id} ends on {on}"
     return Change(edited.path, edited.text, edited.render(), summary, edited)
 
@@ -242,20 +251,92 @@ def _line_edits(
 def verify(
     estate: Path, changes: list[Change], as_of: dt.date, cache: FileCache | None = None
 ) -> tuple[engine.CheckResult, list[str]]:
-    """The estate as the edit would leave it, and how it would be worse than now.
+    """The estate as the edit would leave it, and how it would be worse than now (see ``review``)."""
+    found = review(baseline(estate, as_of, cache=cache), changes)
+    return found.after, found.worse
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The estate as it is, checked as the next check will check it; edits are planned on it and judged against it."""
+
+    estate: Path
+    as_of: dt.date
+    result: engine.CheckResult
+    history: EditHistory | None  # None: the 90-day rule reads the records only
+    cache: FileCache | None = None  # the loaded-file cache both checks use
+
+
+def baseline(estate: Path, as_of: dt.date, *, history: bool = True, cache: FileCache | None = None) -> Baseline:
+    """Check the estate now; with ``history``, the 90-day rule reads git and the work tree as a check does."""
+    walked = EditHistory(estate, as_of, builtin_cal_names()) if history else None
+    result = engine.check(WorkTree(estate), as_of, walked.now if walked is not None else None, cache)
+    return Baseline(estate, as_of, result, walked, cache)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What an edit would do, judged as the next check will judge it (the git history and the work tree included)."""
+
+    before: engine.CheckResult
+    after: engine.CheckResult
+    diff: Diff  # pools before and after, findings introduced and resolved
+    duplicates: tuple[str, ...]  # assignments that give a holder a CAL it already has
+
+    @property
+    def worse(self) -> list[str]:
+        """Why the edit needs --force: a larger shortfall, a new error, or a CAL its holder already has."""
+        return [*self.diff.regressions(), *self.duplicates]
+
+
+def review(base: Baseline, changes: list[Change], label: str = "after the edit") -> Review:
+    """Check the estate as ``changes`` would leave it, and compare it with ``base``.
 
     Every changed file must first read back, with calcheck's own loader, as exactly the data intended.
     """
     for change in changes:
-        _require_no_link(estate, change.path)
+        _require_no_link(base.estate, change.path)
         intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
         if intended is not None:  # None: a line edit, confirmed when it was planned
             confirm(change.path, change.after, intended)
-    root = estate.resolve()
+    root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
-    before = engine.check(WorkTree(estate), as_of, cache=cache)
-    after = engine.check(Overlay(estate, overrides), as_of, cache=cache)
-    return after, compare(before, after, "now", "after the edit").regressions()
+    timeline = base.history.after(overrides) if base.history is not None else None
+    after = engine.check(Overlay(base.estate, overrides), base.as_of, timeline, base.cache)
+    diff = compare(base.result, after, "now", label)
+    return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
+
+
+def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
+    """Assignments new in ``after`` that give a person or device a CAL of a pool it already holds on the same days."""
+    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    assignments: dict[str, Assignment] = after.estate.index("assignments")
+    for assignment in assignments.values():
+        held.setdefault(assignment.assignee, []).append(assignment)
+    old = before.estate.index("assignments")
+    found = []
+    for new in sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id):
+        pool = pools.get(new.holding, f"CAL from {new.holding}")
+        for other in held[new.assignee]:
+            same = pools.get(other.holding, f"CAL from {other.holding}") == pool
+            if other.id != new.id and same and _overlap(new, other):
+                kind, subject = new.assignee
+                found.append(
+                    f"duplicate assignment {new.id}: {kind} {subject} already has a {pool} "
+                    f"({other.id} from {other.holding}, {_period(other)})"
+                )
+                break
+    return found
+
+
+def _overlap(a: Assignment, b: Assignment) -> bool:
+    """Whether two assignments are in force on at least one common day."""
+    return a.since <= (b.until or dt.date.max) and b.since <= (a.until or dt.date.max)
+
+
+def _period(assignment: Assignment) -> str:
+    return f"since {assignment.since}" + (f" until {assignment.until}" if assignment.until else "")
 
 
 def _require_no_link(estate: Path, path: Path) -> None:

@@ -110,7 +110,7 @@ def _flow_line(record: dict[str, Any]) -> str | None:
 
 
 def _as_date(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if type(value) is str and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # a quoted date (a str subclass) stays quoted
         try:
             return dt.date.fromisoformat(value)
         except ValueError:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 # Reasons that allow a CAL to move within 90 days of its last assignment (ASG-02).
 ALLOWED_REASONS = frozenset({"departure", "hardware-failure", "hardware-loss", "temporary-cover"})
+# The commit of a transfer seen in the work tree's changes, not yet committed.
+UNCOMMITTED = "uncommitted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,11 @@ _NOUN = {
     "audits": "audit",
     "waivers": "waiver",
     "config": "configuration",
+    "products": "catalogue product",
+    "cals": "catalogue CAL",
 }
+_PLURAL = {"products": "catalogue products", "cals": "catalogue CALs"}  # others are named by their list key
+CATALOGUE_KEYS = ("products", "cals")  # a catalogue file's two lists of records
 
 
 class Event:
@@ -296,11 +300,30 @@ def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]
     kind = data.get("kind")
     if kind == "config":
         return [(("config", "config"), data)]
+    if kind == "catalogue":
+        return _catalogue_records(data)
     key = RECORD_KEYS.get(kind, "") if isinstance(kind, str) else ""
     items = data.get(key) if key else None
     if not isinstance(items, list):
         return []
     return [((key, r["id"]), r) for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+def _catalogue_records(data: dict[str, Any]) -> list[tuple[RecordKey, dict[str, Any]]]:
+    """A catalogue's products and CALs, each a record of its own (keyed ``products`` and ``cals``)."""
+    found: list[tuple[RecordKey, dict[str, Any]]] = []
+    for key in CATALOGUE_KEYS:
+        items = data.get(key)
+        for r in items if isinstance(items, list) else ():
+            if isinstance(r, dict) and isinstance(r.get("id"), str):
+                found.append(((key, r["id"]), r))
+    return found
+
+
+def _moved(kind: str, label: str, ids: tuple[str, ...], old: str, new: str) -> Event:
+    """A record now in another file (a renamed file, or a record moved between files); like moves are summarised."""
+    where = f"moved from {old} to {new}"
+    return Event(f"{label} {where}", ids, f"{_PLURAL.get(kind, kind)} {where}")
 
 
 class _Describer:
@@ -529,7 +552,8 @@ class HistoryBuilder:
             changed.setdefault(key[0], []).append(key[1])
         ids = changed.pop("assignments", [])
         ids.sort()
-        events = self._assignment_events(
+        events = [] if self.transfers_only else _assignment_moves(ids, before, after)
+        events += self._assignment_events(
             {aid: before[("assignments", aid)][1] for aid in ids if ("assignments", aid) in before},
             {aid: after[("assignments", aid)][1] for aid in ids if ("assignments", aid) in after},
             say,
@@ -559,11 +583,10 @@ class HistoryBuilder:
             changes = [f"departed on {after[1].get('departed')}"] + [
                 c for c in changes if not c.startswith(("status", "departed"))
             ]
-        moved = [f"moved from {before[0]} to {after[0]}"] if before[0] != after[0] else []
-        if not changes and not moved:
-            return []
-        group = f"{kind} {moved[0]}" if moved and not changes else ""
-        return [Event(f"{label} " + "; ".join(changes + moved), (rid,), group)]
+        events = [_moved(kind, label, (rid,), before[0], after[0])] if before[0] != after[0] else []
+        if changes:  # apart from the move, so that the moves of a renamed file are summarised as one
+            events.append(Event(f"{label} " + "; ".join(changes), (rid,)))
+        return events
 
     def _assignment_events(
         self,
@@ -653,6 +676,18 @@ class HistoryBuilder:
         what = say.holding(str(record.get("holding")))
         text = f"{what} reassigned from {say.who(previous)} to {say.who(record)}{reason}"
         return Event(text, (aid, pid, str(record.get("holding")), _subject(previous)[1], _subject(record)[1]))
+
+
+def _assignment_moves(ids: list[str], before: Records, after: Records) -> list[Event]:
+    """Assignments now in another file than before (their other changes are described as usual)."""
+    events: list[Event] = []
+    for aid in ids:
+        old, new = before.get(("assignments", aid)), after.get(("assignments", aid))
+        if old is not None and new is not None and old[0] != new[0]:
+            record = new[1]
+            related = (aid, str(record.get("holding")), _subject(record)[1])
+            events.append(_moved("assignments", f"assignment {aid}", related, old[0], new[0]))
+    return events
 
 
 SUMMARY_LIMIT = 10

@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
@@ -124,6 +125,21 @@ class GitRepo:
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
         self._batch: _Batch | None = None
+        _REPOSITORIES[id(self._repo)] = self._repo
+
+    def close(self) -> None:
+        """End every git process this repository started and wait for it; a later read starts a new one."""
+        for stream in [s for s in _RUNNING if s._repo is self]:
+            stream.close()
+        if self._batch is not None:
+            self._batch.close()
+        self._repo.close()  # GitPython's persistent cat-file processes: terminated and waited for
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def _run(self, *args: str, check: bool = True, config: tuple[str, ...] = ()) -> bytes:
         command = git_command(*args, config=config)
@@ -279,6 +295,7 @@ class _Batch:
                 stderr=subprocess.DEVNULL,
             )
             weakref.finalize(self, _stop, self._process)
+            _BATCHES.add(self)
         return self._process
 
     def close(self) -> None:
@@ -329,6 +346,7 @@ class BlobStream:
                     )
             except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
                 return
+            _RUNNING.add(self)
             assert self._process.stdout is not None
             try:  # a bigger pipe lets git run further ahead (Linux only)
                 import fcntl
@@ -370,6 +388,7 @@ class BlobStream:
                 self._process.stdout.close()
             self._process.wait()
             self._process = None
+            _RUNNING.discard(self)
 
     def __enter__(self) -> BlobStream:
         return self
@@ -458,6 +477,12 @@ class GitTree:
         """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
         return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
 
+    def close(self) -> None:
+        """End the git processes reading this revision (the read-ahead stream and the repository's readers)."""
+        if self._stream is not None:
+            self._stream.close()
+        self.repo.close()
+
 
 def open_tree(estate: Path, rev: str) -> GitTree:
     """The estate at ``estate`` (a folder in the work tree, or a path inside a bare repository) at ``rev``."""
@@ -465,3 +490,22 @@ def open_tree(estate: Path, rev: str) -> GitTree:
     repo = GitRepo(start)
     commit = repo.resolve(rev)
     return GitTree(repo, commit, repo.prefix(estate), rev)
+
+
+# What ``close_all`` ends when a command is done: GitPython's repositories still alive (a GitRepo may be gone while
+# its repository lives on in a reference cycle, which a frozen garbage collector never frees), and every read-ahead
+# stream still running (held here until it is closed, so that its process is never lost).
+# (By identity: GitPython's repositories compare equal by folder, so a set would keep only one of them.)
+_REPOSITORIES: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_RUNNING: set[BlobStream] = set()
+_BATCHES: weakref.WeakSet[_Batch] = weakref.WeakSet()  # calcheck's own cat-file processes
+
+
+def close_all() -> None:
+    """End every git process calcheck started that is still running, and wait for each (no orphans, no zombies)."""
+    for stream in list(_RUNNING):
+        stream.close()
+    for batch in list(_BATCHES):
+        batch.close()
+    for repository in list(_REPOSITORIES.values()):
+        repository.close()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Assignment, Estate, Holding
-from calcheck.estate.transfers import ALLOWED_REASONS, Transfer
+from calcheck.estate.transfers import ALLOWED_REASONS, UNCOMMITTED, Transfer
 from calcheck.licensing.access import Catalogue, Directory
 from calcheck.licensing.coverage import in_force
 from calcheck.licensing.rules.base import Context, Problem, Rule
@@ -209,7 +209,7 @@ def check_ninety_days(estate: Estate, ctx: Context) -> Iterator[Problem]:
         allowed = bool(recorded & ALLOWED_REASONS) or transfer.temporary
         if record is None or days >= REASSIGNMENT_DAYS or allowed or transfer.date > ctx.as_of:
             continue
-        commit = f" (commit {transfer.commit[:7]})" if len(transfer.commit) >= 7 else ""
+        commit = _where(transfer.commit)
         yield Problem.at(
             record.source,
             "since",
@@ -219,6 +219,13 @@ def check_ninety_days(estate: Estate, ctx: Context) -> Iterator[Problem]:
             "temporary-cover: record the reason, or keep the CAL with its holder",
             (aid, transfer.holding),
         )
+
+
+def _where(commit: str) -> str:
+    """Where the history saw a transfer: in a commit, or in the work tree's uncommitted changes (or nowhere)."""
+    if commit == UNCOMMITTED:
+        return " (uncommitted)"
+    return f" (commit {commit[:7]})" if len(commit) >= 7 else ""
 
 
 def check_history_unavailable(estate: Estate, ctx: Context) -> Iterator[Problem]:
