@@ -354,7 +354,7 @@ def _holding_text(cal_names: dict[str, str], holding_id: str, record: dict[str, 
 
 def _who_text(subject: str, record: dict[str, Any], person: bool) -> str:
     status = record.get("status")
-    shown = ("departed", "on-leave") if person else ("retired", "lost")
+    shown = ("departed", "on-leave") if person else ("retired", "failed", "lost")
     return f"{subject} ({status})" if status in shown else subject
 
 
