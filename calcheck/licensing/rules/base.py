@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Estate, Source
 from calcheck.estate.transfers import Timeline, Transfer
-from calcheck.licensing.coverage import Analysis, analyse
+from calcheck.licensing.analysis import analyse
+from calcheck.licensing.coverage import Analysis
 from calcheck.licensing.elp import Position, compute_position
 
 
