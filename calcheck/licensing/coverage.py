@@ -154,7 +154,7 @@ def entitlement_problem(holding: Holding, cat: Catalogue, as_of: dt.date) -> str
     product = _product_of(holding, cat)
     entry = product.find(holding.version) if product is not None and holding.version else None
     if entry is not None and entry.subscription and entry.fallback is None and not _subscription_rights(holding, as_of):
-        return f"a {product.name if product else ''} Subscription Edition CAL needs active Software Assurance"
+        return f"{product.name if product else ''} Subscription Edition CALs need active Software Assurance (SA-04)"
     return None
 
 
@@ -270,10 +270,10 @@ class Evaluator:
             return INACTIVE, f"assignment {assignment.id} is not in force ({when})"
         expected = "user" if subject[0] == "person" else "device"
         if holding.type != expected:
-            return TYPE, f"{holding.id} holds {holding.type} CALs, assigned to a {subject[0]}"
+            return TYPE, f"its holding has {holding.type.capitalize()} CALs, but it is assigned to a {subject[0]}"
         problem = self.entitlement.get(holding.id)
         if problem is not None:
-            return EXPIRED, f"{holding.id} is {problem}" if problem.startswith("a ") else f"{holding.id}: {problem}"
+            return EXPIRED, f"its holding grants no rights: {problem}"
         return None
 
     def granted(self, subject: Subject) -> frozenset[str]:
@@ -343,8 +343,8 @@ class Evaluator:
             mine, theirs = product.rank(holding.version), product.rank(server.version)
             if mine is not None and theirs is not None and mine > theirs:
                 return LICSERVER, (
-                    f"{holding.id}: RDS {holding.version} CALs cannot be issued by {server.id}, the RD Licensing "
-                    f"server of {dep.id}, which runs Windows Server {server.version} (VER-04)"
+                    f"RDS {holding.version} CALs cannot be issued by {server.id}, the RD Licensing server of "
+                    f"{dep.id}, which runs Windows Server {server.version} (VER-04)"
                 )
         return None
 

@@ -2,98 +2,104 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from calcheck.core.findings import Severity
-from calcheck.estate.model import Estate, Source
+from calcheck.estate.model import Estate, Holding, Source
 from calcheck.licensing.access import MAX_EXEMPT_ADMINS, Catalogue, Need, Subject
 from calcheck.licensing.coverage import (
     BASE,
     EXPIRED,
     INACTIVE,
+    LICSERVER,
     MODE,
     TYPE,
     VERSION,
     Candidate,
-    Coverage,
+    Charge,
     version_problem,
 )
 from calcheck.licensing.rules.assignments import check_type_mismatch
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.wording import article, cal_label, listing, supply
 
 _E = Severity.ERROR
 # Which rejection explains an uncovered need best; causes reported by other rules map to None.
-_TELLING = (VERSION, MODE, BASE, EXPIRED, TYPE, INACTIVE)
-_RULE_FOR = {VERSION: "cal-version", MODE: "cal-type-mismatch", BASE: None, EXPIRED: None, TYPE: None}
+_TELLING = (VERSION, LICSERVER, MODE, BASE, EXPIRED, TYPE, INACTIVE)
+_RULE_FOR = {
+    VERSION: "cal-version",
+    LICSERVER: "rds-licensing-server-version",
+    MODE: "cal-type-mismatch",
+    BASE: None,
+    EXPIRED: None,
+    TYPE: None,
+}
 
 
-def uncovered(ctx: Context) -> dict[tuple[Subject, str], list[Coverage]]:
-    """Unsatisfied needs grouped by (subject, CAL), in a stable order."""
-    groups: dict[tuple[Subject, str], list[Coverage]] = defaultdict(list)
-    for coverage in ctx.analysis.coverages:
-        if not coverage.satisfied:
-            groups[coverage.need.key].append(coverage)
-    return dict(sorted(groups.items()))
+def missing(ctx: Context) -> list[Charge]:
+    """The licences the estate lacks, one per licensee and pool, in a stable order."""
+    return [charge for charge in ctx.analysis.charges if charge.missing]
 
 
-def best_rejection(coverages: list[Coverage]) -> Candidate | None:
-    rejected = [c for coverage in coverages for c in coverage.rejected]
-    rejected.sort(key=lambda c: (_TELLING.index(c.kind or INACTIVE), c.holding.id, c.assignment.id))
-    return rejected[0] if rejected else None
+def best_rejection(rejected: list[Candidate]) -> Candidate | None:
+    ordered = sorted(rejected, key=lambda c: (_TELLING.index(c.kind or INACTIVE), c.holding.id, c.assignment.id))
+    return ordered[0] if ordered else None
 
 
-def rule_for(coverages: list[Coverage], externals: frozenset[str]) -> str | None:
-    """The rule that reports this uncovered group (None: another rule reports its cause)."""
-    best = best_rejection(coverages)
+def rule_for(charge: Charge, ctx: Context) -> str | None:
+    """The rule that reports this missing licence (None: another rule reports its cause)."""
+    best = best_rejection(ctx.analysis.rejections.get((charge.licensee, charge.cal), []))
     if best is not None and best.kind in _RULE_FOR:
         return _RULE_FOR[best.kind]
-    subject = coverages[0].need.subject
-    return "external-users" if subject[0] == "person" and subject[1] in externals else "uncovered-access"
+    kind, sid = charge.licensee
+    return "external-users" if kind == "person" and sid in ctx.analysis.externals else "uncovered-access"
 
 
-def _worst_need(coverages: list[Coverage], cat: Catalogue) -> Need:
-    return max(coverages, key=lambda c: _rank(cat, c.need.product, c.need.version)).need
+def _cal_type(charge: Charge) -> str:
+    return charge.pool[2]
 
 
-def _need_text(coverages: list[Coverage], cat: Catalogue) -> tuple[str, str]:
-    need = _worst_need(coverages, cat)
-    cal = cat.cals[need.cal]
-    version = f" {need.version} or newer" if need.version else ""
-    kind = f" {need.type.capitalize()}" if need.type else ""
-    return f"{cal.name}{kind}{version}", ", ".join(_deployment_ids(coverages))
+def _need_text(charge: Charge, cat: Catalogue) -> str:
+    newer = " or newer" if charge.version else ""
+    return f"{cal_label(cat, charge.cal, charge.version, _cal_type(charge))}{newer}"
 
 
-def _deployment_ids(coverages: list[Coverage]) -> list[str]:
-    return sorted({d.id for c in coverages for d in c.need.deployments})
+def _spare(estate: Estate, ctx: Context, cat: Catalogue, charge: Charge) -> list[tuple[Holding, int]]:
+    """Holdings in force with CALs unassigned that would cover ``charge``, the least valuable first."""
+    cal = cat.cals.get(charge.cal)
+    product = cal.product if cal is not None and cal.product else ""
+    need = Need(charge.licensee, charge.cal, product, charge.version, None, (), ())
+    found: list[tuple[Holding, int]] = []
+    for holding in estate.index("holdings").values():
+        if holding.type != _cal_type(charge) or charge.cal not in cat.expand(holding.cal):
+            continue
+        if ctx.analysis.entitlement.get(holding.id) is not None:
+            continue
+        unassigned = holding.quantity - len(ctx.analysis.in_force.get(holding.id, []))
+        if unassigned > 0 and version_problem(holding, need, cat, ctx.as_of) is None:
+            found.append((holding, unassigned))
+    found.sort(key=lambda item: (item[0].cal != charge.cal, item[0].version or "", item[0].id))
+    return found
 
 
-def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:
-    product = cat.products.get(product_id)
-    rank = product.rank(version) if product and version else None
-    return -1 if rank is None else rank
-
-
-def article(phrase: str) -> str:
-    return f"{'an' if phrase[:1].lower() in 'aeiou' else 'a'} {phrase}"
-
-
-def suggestion(estate: Estate, ctx: Context, cat: Catalogue, need: Need, what: str) -> str:
-    """What to do about a missing CAL: pools with a CAL to spare that fits, or what to buy."""
-    wanted = need.type or ("user" if need.subject[0] == "person" else "device")
-    holdings = estate.index("holdings")
-    free = [
-        p
-        for p in ctx.position.pools
-        if p.surplus > 0
-        and p.type == wanted
-        and need.cal in cat.expand(p.cal)
-        and any(version_problem(holdings[h], need, cat, ctx.as_of) is None for h in p.holdings if h in holdings)
+def suggestion(estate: Estate, ctx: Context, cat: Catalogue, charge: Charge) -> str:
+    """What to do about a missing licence: assign from holdings with CALs unassigned, buy the rest, or the
+    cheaper alternative when the licence could sit with the partners instead."""
+    same = [
+        c for c in missing(ctx) if (c.cal, c.version, _cal_type(c)) == (charge.cal, charge.version, _cal_type(charge))
     ]
-    if free:
-        pools = ", ".join(f"{p.holdings[0]} has {p.surplus} to spare" for p in free[:3])
-        return f"assign {article(what)} to {need.subject[1]} ({pools})"
-    return f"assign {article(what)} to {need.subject[1]}; no pool has one to spare, so buy one"
+    hint = supply(
+        cat, (charge.cal, charge.version, _cal_type(charge)), len(same), _spare(estate, ctx, cat, charge),
+        charge.licensee[1],
+    )
+    if charge.alternative:
+        other = "Device" if charge.licensee[0] == "person" else "User"
+        count = len(charge.alternative)
+        cheaper = "cheaper than" if count > 1 else "or"
+        hint += f" ({cheaper} {other} CALs for {listing(charge.alternative)})" if count > 1 else (
+            f" ({cheaper} {article(other + ' CAL')} for {charge.alternative[0]})"
+        )
+    return hint
 
 
 def _subject_source(estate: Estate, subject: Subject) -> Source:
@@ -102,37 +108,66 @@ def _subject_source(estate: Estate, subject: Subject) -> Source:
     return record.source
 
 
+def _context(charge: Charge) -> str:
+    """Who else the licence is for: the devices a person works through, or the people who use a device."""
+    if not charge.behalf:
+        return ""
+    if charge.licensee[0] == "device":
+        return f" (used by {listing(charge.behalf)}, who hold no User CAL for it)"
+    return f" (through {listing(charge.behalf)}, which hold no Device CAL for it)"
+
+
 def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem]:
     cat = Catalogue(estate)
-    for (subject, _), coverages in uncovered(ctx).items():
-        if rule_for(coverages, ctx.analysis.externals) != rule:
+    for charge in missing(ctx):
+        if rule_for(charge, ctx) != rule:
             continue
-        what, deployments = _need_text(coverages, cat)
-        records = (subject[1], *_deployment_ids(coverages))
-        best = best_rejection(coverages)
-        if rule in ("cal-version", "cal-type-mismatch") and best is not None:
+        kind, sid = charge.licensee
+        what = _need_text(charge, cat)
+        deployments = ", ".join(charge.deployments)
+        records = (sid, *charge.deployments)
+        best = best_rejection(ctx.analysis.rejections.get((charge.licensee, charge.cal), []))
+        hint = suggestion(estate, ctx, cat, charge)
+        if rule in ("cal-version", "cal-type-mismatch", "rds-licensing-server-version") and best is not None:
             yield Problem.at(
                 best.assignment.source,
                 "holding",
-                f"{subject[1]} reaches {deployments} and needs {article(what)}, but {best.problem}",
-                suggestion(estate, ctx, cat, _worst_need(coverages, cat), what),
+                f"{sid} reaches {deployments} and needs {article(what)}, but {best.problem}",
+                hint,
                 (*records, best.assignment.id),
             )
             continue
-        source = _subject_source(estate, subject)
-        hint = suggestion(estate, ctx, cat, _worst_need(coverages, cat), what)
         if rule == "external-users":
-            connectors = sorted({h for c in coverages for d in c.need.deployments for h in d.external_connectors})
-            named = f"External Connector {', '.join(connectors)}" if connectors else "an External Connector"
-            hint = f"assign {named} to every host of {deployments}, or {hint}"
-        reason = f" ({best.problem})" if best is not None else ""
+            hint = _connector_hint(estate, cat, charge, hint)
+        reason = f" ({best.problem})" if best is not None else _context(charge)
         yield Problem.at(
-            source,
+            _subject_source(estate, charge.licensee),
             "id",
-            f"{subject[0]} {subject[1]} reaches {deployments} without {article(what)}{reason}",
+            f"{kind} {sid} reaches {deployments} without {article(what)}{reason}",
             hint,
             records,
         )
+
+
+def _connector_hint(estate: Estate, cat: Catalogue, charge: Charge, hint: str) -> str:
+    """An External Connector is an alternative only where one covers this CAL (never Exchange or SharePoint)."""
+    connectors = cat.connectors_for(charge.cal)
+    if not connectors:
+        return f"{hint}; no External Connector covers {cat.name(charge.cal)}"
+    deployments = estate.index("deployments")
+    named = sorted(
+        {
+            h
+            for d in charge.deployments
+            for h in getattr(deployments.get(d), "external_connectors", ())
+            if estate.index("holdings").get(h) is not None
+            and estate.index("holdings")[h].cal in {c.id for c in connectors}
+        }
+    )
+    what = f"External Connector {', '.join(named)}" if named else article(connectors[0].name)
+    hosts = sorted({h for d in charge.deployments for h in getattr(deployments.get(d), "hosts", ())})
+    where = f" ({', '.join(hosts)})" if hosts else ""
+    return f"assign {what} to every host of {', '.join(charge.deployments)}{where}, or {hint}"
 
 
 def check_uncovered_access(estate: Estate, ctx: Context) -> Iterator[Problem]:
