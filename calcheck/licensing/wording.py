@@ -56,8 +56,9 @@ def supply(
         one = cal_label(cat, cal, version, cal_type)
         return f"assign {article(one)} to {who} ({sources})"
     missing = wanted - available
-    buy = f"buy {missing} more {cal_label(cat, cal, version, cal_type, missing)}"
+    label = cal_label(cat, cal, version, cal_type, missing)
     if available == 0:
-        return f"{buy}: no holding has one unassigned ({plural(wanted, 'person or device', 'people and devices')} lack one)"
+        many = f" ({wanted} people and devices lack one)" if wanted > 1 else ""
+        return f"buy {missing} {label}: no holding has one unassigned{many}"
     names = listing([h.id for h, _ in spare])
-    return f"assign the {available} unassigned from {names}, then {buy} ({wanted} lack one)"
+    return f"assign the {available} unassigned from {names}, then buy {missing} more {label} ({wanted} lack one)"
