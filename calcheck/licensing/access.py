@@ -192,7 +192,9 @@ def _why(dep: Deployment, subject: Subject, signature: Signature) -> str:
     return "everyone" if everyone and dep.access.everyone else ""
 
 
-def _through_front_ends(deployments: list[Deployment], found: list[tuple[Deployment, str]]) -> list[tuple[Deployment, str]]:
+def _through_front_ends(
+    deployments: list[Deployment], found: list[tuple[Deployment, str]]
+) -> list[tuple[Deployment, str]]:
     """Add the deployments reached through a front end (``access.via``), however deep (MUX-01)."""
     reached = {dep.id for dep, _ in found}
     fronted = [dep for dep in deployments if dep.access.via]
@@ -365,7 +367,9 @@ def collect_needs(
             need = Need(subject, *requirement, deps, vias, partners)
             reason = whole or (away[1] if away is not None and requirement[0] in away[0] else None)
             if reason is not None:
-                exempt.extend(Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias))
+                exempt.extend(
+                    Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias, strict=True)
+                )
             else:
                 needs.append(need)
         for requirement, dep, why, reason in exemptions:

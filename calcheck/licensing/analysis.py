@@ -382,7 +382,9 @@ def _konig(pairs: list[tuple[str, str]]) -> set[Subject]:
     return {("person", p) for p in adjacency if p not in seen_people} | {("device", d) for d in seen_devices}
 
 
-def _augment(root: str, adjacency: dict[str, list[str]], match_person: dict[str, str], match_device: dict[str, str]) -> bool:
+def _augment(
+    root: str, adjacency: dict[str, list[str]], match_person: dict[str, str], match_device: dict[str, str]
+) -> bool:
     """Find an augmenting path from ``root`` (iteratively, so no graph is too deep) and flip it."""
     parent: dict[str, str] = {}
     visited: set[str] = set()

@@ -32,7 +32,6 @@ from calcheck.licensing.access import (
     Need,
     Requirement,
     Subject,
-    collect_needs,
 )
 
 # Problem kinds, from the least to the most telling; an uncovered need is reported under the most telling.
@@ -362,7 +361,9 @@ def connector_for(need: Need, ev: Evaluator, in_force_by_holding: dict[str, list
         if not ev.directory.external_for(need.subject[1], holding.agreement):
             continue
         servers = {a.device for a in in_force_by_holding.get(holding.id, []) if a.device}
-        if (set(dep.hosts) <= servers if dep.hosts else bool(servers)) and connector_version_ok(holding, dep, ev.cat, ev.as_of):
+        if (set(dep.hosts) <= servers if dep.hosts else bool(servers)) and connector_version_ok(
+            holding, dep, ev.cat, ev.as_of
+        ):
             return holding
     return None
 

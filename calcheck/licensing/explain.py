@@ -109,7 +109,8 @@ def _need_lines(cat: Catalogue, coverages: list[Coverage]) -> list[str]:
         need = coverage.need
         cal_type = need.type or ("user" if need.subject[0] == "person" else "device")
         newer = " or newer" if need.version else ""
-        what = f"{cal_label(cat, need.cal, need.version, cal_type)}{newer} for {', '.join(sorted(d.id for d in need.deployments))}"
+        deployments = ", ".join(sorted(d.id for d in need.deployments))
+        what = f"{cal_label(cat, need.cal, need.version, cal_type)}{newer} for {deployments}"
         if coverage.covered_by is not None:
             lines.append(f"  OK       {what}: covered by {_candidate(coverage.covered_by)}")
         elif coverage.connector is not None:

@@ -89,15 +89,20 @@ def suggestion(estate: Estate, ctx: Context, cat: Catalogue, charge: Charge) -> 
         c for c in missing(ctx) if (c.cal, c.version, _cal_type(c)) == (charge.cal, charge.version, _cal_type(charge))
     ]
     hint = supply(
-        cat, (charge.cal, charge.version, _cal_type(charge)), len(same), _spare(estate, ctx, cat, charge),
+        cat,
+        (charge.cal, charge.version, _cal_type(charge)),
+        len(same),
+        _spare(estate, ctx, cat, charge),
         charge.licensee[1],
     )
     if charge.alternative:
         other = "Device" if charge.licensee[0] == "person" else "User"
         count = len(charge.alternative)
         cheaper = "cheaper than" if count > 1 else "or"
-        hint += f" ({cheaper} {other} CALs for {listing(charge.alternative)})" if count > 1 else (
-            f" ({cheaper} {article(other + ' CAL')} for {charge.alternative[0]})"
+        hint += (
+            f" ({cheaper} {other} CALs for {listing(charge.alternative)})"
+            if count > 1
+            else (f" ({cheaper} {article(other + ' CAL')} for {charge.alternative[0]})")
         )
     return hint
 
@@ -195,30 +200,56 @@ def check_admin_exemptions(estate: Estate, ctx: Context) -> Iterator[Problem]:
                 dep.source,
                 ("exemptions", "administrators", MAX_EXEMPT_ADMINS),
                 f"{dep.id}: {len(dep.administrators)} administrators are exempted; the licence terms allow two",
-                f"remove {extra} from the exemption; they need Windows Server CALs",
+                f"remove {extra} from the exemption; they need Windows Server (and RDS) CALs",
                 (dep.id,),
             )
 
+
+_PT_WS = "https://www.microsoft.com/licensing/terms/productoffering/WindowsServerStandardDatacenterEssentials/MCA"
+_PT_ULT = "https://www.microsoft.com/licensing/terms/product/ForallSoftware"
+_RDS = "https://learn.microsoft.com/windows-server/remote/remote-desktop-services/rds-client-access-license"
+_VL = "https://techcommunity.microsoft.com/blog/volumelicensing/new-version-rights-with-software-assurance-explained"
 
 RULES = (
     Rule(
         "uncovered-access",
         "Access without a required CAL",
         _E,
-        "ASG-01, ADD-02, CAL-01, GOT-03",
-        "A person or device reaches a deployment but holds no CAL of the kind the deployment requires: the "
-        "product's base CAL, the Windows Server CAL under every Windows-hosted product (license the whole stack), "
-        "an RDS CAL for RDS session hosts, an additive CAL where an Enterprise feature is used.",
+        "ASG-01, ADD-02, CAL-01, GOT-03, EXM-07, EXM-10, MUX-01",
+        "A person or device reaches a deployment but no CAL covers the access: the product's base CAL, the "
+        "Windows Server CAL under every Windows-hosted product (license the whole stack), an RDS CAL for RDS session "
+        "hosts, an additive CAL where an Enterprise feature is used.\n"
+        "How coverage is worked out: access is a set of person-device pairs (a person from each device in their "
+        "devices, or from no known device; a device with each of its users, or unattended). A pair is covered by "
+        "the person's User CAL or the device's Device CAL. So a person is covered by a User CAL, or when every "
+        "device they use holds a Device CAL; a person with a User CAL needs nothing from the devices they use; a "
+        "shared device whose users all hold User CALs needs no Device CAL, and a device nobody is recorded as using "
+        "needs its own (a device not operated by a person, EXM-07). For uncovered pairs calcheck charges the fewest "
+        "CALs that would cover them all (a Device CAL for a kiosk used by three people without User CALs, a User "
+        "CAL for a person using three unlicensed devices) and reports one finding per CAL missing, on the person or "
+        "device that should hold it. Servers reaching servers need no CAL (EXM-10), nor do service accounts; the "
+        "people reaching a deployment through a front end named in access.via need CALs as if direct (MUX-01).\n"
+        f"Sources: Product Terms, Universal License Terms ({_PT_ULT}): 'Before Customer uses software under a "
+        "License, it must assign that License to a device or user'; Multiplexing. Windows Server licence terms: "
+        f"'You do not need CALs for any of your servers licensed to run instances of the server software' ({_PT_WS}).",
         check_uncovered_access,
     ),
     Rule(
         "cal-version",
         "CAL older than the server it is used for",
         _E,
-        "VER-01, VER-02, VER-03, VER-05, VER-08, SA-01, GOT-04",
+        "VER-01, VER-02, VER-03, VER-05, VER-08, SA-01, SA-05, SA-06, GOT-04",
         "A CAL permits access to servers of the same or an earlier version only (a 2012 CAL also covers 2012 R2). "
-        "Software Assurance active when a newer version is released grants that version; a CAL Suite covers a "
-        "version only if bought after its release or with SA active on that date.",
+        "Software Assurance active on a version's Date Available grants that version; a CAL Suite covers a "
+        "version only if bought after its Date Available or with SA active on that date. A Subscription Edition "
+        "CAL whose SA lapsed keeps a perpetual right to the 2019 version where the terms grant one (SharePoint "
+        "Server SE, Project Server SE); Exchange Server SE's terms state no such right (unconfirmed), so an Exchange "
+        "SE CAL without SA grants nothing.\n"
+        "Dates: the Product Terms' Date Available of each version, read as the first day of its month unless an "
+        "earlier download date is known (the 2013 servers: 2012-10-28); each date's source is in the catalogue "
+        f"(calcheck/data/catalogue.yaml). Sources: 'New Version Rights with Software Assurance Explained' ({_VL}); "
+        "Project Server Product Terms: 'Project Server Subscription Edition licenses include a perpetual "
+        "entitlement to run Project Server 2019 software only'.",
         check_cal_version,
     ),
     Rule(
@@ -227,26 +258,41 @@ RULES = (
         _E,
         "CAL-01, MIX-01, RDS-01",
         "User CALs are assigned to people and Device CALs to devices; an RDS session host licensed per user "
-        "needs User CALs and one licensed per device needs Device CALs.",
+        f"needs User CALs and one licensed per device needs Device CALs. Source: {_RDS}.",
         check_type,
     ),
     Rule(
         "external-users",
         "External users without an External Connector or CALs",
         _E,
-        "EXM-04, EXM-05, GOT-07",
-        "External users (not employees; for agreements signed from 2024-10-01, contractors neither onsite every "
-        "working day nor working more than 30 hours a week) need CALs, or an External Connector assigned to "
-        "every server they reach.",
+        "EXM-04, EXM-05, EXT-01, EXT-02, GOT-07",
+        "External users are licensed per product: Windows Server with CALs or the Windows Server External "
+        "Connector; Remote Desktop Services with RDS CALs or the RDS External Connector; Exchange Server and "
+        "SharePoint Server are 'Licensed with Server' (no CAL for external users, but additional functionality "
+        "still needs the base and additive CALs); Project Server and SQL Server (Server+CAL) with CALs only. A "
+        "Windows Server External Connector never covers Exchange or SharePoint. Who is external depends on the "
+        "agreement: for one signed from 2024-10-01, anyone not an employee, nor a contractor working more than 30 "
+        "hours a week on average or onsite every working day; for earlier ones, anyone not an employee or onsite "
+        "contractor. An External Connector counts under the definition of its own agreement; 'Licensed with "
+        "Server' applies only to people external under every agreement.\n"
+        "Sources: each product's 'External User Access Requirements' in the Product Terms (Exchange Server: "
+        "'Licensed with Server (access to Additional Functionality requires both Base and Additive CALs)'; "
+        "SharePoint Server: 'Licensed with Server'; Project Server: 'CAL'); Microsoft, 'Update to external users' "
+        "(2024).",
         check_external_users,
     ),
     Rule(
         "admin-exemptions",
         "More than two exempted administrators",
         _E,
-        "EXM-01",
-        "Up to two users or devices that only administer a server need no Windows Server CAL for it; any "
-        "further administrator needs one.",
+        "EXM-01, RDS-06",
+        "Up to two users or devices that only administer a server need no Windows Server CAL for it, and no RDS "
+        "CAL for Remote Desktop for Administration (two concurrent administrative sessions); any further "
+        "administrator needs both.\n"
+        "Sources: Windows Server licence terms: 'You do not need CALs for up to two devices or users to access your "
+        f"instances of the server software only to administer those instances' ({_PT_WS}). That Remote Desktop for "
+        "Administration needs no RDS CAL is Microsoft's documented practice; the Product Terms text read does not "
+        "state it (unconfirmed there).",
         check_admin_exemptions,
     ),
 )

@@ -8,6 +8,7 @@ from calcheck.core.findings import Severity
 from calcheck.estate.model import Estate, Holding
 from calcheck.estate.sources import FileState
 from calcheck.licensing.access import Catalogue
+from calcheck.licensing.rules.access import check_uncovered
 from calcheck.licensing.rules.base import Context, Problem, Rule
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -48,9 +49,15 @@ def _expiry_field(holding: Holding) -> str:
 
 
 def check_rds_licensing_server(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    """Each session host's RDS CALs against the licensing server it names; estates naming none are checked
+    against their newest licensing server."""
+    yield from check_uncovered(estate, ctx, "rds-licensing-server-version")
+    deployments = estate.index("deployments").values()
+    if any(d.rds_licensing_server for d in deployments if "rds-session-host" in d.roles):
+        return
     cat = Catalogue(estate)
     product = cat.products.get("windows-server")
-    servers = [d for d in estate.index("deployments").values() if "rd-licensing" in d.roles]
+    servers = [d for d in deployments if "rd-licensing" in d.roles]
     ranks = [product.rank(d.version) for d in servers] if product else []
     newest = max((r for r in ranks if r is not None), default=None)
     if product is None or newest is None:
@@ -200,7 +207,13 @@ RULES = (
         _E,
         "VER-04",
         "An RD Licensing server must run the same or a newer Windows Server version than the RDS CALs "
-        "installed on it (a 2022 licence server cannot hold 2025 CALs).",
+        "installed on it (a 2022 licence server cannot hold 2025 CALs). A session host can use only the RDS CALs of "
+        "the licensing server it names (rds_licensing_server), so each person's or device's RDS CAL is checked "
+        "against that server's version; an estate whose session hosts name none is checked against its newest "
+        "licensing server.\n"
+        "Source: 'You can install RDS CALs on a license server running the same version of Windows Server as the "
+        "RDS CALs or earlier' (https://learn.microsoft.com/windows-server/remote/remote-desktop-services/"
+        "rds-client-access-license).",
         check_rds_licensing_server,
     ),
     Rule(
