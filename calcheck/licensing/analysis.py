@@ -27,7 +27,6 @@ from calcheck.licensing.coverage import (
     Evaluator,
     PoolKey,
     connector_for,
-    pool_key,
     version_problem,
 )
 
@@ -57,6 +56,7 @@ def analyse(estate: Estate, as_of: dt.date) -> Analysis:
         undetermined=directory.undetermined,
     )
     analysis.owned = _owned(ev)
+    analysis.pools = ev.pools
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
     analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
     return analysis
@@ -97,7 +97,7 @@ def _owned(ev: Evaluator) -> dict[PoolKey, int]:
     owned: dict[PoolKey, int] = defaultdict(int)
     for holding in ev.holdings.values():
         if holding.cal in ev.cat.cals and ev.entitlement.get(holding.id) is None:
-            owned[pool_key(holding)] += holding.quantity
+            owned[ev.pools[holding.id]] += holding.quantity
     return dict(owned)
 
 
@@ -185,8 +185,8 @@ class Charger:
         return _Draft(
             licensee,
             need.cal,
-            pool_key(holding),
-            holding.version,
+            self.ev.pools[holding.id],
+            self.ev.pools[holding.id][1] or None,
             candidate,
             deployments={d.id for d in need.deployments},
             behalf=set(behalf),
@@ -198,7 +198,8 @@ class Charger:
         other = "device" if kind == "person" else "person"
         if coverage.connector is not None:
             for host in need.deployment.hosts or (need.deployment.id,):
-                draft = _Draft(("device", host), need.cal, pool_key(coverage.connector), coverage.connector.version)
+                connector = coverage.connector
+                draft = _Draft(("device", host), need.cal, self.ev.pools[connector.id], connector.version)
                 draft.connector, draft.deployments, draft.behalf = coverage.connector, {need.deployment.id}, {sid}
                 self._merge(draft)
             return
@@ -275,9 +276,9 @@ class Charger:
         for holding in self.ev.holdings.values():
             if holding.cal not in self.ev.cat.cals:
                 continue
-            by_pool[pool_key(holding)].append(holding)
+            by_pool[self.ev.pools[holding.id]].append(holding)
             for granted in self.ev.cat.expand(holding.cal):
-                keys_for[(granted, holding.type)].add(pool_key(holding))
+                keys_for[(granted, holding.type)].add(self.ev.pools[holding.id])
         placed: list[_Draft] = []
         for key in sorted(drafts):
             draft = drafts[key]
@@ -298,14 +299,20 @@ class Charger:
         by_pool: dict[PoolKey, list[Holding]],
     ) -> PoolKey | None:
         """The least valuable pool with a CAL to spare that would satisfy ``need``."""
-        cat, as_of = self.ev.cat, self.ev.as_of
+        cat = self.ev.cat
         for key in sorted(keys, key=lambda k: (k[0] != need.cal, _rank(cat, need.product, k[1]), k)):
             if self.owned.get(key, 0) <= len(required[key]) or need.subject in required[key]:
                 continue
             usable = [h for h in by_pool[key] if self.ev.entitlement.get(h.id) is None]
-            if any(version_problem(h, need, cat, as_of) is None for h in usable):
+            if any(self._would_do(h, need) for h in usable):
                 return key
         return None
+
+    def _would_do(self, holding: Holding, need: Need) -> bool:
+        """Whether a CAL of ``holding`` would meet ``need`` once assigned (version and licensing server)."""
+        if version_problem(holding, need, self.ev.cat, self.ev.as_of) is not None:
+            return False
+        return self.ev.licensing_server_problem(need, holding) is None
 
 
 @dataclass(slots=True)

@@ -122,6 +122,7 @@ class Analysis:
     reclaimable: dict[str, dt.date] = field(default_factory=dict)  # assignment id -> reclaimable from
     rejections: dict[tuple[Subject, str], list[Candidate]] = field(default_factory=dict)
     undetermined: frozenset[str] = frozenset()
+    pools: dict[str, PoolKey] = field(default_factory=dict)  # holding id -> the ELP row it counts in
 
 
 def in_force(assignment: Assignment, as_of: dt.date) -> bool:
@@ -132,8 +133,15 @@ def sa_active(holding: Holding, as_of: dt.date) -> bool:
     return holding.sa_until is not None and holding.sa_until >= as_of
 
 
-def pool_key(holding: Holding) -> PoolKey:
-    return (holding.cal, holding.version or "", holding.type)
+def pool_key(holding: Holding, cat: Catalogue | None = None, as_of: dt.date | None = None) -> PoolKey:
+    """The ELP row a holding counts in: its CAL, version and type; a Subscription Edition holding whose SA
+    lapsed counts as the version it falls back to (SA-05), since that is all it still grants."""
+    version = holding.version or ""
+    product = _product_of(holding, cat) if cat is not None and as_of is not None else None
+    entry = product.find(version) if product is not None else None
+    if entry is not None and entry.fallback and as_of is not None and not _subscription_rights(holding, as_of):
+        version = entry.fallback
+    return (holding.cal, version, holding.type)
 
 
 def _product_of(holding: Holding, cat: Catalogue) -> Product | None:
@@ -237,6 +245,7 @@ class Evaluator:
         self.holdings: dict[str, Holding] = estate.index("holdings")
         self.deployments: dict[str, Deployment] = estate.index("deployments")
         self.entitlement = {h.id: entitlement_problem(h, cat, as_of) for h in self.holdings.values()}
+        self.pools = {h.id: pool_key(h, cat, as_of) for h in self.holdings.values()}
         assignments = [a for a in estate.index("assignments").values() if a.holding in self.holdings]
         self.suspended = temporary_covers(assignments, as_of)
         temporaries: dict[str, list[Assignment]] = defaultdict(list)
@@ -327,9 +336,9 @@ class Evaluator:
         problem = self._versions[key]
         if problem:
             return VERSION, problem
-        return self._licensing_server_problem(need, holding)
+        return self.licensing_server_problem(need, holding)
 
-    def _licensing_server_problem(self, need: Need, holding: Holding) -> tuple[str, str] | None:
+    def licensing_server_problem(self, need: Need, holding: Holding) -> tuple[str, str] | None:
         """An RDS CAL newer than the RD Licensing server a session host names cannot be issued by it (VER-04)."""
         cal = self.cat.cals[need.cal]
         if cal.role != "rds-session-host" or holding.cal != need.cal or holding.version is None:

@@ -110,7 +110,7 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
     for holding in estate.index("holdings").values():
         if holding.cal not in cat.cals:
             continue
-        row = pool(pool_key(holding))
+        row = pool(analysis.pools.get(holding.id) or pool_key(holding))
         row.holdings.append(holding.id)
         if holding.unit_price is not None:
             row.unit_price = max(row.unit_price or 0.0, holding.unit_price)

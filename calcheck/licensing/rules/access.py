@@ -118,8 +118,10 @@ def _context(charge: Charge) -> str:
     if not charge.behalf:
         return ""
     if charge.licensee[0] == "device":
-        return f" (used by {listing(charge.behalf)}, who hold no User CAL for it)"
-    return f" (through {listing(charge.behalf)}, which hold no Device CAL for it)"
+        who = "who holds" if len(charge.behalf) == 1 else "who hold"
+        return f" (used by {listing(charge.behalf)}, {who} no User CAL for it)"
+    which = "which holds no Device CAL" if len(charge.behalf) == 1 else "which hold no Device CALs"
+    return f" (through {listing(charge.behalf)}, {which} for it)"
 
 
 def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem]:
