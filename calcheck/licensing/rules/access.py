@@ -115,6 +115,11 @@ def _subject_source(estate: Estate, subject: Subject) -> Source:
 
 def _context(charge: Charge) -> str:
     """Who else the licence is for: the devices a person works through, or the people who use a device."""
+    kind, cal_type = charge.licensee[0], _cal_type(charge)
+    if kind == "person" and cal_type == "device":
+        return " (the host is licensed per device and no device of theirs is recorded: record the devices they use)"
+    if kind == "device" and cal_type == "user":
+        return " (the host is licensed per user and nobody is recorded as using it: record its users)"
     if not charge.behalf:
         return ""
     if charge.licensee[0] == "device":
