@@ -9,6 +9,8 @@ pool as (owned, assigned, required, surplus, shortfall, reclaimable), the shortf
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from calcheck.licensing import engine
 from calcheck.licensing.explain import explain, render_text
 from calcheck.licensing.rules.example import base_files, write_estate
+from tests.conftest import ROOT
 
 AS_OF = dt.date(2026, 6, 30)
 Row = tuple[int, int, int, int, int, int]
@@ -426,3 +429,42 @@ def test_temporary_cover_ends_and_the_cal_is_back_with_the_absent_person(tmp_pat
         later.estate, later.context.analysis, explain(later.estate, later.context.analysis, ("person", "bob"))
     )
     assert "covered by A-2 from WS22-U" in back
+
+
+def test_transfer_temporary_records_cover_without_force(
+    run_cli: Callable[..., tuple[int, str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    monkeypatch.chdir(tmp_path)
+    people = tmp_path / "licenses" / "people" / "engineering.yaml"
+    people.write_text(
+        people.read_text() + "  - {id: cover.worker, name: Cover Worker, kind: employee, status: active, "
+        "department: Engineering, groups: [build-farm]}\n"
+    )
+    register = tmp_path / "licenses" / "assignments" / "engineering.yaml"
+    before = register.read_text()
+    code, out, _ = run_cli("transfer", "A-0038", "--to-person", "cover.worker", "--on", "2026-12-01", "--temporary",
+                           "--until", "2027-01-31", "--reason", "temporary-cover", "--as-of", "2026-12-01")  # fmt: skip
+    assert code == 0, out
+    assert register.read_text() == before + (
+        "  - {id: A-0163, holding: EA-WS25-USER, person: cover.worker, since: 2026-12-01, until: 2027-01-31, "
+        "temporary: true, replaces: A-0038, reason: temporary-cover}\n"
+    )
+    assert out.splitlines()[-1] == (
+        "EA-WS25-USER: A-0038 (mona.fischer) covers person cover.worker from 2026-12-01 until 2027-01-31"
+    )
+    during = engine.check(tmp_path / "licenses", dt.date(2026, 12, 15))
+    mona = explain(during.estate, during.context.analysis, ("person", "mona.fischer"))
+    assert {(e.need.deployment.id, e.reason) for e in mona.exemptions if e.need.cal == "windows-server"} == {
+        (dep, "on leave: the CAL of A-0038 is with cover.worker until 2027-01-31 (temporary cover)")
+        for dep in ("build-farm", "dc-files", "exchange")
+    }
+    assert [(f.rule, f.records) for f in during.findings if f.severity.label == "error"] == [
+        ("uncovered-access", ("cover.worker", "exchange"))  # the cover was given the Windows Server CAL only
+    ]
+    after = engine.check(tmp_path / "licenses", dt.date(2027, 2, 15))
+    mona = explain(after.estate, after.context.analysis, ("person", "mona.fischer"))
+    assert [c.covered_by.assignment.id for c in mona.coverages if c.covered_by and c.need.cal == "windows-server"] == [
+        "A-0038"
+    ]
