@@ -108,16 +108,15 @@ def _reclaimable(
 
     Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
     only 90 days after it was assigned."""
-    devices = estate.index("devices")
+    people, devices = estate.index("people"), estate.index("devices")
     found: dict[str, dt.date] = {}
     for assignments in active.values():
         for a in assignments:
             kind, subject = a.assignee
-            if kind == "person" and subject not in directory.people:
+            if kind == "person" and subject in people and subject not in directory.people:
                 found[a.id] = as_of
-            elif kind == "device" and subject not in directory.devices:
-                device = devices.get(subject)
-                waiting = device is not None and device.status == "retired"
+            elif kind == "device" and subject in devices and subject not in directory.devices:
+                waiting = devices[subject].status == "retired"
                 found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
     return found
 
