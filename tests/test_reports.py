@@ -106,7 +106,7 @@ def test_explain_shows_exemptions_and_version_rejections(
     )
     estate(files)
     out = run_cli("explain", "alice", "--as-of", AS_OF)[1]
-    assert "  EXEMPT   Windows Server CAL for dc: one of the two administrators of dc (EXM-01)\n" in out
+    assert "  EXEMPT   Windows Server CAL: one of the two administrators of dc (EXM-01)\n" in out
     out = run_cli("explain", "bob", "--as-of", AS_OF)[1]
     assert (
         "  MISSING  Windows Server CAL 2025 (User) or newer for dc\n"

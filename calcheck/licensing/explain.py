@@ -88,9 +88,10 @@ def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
     for coverages in by_cal.values():
         lines.extend(_need_lines(cat, coverages))
     for exemption in ex.exemptions:
-        lines.append(
-            f"  EXEMPT   {cat.name(exemption.need.cal)} for {exemption.need.deployment.id}: {exemption.reason}"
-        )
+        dep_id = exemption.need.deployment.id
+        named = dep_id in exemption.reason.replace(":", " ").split()
+        where = "" if named else f" for {dep_id}"
+        lines.append(f"  EXEMPT   {cat.name(exemption.need.cal)}{where}: {exemption.reason}")
     lines.append("counted in the licence position:" if ex.charges else "counted in the licence position: nothing")
     lines.extend(_charge_line(cat, charge) for charge in ex.charges)
     mine = analysis.by_subject.get(ex.subject, [])

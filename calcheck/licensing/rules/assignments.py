@@ -250,8 +250,8 @@ def check_ninety_days(estate: Estate, ctx: Context) -> Iterator[Problem]:
             "since",
             f"{aid}: the {transfer.holding} CAL was reassigned from {transfer.previous} on {transfer.date}, "
             f"{days} days after its previous assignment on {transfer.previous_since}{commit}{why}",
-            "a CAL may move again only after 90 days, unless the person left, the device failed or was lost (record "
-            "its status), or as temporary cover: record the reason, or keep the CAL with its holder",
+            "a CAL may move again only after 90 days, unless for departure, hardware-failure, hardware-loss or "
+            "temporary-cover: record the reason, or keep the CAL with its holder",
             (aid, transfer.holding),
         )
 

@@ -35,12 +35,17 @@ def _read(name: str) -> tuple[str, Any]:
 
 
 @cache
-def base_files() -> Files:
+def _base_files() -> Files:
     return dict(_read("_base")[1])
 
 
+def base_files() -> Files:
+    """The base example estate's files (a fresh copy: callers may change it)."""
+    return dict(_base_files())
+
+
 def _merge(changes: dict[str, str | None]) -> Files:
-    files: dict[str, str | None] = {**base_files(), **changes}
+    files: dict[str, str | None] = {**_base_files(), **changes}
     return {path: text for path, text in files.items() if text is not None}
 
 

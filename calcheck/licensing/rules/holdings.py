@@ -5,40 +5,49 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from calcheck.core.findings import Severity
-from calcheck.estate.model import Estate, Holding
+from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.estate.sources import FileState
 from calcheck.licensing.access import Catalogue
 from calcheck.licensing.rules.access import check_uncovered
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.wording import cal_label, listing
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
+def _held_by(assignments: list[Assignment]) -> list[str]:
+    return [f"{a.assignee[1]} ({a.id})" for a in sorted(assignments, key=lambda a: a.id)]
+
+
 def check_over_allocation(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    cat = Catalogue(estate)
     for holding in estate.index("holdings").values():
-        assigned = len(ctx.analysis.in_force.get(holding.id, []))
-        if assigned > holding.quantity and ctx.analysis.entitlement.get(holding.id) is None:
-            extra = assigned - holding.quantity
+        active = ctx.analysis.in_force.get(holding.id, [])
+        if len(active) > holding.quantity and ctx.analysis.entitlement.get(holding.id) is None:
+            extra = len(active) - holding.quantity
+            label = cal_label(cat, holding.cal, holding.version, holding.type, extra)
+            free = [a for a in active if a.id in ctx.analysis.reclaimable]
+            first = f" (reclaim from {listing(_held_by(free))} first)" if free else ""
             yield Problem.at(
                 holding.source,
                 "quantity",
-                f"{holding.id}: {assigned} CALs assigned but only {holding.quantity} owned",
-                f"buy {extra} more {holding.cal} CALs or unassign {extra} (reclaim from leavers first)",
-                (holding.id,),
+                f"{holding.id}: {len(active)} CALs assigned but only {holding.quantity} owned",
+                f"buy {extra} more {label}, or unassign {extra}{first}",
+                (holding.id, *(a.id for a in free)),
             )
 
 
 def check_entitlement_expired(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for holding in estate.index("holdings").values():
         problem = ctx.analysis.entitlement.get(holding.id)
-        used = len(ctx.analysis.in_force.get(holding.id, []))
-        if problem is not None and used and not problem.startswith("bought only"):
+        active = ctx.analysis.in_force.get(holding.id, [])
+        if problem is not None and active and not problem.startswith("bought only"):
             yield Problem.at(
                 holding.source,
                 _expiry_field(holding),
-                f"{holding.id} is still assigned {used} times but grants no rights: {problem}",
-                "renew the subscription or Software Assurance, or move the users to CALs in force",
-                (holding.id,),
+                f"{holding.id} grants no rights ({problem}) but is still assigned to {listing(_held_by(active))}",
+                "renew the subscription or Software Assurance, or move them to CALs in force",
+                (holding.id, *(a.id for a in active), *(a.assignee[1] for a in active)),
             )
 
 
