@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from calcheck.core.findings import Severity
@@ -64,47 +65,57 @@ def _need_text(charge: Charge, cat: Catalogue) -> str:
     return f"{cal_label(cat, charge.cal, charge.version, _cal_type(charge))}{newer}"
 
 
-def _spare(estate: Estate, ctx: Context, cat: Catalogue, charge: Charge) -> list[tuple[Holding, int]]:
-    """Holdings in force with CALs unassigned that would cover ``charge``, the least valuable first."""
-    cal = cat.cals.get(charge.cal)
-    product = cal.product if cal is not None and cal.product else ""
-    need = Need(charge.licensee, charge.cal, product, charge.version, None, (), ())
-    found: list[tuple[Holding, int]] = []
-    for holding in estate.index("holdings").values():
-        if holding.type != _cal_type(charge) or charge.cal not in cat.expand(holding.cal):
-            continue
-        if ctx.analysis.entitlement.get(holding.id) is not None:
-            continue
-        unassigned = holding.quantity - len(ctx.analysis.in_force.get(holding.id, []))
-        if unassigned > 0 and version_problem(holding, need, cat, ctx.as_of) is None:
-            found.append((holding, unassigned))
-    found.sort(key=lambda item: (item[0].cal != charge.cal, item[0].version or "", item[0].id))
-    return found
+class Supply:
+    """What the estate could assign instead of buying: holdings with CALs unassigned, and how many licences of each
+    CAL, version and type are missing (worked out once per check, not once per finding)."""
+
+    def __init__(self, estate: Estate, ctx: Context, cat: Catalogue) -> None:
+        self.ctx, self.cat = ctx, cat
+        self.wanted: dict[tuple[str, str | None, str], int] = defaultdict(int)
+        for charge in missing(ctx):
+            self.wanted[_what(charge)] += 1
+        self._spare: dict[tuple[str, str | None, str], list[tuple[Holding, int]]] = {}
+        used = {h: len(a) for h, a in ctx.analysis.in_force.items()}
+        self.unassigned = [
+            (h, h.quantity - used.get(h.id, 0))
+            for h in estate.index("holdings").values()
+            if ctx.analysis.entitlement.get(h.id) is None and h.quantity > used.get(h.id, 0)
+        ]
+
+    def spare(self, charge: Charge) -> list[tuple[Holding, int]]:
+        """Holdings in force with CALs unassigned that would cover ``charge``, the least valuable first."""
+        what = _what(charge)
+        found = self._spare.get(what)
+        if found is None:
+            cal = self.cat.cals.get(charge.cal)
+            product = cal.product if cal is not None and cal.product else ""
+            need = Need(charge.licensee, charge.cal, product, charge.version, None, (), ())
+            found = [
+                (holding, free)
+                for holding, free in self.unassigned
+                if holding.type == what[2]
+                and charge.cal in self.cat.expand(holding.cal)
+                and version_problem(holding, need, self.cat, self.ctx.as_of) is None
+            ]
+            found.sort(key=lambda item: (item[0].cal != charge.cal, item[0].version or "", item[0].id))
+            self._spare[what] = found
+        return found
+
+    def suggestion(self, charge: Charge) -> str:
+        """What to do about a missing licence: assign from holdings with CALs unassigned, buy the rest, or the
+        cheaper alternative when the licence could sit with the partners instead."""
+        hint = supply(self.cat, _what(charge), self.wanted[_what(charge)], self.spare(charge), charge.licensee[1])
+        if charge.alternative:
+            other = "Device" if charge.licensee[0] == "person" else "User"
+            if len(charge.alternative) > 1:
+                hint += f" (cheaper than {other} CALs for {listing(charge.alternative)})"
+            else:
+                hint += f" (or {article(other + ' CAL')} for {charge.alternative[0]})"
+        return hint
 
 
-def suggestion(estate: Estate, ctx: Context, cat: Catalogue, charge: Charge) -> str:
-    """What to do about a missing licence: assign from holdings with CALs unassigned, buy the rest, or the
-    cheaper alternative when the licence could sit with the partners instead."""
-    same = [
-        c for c in missing(ctx) if (c.cal, c.version, _cal_type(c)) == (charge.cal, charge.version, _cal_type(charge))
-    ]
-    hint = supply(
-        cat,
-        (charge.cal, charge.version, _cal_type(charge)),
-        len(same),
-        _spare(estate, ctx, cat, charge),
-        charge.licensee[1],
-    )
-    if charge.alternative:
-        other = "Device" if charge.licensee[0] == "person" else "User"
-        count = len(charge.alternative)
-        cheaper = "cheaper than" if count > 1 else "or"
-        hint += (
-            f" ({cheaper} {other} CALs for {listing(charge.alternative)})"
-            if count > 1
-            else (f" ({cheaper} {article(other + ' CAL')} for {charge.alternative[0]})")
-        )
-    return hint
+def _what(charge: Charge) -> tuple[str, str | None, str]:
+    return (charge.cal, charge.version, _cal_type(charge))
 
 
 def _subject_source(estate: Estate, subject: Subject) -> Source:
@@ -131,6 +142,7 @@ def _context(charge: Charge) -> str:
 
 def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem]:
     cat = Catalogue(estate)
+    supplies: list[Supply] = []
     for charge in missing(ctx):
         if rule_for(charge, ctx) != rule:
             continue
@@ -139,7 +151,8 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
         deployments = ", ".join(charge.deployments)
         records = (sid, *charge.deployments)
         best = best_rejection(ctx.analysis.rejections.get((charge.licensee, charge.cal), []))
-        hint = suggestion(estate, ctx, cat, charge)
+        supplies = supplies or [Supply(estate, ctx, cat)]
+        hint = supplies[0].suggestion(charge)
         if rule in ("cal-version", "cal-type-mismatch", "rds-licensing-server-version") and best is not None:
             yield Problem.at(
                 best.assignment.source,
