@@ -74,7 +74,8 @@ def check_suite_split(estate: Estate, ctx: Context) -> Iterator[Problem]:
         yield Problem.at(
             assignment.source,
             "component",
-            f"{assignment.id}: assigns only component {assignment.component!r} of {holding.id}; {what}",
+            f"{assignment.id}: assigns only component {assignment.component!r} of {holding.id} to "
+            f"{assignment.assignee[1]}; {what}",
             "assign the whole suite to one user or device; its components cannot be split across assignees",
             (assignment.id, holding.id),
         )
@@ -123,9 +124,9 @@ def check_temporary_without_end(estate: Estate, ctx: Context) -> Iterator[Proble
             yield Problem.at(
                 assignment.source,
                 "temporary",
-                f"{assignment.id}: a temporary reassignment without an end date",
+                f"{assignment.id}: a temporary reassignment to {assignment.assignee[1]} without an end date",
                 "add until: the date the original user or device returns",
-                (assignment.id,),
+                (assignment.id, assignment.assignee[1]),
             )
 
 
@@ -135,9 +136,10 @@ def check_temporary_expired(estate: Estate, ctx: Context) -> Iterator[Problem]:
             yield Problem.at(
                 assignment.source,
                 "until",
-                f"{assignment.id}: a temporary reassignment that ended on {assignment.until}",
+                f"{assignment.id}: a temporary reassignment to {assignment.assignee[1]} that ended on "
+                f"{assignment.until}",
                 "remove the record, or make it permanent with a new assignment and a reason",
-                (assignment.id,),
+                (assignment.id, assignment.assignee[1]),
             )
 
 
