@@ -217,6 +217,26 @@ SCENARIOS = [
                                                    "id: A-3, holding: PS19, person: alice, since: 2024-03-01")},
              {USER_WS22: (3, 2, 2, 1, 0, 0), "Project Server CAL 2019 (User)": (1, 1, 1, 0, 0, 0)},
              0.0, [("headroom", "PS19")]),
+    Scenario("SA active on 2012-10-28, when SharePoint 2013 was made available, grants 2013 to a 2010 CAL",
+             {"deployments/deployments.yaml": rows("deployments", DC, dep(
+                 "intranet", "sharepoint-server", "2013", "{people: [alice]}", 'os_version: "2022", ')),
+              "holdings/holdings.yaml": holdings(WS22, holding("SP10", "sharepoint-standard", "2010", "user", 1,
+                                                               "sa_until: 2012-11-15, ", 50).replace(
+                                                                   "2024-02-01", "2011-02-01")),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: SP10, person: alice, since: 2024-03-01")},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "SharePoint Server Standard CAL 2010 (User)": (1, 1, 1, 0, 0, 0)},
+             0.0, [("headroom", "SP10")]),
+    Scenario("a Project Server 2016 CAL with SA when SE was made available (2021-11) keeps SE's fall-back, 2019",
+             {"deployments/deployments.yaml": rows("deployments", DC, dep(
+                 "pm", "project-server", "2019", "{people: [alice]}", 'os_version: "2022", ')),
+              "holdings/holdings.yaml": holdings(WS22, holding("PS16", "project-server", "2016", "user", 1,
+                                                               "sa_until: 2021-12-31, ", 60).replace(
+                                                                   "2024-02-01", "2019-01-01")),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: PS16, person: alice, since: 2024-03-01")},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "Project Server CAL 2016 (User)": (1, 1, 1, 0, 0, 0)},
+             0.0, [("headroom", "PS16")]),
     # 6. External Connector version against the Windows Server underneath
     Scenario("a 2022 External Connector does not cover Exchange running on Windows Server 2025",
              {"people/people.yaml": rows("people", ALICE, BOB, PARTNER),
