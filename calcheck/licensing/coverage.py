@@ -6,9 +6,10 @@ VER-08), from an entitlement in force (SA-04), on top of its base CAL (ADD-01); 
 every device through which they reach the server, and for a device by User CALs held by everyone who uses it; or,
 for an external user, by an External Connector on the servers (EXM-04).
 
-Every output (check, explain, report, diff, export, the site, the edit commands) reads the ``Charge`` list made
-here: one line per licence the estate needs, naming its licensee (the person or device that holds, or must hold,
-the CAL), the pool it is counted in, and the assignment that provides it (None: missing). Where access is not
+Every output (check, explain, report, diff, export, the site, the edit commands) reads the ``Charge`` list that
+``analysis.py`` makes from these coverages: one line per licence the estate needs, naming its licensee (the
+person or device that holds, or must hold, the CAL), the pool it is counted in, and the assignment that provides
+it (None: missing). Where access is not
 covered, the fewest licences that would cover it are charged: a User CAL for a person, or a Device CAL for a shared
 device, whichever closes more gaps (a minimum vertex cover of the uncovered person-device pairs).
 

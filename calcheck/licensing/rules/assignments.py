@@ -8,10 +8,10 @@ from calcheck.core.findings import Severity
 from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.estate.transfers import ALLOWED_REASONS, Transfer
 from calcheck.licensing.access import Catalogue
+from calcheck.licensing.coverage import REASSIGNMENT_DAYS
 from calcheck.licensing.rules.base import Context, Problem, Rule
 
 _E, _W = Severity.ERROR, Severity.WARNING
-REASSIGNMENT_DAYS = 90
 
 
 def _assigned(estate: Estate) -> Iterator[tuple[Assignment, Holding]]:
