@@ -182,7 +182,8 @@ def effective_rank(holding: Holding, product: Product, as_of: dt.date) -> int | 
         return None
     entry = product.versions[own]
     if entry.subscription and not _subscription_rights(holding, as_of):
-        return product.rank(entry.fallback) if entry.fallback else None
+        fallback = product.rank(entry.fallback) if entry.fallback else None
+        return -1 if fallback is None else fallback  # no (known) fall-back: no version at all
     if holding.sa_until is None:
         return own
     window_end = min(holding.sa_until, as_of)
