@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 
 from calcheck.licensing import engine
 from calcheck.licensing.coverage import BASE, EXPIRED, TYPE
+from calcheck.licensing.diff import compare
 from calcheck.licensing.explain import explain
 from calcheck.licensing.rules.access import best_rejection, rule_for
 from calcheck.licensing.rules.example import write_estate
+from calcheck.outputs.export import elp_table, register_table
 
 AS_OF = dt.date(2026, 6, 30)
 PEOPLE = ["p1", "p2", "p3", "p4", "p5", "p6"]
@@ -212,3 +214,14 @@ def test_every_answer_comes_from_one_computation(spec: tuple, tmp_path_factory: 
             assert pool.uncovered or set(pool.holdings) & over, pool.label
         if pool.uncovered and pool.owned <= pool.required - pool.uncovered:
             assert pool.shortfall, pool.label
+
+    # The exports and the diff are views of the same position.
+    header, rows = elp_table(result)
+    counts = [header.index(name) for name in ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")]
+    assert [[int(row[i]) for i in counts] for row in rows] == [pool.counts() for pool in position.pools]
+    header, register = register_table(result)
+    in_force, reclaimable = header.index("in_force"), header.index("reclaimable")
+    assert sum(row[in_force] == "yes" for row in register) == sum(len(a) for a in analysis.in_force.values())
+    assert sum(row[reclaimable] == "yes" for row in register) == position.total("reclaimable")
+    same = compare(result, result, "before", "after")
+    assert (same.pools, same.introduced, same.resolved) == ([], [], [])

@@ -74,7 +74,7 @@ def register_table(result: CheckResult) -> Table:
                 "yes" if a.temporary else "",
                 a.reason or "",
                 "yes" if a.id in active else "no",
-                "yes" if free is not None and free <= as_of else "",
+                "yes" if free is not None and free <= as_of and analysis.entitlement.get(a.holding) is None else "",
                 f"{a.source.path}:{a.source.line}",
             ]
         )
