@@ -9,7 +9,9 @@ pool as (owned, assigned, required, surplus, shortfall, reclaimable), the shortf
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -488,3 +490,46 @@ def test_transfer_temporary_records_cover_without_force(
     assert {c.covered_by.assignment.id for c in mona.coverages if c.covered_by and c.need.cal == "windows-server"} == {
         "A-0038"
     }
+
+
+def git(repo: Path, *args: str, date: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Dana Admin", "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
+
+
+def commit(repo: Path, message: str, date: str) -> None:
+    git(repo, "add", "-A", date=date)
+    git(repo, "commit", "-q", "-m", message, date=date)
+
+
+def test_ids_are_never_reused(
+    run_cli: Callable[..., tuple[int, str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main", date="2026-01-05T09:00:00+00:00")
+    people = rows("people", ALICE, BOB, "id: carol, name: Carol, kind: employee, status: active")
+    estate = write_estate({**base_files(), "people/people.yaml": people}, root / "licenses")
+    register = estate / "assignments" / "assignments.yaml"
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    register.write_text(rows("assignments", A1))  # bob's assignment removed, as 'unassign --remove' does
+    commit(root, "Remove A-2", "2026-02-02T09:00:00+00:00")
+    monkeypatch.chdir(root)
+    code, out, _ = run_cli("assign", "WS22-U", "--person", "carol", "--since", "2026-02-03", "--as-of", "2026-02-03")
+    assert code == 0, out
+    assert register.read_text() == rows("assignments", A1, "id: A-3, holding: WS22-U, person: carol, since: 2026-02-03")
+    code, _, err = run_cli("assign", "WS22-U", "--person", "bob", "--id", "A-2", "--as-of", "2026-02-03")
+    assert code == 2 and "assignment id 'A-2' was used before; ids are never reused" in err
+    register.write_text(rows("assignments", A1, "id: A-2, holding: WS22-U, person: carol, since: 2026-02-03"))
+    commit(root, "Give carol a CAL under an old id", "2026-02-03T09:00:00+00:00")
+    result = run_cli("check", "--as-of", "2026-02-03")[1]
+    assert [line for line in result.splitlines() if "[id-reused]" in line] == [
+        "licenses/assignments/assignments.yaml:4:10: error [id-reused] A-2 was WS22-U to bob until it was removed; "
+        "commit " + result.split("commit ")[1][:7] + " (2026-02-03) gave the id to WS22-U to carol"
+    ]

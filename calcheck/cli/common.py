@@ -113,11 +113,14 @@ def run_check(args: argparse.Namespace) -> CheckResult:
 
 def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
     from calcheck.edits import operations
+    from calcheck.estate import loading
+    from calcheck.git.timeline import timeline_for
     from calcheck.licensing import engine
 
     estate = Path(args.path) if args.path is not None else default_estate()
     today = args.as_of or dt.date.today()
-    changes = plan(estate, engine.check(estate, today), today)
+    timeline = timeline_for(estate, None, today, loading.builtin_cal_names())  # ids the history has seen
+    changes = plan(estate, engine.check(estate, today, timeline), today)
     _, worse = operations.verify(estate, changes, today)
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))

@@ -112,8 +112,12 @@ def plan_assign(
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
     require(not temporary or until is not None, "a temporary assignment needs --until")
     existing = list(result.estate.index("assignments"))
-    identifier = identifier or next_id(existing)
+    identifier = identifier or next_id([*existing, *sorted(result.context.history_ids)])
     require(identifier not in existing, f"assignment id {identifier!r} is taken")
+    require(
+        identifier not in result.context.history_ids,
+        f"assignment id {identifier!r} was used before; ids are never reused",
+    )
     values: dict[str, Any] = {"id": identifier, "holding": holding, subject[0]: subject[1], "since": since}
     values.update(
         {

@@ -48,7 +48,8 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
     builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
     if rev is None and not repo.bare:
         _add_uncommitted(repo, prefix, builder, as_of)
-    return Timeline(builder.history.transfers)
+    history = builder.history
+    return Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
 
 
 def _add_uncommitted(repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date) -> None:

@@ -258,6 +258,23 @@ def check_ninety_days(estate: Estate, ctx: Context) -> Iterator[Problem]:
         )
 
 
+def check_id_reused(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    assignments = estate.index("assignments")
+    for reuse in ctx.reused:
+        record = assignments.get(reuse.assignment)
+        if record is None:
+            continue
+        yield Problem.at(
+            record.source,
+            "id",
+            f"{reuse.assignment} was {reuse.before} until it was removed; commit {reuse.commit[:7]} "
+            f"({reuse.date}) gave the id to {reuse.after}",
+            "give this assignment a new id (calcheck assign picks one history has never seen); an id names one "
+            "record forever, so history, waivers and audits keep meaning it",
+            (reuse.assignment,),
+        )
+
+
 def check_history_unavailable(estate: Estate, ctx: Context) -> Iterator[Problem]:
     if ctx.history_note and estate.config is not None:
         yield Problem.at(
@@ -290,6 +307,16 @@ RULES += (
         "CALs ... to cover a user's absence or the unavailability of a device that is out of service.' "
         "(https://www.microsoft.com/licensing/terms/product/ForallSoftware).",
         check_ninety_days,
+    ),
+    Rule(
+        "id-reused",
+        "Assignment id that named another record",
+        _E,
+        "POE-01, ASG-02",
+        "Record ids are never reused: an assignment id that the git history shows was removed and later given to a "
+        "different holding or assignee mixes two records in the history, the 90-day rule, waivers and audits. The "
+        "edit commands pick ids the history has never seen.",
+        check_id_reused,
     ),
     Rule(
         "history-unavailable",
