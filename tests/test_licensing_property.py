@@ -10,6 +10,7 @@ exactly when a licence in it is missing without one to spare, or a holding in it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from calcheck.licensing import engine
 from calcheck.licensing.coverage import BASE, EXPIRED, TYPE
 from calcheck.licensing.diff import compare
-from calcheck.licensing.explain import explain
+from calcheck.licensing.explain import explain, render_text
 from calcheck.licensing.rules.access import best_rejection, rule_for
 from calcheck.licensing.rules.example import write_estate
 from calcheck.outputs.export import elp_table, register_table
@@ -114,7 +115,7 @@ def render(spec: tuple) -> dict[str, str]:  # type: ignore[type-arg]
         gone = ", departed: 2026-01-01" if status == "departed" else ""
         mine = [d for d in used if d in device_ids]
         rows.append(
-            f"  - {{id: {pid}, name: {pid}, kind: {kind}, status: {status}{gone}, devices: [{', '.join(mine)}], "
+            f"  - {{id: {pid}, name: Name-{pid}, kind: {kind}, status: {status}{gone}, devices: [{', '.join(mine)}], "
             f"groups: [{', '.join(groups)}]{extra if kind == 'contractor' else ''}}}"
         )
     files["people/people.yaml"] = "kind: people\npeople:\n" + "\n".join(rows) + "\n"
@@ -225,3 +226,10 @@ def test_every_answer_comes_from_one_computation(spec: tuple, tmp_path_factory: 
     assert sum(row[reclaimable] == "yes" for row in register) == position.total("reclaimable")
     same = compare(result, result, "before", "after")
     assert (same.pools, same.introduced, same.resolved) == ([], [], [])
+
+    # explain never names the same record twice in a line.
+    ids = {r for name in ("people", "devices", "holdings", "deployments", "assignments") for r in estate.index(name)}
+    for subject in subjects:
+        for line in render_text(estate, analysis, explain(estate, analysis, subject)).splitlines():
+            named = [w for w in re.findall(r"[A-Za-z0-9_@.-]*[A-Za-z0-9_@-]", line) if w in ids]
+            assert len(named) == len(set(named)), line

@@ -275,9 +275,9 @@ class Evaluator:
         if assignment.id not in self.active:
             if assignment.id in self.suspended:
                 cover = self.suspended[assignment.id]
-                return INACTIVE, f"assignment {assignment.id} is with {cover.assignee[1]} until {cover.until}"
+                return INACTIVE, f"its CAL is with {cover.assignee[1]} until {cover.until} (temporary cover)"
             when = f"starts {assignment.since}" if assignment.since > self.as_of else f"ended {assignment.until}"
-            return INACTIVE, f"assignment {assignment.id} is not in force ({when})"
+            return INACTIVE, f"the assignment is not in force ({when})"
         expected = "user" if subject[0] == "person" else "device"
         if holding.type != expected:
             return TYPE, f"its holding has {holding.type.capitalize()} CALs, but it is assigned to a {subject[0]}"

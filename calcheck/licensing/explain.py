@@ -79,7 +79,8 @@ def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
         dep, via = reached[dep_id]
         product = cat.products.get(dep.product)
         on = f" on Windows Server {dep.os_version}" if dep.os_version else ""
-        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({via})")
+        how = "listed" if via == f"listed in {dep_id}" else via
+        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({how})")
     by_cal: dict[str, list[Coverage]] = defaultdict(list)
     for coverage in ex.coverages:
         by_cal[coverage.need.cal].append(coverage)
