@@ -70,7 +70,7 @@ def test_explain_shows_needs_coverage_and_rejections(run_cli: Run, exchange_se: 
         "person bob (Bob, employee, active) as of 2026-06-30\n"
         "reaches:\n"
         "  dc: Windows Server 2022 (everyone)\n"
-        "  mail: Exchange Server SE on Windows Server 2022 (listed in mail)\n"
+        "  mail: Exchange Server SE on Windows Server 2022 (listed)\n"
         "needs:\n"
         "  OK       Windows Server CAL 2022 (User) or newer for dc, mail: covered by A-2 from WS22-U\n"
         "  MISSING  Exchange Server Standard CAL SE (User) or newer for mail\n"
