@@ -35,7 +35,8 @@ def test_an_edit_that_adds_a_warning_says_so(bundled: Path, run_cli: Run) -> Non
     assert out.splitlines()[-4:] == [
         "2 new finding(s) after the change ('calcheck check' will report them):",
         "  warning [reclaimable] licenses/assignments/devices.yaml:35: A-0163: the Windows Server CAL from "
-        "CSP-WS25-DEV is reclaimable: device WS-FIN-06 was retired on 2026-05-20",
+        "CSP-WS25-DEV is not reclaimable before 2027-02-28: device WS-FIN-06 was retired on 2026-05-20 in working "
+        "order, and was assigned on 2026-11-30",
         "  warning [headroom] licenses/holdings/windows-server.yaml:77: Windows Server CAL 2025 (Device) is 100% used "
         "(6 of 6), above the 95% threshold",
         "A-0163: CSP-WS25-DEV assigned to device WS-FIN-06 from 2026-11-30",
@@ -162,8 +163,15 @@ def test_a_transfer_is_refused_from_the_history_alone(moved: Path, run_cli: Run)
     assert run_cli(*argv, "--force")[0] == 0
     check = run_cli("check", "--as-of", ON)[1]
     assert f"error [reassignment-90-days] A-3: {NINETY_DAYS}" in check
-    # an allowed reason is no regression
+    # an allowed reason, backed by the records (carol has left), is no regression
     register.write_text(before)
+    people = moved / "people" / "people.yaml"
+    people.write_text(
+        people.read_text().replace(
+            "{id: carol, name: Carol, kind: employee, status: active}",
+            "{id: carol, name: Carol, kind: employee, status: departed, departed: 2026-11-14}",
+        )
+    )
     assert (
         run_cli("transfer", "A-1", "--to-person", "alice", "--on", ON, "--reason", "departure", "--as-of", ON)[0] == 0
     )

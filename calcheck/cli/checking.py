@@ -218,17 +218,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _rule_text(rule: Rule) -> str:
-    from calcheck.licensing.rules.example import load_example
+    from calcheck.licensing.rules.example import load_examples
 
     text = f"{rule.id}: {rule.title}\nseverity: {rule.severity.label}\nsource: {rule.source}\n\n{rule.docs}\n"
-    example = load_example(rule.id)
-    if example is None:
-        return text
-    text += f"\nExample, as of {example.as_of}: {example.description}\n"
-    text += "(the files below replace those of the base example estate, calcheck/licensing/rules/examples/_base.yaml)\n"
-    for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
-        if files:
-            text += f"\n{label}:\n"
-            for path, content in files.items():
-                text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
+    base = "(the files below replace those of the base example estate, calcheck/licensing/rules/examples/_base.yaml)"
+    for example in load_examples(rule.id):
+        text += f"\nExample, as of {example.as_of}: {example.description}\n{base}\n"
+        for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
+            if files:
+                text += f"\n{label}:\n"
+                for path, content in files.items():
+                    text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
     return text

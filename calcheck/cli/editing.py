@@ -101,7 +101,11 @@ def add_transfer(commands: Subparsers) -> Handler:
     target.add_argument("--to-device", help="device id")
     transfer.add_argument("--on", type=parse_date, help="first day of the new holder (default: today)")
     transfer.add_argument("--reason", choices=REASONS, help="why the CAL moves")
-    transfer.add_argument("--temporary", action="store_true", help="a temporary transfer (needs --until)")
+    transfer.add_argument(
+        "--temporary",
+        action="store_true",
+        help="temporary cover (needs --until): the holder keeps the assignment and has the CAL back after --until",
+    )
     transfer.add_argument("--until", type=parse_date, help="last day of a temporary transfer")
     edit_options(transfer)
     return cmd_transfer

@@ -120,8 +120,12 @@ def plan_assign(
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
     require(not temporary or until is not None, "a temporary assignment needs --until")
     existing = list(result.estate.index("assignments"))
-    identifier = identifier or next_id(existing)
+    identifier = identifier or next_id([*existing, *sorted(result.context.history_ids)])
     require(identifier not in existing, f"assignment id {identifier!r} is taken")
+    require(
+        identifier not in result.context.history_ids,
+        f"assignment id {identifier!r} was used before; ids are never reused",
+    )
     values: dict[str, Any] = {"id": identifier, "holding": holding, subject[0]: subject[1], "since": since}
     values.update(
         {
@@ -208,12 +212,18 @@ def plan_transfer(
     temporary: bool = False,
     until: dt.date | None = None,
 ) -> list[Change]:
-    """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
+    """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``); a
+    temporary transfer leaves the assignment as it is and adds the cover until ``until``."""
     record = _assignment(result, assignment_id)
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
     _require_open(record, on - dt.timedelta(days=1))
     summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
     arguments: _AssignArguments = (estate, result, record.holding, to, on, until, temporary, reason)
+    if temporary:  # the absent holder keeps the assignment: the CAL is theirs again once the cover ends (ASG-02)
+        add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id)
+        who = f"{assignment_id} ({record.assignee[1]})"
+        cover = f"{record.holding}: {who} covers {to[0]} {to[1]} from {on} until {until}"
+        return [Change(add.path, add.before, add.after, cover, add.edited)]
     lines = _line_edits(result, assignment_id, on, arguments)
     if lines is not None:
         return [Change(lines[0].path, lines[0].before, lines[1], summary, lines[0].edited)]

@@ -17,7 +17,7 @@ from typing import Any
 from calcheck.estate import fastlane
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.parse import load_bytes
-from calcheck.estate.transfers import Transfer
+from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.repo import Change, Commit
 
 RecordKey = tuple[str, str]  # (kind, id)
@@ -102,6 +102,8 @@ class Entry:
 class History:
     entries: list[Entry] = field(default_factory=list)
     transfers: list[Transfer] = field(default_factory=list)
+    reused: list[Reuse] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)  # every assignment id seen
 
 
 _SKIP = r"(?:(?:[ \t]*#[^\n]*|[ \t]*)\n)*"  # blank and comment lines
@@ -377,7 +379,7 @@ def _holding_text(cal_names: dict[str, str], holding_id: str, record: dict[str, 
 
 def _who_text(subject: str, record: dict[str, Any], person: bool) -> str:
     status = record.get("status")
-    shown = ("departed", "on-leave") if person else ("retired", "lost")
+    shown = ("departed", "on-leave") if person else ("retired", "failed", "lost")
     return f"{subject} ({status})" if status in shown else subject
 
 
@@ -434,6 +436,11 @@ class _CommitDiff:
     after: Records
 
 
+def _what_assignment(record: dict[str, Any]) -> str:
+    assignee = record.get("person") or record.get("device")
+    return f"{record.get('holding')} to {assignee}"
+
+
 class HistoryBuilder:
     """Walks commits oldest first, keeping the state of every record, and describes each commit."""
 
@@ -451,6 +458,7 @@ class HistoryBuilder:
         self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
+        self.gone: dict[str, str] = {}  # removed assignment id -> what it was (ids are never reused)
 
     def reads(self, path: str | None) -> bool:
         """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
@@ -541,7 +549,22 @@ class HistoryBuilder:
         self.state.update(after)
         return self._describe(_CommitDiff(before, after), date, sha)
 
+    def _track_ids(self, diff: _CommitDiff, date: dt.date, sha: str) -> None:
+        """Remember removed assignment ids, and note one given later to a different record."""
+        for key, (_, record) in diff.before.items():
+            if key[0] == "assignments" and key not in diff.after:
+                self.gone[key[1]] = _what_assignment(record)
+        for key, (_, record) in diff.after.items():
+            if key[0] != "assignments":
+                continue
+            self.history.ids.add(key[1])
+            was = self.gone.pop(key[1], None) if key not in diff.before else None
+            now = _what_assignment(record)
+            if was is not None and was != now:
+                self.history.reused.append(Reuse(key[1], was, now, sha, date))
+
     def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
+        self._track_ids(diff, date, sha)
         say = _Describer(self.state, self.cal_names)
         before, after = diff.before, diff.after
         changed: dict[str, list[str]] = {}  # ids by kind (sorting plain ids is much cheaper than (kind, id) pairs)

@@ -51,7 +51,8 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
         builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
         if rev is None and not repo.bare:
             _add_uncommitted(repo, prefix, builder, as_of)
-        return Timeline(builder.history.transfers)
+        history = builder.history
+        return Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
 
 
 def _add_uncommitted(
@@ -103,7 +104,7 @@ class EditHistory:
             builder = builder_at(self._repo, prefix, self._repo.resolve("HEAD"), cal_names, transfers_only=True)
             state, since, count = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
             _add_uncommitted(self._repo, prefix, builder, as_of)
-            self.now = Timeline(list(builder.history.transfers))
+            self.now = _timeline(builder)
             self._walked = (builder, prefix, state, since, count)
 
     def after(self, overrides: dict[str, bytes]) -> Timeline:
@@ -118,7 +119,13 @@ class EditHistory:
             _add_uncommitted(
                 self._repo, prefix, builder, self._as_of, {inside + p: raw for p, raw in overrides.items()}
             )
-        return Timeline(list(builder.history.transfers))
+        return _timeline(builder)
+
+
+def _timeline(builder: HistoryBuilder) -> Timeline:
+    """What a walked history tells a check: the transfers, and the assignment ids it has seen (and reused)."""
+    history = builder.history
+    return Timeline(list(history.transfers), reused=list(history.reused), ids=frozenset(history.ids))
 
 
 def _message(repo: GitRepo, sha: str) -> Callable[[], str]:

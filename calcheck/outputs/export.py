@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from calcheck import __version__
-from calcheck.licensing.access import Catalogue, Directory
-from calcheck.licensing.coverage import in_force
+from calcheck.licensing.access import Catalogue
 from calcheck.licensing.engine import CheckResult
 from calcheck.outputs.cells import csv_text, safe_cell
 from calcheck.outputs.report import CSV_COLUMNS, csv_rows
@@ -33,7 +32,8 @@ def elp_table(result: CheckResult) -> Table:
 def register_table(result: CheckResult) -> Table:
     estate, as_of = result.estate, result.context.as_of
     cat = Catalogue(estate)
-    directory = Directory(estate, as_of)
+    analysis = result.context.analysis  # the one licensing computation: in force and reclaimable as check says
+    active = {a.id for assignments in analysis.in_force.values() for a in assignments}
     holdings = estate.index("holdings")
     people = estate.index("people")
     header = [
@@ -57,7 +57,7 @@ def register_table(result: CheckResult) -> Table:
     for a in sorted(estate.index("assignments").values(), key=lambda a: a.id):
         holding = holdings.get(a.holding)
         kind, subject = a.assignee
-        active = subject in (directory.people if kind == "person" else directory.devices)
+        free = analysis.reclaimable.get(a.id)
         name = people[subject].name if kind == "person" and subject in people else ""
         rows.append(
             [
@@ -73,8 +73,8 @@ def register_table(result: CheckResult) -> Table:
                 a.until.isoformat() if a.until else "",
                 "yes" if a.temporary else "",
                 a.reason or "",
-                "yes" if in_force(a, as_of) else "no",
-                "yes" if in_force(a, as_of) and not active else "",
+                "yes" if a.id in active else "no",
+                "yes" if free is not None and free <= as_of and analysis.entitlement.get(a.holding) is None else "",
                 f"{a.source.path}:{a.source.line}",
             ]
         )

@@ -21,7 +21,7 @@ from calcheck.estate.schema import load_schemas, schema_uri
 from calcheck.git.history import Entry
 from calcheck.licensing.engine import CheckResult
 from calcheck.licensing.rules import REGISTRY
-from calcheck.licensing.rules.example import load_example
+from calcheck.licensing.rules.example import load_examples
 from calcheck.outputs.report import money
 from calcheck.site import charts
 from calcheck.site.markup import cell, link, script_data, slug, table, text
@@ -414,8 +414,7 @@ def _rules_reference() -> Files:
             text(rule.docs),
             "",
         ]
-        example = load_example(rule.id)
-        if example is not None:
+        for example in load_examples(rule.id):
             lines += [f"Example (as of {example.as_of}): {text(example.description)}", ""]
             for label, changed in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
                 for path, content in changed.items():
