@@ -66,6 +66,7 @@ class Document:
     pos: Pos
     line: int
     column: int
+    floats: bool = False  # a value reads as a decimal number (the schema then checks it in full)
 
 
 @dataclass(slots=True)
@@ -190,6 +191,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.expanded = 0
         self.doc_count = 0
+        self.floats = False
 
     def run(self, raw: bytes) -> None:
         parser = _Loader(raw)
@@ -246,6 +248,8 @@ class _Builder:
                         value = resolve(text)
                         if len(resolved) < _RESOLVED_LIMIT:
                             resolved[text] = value
+                    if type(value) is float:
+                        self.floats = True
                 else:
                     value = text
                 frame = stack[-1]
@@ -290,6 +294,8 @@ class _Builder:
         mark = event.start_mark
         line, col = mark.line + 1, mark.column + 1
         value = self._scalar_value(event, line, col)
+        if type(value) is float:
+            self.floats = True
         if event.anchor:
             self.anchors[event.anchor] = (value, (line, col), 1)
         self._add(value, (line, col), 1, line, col)
@@ -368,7 +374,7 @@ class _Builder:
     def _add(self, value: Any, pos: Pos, nodes: int, line: int, col: int) -> None:
         if not self.stack:
             if self.doc_count == 1:
-                self.result.documents.append(Document(value, pos, line, col))
+                self.result.documents.append(Document(value, pos, line, col, self.floats))
             return
         frame = self.stack[-1]
         frame.nodes += nodes
