@@ -1,0 +1,162 @@
+"""History a pull request cannot game: records read as the check reads them, git output read from unambiguous
+fields, dates a contributor chooses kept from deciding the 90-day rule, and one policy for links."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck.git.repo import GitRepo
+from calcheck.licensing.rules.example import base_files, write_estate
+
+Run = Callable[..., tuple[int, str, str]]
+PEOPLE = """\
+kind: people
+people:
+  - {id: alice, name: Alice, kind: employee, status: active}
+  - {id: bob, name: Bob, kind: employee, status: active}
+  - {id: carol, name: Carol, kind: employee, status: active}
+"""
+ASSIGNMENTS = """\
+kind: assignments
+assignments:
+  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
+  - {id: A-2, holding: WS22-U, person: bob, since: 2026-01-05}
+"""
+DANA = "2026-01-05T09:00:00+00:00"
+
+
+def git(repo: Path, *args: str, author: str = "Dana Admin", date: str = DANA, committed: str | None = None) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": committed or date,
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True).stdout.decode()
+
+
+def commit(repo: Path, message: str, date: str, **dates: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, date=date, **dates)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository with an estate of three people, two of them holding a Windows Server CAL since 2026-01-05."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, root / "licenses")
+    (estate / "assignments" / "assignments.yaml").write_text(ASSIGNMENTS)
+    commit(root, "Initial estate", DANA)
+    monkeypatch.chdir(root)
+    return root
+
+
+def reassign_bob_to_carol(repo: Path, text: str = ASSIGNMENTS) -> None:
+    (repo / "licenses" / "assignments" / "assignments.yaml").write_text(text.replace("bob", "carol"))
+
+
+def ninety_days(out: str) -> list[str]:
+    return [line.split("error [reassignment-90-days] ")[1] for line in out.splitlines() if "[reassignment-90" in line]
+
+
+def short(repo: Path) -> str:
+    return git(repo, "log", "-1", "--format=%h", "--abbrev=7").strip()
+
+
+def test_an_item_using_an_alias_is_read_as_the_check_reads_it(repo: Path, run_cli: Run) -> None:
+    """An alias of an anchor in an earlier item once made its item vanish from history (item 2 of issue 15)."""
+    aliased = ASSIGNMENTS.replace("alice, since: 2026-01-05", "alice, since: &d 2026-01-05").replace(
+        "bob, since: 2026-01-05", "bob, since: *d"
+    )
+    (repo / "licenses" / "assignments" / "assignments.yaml").write_text(aliased)
+    commit(repo, "Anchor the dates", "2026-01-06T09:00:00+00:00")
+    reassign_bob_to_carol(repo, aliased)
+    commit(repo, "Give bob's CAL to carol", "2026-02-04T09:00:00+00:00")
+    code, out, _ = run_cli("check", "--as-of", "2026-03-01")
+    assert ninety_days(out) == [
+        "A-2: the WS22-U CAL was reassigned from bob on 2026-02-04, 30 days after its previous assignment on "
+        f"2026-01-05 (commit {short(repo)})"
+    ]
+    assert code == 1
+    history = json.loads(run_cli("history", "--format", "json")[1])
+    assert history[-1]["events"][0]["text"] == (
+        "Windows Server CAL 2022 User from holding WS22-U reassigned from bob to carol"
+    )
+
+
+def test_items_that_do_not_read_alone_fall_back_to_the_whole_file(repo: Path, run_cli: Run) -> None:
+    """A key given twice in an item: the check drops that record, and so does history; the others stay."""
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(ASSIGNMENTS.replace("person: alice,", "person: alice, person: alice,"))
+    commit(repo, "A slip", "2026-01-06T09:00:00+00:00")
+    reassign_bob_to_carol(repo, ASSIGNMENTS.replace("person: alice,", "person: alice, person: alice,"))
+    commit(repo, "Give bob's CAL to carol", "2026-02-04T09:00:00+00:00")
+    assert len(ninety_days(run_cli("check", "--as-of", "2026-03-01")[1])) == 1
+    history = json.loads(run_cli("history", "--format", "json")[1])
+    assert [event["text"] for event in history[1]["events"]] == [
+        "Windows Server CAL 2022 User from holding WS22-U unassigned from alice"
+    ]
+
+
+def test_a_forged_subject_makes_no_history_entry(repo: Path, run_cli: Run) -> None:
+    """Fields once split on \\x1e and \\x1f: a subject holding them forged a commit by another author and date."""
+    reassign_bob_to_carol(repo)
+    forged = "Routine\x1e" + "a" * 40 + "\x1f\x1fMallory\x1fm@x.example\x1f2099-01-01T00:00:00+00:00\x1fforged\x1f"
+    commit(repo, forged, "2026-02-04T09:00:00+00:00")
+    commits = GitRepo(repo).log("licenses", GitRepo(repo).resolve("HEAD"))
+    assert [(c.author, c.subject, c.date.isoformat()) for c in commits] == [
+        ("Dana Admin", "Initial estate", DANA),
+        ("Dana Admin", forged, "2026-02-04T09:00:00+00:00"),
+    ]
+    code, out, _ = run_cli("check", "--as-of", "2026-03-01")
+    assert (code, len(ninety_days(out))) == (1, 1)
+    history = json.loads(run_cli("history", "--format", "json")[1])
+    assert [(entry["author"], entry["title"]) for entry in history] == [
+        ("Dana Admin", "Initial estate"),
+        ("Dana Admin", forged),
+    ]
+
+
+@pytest.mark.parametrize(
+    "author", ["Eve\x1fEvans", "Eve\x1e" + "b" * 40 + "\x1fx", "Eve :100644 100644 " + "0" * 40, "Ève «ø» 李"]
+)
+def test_odd_author_names_are_read_as_names(repo: Path, run_cli: Run, author: str) -> None:
+    reassign_bob_to_carol(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Give bob's CAL to carol", author=author, date="2026-02-04T09:00:00+00:00")
+    code, out, err = run_cli("check", "--as-of", "2026-03-01")
+    assert (code, err, len(ninety_days(out))) == (1, "", 1)
+    history = json.loads(run_cli("history", "--format", "json")[1])
+    assert [entry["author"] for entry in history] == ["Dana Admin", author]
+
+
+def test_a_commit_dated_in_the_future_is_dated_no_later_than_the_check(repo: Path, run_cli: Run) -> None:
+    """A reassignment dated 2099 (author and committer date) once fell outside the rule (item 4 of issue 15)."""
+    reassign_bob_to_carol(repo)
+    commit(repo, "Give bob's CAL to carol", "2099-01-01T00:00:00+00:00")
+    code, out, _ = run_cli("check", "--as-of", "2026-03-01")
+    assert ninety_days(out) == [
+        "A-2: the WS22-U CAL was reassigned from bob on 2026-03-01, 55 days after its previous assignment on "
+        f"2026-01-05 (commit {short(repo)})"
+    ]
+    assert code == 1
+
+
+def test_the_committer_date_not_the_author_date_dates_a_reassignment(repo: Path, run_cli: Run) -> None:
+    reassign_bob_to_carol(repo)
+    commit(repo, "Give bob's CAL to carol", "2099-01-01T00:00:00+00:00", committed="2026-02-04T09:00:00+00:00")
+    assert ninety_days(run_cli("check", "--as-of", "2026-03-01")[1]) == [
+        "A-2: the WS22-U CAL was reassigned from bob on 2026-02-04, 30 days after its previous assignment on "
+        f"2026-01-05 (commit {short(repo)})"
+    ]
+    history = run_cli("history")[1].splitlines()
+    assert history[-1].startswith(f"2026-02-04, commit {short(repo)} by Dana Admin (Give bob's CAL to carol)")
