@@ -160,3 +160,41 @@ def test_the_committer_date_not_the_author_date_dates_a_reassignment(repo: Path,
     ]
     history = run_cli("history")[1].splitlines()
     assert history[-1].startswith(f"2026-02-04, commit {short(repo)} by Dana Admin (Give bob's CAL to carol)")
+
+
+def test_the_work_tree_and_a_revision_read_links_alike(repo: Path, run_cli: Run) -> None:
+    """A link inside the estate was read in the work tree and skipped in a revision (item 6 of issue 15)."""
+    estate = repo / "licenses"
+    (estate / "people" / "alias.yaml").symlink_to("people.yaml")
+    (estate / "staff").symlink_to("people")
+    (estate / "proofs").mkdir()
+    (estate / "proofs" / "invoice.pdf").write_bytes(b"%PDF-1.4\n")
+    (estate / "proofs" / "linked.pdf").symlink_to("invoice.pdf")
+    holdings = estate / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("ref: INV-1}", "ref: INV-1, file: proofs/linked.pdf}"))
+    commit(repo, "Links inside the estate", "2026-01-06T09:00:00+00:00")
+    work = run_cli("check", "--as-of", "2026-03-01", "--no-history")[1].splitlines()
+    revision = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-01", "--no-history")[1].splitlines()
+    assert work[:-1] == revision[:-1]  # the same findings; the summary line names the estate differently
+    assert [line for line in work if "error [" in line] == [
+        "licenses/holdings/holdings.yaml:11:47: error [proof-file] WS22-U: proof file 'proofs/linked.pdf' is a "
+        "symbolic link, or inside one (links are never followed)",
+        "licenses/people/alias.yaml:1:1: error [estate-link] 'people/alias.yaml' is a symbolic link; it is not read",
+        "licenses/people/people.yaml:5:10: error [uncovered-access] person carol reaches dc without a Windows Server "
+        "CAL 2022 or newer",
+        "licenses/staff:1:1: error [estate-link] 'staff' is a symbolic link; it is not read",
+    ]
+    code, out, _ = run_cli("diff", "HEAD", "--as-of", "2026-03-01", "--no-history")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "HEAD -> working tree (as of 2026-03-01): shortfall 0 CALs (0.00 -> 0.00), 0 finding(s) introduced, 0 resolved"
+    )
+    assert "assignments:" not in out and "introduced:" not in out
+
+
+def test_a_committed_link_is_no_file_to_history(repo: Path, run_cli: Run) -> None:
+    """History follows no link either: a link named like a register is not read as one."""
+    (repo / "licenses" / "assignments" / "more.yaml").symlink_to("assignments.yaml")
+    commit(repo, "A link", "2026-01-06T09:00:00+00:00")
+    history = json.loads(run_cli("history", "--format", "json")[1])
+    assert [entry["title"] for entry in history] == ["Initial estate"]

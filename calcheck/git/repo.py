@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from calcheck.core.errors import CalcheckError, UsageError
-from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
+from calcheck.estate.sources import (
+    YAML_SUFFIXES,
+    FileState,
+    display_path,
+    is_hidden,
+    reported_link,
+    unsafe_relative,
+)
 
 _REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
 # Every field of a commit ends with a NUL, which no commit field can hold; with -z so does every path of --raw.
@@ -350,6 +357,7 @@ class GitTree:
         self.prefix = prefix
         self.label = f"{prefix or '.'}@{rev}"
         self.files, self.skipped = repo.tree_entries(commit, prefix)
+        self._skipped = frozenset(self.skipped)
         self._stream: BlobStream | None = None
 
     def yaml_files(self) -> list[str]:
@@ -367,9 +375,12 @@ class GitTree:
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):
             return FileState.OUTSIDE, None
-        blob = self.files.get(relative)
+        parts = PurePosixPath(relative).parts  # read as the work tree reads it: 'a//b/./c/' is 'a/b/c'
+        if any("/".join(parts[: i + 1]) in self._skipped for i in range(len(parts))):
+            return FileState.LINK, None  # a link, or inside one: never followed (as in the work tree)
+        blob = self.files.get("/".join(parts))
         if blob is None:
-            folder = relative.rstrip("/") + "/"
+            folder = "/".join(parts) + "/" if parts else ""
             found = any(path.startswith(folder) for path in self.files)
             return (FileState.NOT_A_FILE if found else FileState.MISSING), None
         return FileState.OK, hashlib.sha256(self.repo.blob(blob)).hexdigest()
@@ -378,8 +389,8 @@ class GitTree:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
     def links(self) -> list[str]:
-        """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
-        return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
+        """Committed symbolic links and submodules that could hold records (see ``reported_link``)."""
+        return [p for p in self.skipped if reported_link(p)]
 
 
 def open_tree(estate: Path, rev: str) -> GitTree:
