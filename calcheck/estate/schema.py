@@ -109,7 +109,8 @@ def _strict_validator() -> Any:
         if validator.is_type(instance, "string") and not re.search(whole, instance):
             yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
 
-    return jsonschema.validators.extend(base, validators={"pattern": pattern}, type_checker=checker)
+    extend: Any = jsonschema.validators.extend  # untyped in jsonschema
+    return extend(base, validators={"pattern": pattern}, type_checker=checker)
 
 
 @cache
