@@ -35,6 +35,7 @@ _WORD = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
 _VALUE = rf"(?:{_WORD}|\[(?:{_WORD}(?:, {_WORD})*)?\])"
 _PAIR = rf"{_KEY}: {_VALUE}"
 _HEAD = re.compile(rf"{_IGN}*kind: ([a-z]+)\n{_IGN}*([a-z]+):\n{_IGN}*( *)- ")
+_BLANK = re.compile(r"^ *$", re.MULTILINE)  # over items that end with a newline: a blank or spaces-only line
 _PAIRS = re.compile(rf"({_KEY}): (\[[^\]\n]*\]|[^,\]\n]*)")  # over a checked item: each key and its value
 # Values that might not be text (null, booleans, numbers): each distinct one is resolved before JSON is used.
 _MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.-][^,\]}\n]*|[nNtTfF][a-zA-Z]{3,4}(?=[,\]}\n]))")
@@ -62,7 +63,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         return None
     first = text.count("\n", 0, start) + 1
     chunks, numbers = _split(text[start:], indent, first)
-    records = _records(chunks)
+    records, floats = _records(chunks)
     if records is None:
         return None
     column = len(indent) + 3  # the column of an item's mapping: its '{', or its first key
@@ -73,9 +74,6 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     list_line = text.count("\n", 0, head.start(2)) + 1
     pos = (kind_line, 1, {"kind": (kind_line, 1, (kind_line, 7)), key: (list_line, 1, (first, column - 2, positions))})
     result = LoadedFile(path)
-    floats = any(type(v) is float for r in records for v in r.values()) or any(
-        type(e) is float for r in records for v in r.values() if type(v) is list for e in v
-    )
     result.documents.append(Document({"kind": kind, key: records}, pos, kind_line, 1, floats))
     return result
 
@@ -91,29 +89,47 @@ def _split(body: str, indent: str, first: int) -> tuple[list[str], list[int]]:
     return chunks, numbers
 
 
-def _pairs(chunk: str) -> list[tuple[str, str]]:
-    """Each (key, value text) of a checked item."""
-    line = chunk.lstrip(" ")
-    if line.startswith("- {"):
-        return _PAIRS.findall(line[3 : line.index("}")])
-    return _PAIRS.findall(re.sub(r"\n *#[^\n]*", "", line[2:]))
+def _flow(chunk: str) -> str:
+    """A checked item as the one-line flow mapping it equals: a block item's pairs joined with ', ' (no word holds
+    a comma, a brace or a bracket, so the joined line reads the same), without its blank and comment lines."""
+    lines = chunk.strip(" ").split("\n")
+    if lines[0].startswith("- {"):
+        return lines[0][: lines[0].index("}") + 1]
+    pairs = [line for line in (text.strip(" ") for text in lines[1:]) if line and line[0] != "#"]
+    return "- {" + ", ".join([lines[0][2:], *pairs]) + "}"
 
 
-def _records(chunks: list[str]) -> list[dict[str, Any]] | None:
-    """The records of checked items; None if an item has a key twice."""
-    flow = [c.lstrip(" ").startswith("- {") for c in chunks]
-    if all(flow) and not any(type(resolve_cached(v)) is not str for v in set(_MAYBE_NOT_TEXT.findall("".join(chunks)))):
-        records = _as_json(chunks)  # every value is text: the C JSON parser can build the records
-        counts = [c[: c.index("}")].count(": ") for c in chunks]
-        return records if all(len(r) == n for r, n in zip(records, counts, strict=True)) else None
+def _flows(chunks: list[str]) -> list[str]:
+    """``_flow`` of many checked items; items at one indent with no blank or comment line are joined in one go."""
+    indent = chunks[0][: len(chunks[0]) - len(chunks[0].lstrip(" "))] if chunks else ""
+    joined = "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks)
+    if (
+        "#" in joined
+        or _BLANK.search(joined, 0, len(joined) - 1)
+        or not all(chunk.startswith(indent + "- ") for chunk in chunks)
+    ):
+        return [_flow(chunk) for chunk in chunks]
+    lines = joined.replace(f"\n{indent}  ", ", ").split("\n")[:-1]  # a block item's pairs joined into one line
+    cut = len(indent)
+    return [line[cut:] if line[cut + 2] == "{" else f"- {{{line[cut + 2 :]}}}" for line in lines]
+
+
+def _records(chunks: list[str]) -> tuple[list[dict[str, Any]] | None, bool]:
+    """The records of checked items (None if an item has a key twice), and whether a value reads as a decimal."""
+    lines = _flows(chunks)
+    kinds = {type(resolve_cached(v)) for v in set(_MAYBE_NOT_TEXT.findall("\n".join(lines)))}
+    if kinds <= {str}:
+        records = _as_json(lines)  # every value is text: the C JSON parser can build the records
+        counts = [line.count(": ") for line in lines]
+        return (records if all(len(r) == n for r, n in zip(records, counts, strict=True)) else None), False
     found: list[dict[str, Any]] = []
-    for chunk in chunks:
-        pairs = _pairs(chunk)
+    for line in lines:
+        pairs = _PAIRS.findall(line[3:-1])
         record = {key: _value(value) for key, value in pairs}
         if len(record) != len(pairs):
-            return None
+            return None, False
         found.append(record)
-    return found
+    return found, float in kinds
 
 
 def _value(text: str) -> Any:
@@ -122,13 +138,14 @@ def _value(text: str) -> Any:
     return resolve_cached(text)
 
 
-def _as_json(chunks: list[str]) -> list[dict[str, Any]]:
-    """Checked one-line items whose values are all text, read as JSON after quoting every key and value.
+def _as_json(lines: list[str]) -> list[dict[str, Any]]:
+    """Checked items (as ``_flow`` gives them) whose values are all text, read as JSON after quoting every key and
+    value.
 
     No key or value holds a quote, a backslash, a colon, a comma, a brace or a bracket, so quoting is a few
     plain replacements around the separators. A key given twice leaves a shorter record (the caller counts).
     """
-    body = ",".join(c[c.index("{") : c.index("}") + 1] for c in chunks).replace(": []", ": \0")
+    body = ",".join(line[2:] for line in lines).replace(": []", ": \0")
     for old, new in (("{", '{"'), ("}", '"}'), (": ", '": "'), (", ", '", "'), ('"[', '["'), (']"', '"]')):
         body = body.replace(old, new)
     records: list[dict[str, Any]] = json.loads("[" + body.replace('"\0"', "[]") + "]")
@@ -233,7 +250,7 @@ def items(chunks: list[str]) -> list[dict[str, Any] | None]:
     good = [i for i, chunk in enumerate(chunks) if _is_item(chunk)]
     for at in range(0, len(good), 4096):
         batch = good[at : at + 4096]
-        records: list[dict[str, Any] | None] | None = list(_records([_ended(chunks[i]) for i in batch]) or ())
+        records: list[dict[str, Any] | None] | None = list(_records([_ended(chunks[i]) for i in batch])[0] or ())
         if not records:  # a key twice somewhere: find which, one by one
             records = [_one(chunks[i]) for i in batch]
         for i, record in zip(batch, records, strict=True):
@@ -247,7 +264,7 @@ def item(chunk: str) -> dict[str, Any] | None:
 
 
 def _one(chunk: str) -> dict[str, Any] | None:
-    records = _records([_ended(chunk)])
+    records = _records([_ended(chunk)])[0]
     return records[0] if records else None
 
 
