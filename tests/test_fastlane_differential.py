@@ -132,7 +132,7 @@ def estate_file(draw: st.DrawFn) -> bytes:
 
 
 def documents(loaded: yamlload.LoadedFile) -> list[tuple[object, ...]]:
-    return [(d.data, d.pos, d.line, d.column, d.floats) for d in loaded.documents]
+    return [(d.data, d.pos, d.line, d.column, d.odd_numbers) for d in loaded.documents]
 
 
 def chunks(raw: bytes) -> list[str]:

@@ -27,7 +27,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from calcheck.estate.kinds import RECORD_KEYS
-from calcheck.estate.yamlload import Document, LoadedFile, resolve_cached
+from calcheck.estate.yamlload import Document, LoadedFile, odd_number, resolve_cached
 
 _IGN = r"(?: *(?:#[ -~]*)?\n)"
 _KEY = r"(?!(?:null|true|false):)[a-z_][a-z0-9_]{0,63}"
@@ -63,7 +63,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
         return None
     first = text.count("\n", 0, start) + 1
     chunks, numbers = _split(text[start:], indent, first)
-    records, floats = _records(chunks)
+    records, odd_numbers = _records(chunks)
     if records is None:
         return None
     column = len(indent) + 3  # the column of an item's mapping: its '{', or its first key
@@ -74,7 +74,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     list_line = text.count("\n", 0, head.start(2)) + 1
     pos = (kind_line, 1, {"kind": (kind_line, 1, (kind_line, 7)), key: (list_line, 1, (first, column - 2, positions))})
     result = LoadedFile(path)
-    result.documents.append(Document({"kind": kind, key: records}, pos, kind_line, 1, floats))
+    result.documents.append(Document({"kind": kind, key: records}, pos, kind_line, 1, odd_numbers))
     return result
 
 
@@ -115,10 +115,10 @@ def _flows(chunks: list[str]) -> list[str]:
 
 
 def _records(chunks: list[str]) -> tuple[list[dict[str, Any]] | None, bool]:
-    """The records of checked items (None if an item has a key twice), and whether a value reads as a decimal."""
+    """The records of checked items (None if an item has a key twice), and whether a value is an odd number."""
     lines = _flows(chunks)
-    kinds = {type(resolve_cached(v)) for v in set(_MAYBE_NOT_TEXT.findall("\n".join(lines)))}
-    if kinds <= {str}:
+    values = [resolve_cached(v) for v in set(_MAYBE_NOT_TEXT.findall("\n".join(lines)))]
+    if all(type(value) is str for value in values):
         records = _as_json(lines)  # every value is text: the C JSON parser can build the records
         counts = [line.count(": ") for line in lines]
         return (records if all(len(r) == n for r, n in zip(records, counts, strict=True)) else None), False
@@ -129,7 +129,7 @@ def _records(chunks: list[str]) -> tuple[list[dict[str, Any]] | None, bool]:
         if len(record) != len(pairs):
             return None, False
         found.append(record)
-    return found, float in kinds
+    return found, any(type(value) is float and odd_number(value) for value in values)
 
 
 def _value(text: str) -> Any:

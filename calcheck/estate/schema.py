@@ -88,8 +88,8 @@ def _strict_validator() -> Any:
     is finite (no ``.nan`` or ``.inf``), and a pattern's ``$`` is the end of the text (Python's ``$`` also matches
     before a final newline, so an id with a newline at its end would pass).
 
-    The compiled validator cannot tell ``1000.0`` from ``1000``, so a document holding a decimal number is always
-    checked here too (``Document.floats``).
+    The compiled validator cannot tell ``1000.0`` from ``1000``, so a document holding such a number, or one that is
+    not finite, is always checked here too (``Document.odd_numbers``).
     """
     import math
     import re
@@ -121,7 +121,7 @@ def validators() -> Validators:
 def validate_document(path: str, kind: str, doc: Document) -> list[Located]:
     """Each schema violation in ``doc`` as a finding with its data path (empty when valid)."""
     checks = validators()
-    if checks.is_valid(kind, doc.data) and not doc.floats:
+    if checks.is_valid(kind, doc.data) and not doc.odd_numbers:
         return []
     found = [
         (_finding(path, doc, error), tuple(error.absolute_path)) for error in _errors(checks.detailed(kind), doc.data)
