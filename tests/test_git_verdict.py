@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from calcheck.git.repo import GitRepo
+from calcheck.git.repo import GitError, GitRepo, parse_log
 from calcheck.licensing.rules.example import base_files, write_estate
 
 Run = Callable[..., tuple[int, str, str]]
@@ -198,3 +198,20 @@ def test_a_committed_link_is_no_file_to_history(repo: Path, run_cli: Run) -> Non
     commit(repo, "A link", "2026-01-06T09:00:00+00:00")
     history = json.loads(run_cli("history", "--format", "json")[1])
     assert [entry["title"] for entry in history] == ["Initial estate"]
+
+
+def test_git_log_output_of_any_other_shape_is_refused() -> None:
+    sha, date = "a" * 40, b"2026-01-05T09:00:00+00:00"
+    header = [sha.encode(), b"", b"Dana", b"d@x", date, date, b"subject"]
+    raw = b":100644 100644 " + b"0" * 40 + b" " + b"b" * 40 + b" M"
+    assert [c.subject for c in parse_log(b"\0".join([*header, b"\n" + raw, b"licenses/a.yaml", b""]))] == ["subject"]
+    for bad in (
+        [b"not-a-sha", *header[1:]],  # a hash that is none
+        [*header[:4], b"2099-13-45T00:00:00", *header[5:]],  # a date that is none
+        [*header[:1], b"c" * 39, *header[2:]],  # a parent that is no hash
+        header[:5],  # a commit cut short
+        [*header, b"\n" + raw],  # a change without its path
+        [*header, b"\n" + raw, b"licenses/a.yaml", b"trailing words"],  # something after the last commit
+    ):
+        with pytest.raises(GitError):
+            parse_log(b"\0".join([*bad, b""]))
