@@ -215,3 +215,20 @@ def test_git_log_output_of_any_other_shape_is_refused() -> None:
     ):
         with pytest.raises(GitError):
             parse_log(b"\0".join([*bad, b""]))
+
+
+def test_a_submodule_is_read_in_neither(repo: Path, run_cli: Run) -> None:
+    """A revision holds no files of a submodule, so the work tree does not read its checkout either."""
+    inner = repo / "licenses" / "more"
+    inner.mkdir()
+    git(inner, "init", "-q", "-b", "main")
+    (inner / "people.yaml").write_text(
+        "kind: people\npeople:\n  - {id: zed, name: Zed, kind: employee, status: active}\n"
+    )
+    commit(inner, "Inner", DANA)
+    git(repo, "add", "licenses/more")  # recorded as a submodule (a gitlink)
+    commit(repo, "A submodule", "2026-01-06T09:00:00+00:00")
+    work = run_cli("check", "--as-of", "2026-03-01", "--no-history")[1].splitlines()
+    revision = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-01", "--no-history")[1].splitlines()
+    assert work[:-1] == revision[:-1]
+    assert "licenses/more:1:1: error [estate-link] 'more' is a symbolic link; it is not read" in work

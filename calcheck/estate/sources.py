@@ -27,9 +27,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def reported_link(relative: str) -> bool:
-    """Whether a symbolic link (or, in git, a submodule) at this path is reported: one that could stand for
-    records (a YAML name, or no extension: a folder), outside hidden folders. No link is ever followed, in the
-    work tree or in a revision, so both read the same files and give the same findings."""
+    """Whether a symbolic link or a submodule at this path is reported: one that could stand for records (a YAML
+    name, or no extension: a folder), outside hidden folders. No link or submodule is ever read, in the work tree
+    or in a revision, so both read the same files and give the same findings."""
     name = PurePosixPath(relative).name
     return not is_hidden(relative) and (name.endswith(YAML_SUFFIXES) or "." not in name)
 
@@ -98,6 +98,7 @@ class WorkTree:
         for folder, dirs, names in os.walk(self.root):
             relative = Path(folder).relative_to(self.root)
             links = {entry for entry in (*dirs, *names) if (Path(folder) / entry).is_symlink()}
+            links |= {d for d in dirs if (Path(folder) / d / ".git").exists()}  # a submodule: git holds no files
             self._links += [(relative / entry).as_posix() for entry in sorted(links)]
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
             found.extend(
