@@ -232,3 +232,20 @@ def test_a_submodule_is_read_in_neither(repo: Path, run_cli: Run) -> None:
     revision = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-01", "--no-history")[1].splitlines()
     assert work[:-1] == revision[:-1]
     assert "licenses/more:1:1: error [estate-link] 'more' is a symbolic link; it is not read" in work
+
+
+def test_a_proof_name_too_long_for_the_system_is_one_finding_in_both(repo: Path, run_cli: Run) -> None:
+    """Once the whole check stopped (exit 2, no findings) on a proof file name over 255 bytes (item 7)."""
+    (repo / "licenses" / "proofs").mkdir()
+    (repo / "licenses" / "proofs" / "invoice.pdf").write_bytes(b"%PDF-1.4\n")
+    holdings = repo / "licenses" / "holdings" / "holdings.yaml"
+    long_name = "proofs/" + "p" * 300 + ".pdf"
+    holdings.write_text(holdings.read_text().replace("ref: INV-1}", f"ref: INV-1, file: {long_name}}}"))
+    commit(repo, "A long name", "2026-01-06T09:00:00+00:00")
+    code, work, _ = run_cli("check", "--as-of", "2026-03-01", "--no-history")
+    revision = run_cli("check", "--rev", "HEAD", "--as-of", "2026-03-01", "--no-history")[1]
+    assert work.splitlines()[:-1] == revision.splitlines()[:-1]
+    assert [line[:90] for line in work.splitlines() if "[proof-file]" in line] == [
+        f"licenses/holdings/holdings.yaml:11:47: error [proof-file] WS22-U: proof file '{long_name}"[:90]
+    ]
+    assert code == 1 and f"'{long_name}' does not exist" in work

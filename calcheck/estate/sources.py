@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import errno
 import hashlib
 import os
 import stat
@@ -131,8 +132,10 @@ class WorkTree:
             target = target / part
             try:
                 mode = target.lstat().st_mode
-            except FileNotFoundError:
-                return FileState.MISSING, None
+            except OSError as exc:  # as in a revision: a name no file can have here is a missing file
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+                    return FileState.MISSING, None
+                raise
             if stat.S_ISLNK(mode):
                 return FileState.LINK, None
         if not stat.S_ISREG(mode):
