@@ -48,8 +48,8 @@ RULES = (
         "estate-link",
         "Symbolic link not followed",
         "The estate folder, or a file or folder in it that could hold records (a YAML name, or no extension), is a "
-        "symbolic link (in a git revision also a submodule); calcheck follows no link, in the work tree or in a "
-        "revision, so both read the same files.",
+        "symbolic link or a submodule; calcheck reads neither, in the work tree or in a revision, so both read the "
+        "same files.",
     ),
     _file_rule("unknown-kind", "Unknown document kind", "The document has no valid top-level 'kind:' key."),
     _file_rule(
