@@ -14,8 +14,9 @@ It reads a file only when the whole file matches this grammar, and hands every o
 A WORD holds none of YAML's indicators, quotes, line breaks or controls, so it reads as the same plain scalar in
 block and flow context; it resolves as libyaml's loader resolves it (``resolve_plain``). Assignment registers,
 directory dumps and imports are written this way, and they are most of a large estate. Each record's key positions
-are worked out only when something asks for them. A differential test (tests/test_fastlane.py) generates and
-mutates files from every character YAML treats specially and requires the same data, positions and findings.
+are worked out only when something asks for them. A differential test (tests/test_fastlane_differential.py)
+generates and mutates files from every character YAML treats specially and requires the same data, positions
+and findings.
 """
 
 from __future__ import annotations
