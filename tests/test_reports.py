@@ -175,7 +175,7 @@ def test_readme_lists_every_rule() -> None:
 
 
 def test_unknown_rule_settings_are_located_at_each_id(tmp_path: Path) -> None:
-    files = base_files()
+    files = dict(base_files())  # a copy: base_files() is cached and shared
     files["calcheck.yaml"] += (
         "rules:\n  severity:\n    headroom: info\n    typo-rule: error\n  disabled:\n    - reclaimable\n    - other-typo\n"
     )

@@ -10,6 +10,7 @@ without recursion.
 from __future__ import annotations
 
 import gc
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,9 @@ class Document:
     pos: Pos
     line: int
     column: int
+    # A decimal that JSON Schema could take for an integer (1e3, 40.0) or that is not finite (.nan, .inf):
+    # the schema then checks the document in full (see ``schema.validate_document``).
+    odd_numbers: bool = False
 
 
 @dataclass(slots=True)
@@ -111,6 +115,11 @@ def resolve_plain(text: str) -> Any:
         if _INT_HEX.match(text):
             return int(text[2:], 16)
     return text
+
+
+def odd_number(value: float) -> bool:
+    """A decimal that JSON Schema could take for an integer, or that is not finite."""
+    return not math.isfinite(value) or value.is_integer()
 
 
 def resolve_cached(text: str) -> Any:
@@ -190,6 +199,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.expanded = 0
         self.doc_count = 0
+        self.odd_numbers = False
 
     def run(self, raw: bytes) -> None:
         parser = _Loader(raw)
@@ -246,6 +256,8 @@ class _Builder:
                         value = resolve(text)
                         if len(resolved) < _RESOLVED_LIMIT:
                             resolved[text] = value
+                    if type(value) is float and odd_number(value):
+                        self.odd_numbers = True
                 else:
                     value = text
                 frame = stack[-1]
@@ -290,6 +302,8 @@ class _Builder:
         mark = event.start_mark
         line, col = mark.line + 1, mark.column + 1
         value = self._scalar_value(event, line, col)
+        if type(value) is float and odd_number(value):
+            self.odd_numbers = True
         if event.anchor:
             self.anchors[event.anchor] = (value, (line, col), 1)
         self._add(value, (line, col), 1, line, col)
@@ -368,7 +382,7 @@ class _Builder:
     def _add(self, value: Any, pos: Pos, nodes: int, line: int, col: int) -> None:
         if not self.stack:
             if self.doc_count == 1:
-                self.result.documents.append(Document(value, pos, line, col))
+                self.result.documents.append(Document(value, pos, line, col, self.odd_numbers))
             return
         frame = self.stack[-1]
         frame.nodes += nodes

@@ -115,71 +115,70 @@ class RecordParser:
     """Parses file versions into records, re-parsing only the list items it has not seen before.
 
     Successive versions of a file share almost all their records; splitting a version into its list
-    items (plain text work) and caching each item's parse makes a long history cheap. Files that do
-    not have the simple shape (``kind:``, the list key, then items) are parsed whole.
+    items (plain text work) and caching each item's parse makes a long history cheap. An item is read on
+    its own only when that gives what the check gives: a file that could hold an alias (an item may then
+    depend on another), an item that cannot be read on its own, and any file not of the simple shape
+    (``kind:``, the list key, then items) are read whole, as the check reads them.
     """
 
     def __init__(self, only: str | None = None) -> None:
         self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+        self.alone: set[str] = set()  # items that do not read on their own as one clean list item
         self.only = only  # read only the records of this list key (None: all)
 
     def parse(self, path: str, raw: bytes) -> Parsed:
         split = _split_items(raw)
-        if split is None:
-            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
-        key, chunks = split
-        if self.only not in (None, key):
+        if split is not None and self.only not in (None, split[0]):
             return Parsed([], frozenset())
-        unique = frozenset(chunks)
-        missing = list(unique.difference(self.items))
-        records = fastlane.items(missing) if len(missing) > 16 else None  # a file read for the first time
-        if records is not None:
-            for chunk, record in zip(missing, records, strict=True):
+        if split is None or not self.readable(path, raw, *split):
+            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
+        return Parsed(None, frozenset(split[1]), split[1], self.items)
+
+    def readable(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
+        """Whether these items of ``raw`` read one by one as the whole file reads them; each is filed if so."""
+        if b"*" in raw:
+            return False  # a possible alias: an item may stand for another's value
+        missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in self.items))
+        if len(missing) > 16:  # a file read for the first time
+            for chunk, record in zip(missing, fastlane.items(missing), strict=True):
                 if record is not None:
-                    rid = record.get("id")
-                    self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
-            missing = [chunk for chunk, record in zip(missing, records, strict=True) if record is None]
-        missing = [chunk for chunk in missing if not self._quick(key, chunk)]
-        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):  # many items not one-liners
+                    self._file(key, chunk, record)
             missing = [chunk for chunk in missing if chunk not in self.items]
+            if len(missing) > 16:  # many items outside the fast lane: libyaml reads the file in one go
+                self._parse_whole(path, raw, key, chunks)
+                missing = [chunk for chunk in missing if chunk not in self.items]
         for chunk in missing:
             self.item_entry(path, key, chunk)
-        return Parsed(None, unique, chunks, self.items)
+        return not self.alone.intersection(chunks)
 
-    def _quick(self, key: str, chunk: str) -> bool:
-        """File a one-line item read by the fast lane; False when it is not of that shape."""
-        item = fastlane.item(chunk)
-        if item is None:
-            return False
-        rid = item.get("id")
-        self.items[chunk] = ((key, rid), item) if isinstance(rid, str) else None
-        return True
+    def _file(self, key: str, chunk: str, record: Any) -> None:
+        rid = record.get("id") if isinstance(record, dict) else None
+        self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
 
-    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
-        """Parse a file seen for the first time in one go, and file its items under their texts."""
+    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> None:
+        """Parse a file (free of aliases) seen for the first time in one go, and file its items under their texts."""
         loaded = load_bytes(path, raw)
         data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
         items = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(items, list) or len(items) != len(chunks):
-            return False  # the item texts and the parsed items do not line up: parse item by item
-        for chunk, item in zip(chunks, items, strict=True):
-            ok = isinstance(item, dict) and isinstance(item.get("id"), str)
-            self.items.setdefault(chunk, ((key, item["id"]), item) if ok else None)
-        return True
+        if isinstance(items, list) and len(items) == len(chunks):  # else the texts and items do not line up
+            for chunk, item in zip(chunks, items, strict=True):
+                if chunk not in self.items:
+                    self._file(key, chunk, item)
 
     def item_entry(self, path: str, key: str, chunk: str) -> Entry_ | None:
-        """One item's (key, record), from the cache or parsed now."""
-        if chunk not in self.items:
+        """One item's (key, record), from the cache or parsed now (None: no record, or not readable alone)."""
+        if chunk not in self.items and chunk not in self.alone:
             item = fastlane.item(chunk)
             if item is None:
                 loaded = load_bytes(path, chunk.encode("utf-8"))
-                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
-                item = data[0] if isinstance(data, list) and len(data) == 1 else None
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                self.items[chunk] = ((key, item["id"]), item)
-            else:
-                self.items[chunk] = None
-        return self.items[chunk]
+                clean = loaded.documents and not loaded.findings and not loaded.broken_paths
+                data = loaded.documents[0].data if clean else None
+                if not isinstance(data, list) or len(data) != 1:
+                    self.alone.add(chunk)
+                    return None
+                item = data[0]
+            self._file(key, chunk, item)
+        return self.items.get(chunk)
 
     def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
         """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
@@ -308,6 +307,10 @@ def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]
     items = data.get(key) if key else None
     if not isinstance(items, list):
         return []
+    broken = {where[1] if len(where) > 1 and where[0] == key else None for where in loaded.broken_paths}
+    if None in broken:
+        return []  # a key twice outside the records: the check reads none of the file's records
+    items = [item for index, item in enumerate(items) if index not in broken]
     return [((key, r["id"]), r) for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)]
 
 
@@ -445,10 +448,21 @@ class HistoryBuilder:
     """Walks commits oldest first, keeping the state of every record, and describes each commit."""
 
     def __init__(
-        self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str, *, transfers_only: bool = False
+        self,
+        read_blob: Callable[[str], bytes],
+        cal_names: dict[str, str],
+        prefix: str,
+        *,
+        transfers_only: bool = False,
+        latest: dt.date | None = None,
     ) -> None:
-        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described."""
+        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described.
+
+        A commit is dated by its committer date, but never later than ``latest`` (a check's --as-of): whoever
+        makes a commit chooses its dates, and a date in the future must not put a reassignment out of reach.
+        """
         self.read_blob = read_blob
+        self.latest = latest
         self.transfers_only = transfers_only
         self.cal_names = cal_names
         self.prefix = f"{prefix}/" if prefix else ""
@@ -503,8 +517,12 @@ class HistoryBuilder:
         new_items = _region_items(new_raw[start : len(new_raw) - tail], marker)
         if old_items is None or new_items is None:
             return None
-        gone = [self.parser.item_entry(path, key, c) for c in set(old_items) - set(new_items)]
-        came = [self.parser.item_entry(path, key, c) for c in set(new_items) - set(old_items)]
+        gone_items, came_items = set(old_items) - set(new_items), set(new_items) - set(old_items)
+        readable = self.parser.readable(path, old_raw, key, list(gone_items))
+        if not (readable and self.parser.readable(path, new_raw, key, list(came_items))):
+            return None  # an item read alone may not be what the check reads: compare whole versions
+        gone = [self.parser.item_entry(path, key, c) for c in gone_items]
+        came = [self.parser.item_entry(path, key, c) for c in came_items]
         return [e for e in gone if e is not None], [e for e in came if e is not None]
 
     def _records(self, path: str, blob: str | None) -> Parsed:
@@ -537,8 +555,9 @@ class HistoryBuilder:
         for key in diff.before:
             self.state.pop(key, None)
         self.state.update(diff.after)
-        events = self._describe(diff, commit.date.date(), commit.sha)
-        entry = Entry(commit.sha, commit.date, commit.author, title, tuple(events))
+        when = commit.committed.date()
+        events = self._describe(diff, min(when, self.latest) if self.latest else when, commit.sha)
+        entry = Entry(commit.sha, commit.committed, commit.author, title, tuple(events))
         self.history.entries.append(entry)
         return entry
 

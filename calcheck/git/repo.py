@@ -27,11 +27,25 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from calcheck.core.errors import CalcheckError, UsageError
-from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
+from calcheck.estate.sources import (
+    YAML_SUFFIXES,
+    FileState,
+    display_path,
+    is_hidden,
+    reported_link,
+    unsafe_relative,
+)
 
 _REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
-_COMMIT_SPLIT = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")
-_FORMAT = "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
+# Every field of a commit ends with a NUL, which no commit field can hold; with -z so does every path of --raw.
+_FORMAT = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s"
+_FIELDS = 7
+_SHA = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
+_RAW = re.compile(
+    rb"\n?:([0-7]{6}) ([0-7]{6}) ([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) ([ACDMRTUX])[0-9]{0,3}\Z"
+)
+_NOT_A_FILE = (b"120000", b"160000")  # a symbolic link or a submodule: never read as a file
 SHALLOW_HINT = (
     "this is a shallow clone, so calcheck cannot see the history it needs; fetch it with "
     "'git fetch --unshallow', or set 'fetch-depth: 0' on actions/checkout"
@@ -91,9 +105,10 @@ class Commit:
     parents: tuple[str, ...]
     author: str
     email: str
-    date: dt.datetime
+    date: dt.datetime  # the author date: set by whoever wrote the commit
     subject: str
     changes: tuple[Change, ...]
+    committed: dt.datetime  # the committer date: when it was committed (or rebased, or merged)
 
     @property
     def short(self) -> str:
@@ -250,7 +265,7 @@ class GitRepo:
         """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first."""
         args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
         out = self._run(*args, "--end-of-options", commit, "--", prefix or ".")
-        commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
+        commits = parse_log(out)
         commits.reverse()
         return commits
 
@@ -397,44 +412,68 @@ class BlobStream:
         self.close()
 
 
-def _parse_commit(chunk: bytes) -> Commit:
-    header, _, raw = chunk.partition(b"\x00")
-    sha, parents, author, email, date, subject = header.rstrip(b"\x1f").split(b"\x1f", 5)
-    tokens = raw.lstrip(b"\n").split(b"\x00")
-    changes: list[Change] = []
+def parse_log(out: bytes) -> list[Commit]:
+    """The commits of ``git log -z --raw`` output in ``_FORMAT``, each field checked for its shape.
+
+    Fields and paths are NUL-separated, so no subject, name or path can pose as another field; output of any
+    other shape stops the walk with an error rather than be guessed at.
+    """
+    tokens = out.split(b"\x00")
+    commits: list[Commit] = []
     index = 0
-    while index < len(tokens):
-        token = tokens[index].lstrip(b"\n")
-        index += 1
-        if not token.startswith(b":"):
-            continue
-        _, _, old_blob, new_blob, status = token[1:].split(b" ")
-        letter = _text(status[:1])
-        if letter in ("R", "C"):
-            old_path, new_path = _text(tokens[index]), _text(tokens[index + 1])
-            index += 2
-        else:
-            old_path = new_path = _text(tokens[index])
-            index += 1
-        zero = b"0" * 40
-        changes.append(
-            Change(
-                letter,
-                None if letter == "A" else old_path,
-                None if letter == "D" else new_path,
-                None if old_blob == zero else _text(old_blob),
-                None if new_blob == zero else _text(new_blob),
-            )
-        )
+    while index < len(tokens) and tokens[index].strip(b"\n"):
+        header = tokens[index : index + _FIELDS]
+        index += _FIELDS
+        changes: list[Change] = []
+        while index < len(tokens) and (raw := _RAW.match(tokens[index])) is not None:
+            paths = 2 if raw.group(5) in (b"R", b"C") else 1
+            if index + paths >= len(tokens) or not all(tokens[index + 1 : index + 1 + paths]):
+                raise GitError("git log gave a change without its path")
+            changes.append(_change(raw, [_text(p) for p in tokens[index + 1 : index + 1 + paths]]))
+            index += 1 + paths
+        commits.append(_commit(header, tuple(changes)))
+        if index < len(tokens) and tokens[index] == b"":
+            index += 1  # a commit that changed nothing listed ends with an empty field
+    if any(tokens[index:]):
+        raise GitError("git log gave output calcheck does not understand; is this a git repository?")
+    return commits
+
+
+def _commit(header: list[bytes], changes: tuple[Change, ...]) -> Commit:
+    if len(header) != _FIELDS:
+        raise GitError("git log ended in the middle of a commit")
+    sha, parents, author, email, authored, committed, subject = header
+    sha = sha.lstrip(b"\n")
+    shapes = [_SHA.match(sha), _DATE.match(authored), _DATE.match(committed)]
+    if not all(shapes) or (parents and not all(_SHA.match(parent) for parent in parents.split(b" "))):
+        raise GitError(f"git log gave a commit calcheck does not understand near {_text(sha[:40])!r}")
     return Commit(
         _text(sha),
         tuple(_text(parents).split()),
         _text(author),
         _text(email),
-        dt.datetime.fromisoformat(_text(date)),
+        _when(authored),
         _text(subject),
-        tuple(changes),
+        changes,
+        _when(committed),
     )
+
+
+def _when(text: bytes) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text.decode("ascii").replace("Z", "+00:00"))
+    except ValueError:
+        raise GitError(f"git log gave a date calcheck does not understand: {_text(text)!r}") from None
+
+
+def _change(raw: re.Match[bytes], paths: list[str]) -> Change:
+    """One file of a commit's --raw listing; a side that is a link or a submodule counts as no file."""
+    old_mode, new_mode, old_blob, new_blob, letter = raw.groups()
+    old_path, new_path = paths[0], paths[-1]
+    old = None if set(old_blob) == {ord("0")} or old_mode in _NOT_A_FILE else _text(old_blob)
+    new = None if set(new_blob) == {ord("0")} or new_mode in _NOT_A_FILE else _text(new_blob)
+    status = _text(letter)
+    return Change(status, None if status == "A" else old_path, None if status == "D" else new_path, old, new)
 
 
 class GitTree:
@@ -446,6 +485,7 @@ class GitTree:
         self.prefix = prefix
         self.label = f"{prefix or '.'}@{rev}"
         self.files, self.skipped = repo.tree_entries(commit, prefix)
+        self._skipped = frozenset(self.skipped)
         self._stream: BlobStream | None = None
 
     def yaml_files(self) -> list[str]:
@@ -463,9 +503,12 @@ class GitTree:
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):
             return FileState.OUTSIDE, None
-        blob = self.files.get(relative)
+        parts = PurePosixPath(relative).parts  # read as the work tree reads it: 'a//b/./c/' is 'a/b/c'
+        if any("/".join(parts[: i + 1]) in self._skipped for i in range(len(parts))):
+            return FileState.LINK, None  # a link, or inside one: never followed (as in the work tree)
+        blob = self.files.get("/".join(parts))
         if blob is None:
-            folder = relative.rstrip("/") + "/"
+            folder = "/".join(parts) + "/" if parts else ""
             found = any(path.startswith(folder) for path in self.files)
             return (FileState.NOT_A_FILE if found else FileState.MISSING), None
         return FileState.OK, hashlib.sha256(self.repo.blob(blob)).hexdigest()
@@ -474,8 +517,8 @@ class GitTree:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
     def links(self) -> list[str]:
-        """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
-        return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
+        """Committed symbolic links and submodules that could hold records (see ``reported_link``)."""
+        return [p for p in self.skipped if reported_link(p)]
 
     def close(self) -> None:
         """End the git processes reading this revision (the read-ahead stream and the repository's readers)."""

@@ -21,13 +21,19 @@ def open_repo(estate: Path) -> GitRepo | None:
 
 
 def builder_at(
-    repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], *, transfers_only: bool = False
+    repo: GitRepo,
+    prefix: str,
+    commit: str,
+    cal_names: dict[str, str],
+    *,
+    transfers_only: bool = False,
+    latest: dt.date | None = None,
 ) -> HistoryBuilder:
     """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``)."""
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     commits = repo.log(prefix, commit)
-    builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only)
+    builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only, latest=latest)
     with repo.stream(builder.blobs_needed(commits)) as blobs, gc_paused(freeze=True):
         builder.read_blob = blobs.read  # read ahead on another core; the walk builds many long-lived records
         for record in commits:
@@ -48,7 +54,7 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
         if repo.is_shallow():
             return Timeline(note=SHALLOW_HINT)
         prefix = repo.prefix(estate)
-        builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True)
+        builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True, latest=as_of)
         if rev is None and not repo.bare:
             _add_uncommitted(repo, prefix, builder, as_of)
         history = builder.history
@@ -101,7 +107,9 @@ class EditHistory:
                 self.now = Timeline(note=SHALLOW_HINT)
                 return
             prefix = self._repo.prefix(estate)
-            builder = builder_at(self._repo, prefix, self._repo.resolve("HEAD"), cal_names, transfers_only=True)
+            builder = builder_at(
+                self._repo, prefix, self._repo.resolve("HEAD"), cal_names, transfers_only=True, latest=as_of
+            )
             state, since, count = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
             _add_uncommitted(self._repo, prefix, builder, as_of)
             self.now = _timeline(builder)

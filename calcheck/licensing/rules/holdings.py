@@ -109,6 +109,7 @@ _FILE_MESSAGES = {
     FileState.OUTSIDE: "points outside the estate folder",
     FileState.NOT_A_FILE: "is not a regular file",
     FileState.UNREADABLE: "cannot be read",
+    FileState.LINK: "is a symbolic link, or inside one (links are never followed)",
 }
 
 
