@@ -181,7 +181,7 @@ def test_the_work_tree_and_a_revision_read_links_alike(repo: Path, run_cli: Run)
         "symbolic link, or inside one (links are never followed)",
         "licenses/people/alias.yaml:1:1: error [estate-link] 'people/alias.yaml' is a symbolic link; it is not read",
         "licenses/people/people.yaml:5:10: error [uncovered-access] person carol reaches dc without a Windows Server "
-        "CAL 2022 or newer",
+        "CAL 2022 (User) or newer",
         "licenses/staff:1:1: error [estate-link] 'staff' is a symbolic link; it is not read",
     ]
     code, out, _ = run_cli("diff", "HEAD", "--as-of", "2026-03-01", "--no-history")
