@@ -61,6 +61,7 @@ def add_export(commands: Subparsers) -> Handler:
 def cmd_site(args: argparse.Namespace) -> int:
     from calcheck.site import build
 
+    build.require_engine(args.engine)
     estate = estate_path(args)
     paths = build.SitePaths.of(args.config or estate.resolve().parent / "site" / "mkdocs.yml")
     if args.site_command == "serve":

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from calcheck import __version__
+from calcheck.core.errors import CalcheckError
 from calcheck.licensing.access import Catalogue, Directory
 from calcheck.licensing.coverage import in_force
 from calcheck.licensing.engine import CheckResult
@@ -147,7 +148,10 @@ def to_csv(table: Table) -> bytes:
 
 def to_xlsx(named: dict[str, Table]) -> bytes:
     """One workbook, one sheet per table, byte-identical for the same content."""
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise CalcheckError("XLSX export needs openpyxl: pip install 'calcheck[xlsx]'") from None
 
     book = Workbook()
     book.remove(book.active)
