@@ -57,4 +57,15 @@ RULES = (
         "The file's 'kind:' differs from the folder it lives in (e.g. a devices file under people/).",
     ),
     _file_rule("schema", "Schema violation", "The document does not match its JSON Schema in schemas/."),
+    Rule(
+        "schema-outdated",
+        "Repository's schema copy differs from calcheck's",
+        Severity.WARNING,
+        "-",
+        "calcheck checks with the schemas installed with it. The copies in the repository's schemas/ folder (beside "
+        "the estate) serve editors and other tools; after an upgrade they may describe older data. "
+        "'calcheck init --upgrade .' refreshes them.",
+        None,
+        "copies",
+    ),
 )
