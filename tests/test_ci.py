@@ -179,13 +179,23 @@ def test_the_actions_check_step_honours_its_inputs(
 
 
 def pre_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    import sysconfig
+
+    scratch = repo.parent
+    # Offline: the hook's environment sees the packages of the Python running the tests (never the base
+    # interpreter's, which a fresh virtual environment does not share) and builds calcheck without an index.
+    # Every cache and home lives under the test's own folder.
+    paths = sysconfig.get_paths()
     env = {
-        **os.environ, "PRE_COMMIT_HOME": str(repo.parent / "pre-commit-home"),
-        # offline: the hook's environment sees the installed packages and builds calcheck without an index
-        "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
+        **os.environ, "PRE_COMMIT_HOME": str(scratch / "pre-commit-home"),
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([paths["purelib"], paths["platlib"]])),
+        "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_NO_CACHE_DIR": "1",
+        "HOME": str(scratch / "home"), "XDG_CACHE_HOME": str(scratch / "cache"), "XDG_DATA_HOME": str(scratch / "data"),
+        "VIRTUALENV_OVERRIDE_APP_DATA": str(scratch / "virtualenv"), "TMPDIR": str(scratch),
         "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
         "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
     }  # fmt: skip
+    env.pop("VIRTUALENV_SYSTEM_SITE_PACKAGES", None)
     return subprocess.run(
         [str(BIN / "pre-commit"), *args], cwd=repo, env=env, capture_output=True, text=True, check=False
     )

@@ -50,14 +50,16 @@ def add_assign(commands: Subparsers) -> Handler:
     )
     assign.add_argument("holding", help="holding id")
     who = assign.add_mutually_exclusive_group(required=True)
-    who.add_argument("--person", help="person id")
-    who.add_argument("--device", help="device id")
-    assign.add_argument("--since", type=parse_date, help="first day (default: today)")
-    assign.add_argument("--until", type=parse_date, help="last day of a temporary assignment")
+    who.add_argument("--person", metavar="ID", help="person id")
+    who.add_argument("--device", metavar="ID", help="device id")
+    assign.add_argument("--since", type=parse_date, metavar="DATE", help="first day (default: today)")
+    assign.add_argument("--until", type=parse_date, metavar="DATE", help="last day of a temporary assignment")
     assign.add_argument("--temporary", action="store_true", help="a temporary assignment (needs --until)")
     assign.add_argument("--reason", choices=REASONS, help="why the CAL is assigned")
-    assign.add_argument("--note", help="free text")
-    assign.add_argument("--file", type=Path, help="assignments file to add to (default: the assignee's)")
+    assign.add_argument("--note", metavar="TEXT", help="free text")
+    assign.add_argument(
+        "--file", type=Path, metavar="FILE", help="assignments file to add to (default: the assignee's)"
+    )
     assign.add_argument("--id", help="assignment id (default: the next in the estate's numbering)")
     edit_options(assign)
     return cmd_assign
@@ -71,7 +73,7 @@ def add_unassign(commands: Subparsers) -> Handler:
         description="End an assignment on a date (until:), or remove its record.",
     )
     unassign.add_argument("assignment", help="assignment id")
-    unassign.add_argument("--on", type=parse_date, help="last day (default: today)")
+    unassign.add_argument("--on", type=parse_date, metavar="DATE", help="last day (default: today)")
     unassign.add_argument("--remove", action="store_true", help="delete the record instead of ending it")
     edit_options(unassign)
     return cmd_unassign
@@ -88,12 +90,12 @@ def add_transfer(commands: Subparsers) -> Handler:
     )
     transfer.add_argument("assignment", help="assignment id")
     target = transfer.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-person", help="person id")
-    target.add_argument("--to-device", help="device id")
-    transfer.add_argument("--on", type=parse_date, help="first day of the new holder (default: today)")
+    target.add_argument("--to-person", metavar="ID", help="person id")
+    target.add_argument("--to-device", metavar="ID", help="device id")
+    transfer.add_argument("--on", type=parse_date, metavar="DATE", help="first day of the new holder (default: today)")
     transfer.add_argument("--reason", choices=REASONS, help="why the CAL moves")
     transfer.add_argument("--temporary", action="store_true", help="a temporary transfer (needs --until)")
-    transfer.add_argument("--until", type=parse_date, help="last day of a temporary transfer")
+    transfer.add_argument("--until", type=parse_date, metavar="DATE", help="last day of a temporary transfer")
     edit_options(transfer)
     return cmd_transfer
 
@@ -108,14 +110,18 @@ def add_audit(commands: Subparsers) -> Handler:
         description="Append an audit record (date, auditor, scope, result, the git revision and the shortfall of "
         "every CAL pool) to audits/<year>.yaml; the audit-overdue rule reads it.",
     )
-    record.add_argument("--auditor", required=True, help="who audited")
+    record.add_argument("--auditor", required=True, metavar="NAME", help="who audited")
     record.add_argument("--type", choices=("internal", "external", "vendor", "reconciliation"), default="internal")
-    record.add_argument("--scope", help="what was audited")
+    record.add_argument("--scope", metavar="TEXT", help="what was audited")
     record.add_argument(
         "--result", choices=("compliant", "non-compliant", "remediated"), help="the outcome (default: from the check)"
     )
-    record.add_argument("--date", type=parse_date, help="audit date (default: today)")
-    record.add_argument("--id", help="audit id (default: the next AUD-<year>-NNNN)")
+    record.add_argument("--date", type=parse_date, metavar="DATE", help="audit date (default: today)")
+    record.add_argument(
+        "--id",
+        help="audit id (default: the next in the numbering of the estate's audits, e.g. AUD-2026-Q3 then "
+        "AUD-2026-Q4; AUD-<year>-0001 for the first)",
+    )
     edit_options(record)
     return cmd_audit
 
@@ -134,13 +140,22 @@ def add_import(commands: Subparsers) -> Handler:
     importer.add_argument("file", type=Path, help="the export (CSV)")
     importer.add_argument("--source", choices=("auto", "ad", "entra", "intune"), default="auto")
     importer.add_argument(
-        "--mapping", type=Path, help="YAML mapping field -> column (id, name, email, department, enabled)"
+        "--mapping",
+        type=Path,
+        metavar="MAP.yaml",
+        help="YAML mapping field -> column (id, name, email, department, enabled)",
     )
-    importer.add_argument("--on", type=parse_date, help="date of departures and retirements (default: today)")
     importer.add_argument(
-        "--file-to", type=Path, dest="target", help="file for new records (default: <kind>/imported.yaml)"
+        "--on", type=parse_date, metavar="DATE", help="date of departures and retirements (default: today)"
     )
-    importer.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    importer.add_argument(
+        "--file-to",
+        type=Path,
+        dest="target",
+        metavar="FILE",
+        help="file for new records (default: <kind>/imported.yaml)",
+    )
+    importer.add_argument("--path", type=Path, metavar="PATH", help="estate folder (default: the nearest licenses/)")
     importer.add_argument("--dry-run", action="store_true", help="show the changes without writing them")
     importer.add_argument(
         "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
@@ -159,8 +174,10 @@ def add_reconcile(commands: Subparsers) -> Handler:
         "holders were not seen for --unused-days (harvest candidates).",
     )
     reconcile.add_argument("usage", nargs="+", type=Path, help="usage exports (CSV)")
-    reconcile.add_argument("--unused-days", type=int, default=90, help="harvest CALs unused this long (default: 90)")
-    reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    reconcile.add_argument(
+        "--unused-days", type=int, default=90, metavar="N", help="harvest CALs unused this long (default: 90)"
+    )
+    reconcile.add_argument("--path", type=Path, metavar="PATH", help="estate folder (default: the nearest licenses/)")
     reconcile.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="reconcile as of this day")
     reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
     return cmd_reconcile

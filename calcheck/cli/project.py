@@ -29,7 +29,9 @@ def add_init(commands: Subparsers) -> Handler:
         "overwritten; they are listed as left alone. --upgrade refreshes the copies of the schemas instead.",
     )
     init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="the repository (default: .)")
-    init.add_argument("--date", type=parse_date, default=None, help="date for the examples (default: today)")
+    init.add_argument(
+        "--date", type=parse_date, default=None, metavar="DATE", help="date for the examples (default: today)"
+    )
     init.add_argument(
         "--action",
         default=None,

@@ -36,11 +36,21 @@ def add_site(commands: Subparsers) -> Handler:
     for action, summary in (("build", "generate the pages and build the HTML"), ("serve", "preview with live reload")):
         sub = site_commands.add_parser(action, help=summary, description=summary)
         sub.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
-        sub.add_argument("--config", type=Path, help="site configuration (default: site/mkdocs.yml beside the estate)")
+        sub.add_argument(
+            "--config",
+            type=Path,
+            metavar="FILE",
+            help="site configuration (default: site/mkdocs.yml beside the estate)",
+        )
         sub.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="position as of this day")
         sub.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs", help="site generator")
         if action == "serve":
-            sub.add_argument("--dev-addr", default="127.0.0.1:8000", help="address to serve on (default: %(default)s)")
+            sub.add_argument(
+                "--dev-addr",
+                default="127.0.0.1:8000",
+                metavar="HOST:PORT",
+                help="address to serve on (default: %(default)s)",
+            )
     return cmd_site
 
 
@@ -52,7 +62,7 @@ def add_export(commands: Subparsers) -> Handler:
         description="Write elp, assignments and proofs as CSV files (or one XLSX workbook) into a folder, with "
         "MANIFEST.json holding each file's SHA-256. The same revision and date give identical bytes.",
     )
-    estate_options(export)
+    estate_options(export, output=False)
     export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
     export.add_argument("--to", type=Path, required=True, metavar="DIR", help="folder to write the bundle into")
     return cmd_export
