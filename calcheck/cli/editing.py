@@ -237,7 +237,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     def plan(estate: Path, result: CheckResult, today: dt.date) -> list[Any]:
         repo = open_repo(estate)
         revision = repo.resolve("HEAD") if repo is not None and repo.has_commits() else None
-        return [plan_audit(estate, result, today, args.auditor, args.type, args.scope, args.result, revision, args.id)]
+        dirty = revision is not None and repo is not None and bool(repo.changed_files(repo.prefix(estate)))
+        record = (args.auditor, args.type, args.scope, args.result, revision, args.id, dirty)
+        return [plan_audit(estate, result, today, *record)]
 
     return run_edit(args, plan)
 

@@ -92,16 +92,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     from calcheck.outputs.export import bundle
 
     result = run_check(args)
-    revision = None
+    revision, dirty = None, None
     if args.rev is not None or not args.no_history:
         from calcheck.git.timeline import open_repo
 
         repo = open_repo(estate_path(args))
         if repo is not None and repo.has_commits():
             revision = repo.resolve(args.rev or "HEAD")
+            dirty = args.rev is None and bool(repo.changed_files(repo.prefix(estate_path(args))))
     if args.to.exists() and not args.to.is_dir():
         raise UsageError(f"{args.to}: is a file; --to takes a folder")
-    files = bundle(result, args.format, revision)
+    files = bundle(result, args.format, revision, dirty)
     args.to.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         if name.endswith((".csv", ".json")):

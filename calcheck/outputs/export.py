@@ -187,8 +187,11 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, bytes]:
-    """The files of an export, with MANIFEST.json listing each file's SHA-256 last."""
+def bundle(result: CheckResult, fmt: str, revision: str | None, dirty: bool | None = None) -> dict[str, bytes]:
+    """The files of an export, with MANIFEST.json listing each file's SHA-256 last.
+
+    ``dirty`` says the data is the work tree's, with uncommitted changes on top of ``revision``.
+    """
     named = tables(result)
     files = (
         {f"{name}.csv": to_csv(table) for name, table in named.items()}
@@ -201,6 +204,7 @@ def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, byt
         "organisation": result.estate.config.organisation if result.estate.config else None,
         "as_of": result.context.as_of.isoformat(),
         "revision": revision,
+        "dirty": dirty,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     files["MANIFEST.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
