@@ -143,7 +143,8 @@ def add_import(commands: Subparsers) -> Handler:
         "--mapping",
         type=Path,
         metavar="MAP.yaml",
-        help="YAML mapping field -> column (id, name, email, department, enabled)",
+        help="YAML mapping field -> column (id, name, email, department, enabled), and service_accounts: account "
+        "name patterns (e.g. [svc-*]) that make a new person a service account",
     )
     importer.add_argument(
         "--on", type=parse_date, metavar="DATE", help="date of departures and retirements (default: today)"
@@ -247,7 +248,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from calcheck.edits import operations
     from calcheck.edits.importing import plan_import
-    from calcheck.estate.parse import load_bytes
     from calcheck.licensing import engine
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
@@ -262,16 +262,20 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
         if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
             raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
-    mapping = None
-    if args.mapping is not None:
-        loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())
-        data = loaded.documents[0].data if loaded.documents else None
-        if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise UsageError(f"{args.mapping}: expected a mapping of field: column")
-        mapping = {str(k): str(v) for k, v in data.items()}
+    mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
     result = engine.check(estate, on)
     plan = plan_import(
-        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+        result,
+        estate,
+        args.what,
+        args.file,
+        args.source,
+        mapping,
+        on,
+        args.target,
+        args.partial,
+        args.force,
+        conventions,
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
@@ -283,9 +287,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)
     freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    skipped = f", {len(plan.skipped)} disabled and not in the estate (skipped)" if plan.skipped else ""
     print(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
-        f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
+        f"{'departed' if args.what == 'people' else 'retired'}{skipped}; {len(freed)} CALs became reclaimable"
     )
     for finding in freed:
         print(f"  {one_line(finding.message)}")
@@ -294,6 +299,23 @@ def cmd_import(args: argparse.Namespace) -> int:
         return EXIT_OK
     operations.write(plan.changes)
     return EXIT_OK
+
+
+def _mapping(path: Path) -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """The --mapping file: field -> column, and ``service_accounts``: the naming conventions of service accounts."""
+    from calcheck.estate.parse import load_bytes
+
+    loaded = load_bytes(str(path), path.read_bytes())
+    data = loaded.documents[0].data if loaded.documents else None
+    if loaded.findings or not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of field: column")
+    conventions = data.pop("service_accounts", [])
+    if not isinstance(conventions, list) or not all(isinstance(c, str) and c for c in conventions):
+        raise UsageError(f"{path}: service_accounts: expected a list of account name patterns, e.g. [svc-*, *$]")
+    if not all(isinstance(v, str) for v in data.values()):
+        raise UsageError(f"{path}: expected a mapping of field: column")
+    fields = {str(k): str(v) for k, v in data.items()}
+    return fields or None, tuple(conventions)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -311,6 +333,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     observations, problems = read_all(args.usage)
     result = engine.check(estate, as_of)
     findings = sort_findings(problems or reconcile(result, observations, args.unused_days))
-    context = ReportContext(result.estate.root, None, as_of.isoformat(), len(args.usage), Severity.ERROR)
+    organisation = result.estate.config.organisation if result.estate.config else None
+    context = ReportContext(result.estate.root, organisation, as_of.isoformat(), len(args.usage), Severity.ERROR)
     emit(REPORTERS[args.format](findings, context), None)
     return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK
