@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,21 @@ organisation: Example Ltd
 rules:
   disabled: [audit-overdue]
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def temporary_files_stay_in_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the code under test, or a tool it runs (MkDocs, git, pre-commit), puts in a temporary folder lands in
+    pytest's own folder for this run, never directly in /tmp."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    yield
+    tempfile.tempdir = None
+    if saved is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved
 
 
 @pytest.fixture

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -18,6 +25,7 @@ from tests.conftest import AS_OF, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 CI = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+Run = Callable[..., tuple[int, str, str]]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
@@ -127,3 +135,109 @@ def test_the_readme_synopsis_is_the_parsers() -> None:
         head, rest = README.split(start, 1)
         (ROOT / "README.md").write_text(head + start + generated + end + rest.split(end, 1)[1], encoding="utf-8")
     assert README.split(start, 1)[1].split(end, 1)[0] == generated
+
+
+# --- the CLI and the README agree ---------------------------------------------------------------------------------
+
+
+def test_export_has_no_output_option_to_ignore(run_cli: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        run_cli("export", "licenses", "--to", "x", "--output", "y")
+    assert stopped.value.code == 2 and "unrecognized arguments: --output y" in capsys.readouterr().err
+
+
+def test_validate_of_a_missing_file_is_a_usage_error(run_cli: Run, tmp_path: Path) -> None:
+    assert run_cli("validate", str(tmp_path / "none.yaml")) == (
+        2,
+        "",
+        f"calcheck: error: {tmp_path}/none.yaml: no such file\n",
+    )
+    assert run_cli("validate", str(tmp_path)) == (2, "", f"calcheck: error: {tmp_path}: not a file\n")
+
+
+def test_help_texts_tell_what_the_commands_do() -> None:
+    parser = build_parser()[0]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    history = commands["history"]
+    assert "oldest first" in (history.description or "")
+    assert next(a for a in history._actions if "--as-of" in a.option_strings).help == (
+        "only changes committed on or before DATE"
+    )
+    audit = next(a for a in commands["audit"]._actions if isinstance(a, argparse._SubParsersAction)).choices["record"]
+    identifier = next(a for a in audit._actions if "--id" in a.option_strings).help or ""
+    assert "AUD-2026-Q3 then AUD-2026-Q4" in identifier  # what next_id does with the bundled estate's numbering
+
+
+# --- site serve ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(ROOT / "site", tmp_path / "site", ignore=shutil.ignore_patterns("_build"))
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_site_serve_on_a_taken_port_says_so_in_one_line(run_cli: Run, project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        code, out, err = run_cli("site", "serve", "licenses", "--dev-addr", address)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"calcheck: error: cannot serve on {address}: Address already in use; choose another with --dev-addr HOST:PORT\n"
+    )
+    assert not (project / "site" / "_build").exists()  # refused before anything was generated
+
+
+def test_site_serve_cleans_up_after_ctrl_c(project: Path) -> None:
+    scratch = project / "tmp"
+    scratch.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "calcheck", "site", "serve", "licenses", "--as-of", AS_OF,
+               "--dev-addr", f"127.0.0.1:{port}"]  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(scratch), "NO_COLOR": "1"}
+    process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(scratch.rglob("*.html")):
+            time.sleep(0.2)  # the server has built the site into its temporary folder
+        assert any(scratch.rglob("*.html"))
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole foreground group is interrupted
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130 and err.splitlines()[-1] == "calcheck: interrupted"
+    assert list(scratch.iterdir()) == []
+
+
+# --- what a lean install says ---------------------------------------------------------------------------------------
+
+
+def test_without_the_site_extra_site_commands_name_it(
+    run_cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "material", None)  # as if Material for MkDocs were not installed
+    for action in ("build", "serve"):
+        assert run_cli("site", action, "licenses") == (
+            2,
+            "",
+            "calcheck: error: MkDocs with Material for MkDocs is not installed: pip install 'calcheck[site]'\n",
+        )
+
+
+def test_without_the_xlsx_extra_the_xlsx_export_names_it(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    code, _, err = run_cli("export", str(ROOT / "licenses"), "--as-of", AS_OF, "--no-history", "--format", "xlsx",
+                           "--to", str(tmp_path / "out"))  # fmt: skip
+    assert (code, err) == (2, "calcheck: error: XLSX export needs openpyxl: pip install 'calcheck[xlsx]'\n")
+    assert not (tmp_path / "out").exists()
