@@ -16,6 +16,7 @@ REGISTRY: dict[str, Rule] = {
         *assignments.RULES,
         *holdings.RULES,
         *governance.RULES,
+        *files.COPIES,
     )
 }
 

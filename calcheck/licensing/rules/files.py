@@ -57,6 +57,10 @@ RULES = (
         "The file's 'kind:' differs from the folder it lives in (e.g. a devices file under people/).",
     ),
     _file_rule("schema", "Schema violation", "The document does not match its JSON Schema in schemas/."),
+)
+
+# Reported beside the estate's files, about the repository's copies of the schemas; listed last in the registry.
+COPIES = (
     Rule(
         "schema-outdated",
         "Repository's schema copy differs from calcheck's",
