@@ -24,17 +24,26 @@ rules:
 
 @pytest.fixture(autouse=True, scope="session")
 def temporary_files_stay_in_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """What the code under test, or a tool it runs (MkDocs, git, pre-commit), puts in a temporary folder lands in
-    pytest's own folder for this run, never directly in /tmp."""
+    """What the code under test, or a tool it runs (MkDocs, git, pre-commit, Chromium), puts in a temporary folder or
+    a per-user cache or configuration folder lands in pytest's own folder for this run, never in /tmp or $HOME."""
     folder = tmp_path_factory.mktemp("tmp")
-    saved = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    redirected = {
+        "TMPDIR": folder,
+        "XDG_CACHE_HOME": folder / "cache",
+        "XDG_CONFIG_HOME": folder / "config",
+        "XDG_DATA_HOME": folder / "data",
+        "XDG_STATE_HOME": folder / "state",
+    }
+    saved = {name: os.environ.get(name) for name in redirected}
+    os.environ.update({name: str(path) for name, path in redirected.items()})
+    tempfile.tempdir = str(folder)
     yield
     tempfile.tempdir = None
-    if saved is None:
-        os.environ.pop("TMPDIR", None)
-    else:
-        os.environ["TMPDIR"] = saved
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
