@@ -241,3 +241,25 @@ def test_without_the_xlsx_extra_the_xlsx_export_names_it(
                            "--to", str(tmp_path / "out"))  # fmt: skip
     assert (code, err) == (2, "calcheck: error: XLSX export needs openpyxl: pip install 'calcheck[xlsx]'\n")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extras", "code", "argument"),
+    [("", 0, "/action"), ("site", 0, "/action[site]"), ("site,xlsx", 0, "/action[site,xlsx]"), ("site;x", 2, None)],
+)
+def test_the_action_installs_the_lean_package_unless_asked_for_extras(
+    extras: str, code: int, argument: str | None, tmp_path: Path
+) -> None:
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    script = next(step["run"] for step in action["runs"]["steps"] if step.get("name") == "Install calcheck")
+    fake = tmp_path / "bin" / "python"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "ACTION_PATH": "/action", "EXTRAS": extras}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == code, done.stderr
+    if argument is not None:
+        assert done.stdout == f"-m pip install --disable-pip-version-check --quiet {argument}\n"

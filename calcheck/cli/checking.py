@@ -35,7 +35,9 @@ def add_check(commands: Subparsers) -> Handler:
     check = commands.add_parser(
         "check",
         help="validate the estate and report findings",
-        description="Validate the estate: YAML, schemas, references and licensing rules.",
+        description="Validate the estate: YAML, schemas, references and licensing rules. The schemas are those "
+        "installed with calcheck; a copy in the repository's schemas/ folder that differs is reported "
+        "(schema-outdated).",
     )
     estate_options(check)
     check.add_argument(
