@@ -49,12 +49,14 @@ def outdated_copies(estate_root: Path, shown: str) -> list[Finding]:
     """A finding for each schema in the repository's ``schemas/`` (beside the estate) that differs from calcheck's."""
     copies = estate_root.resolve().parent / "schemas"
     installed = schema_dir().resolve()
-    if not copies.is_dir() or copies.resolve() == installed:
-        return []
+    if copies.is_symlink() or not copies.is_dir() or copies.resolve() == installed:
+        return []  # links are not followed: only the repository's own files are compared, and never parsed
     found = []
     for path in sorted(installed.glob("*.schema.json")):
         copy = copies / path.name
-        if copy.is_file() and not copy.is_symlink() and copy.read_bytes() != path.read_bytes():
+        if copy.is_symlink() or not copy.is_file():
+            continue
+        if copy.stat().st_size != path.stat().st_size or copy.read_bytes() != path.read_bytes():
             found.append(
                 Finding(
                     "schema-outdated",
