@@ -48,6 +48,7 @@ def test_ci_runs_the_readme_lines_verbatim_on_debians_externally_managed_python(
     install, tests = setup_lines()
     assert install in lines and tests in lines
     before = lines[: lines.index(install)]
+    assert 'git clone --quiet --no-hardlinks . "$fresh/calcheck"' in before and 'cd "$fresh/calcheck"' in before
     assert 'export PATH="/usr/bin:$PATH"' in before  # python3 is Debian's own
     assert any("EXTERNALLY-MANAGED" in line for line in before)  # and proven externally managed first
     assert any(line.startswith('export PIP_CONSTRAINT="$PWD/ci/constraints.txt"') for line in before)
