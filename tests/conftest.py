@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +35,30 @@ def _file_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("CALCHECK_CACHE_DIR", None)
     else:
         os.environ["CALCHECK_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def temporary_files_stay_in_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the code under test, or a tool it runs (MkDocs, git, pre-commit, Chromium), puts in a temporary folder or
+    a per-user cache or configuration folder lands in pytest's own folder for this run, never in /tmp or $HOME."""
+    folder = tmp_path_factory.mktemp("tmp")
+    redirected = {
+        "TMPDIR": folder,
+        "XDG_CACHE_HOME": folder / "cache",
+        "XDG_CONFIG_HOME": folder / "config",
+        "XDG_DATA_HOME": folder / "data",
+        "XDG_STATE_HOME": folder / "state",
+    }
+    saved = {name: os.environ.get(name) for name in redirected}
+    os.environ.update({name: str(path) for name, path in redirected.items()})
+    tempfile.tempdir = str(folder)
+    yield
+    tempfile.tempdir = None
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

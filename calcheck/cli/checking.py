@@ -36,7 +36,9 @@ def add_check(commands: Subparsers) -> Handler:
     check = commands.add_parser(
         "check",
         help="validate the estate and report findings",
-        description="Validate the estate: YAML, schemas, references and licensing rules.",
+        description="Validate the estate: YAML, schemas, references and licensing rules. The schemas are those "
+        "installed with calcheck; a copy in the repository's schemas/ folder that differs is reported "
+        "(schema-outdated).",
     )
     estate_options(check)
     check.add_argument(
@@ -108,7 +110,7 @@ def add_validate(commands: Subparsers) -> Handler:
         description="Parse each file and validate it against the schema of its kind: the fast check for "
         "pre-commit and editors. References between files and the licensing rules need 'calcheck check'.",
     )
-    validate.add_argument("files", nargs="+", type=Path, help="estate files")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="estate files")
     validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
     return cmd_validate
 
@@ -196,6 +198,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext, failed
 
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     findings = sort_findings([f for path in args.files for f in loading.validate_file(path)])
     context = ReportContext("files", None, dt.date.today().isoformat(), len(args.files), Severity.ERROR)
     emit(REPORTERS[args.format](findings, context), None)

@@ -68,7 +68,13 @@ def default_estate() -> Path:
     raise UsageError("no licenses/ folder here or above; give the estate folder as PATH")
 
 
-def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -> None:
+def estate_options(
+    parser: argparse.ArgumentParser,
+    *,
+    revisions: bool = True,
+    output: bool = True,
+    as_of: str = "evaluate dates as of this day, YYYY-MM-DD (default: today)",
+) -> None:
     parser.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
     if revisions:
         parser.add_argument("--rev", metavar="REV", help="read the estate as it was at this git revision")
@@ -80,10 +86,14 @@ def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -
         type=parse_date,
         default=None,
         metavar="DATE",
-        help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
+        help=as_of,
     )
-    parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
-    cache_option(parser)
+    if output:
+        parser.add_argument(
+            "--output", "-o", type=Path, metavar="FILE", help="write to this file instead of standard output"
+        )
+    if revisions:  # the commands that check the estate (history reads git alone)
+        cache_option(parser)
 
 
 def cache_option(parser: argparse.ArgumentParser) -> None:

@@ -8,9 +8,11 @@ no longer lists them (or lists them disabled).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,11 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 REQUIRED = {"people": ("id", "name"), "devices": ("id",)}
+# Columns that mark a service account in any export: an AD object class of a (group) managed service account, or
+# service principal names registered on the account.
+SERVICE_FIELDS = {"objectclass": ("objectclass",), "spn": ("serviceprincipalname", "serviceprincipalnames")}
+SERVICE_CLASS = re.compile(r"(?i)managedserviceaccount")
+_TYPE_NAME = re.compile(r"(Microsoft|System)(\.\w+)+")  # what Export-Csv writes for a collection it cannot show
 MOBILE = re.compile(r"(?i)^(ios|ipados|android)")
 TRUE = {"true", "yes", "1", "enabled"}
 FALSE = {"false", "no", "0", "disabled"}
@@ -72,6 +79,7 @@ class ImportPlan:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     leavers: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # disabled accounts the estate does not know
 
 
 def read_rows(
@@ -93,6 +101,7 @@ def read_rows(
         if source == "auto":
             source = _detect(columns, kind)
         fields = SOURCES[source]
+    fields = {**SERVICE_FIELDS, **fields}
     wanted = {name: next((columns[c] for c in candidates if c in columns), None) for name, candidates in fields.items()}
     missing = [name for name in REQUIRED[kind] if wanted.get(name) is None]
     if missing:
@@ -266,6 +275,15 @@ class _Files:
         return found
 
 
+def service_account(identifier: str, row: Row, conventions: tuple[str, ...]) -> bool:
+    """True when the export marks the account as a service account, or its name follows a given convention."""
+    spn = row.values.get("spn", "").strip("{} ")
+    if SERVICE_CLASS.search(row.values.get("objectclass", "")) or (spn and not _TYPE_NAME.fullmatch(spn)):
+        return True
+    names = {identifier.lower(), row.values.get("id", "").lower()}
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for name in names for pattern in conventions)
+
+
 def plan_people(
     result: CheckResult,
     rows: dict[str, Row],
@@ -274,6 +292,7 @@ def plan_people(
     target: Path,
     partial: bool,
     export: str = "import",
+    conventions: tuple[str, ...] = (),
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
@@ -301,8 +320,10 @@ def plan_people(
             enabled = False
         if person is None:
             if enabled is False:
-                continue  # a disabled account nobody knows: nothing to record
+                plan.skipped.append(identifier)  # a disabled account nobody knows: nothing to record, but counted
+                continue
             kind = "external" if values.get("usertype", "").lower() == "guest" else "employee"
+            kind = "service-account" if service_account(identifier, row, conventions) else kind
             record = {"id": identifier, "name": values.get("name") or identifier, "kind": kind, "status": "active"}
             record.update({k: values[k] for k in ("email", "department") if values.get(k)})
             files.new.setdefault(target, []).append(record)
@@ -370,6 +391,7 @@ def plan_import(
     target: Path | None,
     partial: bool = False,
     force: bool = False,
+    conventions: tuple[str, ...] = (),
 ) -> ImportPlan:
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
@@ -377,9 +399,12 @@ def plan_import(
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
     if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial, str(path))
+        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions)
     else:
         plan = plan_devices(result, validated, on, target, partial)
+    schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
+    modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
+    plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

@@ -399,8 +399,12 @@ def plan_audit(
     outcome: str | None,
     revision: str | None,
     identifier: str | None = None,
+    dirty: bool = False,
 ) -> Change:
-    """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml."""
+    """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml.
+
+    ``dirty``: the estate had uncommitted changes on top of ``revision``, and the record says so.
+    """
     from ruamel.yaml.comments import CommentedMap
 
     existing = list(result.estate.index("audits"))
@@ -418,6 +422,7 @@ def plan_audit(
             **({"scope": emittable(scope)} if scope else {}),
             "result": outcome,
             **({"revision": revision} if revision else {}),
+            **({"dirty": True} if revision and dirty else {}),
             "position": CommentedMap({emittable(p.label): p.shortfall for p in position.pools}),
         }
     )

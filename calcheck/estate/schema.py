@@ -17,7 +17,7 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import KINDS
 from calcheck.estate.yamlload import Document, locate, locate_key
 
-BASE_URI = "https://calcheck.dev/schemas/v1/"
+BASE_URI = "https://calcheck.dev/schemas/v1/"  # an identifier, never fetched
 RULE = "schema"
 
 Located = tuple[Finding, tuple[Any, ...]]
@@ -33,11 +33,41 @@ def schema_dir() -> Path:
 
 @cache
 def load_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema by its ``$id``."""
+    """Every installed schema by its URI (``BASE_URI`` + file name).
+
+    The files carry no ``$id``: their ``$ref``s are relative (``common.schema.json#/$defs/id``), so editors and
+    check-jsonschema resolve them beside the file, offline. calcheck gives each one its URI here, in memory only.
+    """
     found: dict[str, dict[str, Any]] = {}
     for path in sorted(schema_dir().glob("*.schema.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        found[schema["$id"]] = schema
+        found[f"{BASE_URI}{path.name}"] = {"$id": f"{BASE_URI}{path.name}", **schema}
+    return found
+
+
+def outdated_copies(estate_root: Path, shown: str) -> list[Finding]:
+    """A finding for each schema in the repository's ``schemas/`` (beside the estate) that differs from calcheck's."""
+    copies = estate_root.resolve().parent / "schemas"
+    installed = schema_dir().resolve()
+    if copies.is_symlink() or not copies.is_dir() or copies.resolve() == installed:
+        return []  # links are not followed: only the repository's own files are compared, and never parsed
+    found = []
+    for path in sorted(installed.glob("*.schema.json")):
+        copy = copies / path.name
+        if copy.is_symlink() or not copy.is_file():
+            continue
+        if copy.stat().st_size != path.stat().st_size or copy.read_bytes() != path.read_bytes():
+            found.append(
+                Finding(
+                    "schema-outdated",
+                    Severity.WARNING,
+                    f"{shown}/{path.name}",
+                    1,
+                    1,
+                    f"schemas/{path.name} differs from the schema calcheck checks with (its installed copy)",
+                    "run 'calcheck init --upgrade .' in the repository to refresh its copies of the schemas",
+                )
+            )
     return found
 
 

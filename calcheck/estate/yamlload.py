@@ -201,11 +201,17 @@ class _Builder:
         self.doc_count = 0
         self.odd_numbers = False
 
-    def run(self, raw: bytes) -> None:
-        parser = _Loader(raw)
+    def run(self, raw: bytes, loader: Any = _Loader) -> None:
+        parser = loader(raw)
         try:
             self._events(parser)
         except yaml.MarkedYAMLError as exc:
+            if loader is not yaml.SafeLoader and "nesting depth" in str(exc.problem):
+                # libyaml >= 0.2.6 stops at 1000 levels while scanning ahead, before calcheck's own bound is
+                # reached: read the file again with PyYAML's Python parser, which reports the depth at its mark.
+                self._restart()
+                self.run(raw, yaml.SafeLoader)
+                return
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             self._syntax(line, col, f"{exc.problem or exc.context}")
@@ -218,6 +224,14 @@ class _Builder:
             pass
         finally:
             parser.dispose()
+
+    def _restart(self) -> None:
+        self.result.documents.clear()
+        self.result.findings.clear()
+        self.result.broken_paths.clear()
+        self.anchors.clear()
+        self.stack.clear()
+        self.expanded = self.doc_count = 0
 
     def _syntax(self, line: int, col: int, problem: str) -> None:
         self.result.problem(

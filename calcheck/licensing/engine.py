@@ -11,7 +11,8 @@ from calcheck.core.findings import Finding, Severity, sort_findings
 from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import load_estate
 from calcheck.estate.model import Estate
-from calcheck.estate.sources import EstateSource, WorkTree
+from calcheck.estate.schema import outdated_copies
+from calcheck.estate.sources import EstateSource, WorkTree, display_path
 from calcheck.estate.transfers import Timeline
 from calcheck.estate.yamlload import gc_paused, locate_key
 from calcheck.licensing.rules import REGISTRY, Context
@@ -107,6 +108,8 @@ def check(
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source, cache)
+        if isinstance(source, WorkTree):
+            findings.extend(outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas")))
         context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)

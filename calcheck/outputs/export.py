@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from calcheck import __version__
+from calcheck.core.errors import CalcheckError
 from calcheck.licensing.access import Catalogue
 from calcheck.licensing.engine import CheckResult
 from calcheck.outputs.cells import csv_text, safe_cell
@@ -128,7 +129,10 @@ def to_csv(table: Table) -> bytes:
 
 def to_xlsx(named: dict[str, Table]) -> bytes:
     """One workbook, one sheet per table, byte-identical for the same content."""
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise CalcheckError("XLSX export needs openpyxl: pip install 'calcheck[xlsx]'") from None
 
     book = Workbook()
     book.remove(book.active)
@@ -164,8 +168,11 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, bytes]:
-    """The files of an export, with MANIFEST.json listing each file's SHA-256 last."""
+def bundle(result: CheckResult, fmt: str, revision: str | None, dirty: bool | None = None) -> dict[str, bytes]:
+    """The files of an export, with MANIFEST.json listing each file's SHA-256 last.
+
+    ``dirty`` says the data is the work tree's, with uncommitted changes on top of ``revision``.
+    """
     named = tables(result)
     files = (
         {f"{name}.csv": to_csv(table) for name, table in named.items()}
@@ -178,6 +185,7 @@ def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, byt
         "organisation": result.estate.config.organisation if result.estate.config else None,
         "as_of": result.context.as_of.isoformat(),
         "revision": revision,
+        "dirty": dirty,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     files["MANIFEST.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -173,33 +176,81 @@ def _zensical() -> str:
     return shutil.which("zensical", path=absolute) or str(own)
 
 
+def require_engine(name: str) -> None:
+    """Stop with one line naming what to install when the site engine is missing (the lean install has none)."""
+    if name == "mkdocs" and not (_importable("mkdocs") and _importable("material")):
+        raise CalcheckError("MkDocs with Material for MkDocs is not installed: pip install 'calcheck[site]'")
+    if name == "zensical" and not (shutil.which("zensical") or Path(sys.executable).with_name("zensical").exists()):
+        raise CalcheckError("Zensical is not installed: pip install zensical")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module blocked in sys.modules, or a broken one
+        return False
+
+
 def run_engine(name: str, paths: SitePaths) -> None:
     """Build the HTML with MkDocs or Zensical; their output goes to stderr, failures stop calcheck."""
     command = engine_command(name, paths)
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise CalcheckError(f"{name} is not installed: pip install 'calcheck[site]'") from None
+    require_engine(name)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise CalcheckError(f"{name} build failed:\n{done.stderr.strip() or done.stdout.strip()}")
 
 
 def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name: str, address: str) -> None:
-    """Preview the site: the engine serves and live-reloads; calcheck regenerates pages when the YAML changes."""
+    """Preview the site: the engine serves and live-reloads; calcheck regenerates pages when the YAML changes.
+
+    The engine's temporary build folder lives in a folder of calcheck's own, removed however the server stops.
+    """
+    command = engine_command(engine_name, paths, serve=True, address=address)
+    require_engine(engine_name)
+    require_free(address)
     generate(estate_dir, paths, as_of or dt.date.today())
-    process = subprocess.Popen(engine_command(engine_name, paths, serve=True, address=address))
-    seen = _stamp(estate_dir, paths.handwritten)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the server too when calcheck is asked to stop
-    try:
-        while process.poll() is None:
-            time.sleep(1.0)
-            now = _stamp(estate_dir, paths.handwritten)
-            if now != seen:
-                seen = now
-                generate(estate_dir, paths, as_of or dt.date.today(), fresh=False)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="calcheck-serve-") as scratch:
+        process = subprocess.Popen(command, env={**os.environ, "TMPDIR": scratch})
+        seen = _stamp(estate_dir, paths.handwritten)
+        try:
+            while process.poll() is None:
+                time.sleep(1.0)
+                now = _stamp(estate_dir, paths.handwritten)
+                if now != seen:
+                    seen = now
+                    generate(estate_dir, paths, as_of or dt.date.today(), fresh=False)
+        finally:
+            _stop(process)
+    if process.returncode != 0:
+        raise CalcheckError(f"{engine_name} serve stopped with exit code {process.returncode}")
+
+
+def require_free(address: str) -> None:
+    """Refuse at once, in one line, an address that cannot be served on (the port taken, the host not ours)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--dev-addr {address!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(f"cannot serve on {address}: {reason}; choose another with --dev-addr HOST:PORT") from None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask the server to stop as Ctrl-C does (it cleans up), then insist."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            return
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _interrupt(signum: int, frame: object) -> None:

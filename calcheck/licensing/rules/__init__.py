@@ -17,6 +17,7 @@ REGISTRY: dict[str, Rule] = {
         *assignments.RULES,
         *holdings.RULES,
         *governance.RULES,
+        *files.COPIES,
     )
 }
 

@@ -59,3 +59,18 @@ RULES = (
     ),
     _file_rule("schema", "Schema violation", "The document does not match its JSON Schema in schemas/."),
 )
+
+# Reported beside the estate's files, about the repository's copies of the schemas; listed last in the registry.
+COPIES = (
+    Rule(
+        "schema-outdated",
+        "Repository's schema copy differs from calcheck's",
+        Severity.WARNING,
+        "-",
+        "calcheck checks with the schemas installed with it. The copies in the repository's schemas/ folder (beside "
+        "the estate) serve editors and other tools; after an upgrade they may describe older data. "
+        "'calcheck init --upgrade .' refreshes them.",
+        None,
+        "copies",
+    ),
+)
