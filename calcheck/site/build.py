@@ -22,7 +22,7 @@ from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
 from calcheck.git.timeline import builder_at, open_repo, timeline_for
 from calcheck.licensing import engine
-from calcheck.site.markup import slug
+from calcheck.site.markup import published_proof
 from calcheck.site.pages import SiteInput, TrendPoint, render_site
 
 ENGINES = ("mkdocs", "zensical")
@@ -64,15 +64,16 @@ def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
     chosen = entries[::-1][::step][:TREND_POINTS][::-1]
     cache.mkdir(parents=True, exist_ok=True)
     store = cache / "trend.json"
-    known: dict[str, list[int]] = json.loads(store.read_text()) if store.is_file() else {}
+    known: dict[str, object] = json.loads(store.read_text()) if store.is_file() else {}
     points = []
     for entry in chosen:
         key = f"{__version__}:{entry.sha}"
-        if key not in known:
+        point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
+        if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date())
-            position = result.context.position
-            known[key] = [position.total(a) for a in ("owned", "assigned", "required", "shortfall")]
-        points.append(TrendPoint(str(entry.date.date()), *known[key]))
+            point = TrendPoint.of(str(entry.date.date()), result.context.position)
+            known[key] = point.to_json()
+        points.append(point)
     store.write_text(json.dumps(known, sort_keys=True))
     return points
 
@@ -105,9 +106,8 @@ def generate(estate_dir: Path, paths: SitePaths, as_of: dt.date) -> engine.Check
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
     result = engine.check(WorkTree(estate_dir), as_of, timeline)
     proofs = _publish_proofs(estate_dir, result)
-    published = {name: f"proofs/{slug(name)}" for name in proofs}
-    position = result.context.position
-    now = TrendPoint(f"{as_of}", *(position.total(a) for a in ("owned", "assigned", "required", "shortfall")))
+    published = {name: published_proof(name) for name in proofs}
+    now = TrendPoint.of(f"{as_of}", result.context.position)
     points = [*trend(estate_dir, entries, paths.cache), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
@@ -117,7 +117,7 @@ def generate(estate_dir: Path, paths: SitePaths, as_of: dt.date) -> engine.Check
             if page.is_file() and not page.is_symlink():
                 files.setdefault(page.relative_to(paths.handwritten).as_posix(), page.read_bytes())
     assets = resources.files("calcheck").joinpath("site/assets")
-    for name in ("calcheck.js", "calcheck.css"):
+    for name in ("calcheck.js", "calcheck.css", "iframe-worker.js"):
         files[f"assets/{name}"] = assets.joinpath(name).read_bytes()
     for schema in sorted(schema_dir().glob("*.schema.json")):
         files[f"schemas/{schema.name}"] = schema.read_bytes()

@@ -1,0 +1,270 @@
+"""Pages for the rest of the estate: agreements, deployments (one page each), audits and waivers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from calcheck.estate.model import Deployment
+from calcheck.licensing.access import Catalogue, Subject
+from calcheck.licensing.engine import CheckResult
+from calcheck.site.markup import Layout, cell, link, script_data, slug, table, text
+
+if TYPE_CHECKING:
+    from calcheck.site.pages import Names
+
+Files = dict[str, str]
+WIDE = "---\nhide:\n  - toc\n---\n\n"
+
+
+def render(result: CheckResult, names: Names) -> Files:
+    """The agreements, deployments, audits and waivers pages."""
+    files: Files = {}
+    files.update(_agreements(result))
+    files.update(_deployments(result, names))
+    files.update(_audits(result, names))
+    files.update(_waivers(result, names))
+    return files
+
+
+def _agreements(result: CheckResult) -> Files:
+    estate, as_of = result.estate, result.context.as_of
+    agreements = estate.config.agreements if estate.config else ()
+    by_agreement: dict[str, list[str]] = defaultdict(list)
+    owned: dict[str, int] = defaultdict(int)
+    for holding in estate.index("holdings").values():
+        if holding.agreement:
+            by_agreement[holding.agreement].append(link(f"holdings/{slug(holding.id)}.html", holding.id))
+            owned[holding.agreement] += holding.quantity
+    rows = [
+        [
+            cell(a.id),
+            cell(a.type),
+            cell(a.signed),
+            cell(a.ends or ""),
+            cell("ended" if a.ends is not None and a.ends < as_of else "in force"),
+            owned[a.id],
+            ", ".join(by_agreement[a.id]) or "none",
+        ]
+        for a in agreements
+    ]
+    headers = ["Agreement", "Type", "Signed", "Ends", "State", "CALs bought", "Holdings"]
+    layout = Layout(id="agreements", numeric=frozenset({2, 3, 5}), row_ids=[slug(a.id) for a in agreements], page=100)
+    body = table(headers, rows, raw_columns=frozenset(range(7)), layout=layout) if rows else "\nNone recorded.\n"
+    intro = "The licensing agreements CALs were bought under (from `calcheck.yaml`), with their holdings."
+    return {"agreements.md": WIDE + f"# Agreements\n\n{intro}\n" + body}
+
+
+@dataclass(slots=True)
+class _Reach:
+    """Who reaches one deployment, per CAL it requires: covered, not covered, exempt."""
+
+    subjects: set[Subject] = field(default_factory=set)
+    covered: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
+    uncovered: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
+    exempt: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
+    rows: list[list[str]] = field(default_factory=list)
+
+
+def _reach(result: CheckResult, names: Names) -> dict[str, _Reach]:
+    analysis = result.context.analysis
+    people = result.estate.index("people")
+    reach: dict[str, _Reach] = defaultdict(_Reach)
+
+    def who(subject: Subject) -> list[str]:
+        if subject[0] == "person":
+            person = people.get(subject[1])
+            shown = names.id(subject[1])
+            return [shown, shown if names.enabled or person is None else person.name, "person"]
+        return [subject[1], "", "device"]
+
+    for coverage in analysis.coverages:
+        need = coverage.need
+        for index, deployment in enumerate(need.deployments):
+            entry = reach[deployment.id]
+            entry.subjects.add(need.subject)
+            covered = coverage.satisfied
+            (entry.covered if covered else entry.uncovered)[need.cal].add(need.subject)
+            by = coverage.covered_by.holding.id if coverage.covered_by is not None else ""
+            if coverage.covered_by is None and coverage.connector is not None:
+                by = f"External Connector {coverage.connector.id}"
+            via = need.vias[index] if index < len(need.vias) else ""
+            entry.rows.append([*who(need.subject), need.cal, need.version or "", by or "not covered", via])
+    for exemption in analysis.exemptions:
+        need = exemption.need
+        entry = reach[need.deployment.id]
+        entry.subjects.add(need.subject)
+        entry.exempt[need.cal].add(need.subject)
+        entry.rows.append([*who(need.subject), need.cal, need.version or "", f"exempt: {exemption.reason}", ""])
+    return reach
+
+
+def _deployments(result: CheckResult, names: Names) -> Files:
+    estate = result.estate
+    deployments = list(estate.index("deployments").values())
+    reach = _reach(result, names)
+    cat = Catalogue(estate)
+    files: Files = {}
+    rows = []
+    for dep in deployments:
+        entry = reach.get(dep.id, _Reach())
+        short = sum(len(s) for s in entry.uncovered.values())
+        rows.append(
+            [
+                link(f"deployments/{slug(dep.id)}.html", dep.id),
+                cell(dep.name),
+                cell(dep.product),
+                cell(dep.version),
+                cell(dep.edition or ""),
+                cell(dep.rds_licensing_mode or ""),
+                len({s for s in entry.subjects if s[0] == "person"}),
+                len({s for s in entry.subjects if s[0] == "device"}),
+                cell(", ".join(cat.name(c) for c in sorted({*entry.covered, *entry.uncovered, *entry.exempt}))),
+                short,
+            ]
+        )
+        files.update(_deployment_page(dep, entry, cat, names))
+    headers = ["Deployment", "Name", "Product", "Version", "Edition", "RDS licensing", "People", "Devices",
+               "CALs required", "Not covered"]  # fmt: skip
+    layout = Layout(
+        id="deployments",
+        numeric=frozenset({3, 6, 7, 9}),
+        filters=frozenset({2}),
+        page=100,
+        row_classes=["cc-short" if row[-1] else "" for row in rows],
+    )
+    body = table(headers, rows, raw_columns=frozenset(range(10)), layout=layout) if rows else "\nNone recorded.\n"
+    intro = (
+        "Every server and service, who reaches it and which CALs that requires. Deployments with people or devices "
+        "whose CALs are not covered are highlighted."
+    )
+    files["deployments.md"] = WIDE + f"# Deployments\n\n{intro}\n" + body
+    return files
+
+
+def _access(dep: Deployment, names: Names) -> str:
+    access = dep.access
+    parts = ["everyone (employees and contractors)"] if access.everyone else []
+    parts += [f"group {g}" for g in access.groups] + [f"department {d}" for d in access.departments]
+    parts += [f"person {names.id(p)}" for p in access.people] + [f"device {d}" for d in access.devices]
+    return ", ".join(parts) or "nobody listed"
+
+
+def _deployment_page(dep: Deployment, entry: _Reach, cat: Catalogue, names: Names) -> Files:
+    name = slug(dep.id)
+    facts = [
+        ("Name", dep.name),
+        ("Product", dep.product),
+        ("Version", dep.version),
+        ("Edition", dep.edition or ""),
+        ("Operating system version", dep.os_version or ""),
+        ("Roles", ", ".join(dep.roles)),
+        ("Features", ", ".join(dep.features)),
+        ("RDS licensing mode", dep.rds_licensing_mode or ""),
+        ("RDS licensing server", dep.rds_licensing_server or ""),
+        ("Hosts", ", ".join(dep.hosts)),
+        ("Administrators", ", ".join(names.id(a) for a in dep.administrators)),
+        ("Only hosts virtual machines", "yes" if dep.vm_host_only else ""),
+        ("External Connectors", ", ".join(dep.external_connectors)),
+        ("Tags", ", ".join(dep.tags)),
+        ("Who may reach it", _access(dep, names)),
+    ]
+    cals = sorted({*entry.covered, *entry.uncovered, *entry.exempt})
+    needs = [
+        [
+            cat.name(cal),
+            len(entry.covered.get(cal, ())) + len(entry.uncovered.get(cal, ())),
+            len(entry.covered.get(cal, ())),
+            len(entry.uncovered.get(cal, ())),
+            len(entry.exempt.get(cal, ())),
+        ]
+        for cal in cals
+    ]
+    columns = ["Id", "Name", "Kind", "CAL", "Version", "Covered by", "How it reaches"]
+    data = {"columns": columns, "rows": sorted(entry.rows), "filters": [2, 3], "page": 50}
+    lines = [
+        WIDE + f"# Deployment {text(dep.id)}",
+        "",
+        table(["Field", "Value"], facts, layout=Layout(sortable=False)),
+        "## CALs it requires",
+        "",
+        f"{len(entry.subjects)} people and devices reach it.",
+        table(
+            ["CAL", "Needed by", "Covered", "Not covered", "Exempt"],
+            needs,
+            layout=Layout(numeric=frozenset({1, 2, 3, 4}), row_classes=["cc-short" if n[3] else "" for n in needs]),
+        )
+        if needs
+        else "\nNobody needs a CAL for it.\n",
+        "## Who reaches it",
+        "",
+        f'<div class="cc-table" data-source="deployment-{name}"></div>',
+        f'<noscript><p class="cc-noscript">This table lists the {len(entry.rows)} CAL needs of the people and '
+        "devices that reach this deployment; it needs JavaScript.</p></noscript>",
+        f'<script src="../data/deployment-{name}.js"></script>',
+    ]
+    return {
+        f"deployments/{name}.md": "\n".join(lines) + "\n",
+        f"data/deployment-{name}.js": script_data(f"deployment-{name}", data),
+    }
+
+
+def _audits(result: CheckResult, names: Names) -> Files:
+    audits = sorted(result.estate.index("audits").values(), key=lambda a: (a.date, a.id), reverse=True)
+    rows = [
+        [
+            a.id,
+            str(a.date),
+            names.scrub(a.auditor),
+            a.type,
+            a.result,
+            names.scrub(a.scope or ""),
+            names.scrub(a.notes or ""),
+            a.revision or "",
+            ", ".join(f"{pool}: {count}" for pool, count in sorted(a.position.items())),
+        ]
+        for a in audits
+    ]
+    headers = ["Audit", "Date", "Auditor", "Type", "Result", "Scope", "Notes", "Revision", "Shortfall recorded"]
+    layout = Layout(
+        id="audits",
+        numeric=frozenset({1}),
+        filters=frozenset({3, 4}),
+        page=50,
+        row_classes=["cc-short" if a.result == "non-compliant" else "" for a in audits],
+    )
+    body = table(headers, rows, layout=layout) if rows else "\nNo audit is recorded.\n"
+    intro = "Audits and reconciliations of the estate, newest first, with their scope and notes."
+    return {"audits.md": WIDE + f"# Audits\n\n{intro}\n" + body}
+
+
+def _waivers(result: CheckResult, names: Names) -> Files:
+    as_of = result.context.as_of
+    waivers = list(result.estate.index("waivers").values())
+    rows = [
+        [
+            w.id,
+            w.rule,
+            ", ".join(names.id(r) for r in w.records) or "all records",
+            names.scrub(w.owner),
+            names.scrub(w.reason),
+            str(w.expires),
+            "expired" if w.expires < as_of else "in force",
+        ]
+        for w in waivers
+    ]
+    headers = ["Waiver", "Rule", "Records", "Owner", "Reason", "Expires", "State"]
+    layout = Layout(
+        id="waivers",
+        numeric=frozenset({5}),
+        filters=frozenset({1, 6}),
+        page=50,
+        row_classes=["cc-short" if w.expires < as_of else "" for w in waivers],
+    )
+    body = table(headers, rows, layout=layout) if rows else "\nNo waiver is recorded.\n"
+    intro = (
+        f"Recorded, expiring exceptions to a rule; {len(result.waived)} findings are waived "
+        "(listed with the [findings](findings.md#waived-findings)). Expired waivers are highlighted."
+    )
+    return {"waivers.md": WIDE + f"# Waivers\n\n{intro}\n" + body}
