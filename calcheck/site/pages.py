@@ -29,7 +29,7 @@ from calcheck.licensing.rules.example import load_example
 from calcheck.outputs.export import to_csv
 from calcheck.outputs.report import money
 from calcheck.site import charts, records
-from calcheck.site.markup import Layout, attr, cell, link, script_data, slug, table, text, value
+from calcheck.site.markup import Layout, attr, cell, clean, link, script_data, slug, table, text, value
 
 Files = dict[str, str]
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
@@ -480,7 +480,7 @@ def _directory(data: SiteInput, names: Names) -> Files:
         ("devices", "Devices", ["Device", "Name", "Kind", "Status", "Department", "CALs held"], devices),
     ):
         files[f"data/{page}.js"] = script_data(page, {"columns": columns, "rows": rows, "filters": [2, 3], "page": 50})
-        files[f"data/{page}.csv"] = to_csv((columns, rows)).decode("utf-8")
+        files[f"data/{page}.csv"] = to_csv((columns, [[clean(v) for v in row] for row in rows])).decode("utf-8")
         files[f"{page}.md"] = (
             WIDE + f"# {title}\n\n{len(rows)} records. Search by name, id or any text; filter by kind and status; "
             "select a column heading (or press Enter on it) to sort.\n\n"
@@ -500,7 +500,7 @@ def _findings(data: SiteInput, names: Names) -> Files:
         return [
             [
                 f'<span class="cc-badge cc-badge-{attr(f.severity.label)}">{cell(f.severity.label)}</span>',
-                link(f"reference/rules.html#{f.rule}", f.rule),
+                f'<span class="cc-nowrap">{link(f"reference/rules.html#{f.rule}", f.rule)}</span>',
                 cell(f.path),
                 cell(f"{f.line}:{f.column}"),
                 cell(names.scrub(f.message)),

@@ -54,6 +54,7 @@
   Grid.prototype.sort = function (index) {
     this.ascending = this.sortColumn === index ? !this.ascending : true;
     this.sortColumn = index;
+    this.page = 0;
     var numeric = this.columns[index].numeric, direction = this.ascending ? 1 : -1;
     this.rows.forEach(function (row, position) { row.position = position; });
     this.rows.sort(function (a, b) {
@@ -171,7 +172,10 @@
   }
 
   function enhanceStatic(table, params) {
-    if (table.hasAttribute("data-nosort") || !table.tHead || !table.tBodies.length) { return; }
+    if (table.hasAttribute("data-nosort") || !table.tHead || !table.tBodies.length) {
+      table.setAttribute("data-ready", "");
+      return;
+    }
     var rows = Array.prototype.map.call(table.tBodies[0].rows, function (tr) {
       return {cells: Array.prototype.map.call(tr.cells, function (td) { return td.textContent; }), node: tr};
     });
