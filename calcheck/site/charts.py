@@ -31,13 +31,14 @@ def nice_max(value: float) -> float:
 
 
 def _ticks(peak: float) -> list[float]:
-    """Grid values from 0 to ``peak``: whole numbers only, at most five lines."""
-    step = peak / 4 if peak >= 4 else 1.0
-    values, value = [], 0.0
-    while value <= peak + 1e-9:
-        values.append(value)
-        value += step
-    return values
+    """Grid values from 0 to ``peak`` (a ``nice_max``): whole steps of 1, 2 or 5 times a power of ten, at most 6."""
+    step = 1.0
+    while peak / step > 5:
+        for factor in (2, 2.5, 2):  # 1 -> 2 -> 5 -> 10 -> 20 -> 50 ...
+            step *= factor
+            if peak / step <= 5:
+                break
+    return [step * i for i in range(round(peak / step) + 1)]
 
 
 def _spread(positions: Sequence[float], widths: Sequence[float], left: float, right: float) -> list[int]:

@@ -49,6 +49,7 @@ class Layout:
 
     id: str = ""
     numeric: frozenset[int] = frozenset()
+    keep: frozenset[int] = frozenset()  # short values that read badly broken (kinds, states, dates): never wrapped
     filters: frozenset[int] = frozenset()
     page: int = 0  # rows per page when the site's script pages the table; 0: all rows
     row_classes: Sequence[str] = ()
@@ -69,7 +70,9 @@ def table(
     (totals) stay last whatever the sort."""
 
     def kind(index: int) -> str:
-        return ' class="cc-num"' if index in layout.numeric else ""
+        if index in layout.numeric:
+            return ' class="cc-num"'
+        return ' class="cc-keep"' if index in layout.keep else ""
 
     def row(values: Sequence[object], escape_all: bool) -> str:
         return "".join(
@@ -90,10 +93,16 @@ def table(
     foot = "".join(f'<tr class="cc-total">{row(values, True)}</tr>' for values in footer)
     options = (f' id="{attr(layout.id)}"' if layout.id else "") + (f' data-page="{layout.page}"' if layout.page else "")
     options += "" if layout.sortable else ' data-nosort=""'
+    options += f' style="min-width:{min_width(len(headers))}rem"'
     return (
         f'\n<div class="cc-scroll"><table class="cc-data"{options}>\n<thead><tr>{head}</tr></thead>\n'
         f"<tbody>{body}</tbody>\n" + (f"<tfoot>{foot}</tfoot>\n" if foot else "") + "</table></div>\n"
     )
+
+
+def min_width(columns: int) -> int:
+    """A table's least width in rem: on a phone it scrolls in its box rather than break every word."""
+    return min(4 * columns, 40)
 
 
 def link(href: str, label: object) -> str:

@@ -262,6 +262,7 @@ def _elp_table(result: CheckResult) -> str:
     layout = Layout(
         id="elp",
         numeric=frozenset(range(3, 10)),
+        keep=frozenset({1}),
         row_classes=["cc-short" if p.shortfall else "" for p in position.pools],
         row_ids=[_pool_anchor(p) for p in position.pools],
     )
@@ -321,6 +322,7 @@ def _holdings(data: SiteInput, names: Names) -> Files:
     layout = Layout(
         id="holdings",
         numeric=frozenset({4, 5, 7, 8}),
+        keep=frozenset({2, 3, 6}),
         filters=frozenset({1, 3, 6}),
         page=100,
         row_classes=["cc-short" if len(analysis.in_force.get(h.id, [])) > h.quantity else "" for h in holdings],
@@ -390,7 +392,8 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
     columns = ["Assignment", "Assignee", "Name", "Kind", "Since", "Until", "Reason"]
     files: Files = {
         f"data/holding-{name}.js": script_data(
-            f"holding-{name}", {"columns": columns, "rows": rows, "numeric": [4, 5], "filters": [3], "page": 50}
+            f"holding-{name}",
+            {"columns": columns, "rows": rows, "numeric": [4, 5], "keep": [3], "filters": [3], "page": 50},
         ),
         f"charts/holding-{name}.svg": charts.usage_bar(holding.quantity, len(assigned), pool.required if pool else 0),
     }
@@ -432,7 +435,7 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
             ["Date", "Commit", "Author", "What changed"],
             history_rows,
             raw_columns=frozenset(range(4)),
-            layout=Layout(page=25),
+            layout=Layout(page=25, keep=frozenset({0, 1})),
         )
         if history_rows
         else "\nNo recorded changes.\n",
@@ -479,7 +482,9 @@ def _directory(data: SiteInput, names: Names) -> Files:
         ("people", "People", ["Person", "Name", "Kind", "Status", "Department", "CALs held"], people),
         ("devices", "Devices", ["Device", "Name", "Kind", "Status", "Department", "CALs held"], devices),
     ):
-        files[f"data/{page}.js"] = script_data(page, {"columns": columns, "rows": rows, "filters": [2, 3], "page": 50})
+        files[f"data/{page}.js"] = script_data(
+            page, {"columns": columns, "rows": rows, "keep": [2, 3], "filters": [2, 3], "page": 50}
+        )
         files[f"data/{page}.csv"] = to_csv((columns, [[clean(v) for v in row] for row in rows])).decode("utf-8")
         files[f"{page}.md"] = (
             WIDE + f"# {title}\n\n{len(rows)} records. Search by name, id or any text; filter by kind and status; "
@@ -587,7 +592,7 @@ def _history(data: SiteInput, names: Names) -> Files:
         if e.events
     ]
     body = table(["Date", "Commit", "Author", "Change", "What it did"], rows, raw_columns=frozenset(range(5)),
-                 layout=Layout(id="history", page=50))  # fmt: skip
+                 layout=Layout(id="history", page=50, keep=frozenset({0, 1})))  # fmt: skip
     intro = "The estate's change log, newest first, in licensing terms."
     return {
         "history.md": WIDE + f"# Change history\n\n{intro}\n" + (body if rows else "\nNo git history is available.\n")

@@ -50,7 +50,13 @@ def _agreements(result: CheckResult) -> Files:
         for a in agreements
     ]
     headers = ["Agreement", "Type", "Signed", "Ends", "State", "CALs bought", "Holdings"]
-    layout = Layout(id="agreements", numeric=frozenset({2, 3, 5}), row_ids=[slug(a.id) for a in agreements], page=100)
+    layout = Layout(
+        id="agreements",
+        numeric=frozenset({2, 3, 5}),
+        keep=frozenset({1, 4}),
+        row_ids=[slug(a.id) for a in agreements],
+        page=100,
+    )
     body = table(headers, rows, raw_columns=frozenset(range(7)), layout=layout) if rows else "\nNone recorded.\n"
     intro = "The licensing agreements CALs were bought under (from `calcheck.yaml`), with their holdings."
     return {"agreements.md": WIDE + f"# Agreements\n\n{intro}\n" + body}
@@ -130,6 +136,7 @@ def _deployments(result: CheckResult, names: Names) -> Files:
     layout = Layout(
         id="deployments",
         numeric=frozenset({3, 6, 7, 9}),
+        keep=frozenset({5}),
         filters=frozenset({2}),
         page=100,
         row_classes=["cc-short" if row[-1] else "" for row in rows],
@@ -182,7 +189,7 @@ def _deployment_page(dep: Deployment, entry: _Reach, cat: Catalogue, names: Name
         for cal in cals
     ]
     columns = ["Id", "Name", "Kind", "CAL", "Version", "Covered by", "How it reaches"]
-    data = {"columns": columns, "rows": sorted(entry.rows), "filters": [2, 3], "page": 50}
+    data = {"columns": columns, "rows": sorted(entry.rows), "keep": [2], "filters": [2, 3], "page": 50}
     lines = [
         WIDE + f"# Deployment {text(dep.id)}",
         "",
@@ -230,6 +237,7 @@ def _audits(result: CheckResult, names: Names) -> Files:
     layout = Layout(
         id="audits",
         numeric=frozenset({1}),
+        keep=frozenset({3, 4}),
         filters=frozenset({3, 4}),
         page=50,
         row_classes=["cc-short" if a.result == "non-compliant" else "" for a in audits],
@@ -258,6 +266,7 @@ def _waivers(result: CheckResult, names: Names) -> Files:
     layout = Layout(
         id="waivers",
         numeric=frozenset({5}),
+        keep=frozenset({6}),
         filters=frozenset({1, 6}),
         page=50,
         row_classes=["cc-short" if w.expires < as_of else "" for w in waivers],

@@ -146,7 +146,7 @@
         row.cells.forEach(function (value, index) {
           var td = row.node.insertCell();
           td.textContent = value;
-          if (columns[index].numeric) { td.className = "cc-num"; }
+          if (columns[index].numeric) { td.className = "cc-num"; } else if (columns[index].keep) { td.className = "cc-keep"; }
         });
       }
       body.appendChild(row.node);
@@ -167,7 +167,8 @@
 
   function columnsOf(table) {
     return Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
-      return {name: th.textContent, numeric: th.classList.contains("cc-num"), filter: th.hasAttribute("data-filter")};
+      return {name: th.textContent, numeric: th.classList.contains("cc-num"), keep: th.classList.contains("cc-keep"),
+        filter: th.hasAttribute("data-filter")};
     });
   }
 
@@ -190,9 +191,11 @@
     var data = (window.calcheckData || {})[holder.getAttribute("data-source")];
     if (!data) { return; }
     var scroll = element("div", "cc-scroll"), table = element("table", "cc-data");
+    table.style.minWidth = Math.min(4 * data.columns.length, 40) + "rem";  // as markup.min_width
     var head = table.createTHead().insertRow();
     data.columns.forEach(function (name, index) {
-      var th = element("th", (data.numeric || []).indexOf(index) >= 0 ? "cc-num" : "", name);
+      var kind = (data.numeric || []).indexOf(index) >= 0 ? "cc-num" : (data.keep || []).indexOf(index) >= 0 ? "cc-keep" : "";
+      var th = element("th", kind, name);
       if ((data.filters || []).indexOf(index) >= 0) { th.setAttribute("data-filter", ""); }
       head.appendChild(th);
     });
