@@ -21,7 +21,10 @@ def clean(value: object) -> str:
     A right-to-left override (U+202E) or isolate in the data would otherwise reorder calcheck's own sentence
     around it, or the numbers of the rows beside it in a search result.
     """
-    return one_line(" ".join(str(value).split()))
+    text = str(value)
+    if text.isprintable() and "  " not in text and text.strip() == text:
+        return text  # the common case, unchanged: checked in C rather than rebuilt
+    return one_line(" ".join(text.split()))
 
 
 def text(value: object) -> str:
@@ -139,18 +142,36 @@ def published_proof(name: str) -> str:
     return f"proofs/{safe}-{digest}" + (f".{extension.lower()}" if extension else "")
 
 
-def _cleaned(data: object) -> object:
-    if isinstance(data, str):
-        return clean(data)
-    if isinstance(data, list | tuple):
-        return [_cleaned(item) for item in data]
-    if isinstance(data, dict):
-        return {key: _cleaned(item) for key, item in data.items()}
-    return data
+# In JSON written with ensure_ascii: an escaped backslash, a \\uXXXX escape, or a \\b or \\f escape.
+_JSON_ESCAPE = re.compile(r"(\\\\)|\\u([0-9a-f]{4})|\\([bf])")
+
+
+# What ``clean`` escapes that a CSV file could hold: controls (but line ends) and bidirectional formatting.
+_CSV_UNSAFE = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def csv_text(text: str) -> str:
+    """A CSV file's text with its control and bidirectional characters shown escaped, as ``clean`` shows them."""
+    return _CSV_UNSAFE.sub(lambda match: one_line(match.group(0)), text)
+
+
+def _visible(match: re.Match[str]) -> str:
+    """``clean``'s escaping inside JSON text: a control or bidirectional character becomes its visible escape."""
+    if match.group(1) or (match.group(2) and 0xD800 <= int(match.group(2), 16) <= 0xDFFF):
+        return match.group(0)  # an escaped backslash, or half of a character beyond the BMP
+    char = chr(int(match.group(2), 16)) if match.group(2) else {"b": "\b", "f": "\f"}[match.group(3)]
+    if char.isprintable():
+        return match.group(0)
+    if char.isspace():
+        return " "
+    return one_line(char).replace("\\", "\\\\")
 
 
 def script_data(name: str, data: object) -> str:
-    """A JavaScript file that hands JSON data to the page; safe inside any context, every string ``clean``."""
-    payload = json.dumps(_cleaned(data), ensure_ascii=True, separators=(",", ":"))
+    """A JavaScript file that hands JSON data to the page; safe inside any context. Control and bidirectional
+    characters arrive as their visible escapes (as ``clean`` shows them)."""
+    payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    if "\\u" in payload or "\\b" in payload or "\\f" in payload:
+        payload = _JSON_ESCAPE.sub(_visible, payload)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f"window.calcheckData = window.calcheckData || {{}};\nwindow.calcheckData[{json.dumps(name)}] = {payload};\n"

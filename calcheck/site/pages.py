@@ -29,7 +29,7 @@ from calcheck.licensing.rules.example import load_example
 from calcheck.outputs.export import to_csv
 from calcheck.outputs.report import money
 from calcheck.site import charts, records
-from calcheck.site.markup import Layout, attr, cell, clean, link, script_data, slug, table, text, value
+from calcheck.site.markup import Layout, attr, cell, csv_text, link, script_data, slug, table, text, value
 
 Files = dict[str, str]
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
@@ -370,25 +370,16 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
     people = data.result.estate.index("people")
     devices = data.result.estate.index("devices")
 
-    def who(kind: str, subject: str) -> str:
-        if kind == "person":
-            person = people.get(subject)
-            return names.id(subject) if names.enabled or person is None else person.name
-        device = devices.get(subject)
-        return (device.name or "") if device is not None else ""
-
-    rows = [
-        [
-            a.id,
-            names.id(a.assignee[1]) if a.person else a.assignee[1],
-            who(*a.assignee),
-            a.assignee[0],
-            str(a.since),
-            str(a.until or ""),
-            a.reason or "",
-        ]
-        for a in sorted(assigned, key=lambda a: a.id)
-    ]
+    rows = []
+    for a in sorted(assigned, key=lambda a: a.id):
+        if a.person is not None:
+            person = people.get(a.person)
+            shown = names.id(a.person)
+            row = [a.id, shown, shown if names.enabled or person is None else person.name, "person"]
+        else:
+            device = devices.get(a.device or "")
+            row = [a.id, a.device or "", (device.name or "") if device is not None else "", "device"]
+        rows.append([*row, str(a.since), str(a.until or ""), a.reason or ""])
     columns = ["Assignment", "Assignee", "Name", "Kind", "Since", "Until", "Reason"]
     files: Files = {
         f"data/holding-{name}.js": script_data(
@@ -485,7 +476,7 @@ def _directory(data: SiteInput, names: Names) -> Files:
         files[f"data/{page}.js"] = script_data(
             page, {"columns": columns, "rows": rows, "keep": [2, 3], "filters": [2, 3], "page": 50}
         )
-        files[f"data/{page}.csv"] = to_csv((columns, [[clean(v) for v in row] for row in rows])).decode("utf-8")
+        files[f"data/{page}.csv"] = csv_text(to_csv((columns, rows)).decode("utf-8"))
         files[f"{page}.md"] = (
             WIDE + f"# {title}\n\n{len(rows)} records. Search by name, id or any text; filter by kind and status; "
             "select a column heading (or press Enter on it) to sort.\n\n"

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from calcheck.estate.model import Deployment
-from calcheck.licensing.access import Catalogue, Subject
+from calcheck.licensing.access import Catalogue, Exemption, Subject
+from calcheck.licensing.coverage import Coverage
 from calcheck.licensing.engine import CheckResult
 from calcheck.site.markup import Layout, cell, link, script_data, slug, table, text
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 Files = dict[str, str]
 WIDE = "---\nhide:\n  - toc\n---\n\n"
+LISTED = 2_000  # a deployment's reach is listed in full up to this many needs; beyond, only what needs action
 
 
 def render(result: CheckResult, names: Names) -> Files:
@@ -62,60 +64,111 @@ def _agreements(result: CheckResult) -> Files:
     return {"agreements.md": WIDE + f"# Agreements\n\n{intro}\n" + body}
 
 
+Needs = list[Coverage] | list[Exemption]
+
+
 @dataclass(slots=True)
 class _Reach:
-    """Who reaches one deployment, per CAL it requires: covered, not covered, exempt."""
+    """Who reaches one deployment, per CAL it requires: covered, not covered, exempt (and each need, for the list)."""
 
     subjects: set[Subject] = field(default_factory=set)
-    covered: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
-    uncovered: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
-    exempt: dict[str, set[Subject]] = field(default_factory=lambda: defaultdict(set))
-    rows: list[list[str]] = field(default_factory=list)
+    counts: dict[str, list[int]] = field(default_factory=dict)  # CAL -> [covered, not covered, exempt]
+    count: int = 0
+    needs: list[tuple[Needs, int]] = field(default_factory=list)  # (needs, index of this deployment in each)
+    open: list[tuple[Needs, int]] = field(default_factory=list)  # those not covered, and the exempt
+
+    def cals(self) -> list[str]:
+        return sorted(self.counts)
+
+    def tally(self, cal: str, column: int) -> int:
+        return self.counts.get(cal, [0, 0, 0])[column]
+
+    def add(
+        self, needs: Needs, index: int, counts: dict[str, list[int]], open_: Needs, subjects: list[Subject]
+    ) -> None:
+        self.subjects.update(subjects)
+        for cal, numbers in counts.items():
+            mine = self.counts.get(cal)
+            if mine is None:
+                self.counts[cal] = list(numbers)
+            else:
+                mine[0] += numbers[0]
+                mine[1] += numbers[1]
+                mine[2] += numbers[2]
+        self.count += len(needs)
+        self.needs.append((needs, index))
+        if open_:
+            self.open.append((open_, index))
 
 
-def _reach(result: CheckResult, names: Names) -> dict[str, _Reach]:
+def _reach(result: CheckResult) -> dict[str, _Reach]:
+    """Each deployment's reach. Needs that share their deployments (people who reach them the same way share
+    one computed tuple) are counted together, so most of the work is per group, not per person and deployment."""
     analysis = result.context.analysis
-    people = result.estate.index("people")
     reach: dict[str, _Reach] = defaultdict(_Reach)
-
-    def who(subject: Subject) -> list[str]:
-        if subject[0] == "person":
-            person = people.get(subject[1])
-            shown = names.id(subject[1])
-            return [shown, shown if names.enabled or person is None else person.name, "person"]
-        return [subject[1], "", "device"]
-
+    groups: dict[int, tuple[tuple[Deployment, ...], list[Coverage]]] = {}
     for coverage in analysis.coverages:
-        need = coverage.need
-        for index, deployment in enumerate(need.deployments):
-            entry = reach[deployment.id]
-            entry.subjects.add(need.subject)
-            covered = coverage.satisfied
-            (entry.covered if covered else entry.uncovered)[need.cal].add(need.subject)
-            by = coverage.covered_by.holding.id if coverage.covered_by is not None else ""
-            if coverage.covered_by is None and coverage.connector is not None:
-                by = f"External Connector {coverage.connector.id}"
-            via = need.vias[index] if index < len(need.vias) else ""
-            entry.rows.append([*who(need.subject), need.cal, need.version or "", by or "not covered", via])
+        deployments = coverage.need.deployments
+        group = groups.get(id(deployments))
+        if group is None:
+            group = groups[id(deployments)] = (deployments, [])
+        group[1].append(coverage)
+    for deployments, coverages in groups.values():
+        counts: dict[str, list[int]] = {}
+        short = []
+        for coverage in coverages:
+            numbers = counts.get(coverage.need.cal)
+            if numbers is None:
+                numbers = counts[coverage.need.cal] = [0, 0, 0]
+            if coverage.satisfied:
+                numbers[0] += 1
+            else:
+                numbers[1] += 1
+                short.append(coverage)
+        subjects = [c.need.subject for c in coverages]
+        for index, deployment in enumerate(deployments):
+            reach[deployment.id].add(coverages, index, counts, short, subjects)
     for exemption in analysis.exemptions:
         need = exemption.need
-        entry = reach[need.deployment.id]
-        entry.subjects.add(need.subject)
-        entry.exempt[need.cal].add(need.subject)
-        entry.rows.append([*who(need.subject), need.cal, need.version or "", f"exempt: {exemption.reason}", ""])
+        reach[need.deployment.id].add([exemption], 0, {need.cal: [0, 0, 1]}, [exemption], [need.subject])
     return reach
+
+
+def _reach_rows(result: CheckResult, entry: _Reach, names: Names) -> tuple[list[list[str]], bool]:
+    """The rows of a deployment's reach table, and whether they are all of them (else only those not covered)."""
+    people = result.estate.index("people")
+    complete = entry.count <= LISTED
+    rows = []
+    for items, index in entry.needs if complete else entry.open:
+        for item in items:
+            need = item.need
+            if isinstance(item, Exemption):
+                by, via = f"exempt: {item.reason}", ""
+            else:
+                by = item.covered_by.holding.id if item.covered_by is not None else ""
+                if item.covered_by is None and item.connector is not None:
+                    by = f"External Connector {item.connector.id}"
+                via = need.vias[index] if index < len(need.vias) else ""
+            kind, subject = need.subject
+            person = people.get(subject) if kind == "person" else None
+            shown = names.id(subject) if kind == "person" else subject
+            name = person.name if person is not None and not names.enabled else shown if kind == "person" else ""
+            rows.append([shown, name, kind, need.cal, need.version or "", by or "not covered", via])
+    rows.sort()
+    return rows, complete
 
 
 def _deployments(result: CheckResult, names: Names) -> Files:
     estate = result.estate
     deployments = list(estate.index("deployments").values())
-    reach = _reach(result, names)
+    reach = _reach(result)
     cat = Catalogue(estate)
     files: Files = {}
     rows = []
     for dep in deployments:
         entry = reach.get(dep.id, _Reach())
-        short = sum(len(s) for s in entry.uncovered.values())
+        short = sum(numbers[1] for numbers in entry.counts.values())
+        people = sum(1 for kind, _ in entry.subjects if kind == "person") if entry.subjects else 0
         rows.append(
             [
                 link(f"deployments/{slug(dep.id)}.html", dep.id),
@@ -124,13 +177,13 @@ def _deployments(result: CheckResult, names: Names) -> Files:
                 cell(dep.version),
                 cell(dep.edition or ""),
                 cell(dep.rds_licensing_mode or ""),
-                len({s for s in entry.subjects if s[0] == "person"}),
-                len({s for s in entry.subjects if s[0] == "device"}),
-                cell(", ".join(cat.name(c) for c in sorted({*entry.covered, *entry.uncovered, *entry.exempt}))),
+                people,
+                len(entry.subjects) - people,
+                cell(", ".join(cat.name(c) for c in entry.cals())),
                 short,
             ]
         )
-        files.update(_deployment_page(dep, entry, cat, names))
+        files.update(_deployment_page(dep, entry, cat, names, _reach_rows(result, entry, names)))
     headers = ["Deployment", "Name", "Product", "Version", "Edition", "RDS licensing", "People", "Devices",
                "CALs required", "Not covered"]  # fmt: skip
     layout = Layout(
@@ -158,7 +211,9 @@ def _access(dep: Deployment, names: Names) -> str:
     return ", ".join(parts) or "nobody listed"
 
 
-def _deployment_page(dep: Deployment, entry: _Reach, cat: Catalogue, names: Names) -> Files:
+def _deployment_page(
+    dep: Deployment, entry: _Reach, cat: Catalogue, names: Names, listed: tuple[list[list[str]], bool]
+) -> Files:
     name = slug(dep.id)
     facts = [
         ("Name", dep.name),
@@ -177,19 +232,25 @@ def _deployment_page(dep: Deployment, entry: _Reach, cat: Catalogue, names: Name
         ("Tags", ", ".join(dep.tags)),
         ("Who may reach it", _access(dep, names)),
     ]
-    cals = sorted({*entry.covered, *entry.uncovered, *entry.exempt})
     needs = [
         [
             cat.name(cal),
-            len(entry.covered.get(cal, ())) + len(entry.uncovered.get(cal, ())),
-            len(entry.covered.get(cal, ())),
-            len(entry.uncovered.get(cal, ())),
-            len(entry.exempt.get(cal, ())),
+            entry.tally(cal, 0) + entry.tally(cal, 1),
+            entry.tally(cal, 0),
+            entry.tally(cal, 1),
+            entry.tally(cal, 2),
         ]
-        for cal in cals
+        for cal in entry.cals()
     ]
+    rows, complete = listed
     columns = ["Id", "Name", "Kind", "CAL", "Version", "Covered by", "How it reaches"]
-    data = {"columns": columns, "rows": sorted(entry.rows), "keep": [2], "filters": [2, 3], "page": 50}
+    data = {"columns": columns, "rows": rows, "keep": [2], "filters": [2, 3], "page": 50}
+    what = (
+        "Every CAL need of the people and devices that reach it, and what covers it."
+        if complete
+        else f"Its {entry.count} CAL needs are too many to list here: these are the {len(rows)} that are not "
+        "covered. The counts above cover every need."
+    )
     lines = [
         WIDE + f"# Deployment {text(dep.id)}",
         "",
@@ -206,8 +267,10 @@ def _deployment_page(dep: Deployment, entry: _Reach, cat: Catalogue, names: Name
         else "\nNobody needs a CAL for it.\n",
         "## Who reaches it",
         "",
+        what,
+        "",
         f'<div class="cc-table" data-source="deployment-{name}"></div>',
-        f'<noscript><p class="cc-noscript">This table lists the {len(entry.rows)} CAL needs of the people and '
+        f'<noscript><p class="cc-noscript">This table lists {len(rows)} CAL needs of the people and '
         "devices that reach this deployment; it needs JavaScript.</p></noscript>",
         f'<script src="../data/deployment-{name}.js"></script>',
     ]
