@@ -15,6 +15,10 @@ from calcheck.core.text import one_line
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+.!-])")
 
 
+# Front matter of a data page: its tables get the table of contents' width (Material's ``hide: [toc]``).
+WIDE = "---\nhide:\n  - toc\n---\n\n"
+
+
 def clean(value: object) -> str:
     """One line of text with every control and bidirectional override shown escaped, as the terminal shows it.
 

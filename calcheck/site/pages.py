@@ -29,7 +29,7 @@ from calcheck.licensing.rules.example import load_example
 from calcheck.outputs.export import to_csv
 from calcheck.outputs.report import money
 from calcheck.site import charts, records
-from calcheck.site.markup import Layout, attr, cell, csv_text, link, script_data, slug, table, text, value
+from calcheck.site.markup import WIDE, Layout, attr, cell, csv_text, link, script_data, slug, table, text, value
 
 Files = dict[str, str]
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
@@ -129,9 +129,6 @@ def render_site(data: SiteInput) -> Files:
     files.update(_data_model())
     files.update(_not_found())
     return files
-
-
-WIDE = "---\nhide:\n  - toc\n---\n\n"  # data pages give their tables the table of contents' width
 
 
 def _severity_counts(findings: list[Finding]) -> dict[Severity, int]:

@@ -10,13 +10,12 @@ from calcheck.estate.model import Deployment
 from calcheck.licensing.access import Catalogue, Exemption, Subject
 from calcheck.licensing.coverage import Coverage
 from calcheck.licensing.engine import CheckResult
-from calcheck.site.markup import Layout, cell, link, script_data, slug, table, text
+from calcheck.site.markup import WIDE, Layout, cell, link, script_data, slug, table, text
 
 if TYPE_CHECKING:
     from calcheck.site.pages import Names
 
 Files = dict[str, str]
-WIDE = "---\nhide:\n  - toc\n---\n\n"
 LISTED = 2_000  # a deployment's reach is listed in full up to this many needs; beyond, only what needs action
 
 
