@@ -584,6 +584,10 @@ def test_opened_from_file_the_search_works_without_errors(page: Any, bundled: Si
         assert page.locator("input.md-search__input").is_visible(), path
     page.goto((bundled.html / "people.html").as_uri(), wait_until="load")
     assert page.locator(".cc-status").inner_text() == "Rows 1-50 of 66"
+    page.fill("input.cc-filter", "IVANOVA ulla")  # a name, in any order and case
+    assert page.locator("div.cc-table tbody tr").all_inner_texts() == [
+        "ulla.ivanova\tUlla Ivanova\temployee\tdeparted\tSales\tEA-EXS19-USER, EA-WS22-USER"
+    ]
     page.goto((bundled.html / "index.html").as_uri(), wait_until="load")
     page.locator("input.md-search__input").click()
     page.keyboard.type("ulla.ivanova")
