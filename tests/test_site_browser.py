@@ -524,6 +524,12 @@ def test_proof_documents_keep_their_extension_and_type(page: Any, bundled: Site)
 
 def test_every_part_of_the_estate_has_a_page(page: Any, bundled: Site) -> None:
     watch = Watch(page)
+    _open(page, f"{bundled.base}/holdings.html")
+    purchased = page.locator("table#holdings th", has_text="Purchased").locator("button")
+    purchased.click()
+    purchased.click()
+    dates = page.locator("table#holdings tbody tr td:nth-child(8)").all_inner_texts()
+    assert dates == sorted(dates, reverse=True) and len(set(dates)) == 3  # dates sort as dates
     _open(page, f"{bundled.base}/agreements.html")
     rows = page.locator("table#agreements tbody tr").all_inner_texts()
     assert [r.split("\t")[0] for r in rows] == ["EA-7391042", "CSP-FAB-2025"]

@@ -11,7 +11,9 @@
   }
 
   function number(value) {
-    var match = /^-?[\d,]*\.?\d+/.exec(String(value).trim());
+    var text = String(value).trim();
+    if (/^\d{4}-\d\d-\d\d$/.test(text)) { return Number(text.replace(/-/g, "")); }  // a date
+    var match = /^-?[\d,]*\.?\d+/.exec(text);
     return match ? parseFloat(match[0].replace(/,/g, "")) : NaN;
   }
 
