@@ -663,14 +663,40 @@ def _data_model() -> Files:
     return {"reference/data-model.md": "\n".join(lines) + "\n"}
 
 
+# A host serves the 404 page for a missing address at any depth (GitHub Pages: anywhere below /<repository>/),
+# where its relative links would point below the site. The page finds the site's root (the nearest folder above
+# it that holds the site's own script) and points its links and stylesheets there. It uses no data.
+_FIND_ROOT = """<script>
+(function () {
+  "use strict";
+  var here = window.location.pathname.replace(/[^/]*$/, ""), folders = [];
+  for (var folder = here; folder; folder = folder.replace(/[^/]*\\/$/, "")) { folders.push(folder); }
+  function repoint(root) {
+    Array.prototype.forEach.call(document.querySelectorAll("link[href], a[href]"), function (node) {
+      var href = node.getAttribute("href");
+      if (!/^([a-z][a-z0-9+.-]*:|\\/|#)/i.test(href)) {
+        node.setAttribute("href", new URL(href, window.location.origin + root).href);
+      }
+    });
+  }
+  (function probe(index) {
+    if (index >= folders.length || window.location.protocol === "file:") { return; }
+    fetch(folders[index] + "assets/calcheck.js", {method: "HEAD"}).then(function (response) {
+      if (!response.ok) { probe(index + 1); } else if (folders[index] !== here) { repoint(folders[index]); }
+    }, function () { probe(index + 1); });
+  }(0));
+}());
+</script>"""
+
+
 def _not_found() -> Files:
-    """The page a host shows for a missing address; an ordinary page, so its links are relative and work
-    under a project path (GitHub Pages serves a project's site under /<repository>/)."""
+    """The page a host shows for a missing address: an ordinary page of the site (relative links), which points
+    its links at the site's root when it is shown below it (see ``_FIND_ROOT``)."""
     return {
         "404.md": "---\nsearch:\n  exclude: true\n---\n\n# Page not found\n\n"
         "There is no page at this address. It may belong to a record that was removed or renamed.\n\n"
         "Go to the [dashboard](index.md), the [holdings](holdings.md) or the [findings](findings.md), "
-        "or use the search.\n"
+        "or use the search.\n\n" + _FIND_ROOT + "\n"
     }
 
 
