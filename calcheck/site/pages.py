@@ -353,8 +353,8 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
         ("Subscription until", cell(holding.subscription_until or "")),
         ("Unit price", cell(holding.unit_price or "")),
         ("Currency", cell(holding.currency or "")),
-        ("Owner", cell(holding.owner or "")),
-        ("Tags", cell(", ".join(holding.tags))),
+        ("Owner", cell(names.scrub(holding.owner or ""))),  # an owner or a tag may name a person
+        ("Tags", cell(names.scrub(", ".join(holding.tags)))),
         ("Entitlement", cell(analysis.entitlement.get(holding.id) or "in force")),
         ("Pool", link(f"../index.html#{_pool_anchor(pool)}", pool.label) if pool else ""),
     ]
@@ -363,7 +363,7 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
         published = data.published_proofs.get(proof.file or "")
         document = link(f"../{published}", proof.file) if published else cell(proof.file or "")
         state = proof.file_state.value if proof.file_state else ""
-        proofs.append([cell(proof.type), cell(proof.ref), cell(proof.date or ""), document, cell(state)])
+        proofs.append([cell(proof.type), cell(names.scrub(proof.ref)), cell(proof.date or ""), document, cell(state)])
     people = data.result.estate.index("people")
     devices = data.result.estate.index("devices")
 
@@ -456,13 +456,20 @@ def _directory(data: SiteInput, names: Names) -> Files:
             names.id(p.id) if names.enabled else p.name,
             p.kind,
             p.status,
-            p.department or "",
+            names.scrub(p.department or ""),
             ", ".join(held.get(("person", p.id), [])),
         ]
         for p in estate.index("people").values()
     ]
     devices = [
-        [d.id, d.name or "", d.kind, d.status, d.department or "", ", ".join(held.get(("device", d.id), []))]
+        [
+            d.id,
+            names.scrub(d.name or ""),  # "Ann Lee's laptop"
+            d.kind,
+            d.status,
+            names.scrub(d.department or ""),
+            ", ".join(held.get(("device", d.id), [])),
+        ]
         for d in estate.index("devices").values()
     ]
     files: Files = {}
@@ -494,7 +501,7 @@ def _findings(data: SiteInput, names: Names) -> Files:
             [
                 f'<span class="cc-badge cc-badge-{attr(f.severity.label)}">{cell(f.severity.label)}</span>',
                 f'<span class="cc-nowrap">{link(f"reference/rules.html#{f.rule}", f.rule)}</span>',
-                cell(f.path),
+                cell(names.scrub(f.path)),
                 cell(f"{f.line}:{f.column}"),
                 cell(names.scrub(f.message)),
                 cell(names.scrub(f.hint)),
@@ -573,7 +580,7 @@ def _history(data: SiteInput, names: Names) -> Files:
             cell(e.date.date()),
             _commit_link(data.repo_url, e.sha),
             cell(names.scrub(e.author)),
-            cell(e.title),
+            cell(names.scrub(e.title)),
             "<br>".join(cell(names.scrub(ev.text)) for ev in e.events),
         ]
         for e in reversed(data.history)
