@@ -23,6 +23,24 @@ rules:
 """
 
 
+_OWN_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each run's temporary folders live in one folder of its own, removed when the run ends (pytest would keep
+    /tmp/pytest-of-<user>/ and its last three runs), unless --basetemp names one."""
+    if config.option.basetemp is None:
+        own = Path(tempfile.mkdtemp(prefix="calcheck-tests-"))
+        config.stash[_OWN_BASETEMP] = own
+        config.option.basetemp = str(own / "run")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_BASETEMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _file_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The loaded-file cache lives in the session's temporary folder, never in the home folder."""

@@ -200,6 +200,7 @@ def _audit(rec: dict[str, Any], src: m.Source) -> m.Audit:
         rec.get("scope"),
         rec.get("revision"),
         dict(rec.get("position", {})),
+        rec.get("notes"),
     )
 
 

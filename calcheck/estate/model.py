@@ -273,6 +273,7 @@ class Audit:
     scope: str | None = None
     revision: str | None = None
     position: dict[str, int] = field(default_factory=dict)
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from calcheck.git.repo import GitTree
 from calcheck.git.timeline import builder_at, open_repo, timeline_for
 from calcheck.licensing import engine
 from calcheck.site import output
-from calcheck.site.markup import slug
+from calcheck.site.markup import published_proof
 from calcheck.site.pages import SiteInput, TrendPoint, render_site
 from calcheck.site.siteconfig import check_config
 
@@ -81,30 +81,27 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     points = []
     for entry in chosen:
         key = f"{__version__}:{entry.sha}"
-        if key not in known:
+        point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
+        if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
-            position = result.context.position
-            known[key] = [position.total(a) for a in ("owned", "assigned", "required", "shortfall")]
-        points.append(TrendPoint(str(entry.date.date()), *known[key]))
+            point = TrendPoint.of(str(entry.date.date()), result.context.position)
+            known[key] = point.to_json()
+        points.append(point)
     with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
         store.parent.mkdir(exist_ok=True)
         write_text(store, json.dumps(known, sort_keys=True))
     return points
 
 
-def _read_trend(store: Path) -> dict[str, list[int]]:
-    """The cached totals by version and commit; anything not of that exact shape is ignored."""
+def _read_trend(store: Path) -> dict[str, object]:
+    """The cached points by version and commit (each checked by ``TrendPoint.from_json`` before use)."""
     try:
         data = json.loads(store.read_bytes()) if store.is_file() and not store.is_symlink() else {}
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {
-        key: value
-        for key, value in data.items()
-        if isinstance(value, list) and len(value) == 4 and all(type(n) is int and n >= 0 for n in value)
-    }
+    return {key: value for key, value in data.items() if isinstance(key, str)}
 
 
 def _publish_proofs(estate_dir: Path, result: engine.CheckResult) -> dict[str, Path]:
@@ -135,9 +132,8 @@ def generate(
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
     result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
     proofs = _publish_proofs(estate_dir, result)
-    published = {name: f"proofs/{slug(name)}" for name in proofs}
-    position = result.context.position
-    now = TrendPoint(f"{as_of}", *(position.total(a) for a in ("owned", "assigned", "required", "shortfall")))
+    published = {name: published_proof(name) for name in proofs}
+    now = TrendPoint.of(f"{as_of}", result.context.position)
     points = [*trend(estate_dir, entries, filecache), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
@@ -145,7 +141,7 @@ def generate(
     for relative, content in output.regular_files(paths.handwritten).items():
         files.setdefault(relative, content)
     assets = resources.files("calcheck").joinpath("site/assets")
-    for name in ("calcheck.js", "calcheck.css"):
+    for name in ("calcheck.js", "calcheck.css", "iframe-worker.js"):
         files[f"assets/{name}"] = assets.joinpath(name).read_bytes()
     for schema in sorted(schema_dir().glob("*.schema.json")):
         files[f"schemas/{schema.name}"] = schema.read_bytes()
