@@ -331,3 +331,55 @@ def test_history_reads_blobs_the_ordinary_way_when_no_stream_can_start(
     code, out, err = run_cli("history")
     assert (code, err) == (0, "")
     assert out.splitlines() == [line.format(*shas(repo)) for line in HISTORY]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "rules:\n  disabled: [over-allocation]\n",
+        "rules:\n  severity: {over-allocation: info}\n",
+        "WAIVER",
+    ],
+    ids=["rule-disabled", "severity-lowered", "waiver-added"],
+)
+def test_ratchet_sees_a_new_error_the_change_silences_itself(repo: Path, run_cli: Run, policy: str) -> None:
+    """A pull request cannot pass the ratchet by switching off, downgrading or waiving the error it introduces."""
+    estate = repo / "licenses"
+    holdings = estate / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 5", "quantity: 1"))
+    if policy == "WAIVER":
+        (estate / "waivers").mkdir(exist_ok=True)
+        (estate / "waivers" / "pr.yaml").write_text(
+            "kind: waivers\nwaivers:\n  - {id: W-PR, rule: over-allocation, records: [WS22-U], owner: dana,"
+            " reason: fixed next quarter, expires: 2027-01-31}\n"
+        )
+    else:
+        config = estate / "calcheck.yaml"
+        config.write_text(config.read_text() + policy)
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15", "--ratchet", "HEAD", "--no-history")
+    assert "error [over-allocation]" not in out.split("ratchet against HEAD")[0]  # the change's own check hides it
+    assert code == 1
+    assert out.splitlines()[-3:] == [
+        "ratchet against HEAD: 2 regression(s)",
+        "  Windows Server CAL 2022 (User): shortfall 0 -> 2",
+        "  new error [over-allocation] WS22-U: 2 CALs assigned but only 1 owned "
+        "(silenced by this change's rule settings or waivers)",
+    ]
+    diff = json.loads(run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-history", "--format", "json")[1])
+    assert [(f["rule"], f["message"]) for f in diff["silenced"]] == [
+        ("over-allocation", "WS22-U: 2 CALs assigned but only 1 owned")
+    ]
+
+
+def test_a_rule_the_base_already_disables_is_no_regression(repo: Path, run_cli: Run) -> None:
+    config = repo / "licenses" / "calcheck.yaml"
+    config.write_text(config.read_text() + "rules:\n  disabled: [over-allocation]\n")
+    git(repo, "commit", "-q", "-am", "Over-allocation is tracked elsewhere", date="2026-03-12T09:00:00+00:00")
+    holdings = repo / "licenses" / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 5", "quantity: 1"))
+    code, out, _ = run_cli("check", "--as-of", "2026-03-15", "--ratchet", "HEAD", "--no-history")
+    assert code == 1  # the shortfall still grows, but the disabled rule is not counted against the change
+    assert out.splitlines()[-2:] == [
+        "ratchet against HEAD: 1 regression(s)",
+        "  Windows Server CAL 2022 (User): shortfall 0 -> 2",
+    ]

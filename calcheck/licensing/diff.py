@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.model import Assignment
 from calcheck.licensing.elp import Pool
-from calcheck.licensing.engine import CheckResult
+from calcheck.licensing.engine import CheckResult, judged_by
 
 Numbers = tuple[int, int, int, int]  # owned, assigned, required, shortfall
 
@@ -34,11 +34,18 @@ class Diff:
     shortfall: tuple[int, int] = (0, 0)
     cost: tuple[float | None, float | None] = (0.0, 0.0)
     currency: str | None = None
+    # New errors that the change's own rule settings or waivers silence (its data judged by the base's policy).
+    silenced: list[Finding] = field(default_factory=list)
 
     def regressions(self) -> list[str]:
-        """Ways the change makes the position worse: a pool's shortfall grows, or a new error appears."""
+        """Ways the change makes the position worse: a pool's shortfall grows, or a new error appears (also one
+        that the change hides by disabling or downgrading its rule, or by a waiver of its own)."""
         worse = [f"{c.label}: shortfall {c.before[3]} -> {c.after[3]}" for c in self.pools if c.after[3] > c.before[3]]
         worse += [f"new error [{f.rule}] {f.message}" for f in self.introduced if f.severity is Severity.ERROR]
+        worse += [
+            f"new error [{f.rule}] {f.message} (silenced by this change's rule settings or waivers)"
+            for f in self.silenced
+        ]
         return worse
 
 
@@ -93,6 +100,14 @@ def compare(base: CheckResult, head: CheckResult, base_label: str, head_label: s
     _assignments(diff, base.estate.index("assignments"), head.estate.index("assignments"))
     diff.introduced = _new(head.findings, base.findings)
     diff.resolved = _new(base.findings, head.findings)
+    introduced = Counter(_finding_key(f) for f in diff.introduced if f.severity is Severity.ERROR)
+    for finding in _new(judged_by(head, base.estate), base.findings):  # as the base's policy would report it
+        if finding.severity is not Severity.ERROR:
+            continue
+        if introduced[_finding_key(finding)]:
+            introduced[_finding_key(finding)] -= 1  # reported as an error by the change itself already
+        else:
+            diff.silenced.append(finding)
     diff.shortfall = (position_before.total("shortfall"), position_after.total("shortfall"))
     diff.cost = (position_before.shortfall_cost, position_after.shortfall_cost)
     return diff

@@ -25,6 +25,8 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     waived: list[Finding] = field(default_factory=list)
     files: int = 0
+    # Every finding before the estate's own rule settings and waivers: what another revision's policy would judge.
+    unfiltered: list[Finding] = field(default_factory=list)
 
 
 def run_rules(estate: Estate, ctx: Context) -> list[Finding]:
@@ -113,4 +115,10 @@ def check(
         context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
-    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files)
+    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files, findings)
+
+
+def judged_by(result: CheckResult, policy: Estate) -> list[Finding]:
+    """``result``'s findings under another estate's rule settings and waivers (e.g. the base branch's)."""
+    reported, _ = apply_waivers(policy, apply_config(policy, result.unfiltered), result.context.as_of)
+    return sort_findings(reported)

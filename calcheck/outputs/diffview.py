@@ -24,6 +24,11 @@ def _money(amount: float | None, currency: str | None) -> str:
     return "unknown" if amount is None else f"{amount:,.2f}" + (f" {currency}" if currency else "")
 
 
+def _silenced(diff: Diff) -> list[str]:
+    """New errors the change hides with rule settings or waivers of its own (plain text)."""
+    return [f"{f.severity.label} [{f.rule}] {f.path}:{f.line}: {f.message}" for f in diff.silenced]
+
+
 def _lines(diff: Diff) -> tuple[list[str], list[str], list[str]]:
     """Assignment lines, introduced finding lines and resolved finding lines, plain text."""
     moves = [f"{a.holding}: {a.id} assigned to {_who(a)}" for a in diff.added]
@@ -49,7 +54,8 @@ def render_text(diff: Diff) -> str:
         lines.append("pools (owned, assigned, required, shortfall):")
         lines += [f"  {one_line(c.label)}: {c.before} -> {c.after}" for c in diff.pools]
     moves, introduced, resolved = _lines(diff)
-    for title, items in (("assignments:", moves), ("introduced:", introduced), ("resolved:", resolved)):
+    silenced = ("silenced by the change's own rule settings or waivers:", _silenced(diff))
+    for title, items in (("assignments:", moves), ("introduced:", introduced), silenced, ("resolved:", resolved)):
         if items:
             lines.append(title)
             lines += [f"  {one_line(item)}" for item in items]
@@ -86,10 +92,17 @@ def render_markdown(diff: Diff) -> str:
             lines.append(f"| {_md(c.label)} | " + " | ".join(cells) + " |")
         lines.append("")
     moves, introduced, resolved = _lines(diff)
-    for title, items in (("Assignments", moves), ("Findings introduced", introduced), ("Findings resolved", resolved)):
+    silenced = _silenced(diff)
+    sections = (
+        ("Assignments", moves),
+        ("Findings introduced", introduced),
+        ("Errors silenced by this change's own rule settings or waivers", silenced),
+        ("Findings resolved", resolved),
+    )
+    for title, items in sections:
         if items:
             lines += [f"**{title}**", "", *(f"- {_md(item)}" for item in items), ""]
-    if not (diff.pools or moves or introduced or resolved):
+    if not (diff.pools or moves or introduced or silenced or resolved):
         lines += ["No change to the licence position.", ""]
     return "\n".join(lines)
 
@@ -121,6 +134,7 @@ def render_json(diff: Diff) -> str:
             "transferred": [{"from": assignment(o), "to": assignment(n)} for o, n in diff.transferred],
         },
         "introduced": [finding(f) for f in diff.introduced],
+        "silenced": [finding(f) for f in diff.silenced],
         "resolved": [finding(f) for f in diff.resolved],
         "regressions": diff.regressions(),
     }
