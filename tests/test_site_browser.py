@@ -29,7 +29,8 @@ from calcheck.licensing.rules import REGISTRY
 from tests.conftest import AS_OF, ROOT
 from tests.test_site import hostile_estate
 
-SCREENSHOT = ROOT / "site" / "screenshots" / "dashboard.png"  # shown in the README; written by test_dashboard_matches_the_report
+# Shown in the README; written by test_dashboard_matches_the_report.
+SCREENSHOT = ROOT / "site" / "screenshots" / "dashboard.png"
 PREFIX = "/calcheck-site"  # GitHub Pages serves a project's site under /<repository>/
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
