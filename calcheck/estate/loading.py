@@ -6,16 +6,18 @@ import dataclasses
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from calcheck.core.findings import Finding, Severity
-from calcheck.estate import build, schema
-from calcheck.estate.cache import Checked, FileCache
+from calcheck.estate import schema
 from calcheck.estate.kinds import KINDS, RECORD_KEYS
-from calcheck.estate.model import BUILTIN, Estate
 from calcheck.estate.parse import load_bytes
 from calcheck.estate.sources import EstateSource, WorkTree
 from calcheck.estate.yamlload import Document, LoadedFile
+
+if TYPE_CHECKING:  # the model is built only for a whole estate: `validate FILE` starts without it
+    from calcheck.estate.cache import Checked, FileCache
+    from calcheck.estate.model import Estate
 
 T = TypeVar("T", bound=Any)
 # Each kind but config has a folder of its own, named after it.
@@ -94,6 +96,8 @@ def validate_file(path: Path) -> list[Finding]:
 @cache
 def builtin_catalogue() -> tuple[Document, ...]:
     raw = resources.files("calcheck").joinpath("data/catalogue.yaml").read_bytes()
+    from calcheck.estate.model import BUILTIN
+
     loaded = load_bytes(BUILTIN.path, raw)
     problems = [f for doc in loaded.documents for f, _ in schema.validate_document(BUILTIN.path, "catalogue", doc)]
     if loaded.findings or problems:  # pragma: no cover - guarded by the test suite
@@ -114,7 +118,7 @@ def load_checked(source: EstateSource, relative: str, cache: FileCache | None = 
         if hit is not None:
             return hit
     loaded = load_bytes(shown, raw)
-    checked: Checked = []
+    checked: list[tuple[str | None, list[tuple[Finding, tuple[Any, ...]]]]] = []
     for doc in loaded.documents:
         kind = document_kind(loaded, doc, relative)
         checked.append((kind, schema.validate_document(loaded.path, kind, doc) if kind is not None else []))
@@ -125,6 +129,9 @@ def load_checked(source: EstateSource, relative: str, cache: FileCache | None = 
 
 def load_estate(source: EstateSource, cache: FileCache | None = None) -> tuple[Estate, list[Finding], int]:
     """Read every file of ``source`` into an estate; file and schema problems become findings."""
+    from calcheck.estate import build
+    from calcheck.estate.model import BUILTIN, Estate
+
     estate = Estate(source.label)
     for doc in builtin_catalogue():
         build.add_document(estate, BUILTIN.path, "catalogue", doc, source.inspect)
@@ -191,4 +198,6 @@ def _without_invalid_records(
 
 
 def _builtin(record: T) -> T:
+    from calcheck.estate.model import BUILTIN
+
     return dataclasses.replace(record, source=BUILTIN)
