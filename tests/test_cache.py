@@ -148,3 +148,17 @@ def test_the_cache_stays_off_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert file_cache.open_cache(enabled=False) is None
     opened = file_cache.open_cache()
     assert opened is not None and opened.directory == tmp_path
+
+
+def test_a_lazy_mapping_behaves_as_the_dict_it_stands_for() -> None:
+    from calcheck.estate.lazy import LazyDict
+
+    def made() -> LazyDict:
+        return LazyDict(lambda: {"a": (1, 2), "b": (3, 4)})
+
+    plain = {"a": (1, 2), "b": (3, 4)}
+    assert made() == plain and plain == made() and made() == made()
+    assert made() != LazyDict(lambda: {"a": (1, 2)}) and made() != {"a": (1, 2)}
+    assert list(made()) == ["a", "b"] and len(made()) == 2 and "b" in made() and made().get("c") is None
+    assert dict(made()) == plain and made().copy() == plain and (made() | {"c": 5}) == {**plain, "c": 5}
+    assert repr(made()) == repr(plain) and list(made().items()) == list(plain.items())

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -27,6 +27,7 @@ from typing import Any
 from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import RECORD_KEYS
+from calcheck.estate.lazy import LazyDict
 from calcheck.estate.yamlload import Document, LoadedFile, Pos
 
 FORMAT = "calcheck-file-cache/1"
@@ -330,68 +331,4 @@ def _lazy_record(record: dict[str, Any], text: str) -> Pos:
     head = text.split(",", 2)
     if len(head) < 2:
         raise _Invalid("a record's position")
-    return (int(head[0]), int(head[1]), _LazyChildren(lambda: _complete(record, text)[2]))
-
-
-class _LazyChildren(dict[str, Any]):
-    """A record's key positions, decoded on first use: most records never need them.
-
-    Every read fills the mapping first, so it behaves as the plain dict the loader gives (a test compares them).
-    """
-
-    __slots__ = ("_make",)
-
-    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
-        super().__init__()
-        self._make: Callable[[], dict[str, Any]] | None = make
-
-    def _fill(self) -> _LazyChildren:
-        make = self._make
-        if make is not None:
-            self._make = None
-            dict.update(self, make())
-        return self
-
-    def __getitem__(self, key: str) -> Any:
-        return dict.__getitem__(self._fill(), key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return dict.get(self._fill(), key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self._fill(), key)
-
-    def __iter__(self) -> Iterator[str]:
-        return dict.__iter__(self._fill())
-
-    def __len__(self) -> int:
-        return dict.__len__(self._fill())
-
-    def __eq__(self, other: object) -> bool:
-        return dict.__eq__(self._fill(), other)
-
-    def __ne__(self, other: object) -> bool:
-        return dict.__ne__(self._fill(), other)
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        return dict.__repr__(self._fill())
-
-    def keys(self) -> Any:
-        return dict.keys(self._fill())
-
-    def values(self) -> Any:
-        return dict.values(self._fill())
-
-    def items(self) -> Any:
-        return dict.items(self._fill())
-
-    def copy(self) -> dict[str, Any]:
-        return dict(self._fill())
-
-    def __or__(self, other: Any) -> Any:
-        return dict(self._fill()) | other
-
-    def __reduce__(self) -> Any:
-        return (dict, (dict(self._fill()),))
+    return (int(head[0]), int(head[1]), LazyDict(lambda: _complete(record, text)[2]))

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
 from typing import Any
 
 from calcheck.estate.kinds import RECORD_KEYS
+from calcheck.estate.lazy import LazyDict
 from calcheck.estate.yamlload import Document, LoadedFile, odd_number, resolve_cached
 
 _IGN = r"(?: *(?:#[ -~]*)?\n)"
@@ -68,7 +68,7 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     if records is None:
         return None
     column = len(indent) + 3  # the column of an item's mapping: its '{', or its first key
-    lazy = [_LazyKeys(partial(_positions, chunk, n, column)) for chunk, n in zip(chunks, numbers, strict=True)]
+    lazy = [LazyDict(partial(_positions, chunk, n, column)) for chunk, n in zip(chunks, numbers, strict=True)]
     positions = [(n, column, keys) for n, keys in zip(numbers, lazy, strict=True)]
     kind, key = head.group(1), head.group(2)
     kind_line = text.count("\n", 0, head.start(1)) + 1
@@ -180,68 +180,6 @@ def _value_position(value: str, line: int, column: int) -> Any:
         elements.append((line, at))
         at += len(word) + 2
     return (line, column, elements)
-
-
-class _LazyKeys(dict[str, Any]):
-    """A record's key positions, worked out on first use: most records never need them.
-
-    Every read goes through a method here that fills the mapping first, so it behaves as the plain dict the
-    libyaml loader gives (a test compares the two).
-    """
-
-    __slots__ = ("_make",)
-
-    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
-        super().__init__()
-        self._make: Callable[[], dict[str, Any]] | None = make
-
-    def _fill(self) -> _LazyKeys:
-        make = self._make
-        if make is not None:
-            self._make = None
-            dict.update(self, make())
-        return self
-
-    def __getitem__(self, key: str) -> Any:
-        return dict.__getitem__(self._fill(), key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        dict.__setitem__(self._fill(), key, value)
-
-    def __contains__(self, key: object) -> bool:
-        return dict.__contains__(self._fill(), key)
-
-    def __iter__(self) -> Iterator[str]:
-        return dict.__iter__(self._fill())
-
-    def __len__(self) -> int:
-        return dict.__len__(self._fill())
-
-    def __eq__(self, other: object) -> bool:
-        return dict.__eq__(self._fill(), other._fill() if isinstance(other, _LazyKeys) else other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    __hash__ = None
-
-    def __repr__(self) -> str:
-        return dict.__repr__(self._fill())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return dict.get(self._fill(), key, default)
-
-    def keys(self) -> Any:
-        return dict.keys(self._fill())
-
-    def values(self) -> Any:
-        return dict.values(self._fill())
-
-    def items(self) -> Any:
-        return dict.items(self._fill())
-
-    def copy(self) -> dict[str, Any]:
-        return dict(dict.items(self._fill()))
 
 
 def items(chunks: list[str]) -> list[dict[str, Any] | None]:
