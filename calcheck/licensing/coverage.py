@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Assignment, Deployment, Estate, Holding, Product, fast_init
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Directory, Exemption, Need, Subject, collect_needs
 
 # Problem kinds, from the least to the most telling; an uncovered need is reported under the most telling.
@@ -66,6 +67,8 @@ def sa_active(holding: Holding, as_of: dt.date) -> bool:
 
 def entitlement_problem(holding: Holding, cat: Catalogue, as_of: dt.date) -> str | None:
     """Why ``holding`` grants no rights on ``as_of`` (SA-04, SA-05), or None."""
+    if subscriptions.is_online(holding, cat.cals):  # Online Services: rights only while in force (issue 18)
+        return subscriptions.entitlement_problem(holding, as_of)
     if holding.purchased > as_of:
         return f"bought only on {holding.purchased}"
     if holding.channel == "csp-subscription":
@@ -103,6 +106,8 @@ def effective_rank(holding: Holding, product: Product, as_of: dt.date) -> int | 
 
 def version_problem(holding: Holding, need: Need, cat: Catalogue, as_of: dt.date) -> str | None:
     """Why ``holding`` is too old for the version ``need`` requires, or None."""
+    if subscriptions.is_online(holding, cat.cals):  # in force, a subscription grants the current version (issue 18)
+        return None
     product = cat.products.get(need.product)
     if need.version is None or product is None:
         return None
@@ -170,7 +175,11 @@ class Evaluator:
         problem = self.entitlement.get(holding.id)
         if problem is not None:
             return EXPIRED, f"{holding.id} is {problem}" if problem.startswith("a ") else f"{holding.id}: {problem}"
-        return None
+        # Online Services (issue 18): a CAL Suite Bridge counts only beside its qualifying subscription
+        bridge = subscriptions.bridge_problem(
+            self.cat.cals, holding, self.by_subject.get(subject, ()), self.holdings, self.entitlement, self.as_of
+        )
+        return None if bridge is None else (BASE, f"{holding.id}: {bridge}")
 
     def granted(self, subject: Subject) -> frozenset[str]:
         """The CALs ``subject`` holds in force (only asked for when an additive CAL needs its base)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Estate, Holding
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Directory, Need, Subject
 from calcheck.licensing.coverage import Analysis, Coverage, version_problem
 
@@ -112,7 +113,8 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
     def pool(key: PoolKey) -> Pool:
         if key not in pools:
             cal = cat.cals.get(key[0])
-            pools[key] = Pool(key[0], cal.name if cal else key[0], cal.kind if cal else "", key[1], key[2])
+            kind = subscriptions.pool_kind(cal) if cal else ""  # 'subscription'/'bridge' for Online Services
+            pools[key] = Pool(key[0], cal.name if cal else key[0], kind, key[1], key[2])
         return pools[key]
 
     for holding in estate.index("holdings").values():
@@ -159,6 +161,8 @@ def _attribute_needs(
     holdings = estate.index("holdings")
     keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools that grant it
     for holding in holdings.values():
+        if subscriptions.offering(cat.cals, holding.cal) == subscriptions.BRIDGE:
+            continue  # a spare Bridge covers nobody without a qualifying subscription (issue 18)
         for granted in cat.expand(holding.cal):
             keys_for[(granted, holding.type)].add(pool_key(holding))
     for (subject, _), coverage in sorted(worst.items()):

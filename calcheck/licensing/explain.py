@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from calcheck.core.text import one_line
 from calcheck.estate.model import Device, Estate, Person
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Exemption, Subject
 from calcheck.licensing.coverage import Analysis, Candidate, Coverage, in_force
 
@@ -99,7 +100,8 @@ def _need_lines(cat: Catalogue, cal_id: str, coverages: list[Coverage]) -> list[
         kind = f" {need.type.capitalize()}" if need.type else ""
         what = f"{cat.name(cal_id)}{kind}{version} for {', '.join(sorted(d.id for d in need.deployments))}"
         if coverage.covered_by is not None:
-            lines.append(f"  OK       {what}: covered by {_candidate(coverage.covered_by)}")
+            online = subscriptions.covered_by_text(cat.cals, coverage.covered_by.holding.cal)  # issue 18
+            lines.append(f"  OK       {what}: covered by {online}{_candidate(coverage.covered_by)}")
         elif coverage.connector is not None:
             lines.append(f"  OK       {what}: covered by External Connector {coverage.connector.id}")
         else:
@@ -110,6 +112,8 @@ def _need_lines(cat: Catalogue, cal_id: str, coverages: list[Coverage]) -> list[
 
 
 def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
+    cat = Catalogue(estate)
+
     def candidate(c: Candidate | None) -> dict[str, str | None] | None:
         if c is None:
             return None
@@ -128,6 +132,7 @@ def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
                 "via": list(c.need.vias),
                 "satisfied": c.satisfied,
                 "covered_by": candidate(c.covered_by),
+                "equivalency": subscriptions.equivalency(cat.cals, c.covered_by.holding.cal) if c.covered_by else None,
                 "connector": c.connector.id if c.connector else None,
                 "rejected": [candidate(r) for r in c.rejected],
             }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calcheck.licensing.rules import access, assignments, files, governance, holdings, integrity
+from calcheck.licensing.rules import access, assignments, files, governance, holdings, integrity, subscriptions
 from calcheck.licensing.rules.base import Context, Problem, Rule
 
 __all__ = ["REGISTRY", "Context", "Problem", "Rule", "get_rule"]
@@ -16,6 +16,7 @@ REGISTRY: dict[str, Rule] = {
         *assignments.RULES,
         *holdings.RULES,
         *governance.RULES,
+        *subscriptions.RULES,
     )
 }
 

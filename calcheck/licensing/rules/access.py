@@ -21,6 +21,7 @@ from calcheck.licensing.coverage import (
 )
 from calcheck.licensing.rules.assignments import check_type_mismatch
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.rules.subscriptions import bridge_hint
 
 _E = Severity.ERROR
 # Which rejection explains an uncovered need best; causes reported by other rules map to None.
@@ -121,6 +122,7 @@ def check_uncovered(estate: Estate, ctx: Context, rule: str) -> Iterator[Problem
             continue
         source = _subject_source(estate, subject)
         hint = suggestion(estate, ctx, cat, _worst_need(coverages, cat), what)
+        hint += bridge_hint(estate, ctx, _worst_need(coverages, cat))  # Online Services (issue 18)
         if rule == "external-users":
             connectors = sorted({h for c in coverages for d in c.need.deployments for h in d.external_connectors})
             named = f"External Connector {', '.join(connectors)}" if connectors else "an External Connector"
