@@ -9,7 +9,11 @@ assigned, required, surplus, shortfall, reclaimable), with the shortfall cost an
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,3 +265,108 @@ def test_a_subscription_covers_a_subscription_edition_without_software_assurance
         "Microsoft 365 E3 (User)": (4, 3, 3, 1, 0, 0)
     }
     assert {f.rule for f in result.findings} <= {"headroom"}
+
+
+CHARGEBACK = {
+    "holdings/holdings.yaml": holdings(
+        perpetual("WS22", "windows-server", "2022", 2, 40),
+        perpetual("EX19", "exchange-standard", "2019", 1, 70),
+        online("M365", "microsoft-365-e3", 1),
+    ),
+    "assignments/assignments.yaml": assignments(
+        ("WS22", "alice"), ("EX19", "alice"), ("WS22", "bob"), ("M365", "carol")
+    ),
+}
+
+
+def write_chargeback(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
+    files = {**base_files(), "people/people.yaml": PEOPLE, "deployments/deployments.yaml": DEPLOYMENTS}
+    return write_estate({**files, **CHARGEBACK, **(extra or {})}, tmp_path / "licenses")
+
+
+def test_report_by_cost_centre(tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]) -> None:
+    root = write_chargeback(tmp_path)
+    code, out, _ = run_cli("report", str(root), "--as-of", "2026-06-30", "--by", "cost-centre")
+    assert code == 0
+    assert out == (
+        "Position by cost centre: Example Ltd as of 2026-06-30\n"
+        "Cost centre  Required  Assigned  Shortfall  Chargeback  Shortfall cost\n"
+        "-----------  --------  --------  ---------  ----------  --------------\n"
+        "CC-100              4         3          1  220.00 EUR       70.00 EUR\n"
+        "CC-200              1         1          0   30.00 EUR        0.00 EUR\n"
+        "-----------  --------  --------  ---------  ----------  --------------\n"
+        "Total               5         4          1  250.00 EUR       70.00 EUR\n"
+    )
+
+
+@pytest.mark.parametrize("by", ["department", "cost-centre"])
+def test_grouped_totals_equal_the_plain_report(
+    by: str, tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    # Over-allocation too: three assignments of a pool of two, so a covered person carries a shortfall.
+    extra = {
+        "assignments/assignments.yaml": assignments(
+            ("WS22", "alice"), ("EX19", "alice"), ("WS22", "bob"), ("WS22", "carol"), ("M365", "carol")
+        )
+    }
+    root = write_chargeback(tmp_path, extra)
+    plain = json.loads(run_cli("report", str(root), "--as-of", "2026-06-30", "--format", "json")[1])
+    grouped = json.loads(run_cli("report", str(root), "--as-of", "2026-06-30", "--format", "json", "--by", by)[1])
+    for name in ("required", "assigned", "shortfall", "shortfall_cost"):
+        assert grouped["totals"][name] == plain["totals"][name]
+        assert sum(g[name] for g in grouped["groups"]) == pytest.approx(plain["totals"][name])
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run_cli("report", str(root), "--as-of", "2026-06-30", "--format", "csv", "--by", by)[1])
+        )
+    )
+    assert sum(int(r["shortfall"]) for r in rows) == plain["totals"]["shortfall"]
+    assert sum(int(r["required"]) for r in rows) == plain["totals"]["required"]
+    markdown = run_cli("report", str(root), "--as-of", "2026-06-30", "--format", "markdown", "--by", by)[1]
+    total = (
+        f"| Total | {plain['totals']['required']} | {plain['totals']['assigned']} | {plain['totals']['shortfall']} |"
+    )
+    assert total in markdown
+
+
+def test_the_xlsx_export_has_a_sheet_per_grouping(tmp_path: Path) -> None:
+    import openpyxl
+
+    from calcheck.outputs import export
+
+    result = engine.check(write_chargeback(tmp_path), AS_OF)
+    files = export.bundle(result, "xlsx", None)
+    book = openpyxl.load_workbook(io.BytesIO(files["calcheck-export.xlsx"]))
+    assert book.sheetnames == ["elp", "assignments", "proofs", "by-department", "by-cost-centre"]
+    assert [list(row) for row in book["by-cost-centre"].iter_rows(values_only=True)] == [
+        [
+            "group",
+            "cal",
+            "name",
+            "version",
+            "type",
+            "required",
+            "assigned",
+            "shortfall",
+            "unit_price",
+            "chargeback",
+            "shortfall_cost",
+            "currency",
+        ],
+        ["CC-100", "windows-server", "Windows Server CAL", "2022", "user", 2, 2, 0, "40.00", "80.00", "0.00", "EUR"],
+        [
+            "CC-100",
+            "exchange-standard",
+            "Exchange Server Standard CAL",
+            "2019",
+            "user",
+            2,
+            1,
+            1,
+            "70.00",
+            "140.00",
+            "70.00",
+            "EUR",
+        ],
+        ["CC-200", "microsoft-365-e3", "Microsoft 365 E3", None, "user", 1, 1, 0, "30.00", "30.00", "0.00", "EUR"],
+    ]

@@ -19,6 +19,7 @@ from calcheck import __version__
 from calcheck.licensing.access import Catalogue, Directory
 from calcheck.licensing.coverage import in_force
 from calcheck.licensing.engine import CheckResult
+from calcheck.outputs import bygroup
 from calcheck.outputs.report import CSV_COLUMNS, csv_rows
 
 Table = tuple[list[str], list[list[Any]]]
@@ -119,7 +120,23 @@ def proof_table(result: CheckResult) -> Table:
 
 
 def tables(result: CheckResult) -> dict[str, Table]:
-    return {"elp": elp_table(result), "assignments": register_table(result), "proofs": proof_table(result)}
+    return {
+        "elp": elp_table(result),
+        "assignments": register_table(result),
+        "proofs": proof_table(result),
+    }
+
+
+def chargeback_tables(result: CheckResult) -> dict[str, Table]:
+    """One table per grouping: each group's share of each pool, with its chargeback."""
+    context = result.context
+    return {
+        f"by-{by}": (
+            list(bygroup.CSV_COLUMNS),
+            bygroup.csv_rows(bygroup.breakdown(result.estate, context.analysis, context.position, by)),
+        )
+        for by in bygroup.GROUPINGS
+    }
 
 
 def _safe(value: Any) -> Any:
@@ -189,7 +206,7 @@ def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, byt
     files = (
         {f"{name}.csv": to_csv(table) for name, table in named.items()}
         if fmt == "csv"
-        else {"calcheck-export.xlsx": to_xlsx(named)}
+        else {"calcheck-export.xlsx": to_xlsx({**named, **chargeback_tables(result)})}  # + by group (issue 18)
     )
     manifest = {
         "tool": {"name": "calcheck", "version": __version__},
