@@ -200,7 +200,7 @@ RULES = (
         "subscription-holding",
         "Online Services holding that cannot grant CAL rights as written",
         _E,
-        "CAL-07, CAL-08, SA-03",
+        "CAL-07, SA-03",
         "A Microsoft 365, Office 365 or EMS subscription or a CAL Suite Bridge is a User SL: it is held with "
         "channel online-services (or csp-subscription), type user and the last day of its term as "
         "subscription_until, and only the catalogue's Online Services entries may use that channel.",
@@ -210,7 +210,7 @@ RULES = (
         "bridge-without-subscription",
         "CAL Suite Bridge assigned to a user without its qualifying subscription",
         _E,
-        "CAL-08, SA-03",
+        "CAL-07, SA-03",
         "A CAL Suite Bridge carries only the CALs its qualifying Online Service lacks, and counts only for a user "
         "who also holds that service (Product Terms, CAL Suites and CAL Suite Bridges): Office 365 for the Bridges "
         "for Office 365, Microsoft Intune for those for Intune, both for those for Office 365 and Intune, EMS for "
@@ -221,7 +221,7 @@ RULES = (
         "bridge-count",
         "CAL Suite Bridges not equal in number to their qualifying subscriptions",
         _W,
-        "CAL-08",
+        "CAL-07, SA-03",
         '"When a CAL Suite Bridge is required the number of CAL Suite Bridge User SLs should be the same number of '
         'User SLs for the qualifying Online Service" (Product Terms, CAL Suites and CAL Suite Bridges): the '
         "Bridges in force are compared with the qualifying subscriptions in force, organisation-wide.",
