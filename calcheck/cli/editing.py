@@ -128,11 +128,14 @@ def add_import(commands: Subparsers) -> Handler:
         description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
         "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
         "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
-        "or changes nothing. Lists the CALs that became reclaimable.",
+        "or changes nothing. Lists the CALs that became reclaimable. 'import subscriptions' reads the Microsoft "
+        "365 admin center's user export (Licenses column) or an Entra ID / Graph export with assignedLicenses "
+        "(--source m365|graph) and assigns the estate's Online Services holdings to match; products not in the "
+        "catalogue are listed.",
     )
-    importer.add_argument("what", choices=("people", "devices"))
-    importer.add_argument("file", type=Path, help="the export (CSV)")
-    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune"), default="auto")
+    importer.add_argument("what", choices=("people", "devices", "subscriptions"))
+    importer.add_argument("file", type=Path, help="the export (CSV; JSON for a Graph export of subscriptions)")
+    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune", "m365", "graph"), default="auto")
     importer.add_argument(
         "--mapping", type=Path, help="YAML mapping field -> column (id, name, email, department, enabled)"
     )
@@ -243,6 +246,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
         if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
             raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
+    if args.what == "subscriptions":  # Online Services assignments from tenant exports (issue 18)
+        from calcheck.cli.online import cmd_import_subscriptions
+
+        return cmd_import_subscriptions(args, estate, on)
+    if args.source in ("m365", "graph"):
+        raise UsageError(f"--source {args.source} is for 'import subscriptions'")
     mapping = None
     if args.mapping is not None:
         loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())
