@@ -370,3 +370,21 @@ def test_the_xlsx_export_has_a_sheet_per_grouping(tmp_path: Path) -> None:
         ],
         ["CC-200", "microsoft-365-e3", "Microsoft 365 E3", None, "user", 1, 1, 0, "30.00", "30.00", "0.00", "EUR"],
     ]
+
+
+def test_the_site_shows_subscriptions_and_the_position_by_group(tmp_path: Path) -> None:
+    from calcheck.site.pages import SiteInput, render_site
+
+    result = engine.check(write_chargeback(tmp_path), AS_OF)
+    files = render_site(SiteInput(result))
+    assert "<td>Microsoft 365 E3 (User)</td><td>subscription</td><td>1</td><td>1</td><td>1</td>" in files["index.md"]
+    assert ">M365</a>" in files["holdings.md"]
+    page = files["by-group.md"]
+    assert (
+        '<table id="by-cost-centre">\n<thead><tr><th>Cost centre</th><th>Required</th><th>Assigned</th>'
+        "<th>Shortfall</th><th>Chargeback</th><th>Shortfall cost</th></tr></thead>\n<tbody>"
+        "<tr><td>CC-100</td><td>4</td><td>3</td><td>1</td><td>220.00 EUR</td><td>70.00 EUR</td></tr>"
+        "<tr><td>CC-200</td><td>1</td><td>1</td><td>0</td><td>30.00 EUR</td><td>0.00 EUR</td></tr>"
+        "<tr><td>Total</td><td>5</td><td>4</td><td>1</td><td>250.00 EUR</td><td>70.00 EUR</td></tr>"
+    ) in page
+    assert "<tr><td>Finance</td><td>4</td><td>3</td><td>1</td>" in page

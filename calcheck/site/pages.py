@@ -24,7 +24,7 @@ from calcheck.licensing.engine import CheckResult
 from calcheck.licensing.rules import REGISTRY
 from calcheck.licensing.rules.example import load_example
 from calcheck.outputs.report import money
-from calcheck.site import charts
+from calcheck.site import bygroup, charts
 from calcheck.site.markup import cell, link, script_data, slug, table, text
 
 Files = dict[str, str]
@@ -76,6 +76,7 @@ def render_site(data: SiteInput) -> Files:
     files: Files = {}
     files.update(_dashboard(data))
     files.update(_holdings(data, names))
+    files.update(bygroup.render(data.result))  # the position by department and cost centre (issue 18)
     files.update(_directory(data, names))
     files.update(_findings(data, names))
     files.update(_history(data, names))
