@@ -151,6 +151,22 @@ SCENARIOS = [
         {"uncovered-access"},
     ),
     Scenario(
+        "a Bridge whose qualifying subscription has ended",
+        holdings(
+            online("O365", "office-365-e3", 1, until="2026-05-31", price=20),
+            online("BRIDGE", "core-cal-bridge-o365", 1, price=5),
+        ),
+        assignments(("O365", "alice"), ("BRIDGE", "alice")),
+        {
+            "Office 365 E3 (User)": (0, 0, 0, 0, 0, 0),
+            "Core CAL Suite Bridge for Office 365 (User)": (1, 1, 0, 1, 0, 0),
+            WS: (0, 0, 3, 0, 3, 0),
+            EXCH: (0, 0, 3, 0, 3, 0),
+        },
+        None,
+        {"subscription-ended", "bridge-without-subscription", "bridge-count", "uncovered-access"},
+    ),
+    Scenario(
         "renewal due within the window",
         holdings(online("M365", "microsoft-365-e3", 3, until="2026-08-31")),
         assignments(("M365", "alice"), ("M365", "bob"), ("M365", "carol")),
@@ -388,3 +404,43 @@ def test_the_site_shows_subscriptions_and_the_position_by_group(tmp_path: Path) 
         "<tr><td>Total</td><td>5</td><td>4</td><td>1</td><td>250.00 EUR</td><td>70.00 EUR</td></tr>"
     ) in page
     assert "<tr><td>Finance</td><td>4</td><td>3</td><td>1</td>" in page
+
+
+def test_an_estate_adds_an_education_plan_and_imports_it(
+    tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    extension = (
+        "kind: catalogue\ncals:\n"
+        "  - {id: microsoft-365-a3, name: Microsoft 365 A3 for faculty, kind: suite, offering: subscription,"
+        " contains: [windows-server, exchange-standard], skus: [M365EDU_A3_FACULTY]}\n"
+        "  - {id: bridge-a3, name: Some Bridge, kind: suite, offering: bridge, contains: [adrms],"
+        " qualifying: [microsoft-365-a9]}\n"
+    )
+    root = write_chargeback(
+        tmp_path,
+        {
+            "catalogue/education.yaml": extension,
+            "holdings/holdings.yaml": holdings(online("A3", "microsoft-365-a3", 3)),
+            "assignments/assignments.yaml": assignments(("A3", "alice")),
+        },
+    )
+    export = tmp_path / "users.csv"
+    export.write_text("User principal name,Licenses\nbob,M365EDU_A3_FACULTY\ncarol,Microsoft 365 A3 for faculty\n")
+    code, out, _ = run_cli(
+        "import", "subscriptions", str(export), "--path", str(root), "--on", "2026-06-30", "--partial"
+    )
+    assert (
+        code == 0
+        and out.endswith(
+            "3 users matched: 2 assignments added, 0 kept, 0 ended; 0 users with subscriptions are not in the estate\n"
+        )
+        is False
+    )
+    assert "2 users matched: 2 assignments added, 0 kept, 0 ended" in out
+    result = engine.check(root, AS_OF)
+    assert {p.label: tuple(p.counts()) for p in result.context.position.pools} == {
+        "Microsoft 365 A3 for faculty (User)": (3, 3, 3, 0, 0, 0)
+    }
+    assert [(f.rule, f.message) for f in result.findings if f.severity.name == "ERROR"] == [
+        ("unknown-reference", "bridge-a3: qualifying refers to unknown cals 'microsoft-365-a9'")
+    ]
