@@ -425,22 +425,18 @@ def test_an_estate_adds_an_education_plan_and_imports_it(
         },
     )
     export = tmp_path / "users.csv"
-    export.write_text("User principal name,Licenses\nbob,M365EDU_A3_FACULTY\ncarol,Microsoft 365 A3 for faculty\n")
+    export.write_text(
+        "User principal name,Licenses\nbob,M365EDU_A3_FACULTY\ncarol,Microsoft 365 A3 for faculty\n", encoding="utf-8"
+    )
     code, out, _ = run_cli(
         "import", "subscriptions", str(export), "--path", str(root), "--on", "2026-06-30", "--partial"
     )
-    assert (
-        code == 0
-        and out.endswith(
-            "3 users matched: 2 assignments added, 0 kept, 0 ended; 0 users with subscriptions are not in the estate\n"
-        )
-        is False
-    )
+    assert code == 0
     assert "2 users matched: 2 assignments added, 0 kept, 0 ended" in out
     result = engine.check(root, AS_OF)
     assert {p.label: tuple(p.counts()) for p in result.context.position.pools} == {
         "Microsoft 365 A3 for faculty (User)": (3, 3, 3, 0, 0, 0)
     }
     assert [(f.rule, f.message) for f in result.findings if f.severity.name == "ERROR"] == [
-        ("unknown-reference", "bridge-a3: qualifying refers to unknown cals 'microsoft-365-a9'")
+        ("unknown-reference", "bridge-a3: unknown cal 'microsoft-365-a9'")
     ]
