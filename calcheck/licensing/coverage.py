@@ -106,7 +106,7 @@ def effective_rank(holding: Holding, product: Product, as_of: dt.date) -> int | 
 
 def version_problem(holding: Holding, need: Need, cat: Catalogue, as_of: dt.date) -> str | None:
     """Why ``holding`` is too old for the version ``need`` requires, or None."""
-    if subscriptions.is_online(holding, cat.cals):  # in force, a subscription grants the current version (issue 18)
+    if subscriptions.offering(cat.cals, holding.cal):  # in force, a subscription grants the current version (issue 18)
         return None
     product = cat.products.get(need.product)
     if need.version is None or product is None:
