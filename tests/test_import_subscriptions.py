@@ -172,11 +172,38 @@ def test_graph_rest_response_and_tenant_prefixed_skus(tenant: Path, tmp_path: Pa
 def test_broken_exports_are_findings(tenant: Path, tmp_path: Path, run_cli: Run) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('[\n  {"userPrincipalName": "alice@example.com",\n', encoding="utf-8")
-    code, out, _ = run_cli("import", "subscriptions", str(broken), "--path", str(tenant), "--source", "graph")
+    code, out, _ = run_cli(
+        "import", "subscriptions", str(broken), "--path", str(tenant), "--source", "graph", "--on", "2026-06-30"
+    )
     assert code == 1 and out.startswith(f"{broken}:3:1: error [import] not JSON: Expecting property name")
     wrong = tmp_path / "users.csv"
     wrong.write_text("Display name,Department\nAlice,Finance\n", encoding="utf-8")
-    code, out, _ = run_cli("import", "subscriptions", str(wrong), "--path", str(tenant))
+    code, out, _ = run_cli("import", "subscriptions", str(wrong), "--path", str(tenant), "--on", "2026-06-30")
     assert code == 1 and "missing column(s) 'User principal name' and 'Licenses'" in out
     code, _, err = run_cli("import", "people", str(wrong), "--path", str(tenant), "--source", "graph")
     assert code == 2 and "--source graph is for 'import subscriptions'" in err
+
+
+def test_unlicensed_users_no_teams_plans_and_hostile_json(tenant: Path, tmp_path: Path, run_cli: Run) -> None:
+    export = tmp_path / "users.csv"
+    export.write_text(
+        "User principal name,Licenses\n"
+        "alice@example.com,Microsoft 365 E3 (no Teams)+Microsoft Teams Enterprise\n"
+        "dave@example.com,Unlicensed\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_cli(
+        "import", "subscriptions", str(export), "--path", str(tenant), "--on", "2026-06-30", "--partial", "--dry-run"
+    )
+    assert code == 0
+    assert out.endswith(
+        "2 users matched: 1 assignments added, 0 kept, 0 ended; 0 users with subscriptions are not in the estate\n"
+        "1 products not in the catalogue (not counted as CAL rights):\n"
+        "  Microsoft Teams Enterprise: 1 user\n"
+        "dry run: nothing written\n"
+    )
+    assert "+  - {id: A-0003, holding: M365-E3, person: alice, since:" in out
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    code, out, _ = run_cli("import", "subscriptions", str(deep), "--path", str(tenant), "--on", "2026-06-30")
+    assert code == 1 and "nested too deeply" in out

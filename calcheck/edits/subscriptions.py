@@ -92,7 +92,7 @@ def read_m365(path: Path) -> tuple[list[LicenceRow], list[Finding]]:
     for line, cells in export.rows:
         upn = cells[user].strip() if user < len(cells) else ""
         text = cells[licences].strip() if licences < len(cells) else ""
-        products = [p.strip() for p in _JOINED.split(text) if p.strip()]
+        products = [p.strip() for p in _JOINED.split(text) if p.strip() and p.strip().casefold() != "unlicensed"]
         rows.append(LicenceRow(line, upn, products))
     return rows, []
 
@@ -127,16 +127,33 @@ def read_graph(path: Path) -> tuple[list[LicenceRow], list[Finding]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         return [], [_problem(shown, error.lineno, error.colno, f"not JSON: {error.msg}", "export it again")]
+    except RecursionError:
+        return [], [_problem(shown, 1, 1, "not JSON this tool reads: nested too deeply", "export it again")]
     if isinstance(document, dict) and isinstance(document.get("value"), list):
-        match = re.search(r'"value"\s*:\s*\[', text)
-        start = match.end() - 1 if match else 0
+        records, match = document["value"], re.search(r'"value"\s*:\s*\[', text)
+        start = match.end() - 1 if match else -1
     elif isinstance(document, list):
-        start = text.index("[")
+        records, start = document, text.index("[")
     else:
         return [], [_problem(shown, 1, 1, "expected a list of users", "export the users with ConvertTo-Json")]
+    return _graph_rows(shown, text, records, _offsets(text, start, records))
+
+
+def _offsets(text: str, start: int, records: list[Any]) -> list[int]:
+    """Where each record starts in the text, or nothing when that cannot be told for certain."""
+    try:
+        found = _elements(text, start) if start >= 0 else []
+    except (json.JSONDecodeError, RecursionError):
+        found = []
+    return [o for o, _ in found] if [v for _, v in found] == records else [0] * len(records)
+
+
+def _graph_rows(
+    shown: str, text: str, records: list[Any], offsets: list[int]
+) -> tuple[list[LicenceRow], list[Finding]]:
     rows: list[LicenceRow] = []
     problems: list[Finding] = []
-    for offset, record in _elements(text, start):
+    for offset, record in zip(offsets, records, strict=True):
         line = text.count("\n", 0, offset) + 1
         column = offset - text.rfind("\n", 0, offset)
         if not isinstance(record, dict):
