@@ -263,6 +263,10 @@ def test_explain_names_the_equivalency(tmp_path: Path) -> None:
         "Enterprise CAL, Active Directory Rights Management Services CAL; Product Terms, CAL and ML Equivalency "
         "Licenses), A-2: M365 (suite)\n"
     ) in text
+    document = json.loads(
+        explain.render_json(result.estate, analysis, explain.explain(result.estate, analysis, ("person", "bob")))
+    )
+    assert [n["equivalency"][:45] for n in document["needs"]] == ["CAL equivalency: Windows Server CAL, Exchange "] * 2
 
 
 def test_a_subscription_covers_a_subscription_edition_without_software_assurance(tmp_path: Path) -> None:
