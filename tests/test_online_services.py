@@ -266,7 +266,7 @@ def test_explain_names_the_equivalency(tmp_path: Path) -> None:
     document = json.loads(
         explain.render_json(result.estate, analysis, explain.explain(result.estate, analysis, ("person", "bob")))
     )
-    assert [n["equivalency"][:45] for n in document["needs"]] == ["CAL equivalency: Windows Server CAL, Exchange "] * 2
+    assert [n["equivalency"][:45] for n in document["needs"]] == ["CAL equivalency: Windows Server CAL, Exchange"] * 2
 
 
 def test_a_subscription_covers_a_subscription_edition_without_software_assurance(tmp_path: Path) -> None:
