@@ -78,6 +78,7 @@ class Scenario:
     pools: dict[str, Row]
     cost: float | None
     rules: set[str] = field(default_factory=set)
+    deployments: str = DEPLOYMENTS
 
 
 SCENARIOS = [
@@ -167,6 +168,63 @@ SCENARIOS = [
         {"subscription-ended", "bridge-without-subscription", "bridge-count", "uncovered-access"},
     ),
     Scenario(
+        "EMS E3 with the Core CAL Suite Bridge for EMS",
+        holdings(online("EMS", "ems-e3", 3, price=10), online("BRIDGE", "core-cal-bridge-ems", 3, price=8)),
+        assignments(
+            ("EMS", "alice"),
+            ("BRIDGE", "alice"),
+            ("EMS", "bob"),
+            ("BRIDGE", "bob"),
+            ("EMS", "carol"),
+            ("BRIDGE", "carol"),
+        ),
+        {
+            "Enterprise Mobility + Security E3 (User)": (3, 3, 3, 0, 0, 0),
+            "Core CAL Suite Bridge for Enterprise Mobility + Security (User)": (3, 3, 3, 0, 0, 0),
+        },
+        0.0,
+    ),
+    Scenario(
+        "the Bridge for Office 365 and Intune needs Intune as well",
+        holdings(
+            online("O365", "office-365-e1", 3, price=8),
+            online("INTUNE", "intune", 2, price=6),
+            online("BRIDGE", "core-cal-bridge-o365-intune", 3, price=4),
+        ),
+        assignments(
+            ("O365", "alice"),
+            ("INTUNE", "alice"),
+            ("BRIDGE", "alice"),
+            ("O365", "bob"),
+            ("INTUNE", "bob"),
+            ("BRIDGE", "bob"),
+            ("O365", "carol"),
+            ("BRIDGE", "carol"),
+        ),
+        {
+            "Office 365 E1 (User)": (3, 3, 3, 0, 0, 0),
+            "Microsoft Intune Plan 1 (User)": (2, 2, 0, 2, 0, 0),
+            "Core CAL Suite Bridge for Office 365 and Microsoft Intune (User)": (3, 3, 2, 1, 0, 0),
+            WS: (0, 0, 1, 0, 1, 0),
+        },
+        None,
+        {"bridge-without-subscription"},
+    ),
+    Scenario(
+        "Microsoft 365 F3 carries no Exchange Enterprise CAL",
+        holdings(online("F3", "microsoft-365-f3", 3, price=8)),
+        assignments(("F3", "alice"), ("F3", "bob"), ("F3", "carol")),
+        {
+            "Microsoft 365 F3 (User)": (3, 3, 3, 0, 0, 0),
+            "Exchange Server Enterprise CAL 2019 (User)": (0, 0, 3, 0, 3, 0),
+        },
+        None,
+        {"uncovered-access"},
+        deployments=DEPLOYMENTS.replace(
+            'os_version: "2022", hosts', 'os_version: "2022", features: [enterprise], hosts'
+        ),
+    ),
+    Scenario(
         "renewal due within the window",
         holdings(online("M365", "microsoft-365-e3", 3, until="2026-08-31")),
         assignments(("M365", "alice"), ("M365", "bob"), ("M365", "carol")),
@@ -181,7 +239,7 @@ def check(scenario: Scenario, tmp_path: Path) -> engine.CheckResult:
     files = {
         **base_files(),
         "people/people.yaml": PEOPLE,
-        "deployments/deployments.yaml": DEPLOYMENTS,
+        "deployments/deployments.yaml": scenario.deployments,
         "holdings/holdings.yaml": scenario.holdings,
         "assignments/assignments.yaml": scenario.assignments,
     }
