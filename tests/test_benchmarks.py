@@ -41,3 +41,30 @@ def test_generated_estate_and_history(tmp_path: Path) -> None:
     first = sorted(p.relative_to(out).as_posix() for p in (out / "licenses").rglob("*.yaml"))
     assert first == sorted(p.relative_to(again).as_posix() for p in (again / "licenses").rglob("*.yaml"))
     assert all((out / name).read_bytes() == (again / name).read_bytes() for name in first)
+
+
+def test_real_style_files_mean_exactly_their_records() -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    try:
+        import realistic
+    finally:
+        sys.path.pop(0)
+    from calcheck.estate.yamlload import load_bytes
+
+    records = [
+        {"id": f"u{i:03d}", "name": realistic.person_name(rng), "kind": "employee", "status": "active",
+         "department": "Opérations, Süd", "groups": ["g01", "g02"], "notes": realistic.note(rng), "onsite": i % 2 == 0,
+         "hours_per_week": 40, "departed": "2026-01-31"}
+        for i, rng in ((i, __import__("random").Random(i)) for i in range(60))
+    ]  # fmt: skip
+    seen = set()
+    for seed in range(40):
+        raw = realistic.render_file("people", records, seed)
+        loaded = load_bytes("p.yaml", raw)
+        assert loaded.findings == [], (seed, loaded.findings)
+        assert loaded.documents[0].data == {"kind": "people", "people": records}, seed
+        text = raw.decode("utf-8-sig")
+        seen |= {"flow" if "- {" in text else "", "block" if "\n  - id:" in text or "\n- id:" in text else ""}
+        seen |= {"crlf" if "\r\n" in text else "", "bom" if raw.startswith(b"\xef\xbb\xbf") else ""}
+        seen |= {"comment" if "\n# " in text or "  # " in text else "", "quoted" if "'" in text or '"' in text else ""}
+    assert seen >= {"flow", "block", "crlf", "bom", "comment", "quoted"}

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -235,3 +239,34 @@ def test_transfer_as_line_edits_equals_the_round_trip(copy: Path, assignment: st
         assert lines is None
     else:
         assert lines is not None and lines[1] == end.edited.render()
+
+
+def git_repo(folder: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x", "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z",
+           "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "estate"]):
+        subprocess.run(["git", *args], cwd=folder, env=env, check=True)
+
+
+def test_audit_record_and_export_say_when_the_tree_is_dirty(copy: Path, run_cli: Run, tmp_path: Path) -> None:
+    git_repo(tmp_path)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+
+    def audited(day: str) -> tuple[str | None, bool | None]:
+        assert run_cli("audit", "record", "--auditor", "Priya N", "--date", day)[0] == 0
+        text = (copy / "audits" / "2026.yaml").read_text().rsplit("\n  - ", 1)[1]
+        revision = re.search(r"revision: (\w+)", text)
+        return (revision.group(1) if revision else None), ("dirty: true" in text)
+
+    def manifest(*extra: str) -> dict[str, object]:
+        target = tmp_path / "out" / str(len(extra))
+        assert run_cli("export", "licenses", "--as-of", "2026-11-30", "--to", str(target), *extra)[0] == 0
+        return dict(json.loads((target / "MANIFEST.json").read_text()))
+
+    assert (manifest()["revision"], manifest()["dirty"]) == (head, False)
+    assert audited("2026-12-03") == (head, False)
+    # That record is an uncommitted change: what is exported or audited now is more than the revision holds.
+    assert (manifest()["revision"], manifest()["dirty"]) == (head, True)
+    assert (manifest("--rev", "HEAD")["revision"], manifest("--rev", "HEAD")["dirty"]) == (head, False)
+    assert audited("2026-12-04") == (head, True)

@@ -185,18 +185,18 @@ def messages(name: str, tmp_path: Path) -> list[str]:
 
 def test_lapsed_sa_is_named_in_the_finding(tmp_path: Path) -> None:
     assert messages("SA lapsed before the 2025 release", tmp_path) == [
-        "cal-version: alice reaches dc and needs a Windows Server CAL 2025 or newer, but a 2022 CAL is older than "
+        "cal-version: alice reaches dc and needs a Windows Server CAL 2025 (User) or newer, but a 2022 CAL is older than "
         "Windows Server 2025; SA ended 2024-06-30, before 2024-11-01",
-        "cal-version: bob reaches dc and needs a Windows Server CAL 2025 or newer, but a 2022 CAL is older than "
+        "cal-version: bob reaches dc and needs a Windows Server CAL 2025 (User) or newer, but a 2022 CAL is older than "
         "Windows Server 2025; SA ended 2024-06-30, before 2024-11-01",
     ]
 
 
 def test_rds_cal_older_than_the_session_host(tmp_path: Path) -> None:
     assert messages("RDS session host upgraded to 2025, RDS CALs still 2022", tmp_path) == [
-        "cal-version: alice reaches rds and needs a Remote Desktop Services CAL User 2025 or newer, but a 2022 CAL "
+        "cal-version: alice reaches rds and needs a Remote Desktop Services CAL 2025 (User) or newer, but a 2022 CAL "
         "is older than Windows Server 2025",
-        "cal-version: bob reaches rds and needs a Remote Desktop Services CAL User 2025 or newer, but a 2022 CAL "
+        "cal-version: bob reaches rds and needs a Remote Desktop Services CAL 2025 (User) or newer, but a 2022 CAL "
         "is older than Windows Server 2025",
     ]
 

@@ -156,7 +156,7 @@ def test_uncommitted_reassignment_is_checked_too(repo: Path, run_cli: Run) -> No
     out = run_cli("check", "--as-of", "2026-03-15")[1]
     assert (
         "error [reassignment-90-days] A-1: the WS22-U CAL was reassigned from alice on 2026-03-10, 64 days after "
-        "its previous assignment on 2026-01-05 (commit uncommi)" in out
+        "its previous assignment on 2026-01-05 (uncommitted)" in out
     )
 
 
@@ -199,7 +199,7 @@ def test_diff_against_a_base(repo: Path, run_cli: Run) -> None:
         "  WS22-U: A-1 unassigned from alice",
         "introduced:",
         "  error [uncovered-access] licenses/people/staff.yaml:3: person alice reaches dc without a Windows Server "
-        "CAL 2022 or newer",
+        "CAL 2022 (User) or newer",
     ]
     markdown = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-history", "--format", "markdown")[1]
     assert "| Windows Server CAL 2022 (User) | 5 | 2 -> 1 | 3 | 0 |" in markdown
@@ -220,7 +220,7 @@ def test_ratchet_fails_only_when_the_position_gets_worse(repo: Path, run_cli: Ru
     assert code == 1
     assert out.splitlines()[-2:] == [
         "ratchet against HEAD: 1 regression(s)",
-        "  new error [uncovered-access] person dave reaches dc without a Windows Server CAL 2022 or newer",
+        "  new error [uncovered-access] person dave reaches dc without a Windows Server CAL 2022 (User) or newer",
     ]
     git(repo, "commit", "-q", "-am", "Dave joins", date="2026-03-12T09:00:00+00:00")
     holdings.write_text(holdings.read_text().replace("quantity: 5", "quantity: 1"))

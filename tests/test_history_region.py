@@ -43,7 +43,8 @@ def replay(texts: list[str], use_region: bool) -> list[list[str]]:
         blob = f"{i:040x}"
         change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
                         previous, blob)  # fmt: skip
-        commit = Commit(blob, (), "t", "t@x", dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC), f"c{i}", (change,))
+        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
+        commit = Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when)
         events.append([e.text for e in builder.add(commit, commit.subject).events])
         previous = blob
     return events
@@ -113,7 +114,7 @@ def test_a_check_follows_only_assignments_and_finds_the_same_transfers() -> None
                            f"{len(texts) + (i - 1) % 2:040x}" if i else None, person),
                 )  # fmt: skip
                 date = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
-                entry = builder.add(Commit(f"{i:040x}", (), "t", "t@x", date, f"c{i}", changes), "c")
+                entry = builder.add(Commit(f"{i:040x}", (), "t", "t@x", date, f"c{i}", changes, date), "c")
                 assert entry.events == () or not only
             walks.append(builder.history.transfers)
         assert walks[0] == walks[1], seed

@@ -101,6 +101,28 @@ def test_deep_nesting_is_refused_without_recursion() -> None:
     assert rules_of(b"[" * 10_000 + b"]" * 10_000) == [("yaml-too-deep", 1, 65)]
 
 
+def test_libyamls_own_depth_limit_gives_the_same_finding() -> None:
+    """libyaml 0.2.6 (PyYAML 6.0.4) stops at 1000 levels while scanning ahead, before any event: same finding."""
+    import yaml
+
+    from calcheck.estate.yamlload import LoadedFile, _Builder
+
+    class ScanningAhead:  # what libyaml 0.2.6 does with this file
+        def __init__(self, raw: bytes) -> None:
+            self.raw = raw
+
+        def get_event(self) -> None:
+            mark = yaml.Mark("x", 1020, 1, 1007, None, None)
+            raise yaml.MarkedYAMLError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
+
+        def dispose(self) -> None:
+            pass
+
+    result = LoadedFile("x")
+    _Builder(result).run(b"kind: people\npeople: " + b"[" * 1100 + b"]" * 1100 + b"\n", ScanningAhead)
+    assert [(f.rule, f.line, f.column) for f in result.findings] == [("yaml-too-deep", 2, 72)]
+
+
 def test_huge_integers_stay_text() -> None:
     data = data_of(b"x: " + b"9" * 5000 + b"\n")
     assert isinstance(data, dict) and isinstance(data["x"], str)

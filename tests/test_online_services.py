@@ -272,9 +272,9 @@ def test_the_hint_names_the_bridge(tmp_path: Path) -> None:
     result = check(scenario_named("Office 365 E3 without a Core CAL Bridge reaching Windows Server"), tmp_path)
     assert next((f.rule, f.message, f.hint) for f in result.findings if f.rule != "headroom") == (
         "uncovered-access",
-        "person alice reaches dc, exch without a Windows Server CAL 2022 or newer",
-        "assign a Windows Server CAL 2022 or newer to alice; no pool has one to spare, so buy one; alice holds "
-        "Office 365 E3: a Core CAL Suite Bridge for Office 365 would carry this CAL",
+        "person alice reaches dc, exch without a Windows Server CAL 2022 (User) or newer",
+        "buy 3 Windows Server CALs 2022 (User): no holding has one unassigned (3 people and devices lack one); alice "
+        "holds Office 365 E3: a Core CAL Suite Bridge for Office 365 would carry this CAL",
     )
 
 
@@ -295,7 +295,12 @@ def test_bridge_findings(tmp_path: Path) -> None:
             "Core CAL Suite Bridge for Office 365: 3 Bridge User SLs in force, but 2 qualifying subscriptions "
             "(Office 365 E1, Office 365 E3, Office 365 E5)",
         ),
-        ("uncovered-access", 5, 10, "person carol reaches exch without an Exchange Server Standard CAL 2019 or newer"),
+        (
+            "uncovered-access",
+            5,
+            10,
+            "person carol reaches exch without an Exchange Server Standard CAL 2019 (User) or newer",
+        ),
     ]
 
 
@@ -315,11 +320,11 @@ def test_explain_names_the_equivalency(tmp_path: Path) -> None:
     analysis = result.context.analysis
     text = explain.render_text(result.estate, analysis, explain.explain(result.estate, analysis, ("person", "bob")))
     assert (
-        "  OK       Windows Server CAL 2022+ for dc, exch: covered by Microsoft 365 E3 (CAL equivalency: Windows "
+        "  OK       Windows Server CAL 2022 (User) or newer for dc, exch: covered by Microsoft 365 E3 (CAL equivalency: Windows "
         "Server CAL, Exchange Server Standard CAL, Exchange Server Enterprise CAL, SharePoint Server Standard CAL, "
         "SharePoint Server Enterprise CAL, Skype for Business Server Standard CAL, Skype for Business Server "
         "Enterprise CAL, Active Directory Rights Management Services CAL; Product Terms, CAL and ML Equivalency "
-        "Licenses), A-2: M365 (suite)\n"
+        "Licenses), A-2 from M365 (suite)\n"
     ) in text
     document = json.loads(
         explain.render_json(result.estate, analysis, explain.explain(result.estate, analysis, ("person", "bob")))
@@ -455,17 +460,21 @@ def test_the_site_shows_subscriptions_and_the_position_by_group(tmp_path: Path) 
 
     result = engine.check(write_chargeback(tmp_path), AS_OF)
     files = render_site(SiteInput(result))
-    assert "<td>Microsoft 365 E3 (User)</td><td>subscription</td><td>1</td><td>1</td><td>1</td>" in files["index.md"]
+    assert '<td>Microsoft 365 E3 (User)</td><td class="cc-keep">subscription</td>' in files["index.md"]
     assert ">M365</a>" in files["holdings.md"]
     page = files["by-group.md"]
     assert (
-        '<table id="by-cost-centre">\n<thead><tr><th>Cost centre</th><th>Required</th><th>Assigned</th>'
-        "<th>Shortfall</th><th>Chargeback</th><th>Shortfall cost</th></tr></thead>\n<tbody>"
-        "<tr><td>CC-100</td><td>4</td><td>3</td><td>1</td><td>220.00 EUR</td><td>70.00 EUR</td></tr>"
-        "<tr><td>CC-200</td><td>1</td><td>1</td><td>0</td><td>30.00 EUR</td><td>0.00 EUR</td></tr>"
-        "<tr><td>Total</td><td>5</td><td>4</td><td>1</td><td>250.00 EUR</td><td>70.00 EUR</td></tr>"
+        '<table class="cc-data" id="by-cost-centre" style="min-width:24rem">\n<thead><tr><th>Cost centre</th>'
+        '<th class="cc-num">Required</th><th class="cc-num">Assigned</th><th class="cc-num">Shortfall</th>'
+        '<th class="cc-num">Chargeback</th><th class="cc-num">Shortfall cost</th></tr></thead>\n<tbody>'
+        '<tr><td>CC-100</td><td class="cc-num">4</td><td class="cc-num">3</td><td class="cc-num">1</td>'
+        '<td class="cc-num">220.00 EUR</td><td class="cc-num">70.00 EUR</td></tr>'
+        '<tr><td>CC-200</td><td class="cc-num">1</td><td class="cc-num">1</td><td class="cc-num">0</td>'
+        '<td class="cc-num">30.00 EUR</td><td class="cc-num">0.00 EUR</td></tr></tbody>\n'
+        '<tfoot><tr class="cc-total"><td>Total</td><td class="cc-num">5</td><td class="cc-num">4</td>'
+        '<td class="cc-num">1</td><td class="cc-num">250.00 EUR</td><td class="cc-num">70.00 EUR</td></tr></tfoot>'
     ) in page
-    assert "<tr><td>Finance</td><td>4</td><td>3</td><td>1</td>" in page
+    assert '<tr><td>Finance</td><td class="cc-num">4</td><td class="cc-num">3</td><td class="cc-num">1</td>' in page
 
 
 def test_an_estate_adds_an_education_plan_and_imports_it(

@@ -103,3 +103,26 @@ def test_usage_export_date_formats(text: str) -> None:
 @pytest.mark.parametrize("text", ["13/45/2026 9:00:00 AM", "30.11.26x", "yesterday", ""])
 def test_not_dates(text: str) -> None:
     assert reconcile._date(text) is None
+
+
+def test_a_cal_assigned_within_the_window_is_no_harvest_candidate_and_json_names_the_organisation(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    register = tmp_path / "licenses" / "assignments" / "finance.yaml"
+    register.write_text(
+        register.read_text() + "  - {id: A-0999, holding: EA-WS22-USER, person: nina.garcia, since: 2026-11-30}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    usage = str(SAMPLES / "ual-clean.csv")
+    assert "A-0999" not in run_cli("reconcile", usage, "--as-of", "2026-11-30")[1]  # assigned today
+    later = rows(run_cli("reconcile", usage, "--as-of", "2027-03-31")[1], "harvest-candidate")
+    assert [line.split(": ", 1)[1] for line in later if "A-0999" in line] == [
+        "info [harvest-candidate] A-0999: nina.garcia holds a EA-WS22-USER CAL but was never seen in the usage data "
+        "(over 90 days)"
+    ]
+    document = json.loads(run_cli("reconcile", usage, "--as-of", "2026-11-30", "--format", "json")[1])
+    assert document["organisation"] == "Fabrikam Logistics Ltd"

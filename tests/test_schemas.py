@@ -40,12 +40,17 @@ def keywords(node: Any, inside_properties: bool = False) -> set[str]:
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=lambda p: p.name)
-def test_schema_is_valid_and_identified(path: Path) -> None:
+def test_schema_is_valid_and_refers_only_beside_itself(path: Path) -> None:
     document = json.loads(path.read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(document)
     assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert document["$id"] == schema.BASE_URI + path.name
+    # No $id: a tool resolves the relative $refs against the file's own location, never a web address.
+    assert "$id" not in document
+    for ref in re.findall(r'"\$ref": "([^"]*)"', path.read_text(encoding="utf-8")):
+        target = ref.split("#", 1)[0]
+        assert ref.startswith("#") or (":" not in target and (path.parent / target).is_file()), ref
     assert keywords(document) - EDITOR_KEYWORDS == set()
+    assert schema.load_schemas()[schema.BASE_URI + path.name]["$id"] == schema.BASE_URI + path.name
 
 
 def test_every_kind_has_a_schema() -> None:
@@ -59,6 +64,7 @@ def test_schemas_are_shipped_in_the_wheel() -> None:
         "schemas": "calcheck/_schemas",
         "site/mkdocs.yml": "calcheck/_site/mkdocs.yml",
         "site/docs": "calcheck/_site/docs",
+        ".github/workflows": "calcheck/_workflows",
     }
 
 
@@ -121,3 +127,58 @@ def test_builtin_catalogue_has_the_products_and_suites() -> None:
     assert {"rds", "adrms", "external-connector", "core-cal-suite", "enterprise-cal-suite"} <= set(cals)
     assert "rds" not in cals["enterprise-cal-suite"]["contains"]
     assert set(cals["core-cal-suite"]["contains"]) < set(cals["enterprise-cal-suite"]["contains"])
+
+
+ESTATE_FOLDERS = sorted({p.parent for p in (ROOT / "licenses").rglob("*.yaml")})
+
+
+@pytest.mark.parametrize("folder", ESTATE_FOLDERS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_check_jsonschema_validates_the_bundled_estate_offline(folder: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    files = sorted(folder.glob("*.yaml"))
+    kind = load_bytes(str(files[0]), files[0].read_bytes()).documents[0].data["kind"]
+    command = [str(Path(sys.executable).with_name("check-jsonschema")), "--schemafile",
+               str(ROOT / "schemas" / f"{kind}.schema.json"), *map(str, files)]  # fmt: skip
+    # No way out: a proxy that does not exist stands for "offline"; a download attempt would fail the test.
+    offline = {**os.environ, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+               "XDG_CACHE_HOME": str(tmp_path / "cache")}  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=offline)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok -- validation done"), done.stdout + done.stderr
+    broken = tmp_path / files[0].name
+    broken.write_text(files[0].read_text(encoding="utf-8").replace("kind:", "kindd:", 1), encoding="utf-8")
+    done = subprocess.run([*command[:3], str(broken)], capture_output=True, text=True, check=False, env=offline)
+    assert done.returncode == 1 and "Schema validation errors were encountered" in done.stdout + done.stderr
+
+
+def test_modelines_resolve_like_an_editor_offline() -> None:
+    """What the YAML language server does: the modeline's file, then each $ref beside it; nothing over the network."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    fetched: set[str] = set()
+
+    def retrieve(uri: str) -> Resource[Any]:
+        parsed = urlparse(uri)
+        assert parsed.scheme == "file", f"would fetch {uri}"
+        fetched.add(Path(url2pathname(parsed.path)).name)
+        return Resource.from_contents(json.loads(Path(url2pathname(parsed.path)).read_text()), DRAFT202012)
+
+    registry: Registry[Any] = Registry(retrieve=retrieve)
+    for path in sorted((ROOT / "licenses").rglob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        target = (path.parent / first.split("$schema=", 1)[1]).resolve()
+        contents = json.loads(target.read_text(encoding="utf-8"))
+        validator = jsonschema.Draft202012Validator(
+            {"$id": target.as_uri(), **contents},
+            registry=registry,
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+        )
+        data = load_bytes(str(path), path.read_bytes()).documents[0].data
+        assert list(validator.iter_errors(data)) == [], path
+    assert fetched == {"common.schema.json"}

@@ -235,3 +235,41 @@ def test_serve_regenerates_pages_when_the_yaml_changes(project: Path) -> None:
         process.wait(timeout=20)
     with pytest.raises(OSError):
         served()
+
+
+def test_trend_points_round_trip_and_refuse_what_they_did_not_write() -> None:
+    from calcheck.site.pages import TrendPoint
+
+    point = TrendPoint("2026-03-02", 187, 162, 159, 7, (("windows-server|2022|user", 25, 33, 32, 7),))
+    assert TrendPoint.from_json("2026-03-02", json.loads(json.dumps(point.to_json()))) == point
+    for stored in ([187, 162, 159, 7], {"totals": [1, 2, 3]}, {"totals": [1, 2, 3, True], "pools": []},
+                   {"totals": [1, 2, 3, -4], "pools": []}, {"totals": [1, 2, 3, 4], "pools": [["p", 1, 2, 3]]},
+                   {"totals": [1, 2, 3, 4], "pools": [], "extra": 1}, None):  # fmt: skip
+        assert TrendPoint.from_json("2026-03-02", stored) is None
+
+
+def test_published_proofs_keep_a_document_extension_only() -> None:
+    from calcheck.site.markup import published_proof
+
+    assert re.fullmatch(
+        r"proofs/invoice-INV-2024-0815-[0-9a-f]{8}\.pdf", published_proof("proofs/invoice-INV-2024-0815.pdf")
+    )
+    assert published_proof("proofs/Scan.JPEG").endswith(".jpeg")
+    for name in ("proofs/page.html", "proofs/logo.svg", "proofs/x.js", "proofs/.htaccess", "proofs/noext"):
+        assert "." not in published_proof(name).rsplit("/", 1)[1], name
+    assert published_proof("a/invoice.pdf") != published_proof("b/invoice.pdf")
+
+
+def test_bidi_and_control_characters_are_shown_escaped_everywhere() -> None:
+    from calcheck.site.markup import cell, csv_text, script_data, text
+
+    hostile = "Cal \u202eedoc\u2066x\u2069 \x07 end"
+    assert cell(hostile) == "Cal \\u202eedoc\\u2066x\\u2069 \\x07 end"
+    assert "\u202e" not in text(hostile) and "\\\\u202e" in text(hostile)
+    assert csv_text(f'"{hostile}"\n') == '"Cal \\u202eedoc\\u2066x\\u2069 \\x07 end"\n'
+    data = script_data("x", [hostile, "José 😀", "a\\u202e"])
+    assert json.loads(data.split(" = ", 2)[-1].rstrip(";\n")) == [
+        "Cal \\u202eedoc\\u2066x\\u2069 \\x07 end",
+        "José 😀",
+        "a\\u202e",
+    ]

@@ -10,13 +10,14 @@ handler; this module lists them in the order ``calcheck --help`` shows them and 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from collections.abc import Sequence
 
 from calcheck import __version__
 from calcheck.cli import changes, checking, editing, project, publishing
-from calcheck.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Handler, Subparsers
+from calcheck.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Handler, Parser, Subparsers
 from calcheck.core.errors import CalcheckError, UsageError
 
 DESCRIPTION = """\
@@ -47,16 +48,31 @@ COMMANDS = {
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    parser = argparse.ArgumentParser(
-        prog="calcheck", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = Parser(prog="calcheck", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"calcheck {__version__}")
     commands: Subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     handlers = {name: add(commands) for name, add in COMMANDS.items()}
     return parser, handlers
 
 
+class _Closed(io.TextIOBase):
+    """Standard output when the caller closed it: writing to it is a usage error, not a crash."""
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        raise UsageError("standard output is closed; redirect it to a file, or give --output FILE")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None:  # started with standard output closed
+        sys.stdout = _Closed()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -87,3 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _end_git_processes()
+
+
+def _end_git_processes() -> None:
+    """Every git process a command started ends with it (looked up only if the command read git at all)."""
+    repo = sys.modules.get("calcheck.git.repo")
+    if repo is not None:
+        repo.close_all()

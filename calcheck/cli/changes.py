@@ -11,10 +11,12 @@ from calcheck.cli.common import (
     EXIT_OK,
     Handler,
     Subparsers,
+    cache_option,
     check_at,
     emit,
     estate_options,
     estate_path,
+    file_cache,
     parse_date,
 )
 from calcheck.core.errors import UsageError
@@ -29,9 +31,10 @@ def add_history(commands: Subparsers) -> Handler:
         "history",
         help="the estate's change log from git, in licensing terms",
         description="List every commit that changed the estate, with what it did in licensing terms "
-        "(assignments, reassignments, holdings, leavers). Renamed files and moved records are followed.",
+        "(assignments, reassignments, holdings, leavers), oldest first as a register reads (the site lists the newest "
+        "first). Renamed files and moved records are followed.",
     )
-    estate_options(history, revisions=False)
+    estate_options(history, revisions=False, as_of="only changes committed on or before DATE")
     history.add_argument("--rev", default="HEAD", metavar="REV", help="history up to this revision (default: HEAD)")
     history.add_argument("--since", type=parse_date, metavar="DATE", help="only changes committed on or after DATE")
     history.add_argument("--id", metavar="RECORD", help="only changes that involve this record id")
@@ -49,11 +52,12 @@ def add_diff(commands: Subparsers) -> Handler:
     )
     diff.add_argument("base", metavar="BASE", help="git revision to compare against")
     diff.add_argument("head", nargs="?", metavar="HEAD", help="git revision (default: the working tree)")
-    diff.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    diff.add_argument("--path", type=Path, metavar="PATH", help="estate folder (default: the nearest licenses/)")
     diff.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="evaluate dates as of this day")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    diff.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    diff.add_argument("--output", "-o", type=Path, metavar="FILE", help="write to this file instead of standard output")
     diff.add_argument("--no-history", action="store_true", help="do not read git history")
+    cache_option(diff)
     return cmd_diff
 
 
@@ -67,7 +71,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     if repo is None:
         raise UsageError(f"{path} is not inside a git repository")
     builder = builder_at(repo, repo.prefix(path), repo.resolve(args.rev), loading.builtin_cal_names())
-    entries = [e for e in builder.history.entries if args.since is None or e.date.date() >= args.since]
+    entries = [
+        e
+        for e in builder.history.entries
+        if (args.since is None or e.date.date() >= args.since) and (args.as_of is None or e.date.date() <= args.as_of)
+    ]
     if args.id is not None:
         entries = [e.only(args.id) for e in entries if e.only(args.id).events]
     emit(RENDERERS[args.format](entries), args.output)
@@ -80,7 +88,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path is not None else estate_path(argparse.Namespace(path=None, rev=args.base))
     as_of = args.as_of or dt.date.today()
-    base = check_at(path, args.base, as_of, not args.no_history)
-    head = check_at(path, args.head, as_of, not args.no_history)
+    cache = file_cache(args)
+    base = check_at(path, args.base, as_of, not args.no_history, cache)
+    head = check_at(path, args.head, as_of, not args.no_history, cache)
     emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
     return EXIT_OK

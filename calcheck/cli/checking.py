@@ -18,6 +18,7 @@ from calcheck.cli.common import (
     emit,
     estate_options,
     estate_path,
+    file_cache,
     run_check,
     use_colour,
 )
@@ -35,7 +36,9 @@ def add_check(commands: Subparsers) -> Handler:
     check = commands.add_parser(
         "check",
         help="validate the estate and report findings",
-        description="Validate the estate: YAML, schemas, references and licensing rules.",
+        description="Validate the estate: YAML, schemas, references and licensing rules. The schemas are those "
+        "installed with calcheck; a copy in the repository's schemas/ folder that differs is reported "
+        "(schema-outdated).",
     )
     estate_options(check)
     check.add_argument(
@@ -112,7 +115,7 @@ def add_validate(commands: Subparsers) -> Handler:
         description="Parse each file and validate it against the schema of its kind: the fast check for "
         "pre-commit and editors. References between files and the licensing rules need 'calcheck check'.",
     )
-    validate.add_argument("files", nargs="+", type=Path, help="estate files")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="estate files")
     validate.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
     return cmd_validate
 
@@ -156,7 +159,7 @@ def _ratchet(args: argparse.Namespace, result: CheckResult, text: str) -> int:
     """Fail only when the change makes the position worse than on the base revision."""
     from calcheck.licensing.diff import compare
 
-    base = check_at(estate_path(args), args.ratchet, result.context.as_of, not args.no_history)
+    base = check_at(estate_path(args), args.ratchet, result.context.as_of, not args.no_history, file_cache(args))
     worse = compare(base, result, args.ratchet, args.rev or "working tree").regressions()
     verdict = f"ratchet against {args.ratchet}: " + (
         f"{len(worse)} regression(s)" if worse else "no regression (the position is no worse)"
@@ -206,6 +209,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext, failed
 
+    for path in args.files:
+        if not path.is_file():
+            raise UsageError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     findings = sort_findings([f for path in args.files for f in loading.validate_file(path)])
     context = ReportContext("files", None, dt.date.today().isoformat(), len(args.files), Severity.ERROR)
     emit(REPORTERS[args.format](findings, context), None)
@@ -228,17 +234,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 
 def _rule_text(rule: Rule) -> str:
-    from calcheck.licensing.rules.example import load_example
+    from calcheck.licensing.rules.example import load_examples
 
     text = f"{rule.id}: {rule.title}\nseverity: {rule.severity.label}\nsource: {rule.source}\n\n{rule.docs}\n"
-    example = load_example(rule.id)
-    if example is None:
-        return text
-    text += f"\nExample, as of {example.as_of}: {example.description}\n"
-    text += "(the files below replace those of the base example estate, calcheck/licensing/rules/examples/_base.yaml)\n"
-    for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
-        if files:
-            text += f"\n{label}:\n"
-            for path, content in files.items():
-                text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
+    base = "(the files below replace those of the base example estate, calcheck/licensing/rules/examples/_base.yaml)"
+    for example in load_examples(rule.id):
+        text += f"\nExample, as of {example.as_of}: {example.description}\n{base}\n"
+        for label, files in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
+            if files:
+                text += f"\n{label}:\n"
+                for path, content in files.items():
+                    text += f"  {path}\n" + "".join(f"    {line}\n" for line in content.splitlines())
     return text

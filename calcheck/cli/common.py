@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from calcheck.core.errors import UsageError
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.core.findings import Finding
+    from calcheck.estate.cache import FileCache
     from calcheck.licensing.engine import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -21,11 +24,38 @@ Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse's _SubParsersAction, which it does not export
 
 
+# The dates calcheck takes on its command line: wide enough for any licence, narrow enough that every date worked
+# out from one (the day before, 90 days on, an audit interval, --unused-days back) is still a calendar date.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+MAX_DAYS = 36500
+
+
 def parse_date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not FIRST_DATE <= date <= LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; give a date from {FIRST_DATE} to {LAST_DATE}")
+    return date
+
+
+def parse_days(text: str) -> int:
+    """A number of days, from 1 to MAX_DAYS (a hundred years)."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {text!r}") from None
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; give 1 to {MAX_DAYS} days")
+    return days
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error reported in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def default_estate() -> Path:
@@ -38,7 +68,13 @@ def default_estate() -> Path:
     raise UsageError("no licenses/ folder here or above; give the estate folder as PATH")
 
 
-def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -> None:
+def estate_options(
+    parser: argparse.ArgumentParser,
+    *,
+    revisions: bool = True,
+    output: bool = True,
+    as_of: str = "evaluate dates as of this day, YYYY-MM-DD (default: today)",
+) -> None:
     parser.add_argument("path", nargs="?", type=Path, help="estate folder (default: the nearest licenses/)")
     if revisions:
         parser.add_argument("--rev", metavar="REV", help="read the estate as it was at this git revision")
@@ -50,16 +86,44 @@ def estate_options(parser: argparse.ArgumentParser, *, revisions: bool = True) -
         type=parse_date,
         default=None,
         metavar="DATE",
-        help="evaluate dates as of this day, YYYY-MM-DD (default: today)",
+        help=as_of,
     )
-    parser.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    if output:
+        parser.add_argument(
+            "--output", "-o", type=Path, metavar="FILE", help="write to this file instead of standard output"
+        )
+    if revisions:  # the commands that check the estate (history reads git alone)
+        cache_option(parser)
+
+
+def cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache", action="store_true", help="parse every file again instead of reusing unchanged files' results"
+    )
+
+
+def file_cache(args: argparse.Namespace) -> FileCache | None:
+    """The loaded-file cache, unless --no-cache (or CALCHECK_NO_CACHE) turns it off."""
+    from calcheck.estate.cache import open_cache
+
+    return open_cache(not getattr(args, "no_cache", False))
 
 
 def edit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
-    parser.add_argument("--force", action="store_true", help="write even if the change makes the position worse")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="write even if the change makes the position worse or gives a holder a CAL it already has",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show the change without writing it")
     parser.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="check as of this day")
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not read git history (the 90-day rule judges the edit by the records only)",
+    )
+    cache_option(parser)
 
 
 def display_path(path: Path) -> str:
@@ -85,22 +149,21 @@ def estate_path(args: argparse.Namespace) -> Path:
         return Path("licenses")  # a bare repository has no folder to find: use the conventional path
 
 
-def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool) -> CheckResult:
+def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: FileCache | None = None) -> CheckResult:
     """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
+    from calcheck.git.repo import GitTree, open_tree
     from calcheck.git.timeline import timeline_for
     from calcheck.licensing import engine
 
-    source: EstateSource
-    if rev is not None:
-        from calcheck.git.repo import open_tree
-
-        source = open_tree(path, rev)
-    else:
-        source = WorkTree(path)
+    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
     timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names()) if history else None
-    return engine.check(source, as_of, timeline)
+    try:
+        return engine.check(source, as_of, timeline, cache)
+    finally:
+        if isinstance(source, GitTree):
+            source.close()  # its git readers end with the check
 
 
 def run_check(args: argparse.Namespace) -> CheckResult:
@@ -108,19 +171,34 @@ def run_check(args: argparse.Namespace) -> CheckResult:
 
     if not HAS_LIBYAML:
         print("calcheck: warning: PyYAML was built without libyaml; reading is 10-15 times slower", file=sys.stderr)
-    return check_at(estate_path(args), args.rev, args.as_of or dt.date.today(), not args.no_history)
+    as_of = args.as_of or dt.date.today()
+    return check_at(estate_path(args), args.rev, as_of, not args.no_history, file_cache(args))
 
 
 def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
-    from calcheck.edits import operations
-    from calcheck.licensing import engine
-
     estate = Path(args.path) if args.path is not None else default_estate()
+    with edit_lock(estate, args.dry_run):
+        return _edit(args, estate, plan)
+
+
+def edit_lock(estate: Path, dry_run: bool) -> contextlib.AbstractContextManager[object]:
+    """The estate's lock around read-decide-write (a dry run writes nothing, so takes none)."""
+    from calcheck.edits.lock import estate_lock
+
+    return contextlib.nullcontext() if dry_run else estate_lock(estate)
+
+
+def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckResult, dt.date], list[Any]]) -> int:
+    from calcheck.edits import operations
+
     today = args.as_of or dt.date.today()
-    changes = plan(estate, engine.check(estate, today), today)
-    _, worse = operations.verify(estate, changes, today)
+    base = operations.baseline(estate, today, history=not args.no_history, cache=file_cache(args))
+    changes = plan(estate, base.result, today)
+    found = operations.review(base, changes)
+    worse = found.worse
     for change in changes:
         sys.stdout.write(change.diff(display_path(change.path)))
+    print_new_findings(found.diff.introduced)
     if worse and not args.force:
         print("refused: the change would make the licence position worse (--force to write it anyway):")
         print("\n".join(f"  {one_line(item)}" for item in worse))
@@ -133,6 +211,13 @@ def run_edit(args: argparse.Namespace, plan: Callable[[Path, CheckResult, dt.dat
     return EXIT_OK
 
 
+def print_new_findings(findings: list[Finding]) -> None:
+    """Say what the next check would report that it does not report now."""
+    if findings:
+        print(f"{len(findings)} new finding(s) after the change ('calcheck check' will report them):")
+        print("\n".join(f"  {f.severity.label} [{f.rule}] {f.path}:{f.line}: {one_line(f.message)}" for f in findings))
+
+
 def emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -140,9 +225,3 @@ def emit(text: str, output: Path | None) -> None:
     from calcheck.core.atomic import write_text
 
     write_text(output, text)
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

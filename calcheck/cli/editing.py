@@ -13,11 +13,15 @@ from calcheck.cli.common import (
     EXIT_OK,
     Handler,
     Subparsers,
+    cache_option,
     default_estate,
     display_path,
+    edit_lock,
     edit_options,
     emit,
+    file_cache,
     parse_date,
+    parse_days,
     run_edit,
 )
 from calcheck.core.errors import UsageError
@@ -45,19 +49,23 @@ def add_assign(commands: Subparsers) -> Handler:
     assign = commands.add_parser(
         "assign",
         help="assign a CAL of a holding to a person or device",
-        description="Add an assignment to the YAML (comments and formatting kept), "
-        "after checking that the estate stays no worse; prints the diff.",
+        description="Add an assignment to the YAML (comments and formatting kept; the new record in the block or "
+        "flow style, key order and quoting of its neighbours), after checking the estate as the next check will "
+        "(git history included): prints the diff and every new finding, and refuses a change that makes the "
+        "position worse or gives the person or device a CAL it already has, unless --force.",
     )
     assign.add_argument("holding", help="holding id")
     who = assign.add_mutually_exclusive_group(required=True)
-    who.add_argument("--person", help="person id")
-    who.add_argument("--device", help="device id")
-    assign.add_argument("--since", type=parse_date, help="first day (default: today)")
-    assign.add_argument("--until", type=parse_date, help="last day of a temporary assignment")
+    who.add_argument("--person", metavar="ID", help="person id")
+    who.add_argument("--device", metavar="ID", help="device id")
+    assign.add_argument("--since", type=parse_date, metavar="DATE", help="first day (default: today)")
+    assign.add_argument("--until", type=parse_date, metavar="DATE", help="last day of a temporary assignment")
     assign.add_argument("--temporary", action="store_true", help="a temporary assignment (needs --until)")
     assign.add_argument("--reason", choices=REASONS, help="why the CAL is assigned")
-    assign.add_argument("--note", help="free text")
-    assign.add_argument("--file", type=Path, help="assignments file to add to (default: the assignee's)")
+    assign.add_argument("--note", metavar="TEXT", help="free text")
+    assign.add_argument(
+        "--file", type=Path, metavar="FILE", help="assignments file to add to (default: the assignee's)"
+    )
     assign.add_argument("--id", help="assignment id (default: the next in the estate's numbering)")
     edit_options(assign)
     return cmd_assign
@@ -68,10 +76,12 @@ def add_unassign(commands: Subparsers) -> Handler:
     unassign = commands.add_parser(
         "unassign",
         help="end an assignment (or remove it)",
-        description="End an assignment on a date (until:), or remove its record.",
+        description="End an assignment on a date (until:), or remove its record, after checking the estate as the "
+        "next check will (git history included, so a removal that completes a reassignment within 90 days is "
+        "refused unless --force).",
     )
     unassign.add_argument("assignment", help="assignment id")
-    unassign.add_argument("--on", type=parse_date, help="last day (default: today)")
+    unassign.add_argument("--on", type=parse_date, metavar="DATE", help="last day (default: today)")
     unassign.add_argument("--remove", action="store_true", help="delete the record instead of ending it")
     edit_options(unassign)
     return cmd_unassign
@@ -84,16 +94,21 @@ def add_transfer(commands: Subparsers) -> Handler:
         help="move a CAL to another person or device",
         description="End an assignment the day before --on and assign the same holding "
         "to another person or device from --on, recording 'replaces:' and the reason "
-        "(the 90-day rule applies unless the reason allows an early move).",
+        "(the 90-day rule applies unless the reason allows an early move, judged from the git history as the "
+        "check judges it, not only from the record's since:).",
     )
     transfer.add_argument("assignment", help="assignment id")
     target = transfer.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to-person", help="person id")
-    target.add_argument("--to-device", help="device id")
-    transfer.add_argument("--on", type=parse_date, help="first day of the new holder (default: today)")
+    target.add_argument("--to-person", metavar="ID", help="person id")
+    target.add_argument("--to-device", metavar="ID", help="device id")
+    transfer.add_argument("--on", type=parse_date, metavar="DATE", help="first day of the new holder (default: today)")
     transfer.add_argument("--reason", choices=REASONS, help="why the CAL moves")
-    transfer.add_argument("--temporary", action="store_true", help="a temporary transfer (needs --until)")
-    transfer.add_argument("--until", type=parse_date, help="last day of a temporary transfer")
+    transfer.add_argument(
+        "--temporary",
+        action="store_true",
+        help="temporary cover (needs --until): the holder keeps the assignment and has the CAL back after --until",
+    )
+    transfer.add_argument("--until", type=parse_date, metavar="DATE", help="last day of a temporary transfer")
     edit_options(transfer)
     return cmd_transfer
 
@@ -108,14 +123,18 @@ def add_audit(commands: Subparsers) -> Handler:
         description="Append an audit record (date, auditor, scope, result, the git revision and the shortfall of "
         "every CAL pool) to audits/<year>.yaml; the audit-overdue rule reads it.",
     )
-    record.add_argument("--auditor", required=True, help="who audited")
+    record.add_argument("--auditor", required=True, metavar="NAME", help="who audited")
     record.add_argument("--type", choices=("internal", "external", "vendor", "reconciliation"), default="internal")
-    record.add_argument("--scope", help="what was audited")
+    record.add_argument("--scope", metavar="TEXT", help="what was audited")
     record.add_argument(
         "--result", choices=("compliant", "non-compliant", "remediated"), help="the outcome (default: from the check)"
     )
-    record.add_argument("--date", type=parse_date, help="audit date (default: today)")
-    record.add_argument("--id", help="audit id (default: the next AUD-<year>-NNNN)")
+    record.add_argument("--date", type=parse_date, metavar="DATE", help="audit date (default: today)")
+    record.add_argument(
+        "--id",
+        help="audit id (default: the next in the numbering of the estate's audits, e.g. AUD-2026-Q3 then "
+        "AUD-2026-Q4; AUD-<year>-0001 for the first)",
+    )
     edit_options(record)
     return cmd_audit
 
@@ -128,27 +147,47 @@ def add_import(commands: Subparsers) -> Handler:
         description="Read an Active Directory (Get-ADUser | Export-Csv), Entra ID user-list or Intune device export "
         "(or any CSV with --mapping), update matching records, add new ones, and mark people who are gone or "
         "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
-        "or changes nothing. Lists the CALs that became reclaimable. 'import subscriptions' reads the Microsoft "
-        "365 admin center's user export (Licenses column) or an Entra ID / Graph export with assignedLicenses "
-        "(--source m365|graph) and assigns the estate's Online Services holdings to match; products not in the "
-        "catalogue are listed.",
+        "or changes nothing. Lists the CALs that became reclaimable and what the import does to the licence "
+        "position (each pool that changes, before and after; new findings by rule), and refuses an import that "
+        "makes the position worse (a larger shortfall or a new error) unless --accept-shortfall or --force. "
+        "'import subscriptions' reads the Microsoft 365 admin center's user export (Licenses column) or an Entra ID "
+        "/ Graph export with assignedLicenses (--source m365|graph) and assigns the estate's Online Services "
+        "holdings to match; products not in the catalogue are listed.",
     )
     importer.add_argument("what", choices=("people", "devices", "subscriptions"))
     importer.add_argument("file", type=Path, help="the export (CSV; JSON for a Graph export of subscriptions)")
     importer.add_argument("--source", choices=("auto", "ad", "entra", "intune", "m365", "graph"), default="auto")
     importer.add_argument(
-        "--mapping", type=Path, help="YAML mapping field -> column (id, name, email, department, enabled)"
+        "--mapping",
+        type=Path,
+        metavar="MAP.yaml",
+        help="YAML mapping field -> column (id, name, email, department, enabled), and service_accounts: account "
+        "name patterns (e.g. [svc-*]) that make a new person a service account",
     )
-    importer.add_argument("--on", type=parse_date, help="date of departures and retirements (default: today)")
     importer.add_argument(
-        "--file-to", type=Path, dest="target", help="file for new records (default: <kind>/imported.yaml)"
+        "--on", type=parse_date, metavar="DATE", help="date of departures and retirements (default: today)"
     )
-    importer.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    importer.add_argument(
+        "--file-to",
+        type=Path,
+        dest="target",
+        metavar="FILE",
+        help="file for new records (default: <kind>/imported.yaml)",
+    )
+    importer.add_argument("--path", type=Path, metavar="PATH", help="estate folder (default: the nearest licenses/)")
     importer.add_argument("--dry-run", action="store_true", help="show the changes without writing them")
     importer.add_argument(
         "--partial", action="store_true", help="the export covers part of the directory: leave unlisted records alone"
     )
-    importer.add_argument("--force", action="store_true", help="apply even if it marks most records as gone")
+    importer.add_argument(
+        "--accept-shortfall",
+        action="store_true",
+        help="apply even if the import makes the licence position worse (a larger shortfall or new errors)",
+    )
+    importer.add_argument(
+        "--force", action="store_true", help="apply even if it marks most records as gone or makes the position worse"
+    )
+    cache_option(importer)
     return cmd_import
 
 
@@ -162,10 +201,17 @@ def add_reconcile(commands: Subparsers) -> Handler:
         "holders were not seen for --unused-days (harvest candidates).",
     )
     reconcile.add_argument("usage", nargs="+", type=Path, help="usage exports (CSV)")
-    reconcile.add_argument("--unused-days", type=int, default=90, help="harvest CALs unused this long (default: 90)")
-    reconcile.add_argument("--path", type=Path, help="estate folder (default: the nearest licenses/)")
+    reconcile.add_argument(
+        "--unused-days",
+        type=parse_days,
+        default=90,
+        metavar="N",
+        help="harvest CALs unused this long, 1 to 36500 days (default: 90)",
+    )
+    reconcile.add_argument("--path", type=Path, metavar="PATH", help="estate folder (default: the nearest licenses/)")
     reconcile.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="reconcile as of this day")
     reconcile.add_argument("--format", choices=("text", "json", "github", "sarif", "junit", "markdown"), default="text")
+    cache_option(reconcile)
     return cmd_reconcile
 
 
@@ -223,19 +269,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     def plan(estate: Path, result: CheckResult, today: dt.date) -> list[Any]:
         repo = open_repo(estate)
         revision = repo.resolve("HEAD") if repo is not None and repo.has_commits() else None
-        return [plan_audit(estate, result, today, args.auditor, args.type, args.scope, args.result, revision, args.id)]
+        dirty = revision is not None and repo is not None and bool(repo.changed_files(repo.prefix(estate)))
+        record = (args.auditor, args.type, args.scope, args.result, revision, args.id, dirty)
+        return [plan_audit(estate, result, today, *record)]
 
     return run_edit(args, plan)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from calcheck.edits import operations
-    from calcheck.edits.importing import plan_import
-    from calcheck.estate.parse import load_bytes
-    from calcheck.licensing import engine
-    from calcheck.outputs.formats import REPORTERS
-    from calcheck.outputs.reporters import ReportContext
-
     estate = Path(args.path) if args.path is not None else default_estate()
     on = args.on or dt.date.today()
     for given in (args.file, args.mapping):
@@ -246,44 +287,85 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
         if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
             raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
-    if args.what == "subscriptions":  # Online Services assignments from tenant exports (issue 18)
-        from calcheck.cli.online import cmd_import_subscriptions
-
-        return cmd_import_subscriptions(args, estate, on)
-    if args.source in ("m365", "graph"):
+    if args.what != "subscriptions" and args.source in ("m365", "graph"):
         raise UsageError(f"--source {args.source} is for 'import subscriptions'")
-    mapping = None
-    if args.mapping is not None:
-        loaded = load_bytes(str(args.mapping), args.mapping.read_bytes())
-        data = loaded.documents[0].data if loaded.documents else None
-        if loaded.findings or not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-            raise UsageError(f"{args.mapping}: expected a mapping of field: column")
-        mapping = {str(k): str(v) for k, v in data.items()}
-    result = engine.check(estate, on)
+    with edit_lock(estate, args.dry_run):
+        if args.what == "subscriptions":  # Online Services assignments from tenant exports (issue 18)
+            from calcheck.cli.online import cmd_import_subscriptions
+
+            return cmd_import_subscriptions(args, estate, on)
+        return _import(args, estate, on)
+
+
+def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
+    from calcheck.edits import operations
+    from calcheck.edits.importing import plan_import
+    from calcheck.outputs.diffview import render_position
+    from calcheck.outputs.formats import REPORTERS
+    from calcheck.outputs.reporters import ReportContext
+
+    mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
+    # An import changes people or devices, never assignments: the history adds nothing to what it does.
+    base = operations.baseline(estate, on, history=False, cache=file_cache(args))
     plan = plan_import(
-        result, estate, args.what, args.file, args.source, mapping, on, args.target, args.partial, args.force
+        base.result,
+        estate,
+        args.what,
+        args.file,
+        args.source,
+        mapping,
+        on,
+        args.target,
+        args.partial,
+        args.force,
+        conventions,
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
         sys.stdout.write(REPORTERS["text"](plan.problems, context))
         print("import refused: nothing was changed")
         return EXIT_FINDINGS
-    after, _ = operations.verify(estate, plan.changes, on)
+    found = operations.review(base, plan.changes, "after the import")
     for change in plan.changes:
         sys.stdout.write(change.diff(display_path(change.path)))
     gone = set(plan.leavers)
-    freed = [f for f in after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    freed = [f for f in found.after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    skipped = f", {len(plan.skipped)} disabled and not in the estate (skipped)" if plan.skipped else ""
     print(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
-        f"{'departed' if args.what == 'people' else 'retired'}; {len(freed)} CALs became reclaimable"
+        f"{'departed' if args.what == 'people' else 'retired'}{skipped}; {len(freed)} CALs became reclaimable"
     )
     for finding in freed:
         print(f"  {one_line(finding.message)}")
+    sys.stdout.write(render_position(found.diff))
+    if found.worse and not (args.force or args.accept_shortfall):
+        print(
+            "import refused: it would make the licence position worse (--accept-shortfall to apply it anyway); "
+            "nothing was changed"
+        )
+        return EXIT_FINDINGS
     if args.dry_run:
         print("dry run: nothing written")
         return EXIT_OK
     operations.write(plan.changes)
     return EXIT_OK
+
+
+def _mapping(path: Path) -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """The --mapping file: field -> column, and ``service_accounts``: the naming conventions of service accounts."""
+    from calcheck.estate.parse import load_bytes
+
+    loaded = load_bytes(str(path), path.read_bytes())
+    data = loaded.documents[0].data if loaded.documents else None
+    if loaded.findings or not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of field: column")
+    conventions = data.pop("service_accounts", [])
+    if not isinstance(conventions, list) or not all(isinstance(c, str) and c for c in conventions):
+        raise UsageError(f"{path}: service_accounts: expected a list of account name patterns, e.g. [svc-*, *$]")
+    if not all(isinstance(v, str) for v in data.values()):
+        raise UsageError(f"{path}: expected a mapping of field: column")
+    fields = {str(k): str(v) for k, v in data.items()}
+    return fields or None, tuple(conventions)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -299,8 +381,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(f"no such file: {', '.join(missing)}")
     observations, problems = read_all(args.usage)
-    result = engine.check(estate, as_of)
+    result = engine.check(estate, as_of, cache=file_cache(args))
     findings = sort_findings(problems or reconcile(result, observations, args.unused_days))
-    context = ReportContext(result.estate.root, None, as_of.isoformat(), len(args.usage), Severity.ERROR)
+    organisation = result.estate.config.organisation if result.estate.config else None
+    context = ReportContext(result.estate.root, organisation, as_of.isoformat(), len(args.usage), Severity.ERROR)
     emit(REPORTERS[args.format](findings, context), None)
     return EXIT_FINDINGS if failed(findings, Severity.ERROR) else EXIT_OK

@@ -8,9 +8,11 @@ no longer lists them (or lists them disabled).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
-from calcheck.edits.yamledit import EditableFile, flow_record, insert_after
+from calcheck.edits.recordstyle import styled_record
+from calcheck.edits.yamledit import EditableFile, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -49,6 +52,11 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 REQUIRED = {"people": ("id", "name"), "devices": ("id",)}
+# Columns that mark a service account in any export: an AD object class of a (group) managed service account, or
+# service principal names registered on the account.
+SERVICE_FIELDS = {"objectclass": ("objectclass",), "spn": ("serviceprincipalname", "serviceprincipalnames")}
+SERVICE_CLASS = re.compile(r"(?i)managedserviceaccount")
+_TYPE_NAME = re.compile(r"(Microsoft|System)(\.\w+)+")  # what Export-Csv writes for a collection it cannot show
 MOBILE = re.compile(r"(?i)^(ios|ipados|android)")
 TRUE = {"true", "yes", "1", "enabled"}
 FALSE = {"false", "no", "0", "disabled"}
@@ -71,6 +79,7 @@ class ImportPlan:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     leavers: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # disabled accounts the estate does not know
 
 
 def read_rows(
@@ -92,6 +101,7 @@ def read_rows(
         if source == "auto":
             source = _detect(columns, kind)
         fields = SOURCES[source]
+    fields = {**SERVICE_FIELDS, **fields}
     wanted = {name: next((columns[c] for c in candidates if c in columns), None) for name, candidates in fields.items()}
     missing = [name for name in REQUIRED[kind] if wanted.get(name) is None]
     if missing:
@@ -150,9 +160,16 @@ def _flag(value: str | None) -> bool | None:
     raise ValueError(value)
 
 
+def _identifier(source: str, row: Row, kind: str) -> str:
+    raw = row.values.get("id", "")
+    return person_id(source, raw) if kind == "people" else raw
+
+
 def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[str, Row], list[Finding]]:
     problems: list[Finding] = []
     seen: dict[str, Row] = {}
+    folded: dict[str, Row] = {}  # ids and e-mails compare case-insensitively, as directories compare them
+    emails: dict[str, Row] = {}
     id_pattern = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")
     for row in rows:
         raw = row.values.get("id", "")
@@ -160,16 +177,25 @@ def _validate(path: str, source: str, rows: list[Row], kind: str) -> tuple[dict[
         if not identifier or not id_pattern.fullmatch(identifier):
             problems.append(_problem(path, row.line, f"row has no usable id ({raw[:60]!r})", "fill in the id column"))
             continue
-        if identifier in seen:
+        email = row.values.get("email", "").casefold()
+        first = folded.get(identifier.casefold()) or (emails.get(email) if email else None)
+        if first is not None:
+            same_id = identifier.casefold() in folded
+            what = identifier if same_id else row.values.get("email", "")
+            earlier = _identifier(source, first, kind) if same_id else first.values.get("email", "")
+            spelled = "" if earlier == what else f" as {earlier!r}"
             problems.append(
                 _problem(
                     path,
                     row.line,
-                    f"{identifier!r} appears twice (first on line {seen[identifier].line})",
-                    "remove the duplicate row",
+                    f"{what!r} appears twice (first on line {first.line}{spelled})",
+                    "remove the duplicate row (ids and e-mails are compared ignoring case)",
                 )
             )
             continue
+        folded[identifier.casefold()] = row
+        if email:
+            emails[email] = row
         for flag in ("enabled", "blocked"):
             try:
                 _flag(row.values.get(flag))
@@ -220,66 +246,90 @@ class _Files:
     def __init__(self) -> None:
         self.files: dict[Path, EditableFile] = {}
         self.new: dict[Path, list[dict[str, Any]]] = {}
+        self._by_id: dict[Path, dict[Any, Any]] = {}
 
     def record(self, source_path: str, collection: str, record_id: str) -> Any:
+        """The editable record ``record_id`` of a file (each file indexed once: imports touch thousands)."""
         path = Path(source_path)
-        if path not in self.files:
-            self.files[path] = EditableFile.read(path)
-        return next(r for r in self.files[path].records(collection) if r.get("id") == record_id)
+        index = self._by_id.get(path)
+        if index is None:
+            if path not in self.files:
+                self.files[path] = EditableFile.read(path)
+            index = self._by_id[path] = {}
+            for record in self.files[path].records(collection):
+                index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+        return index[record_id]
 
     def changes(self, collection: str) -> list[Change]:
         found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]
         for path, records in self.new.items():
-            body = "".join("  - {" + ", ".join(f"{k}: {_scalar(v)}" for k, v in r.items()) + "}\n" for r in records)
-            text = f"kind: {collection}\n{collection}:\n" + body
             if path.exists():
                 edited = self.files.get(path) or EditableFile.read(path)
                 for r in records:
-                    edited.records(collection).append(flow_record(r))
+                    items = edited.records(collection)
+                    items.append(styled_record(items, r))  # in the style of the file's records
                 found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
             else:
-                found.append(Change(path, "", text, "", None))
+                text, data = new_file("", collection, records)
+                found.append(Change(path, "", text, "", None, data))
         return found
 
 
-def _scalar(value: Any) -> str:
-    text = str(value)
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._@-]*", text) and text.lower() not in {
-        "yes",
-        "no",
-        "true",
-        "false",
-        "null",
-    }:
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def service_account(identifier: str, row: Row, conventions: tuple[str, ...]) -> bool:
+    """True when the export marks the account as a service account, or its name follows a given convention."""
+    spn = row.values.get("spn", "").strip("{} ")
+    if SERVICE_CLASS.search(row.values.get("objectclass", "")) or (spn and not _TYPE_NAME.fullmatch(spn)):
+        return True
+    names = {identifier.lower(), row.values.get("id", "").lower()}
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for name in names for pattern in conventions)
 
 
 def plan_people(
-    result: CheckResult, rows: dict[str, Row], source: str, on: dt.date, target: Path, partial: bool
+    result: CheckResult,
+    rows: dict[str, Row],
+    source: str,
+    on: dt.date,
+    target: Path,
+    partial: bool,
+    export: str = "import",
+    conventions: tuple[str, ...] = (),
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
-    by_email = {p.email.lower(): p for p in people.values() if p.email}
+    by_email = {p.email.casefold(): p for p in people.values() if p.email}
+    by_id = {p.id.casefold(): p for p in people.values()}
     files = _Files()
-    matched: set[str] = set()
+    matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
-        person = by_email.get(values.get("email", "").lower()) if values.get("email") else None
-        person = person or people.get(identifier)
+        person = by_email.get(values.get("email", "").casefold()) if values.get("email") else None
+        person = person or by_id.get(identifier.casefold())
+        if person is not None and person.id in matched:
+            first, later = sorted((matched[person.id].line, row.line))
+            plan.problems.append(
+                _problem(
+                    export,
+                    later,
+                    f"this row and line {first} both match person {person.id!r} (by id or e-mail)",
+                    "keep one row per person",
+                )
+            )
+            continue
         enabled = _flag(values.get("enabled"))
         if _flag(values.get("blocked")) is True:
             enabled = False
         if person is None:
             if enabled is False:
-                continue  # a disabled account nobody knows: nothing to record
+                plan.skipped.append(identifier)  # a disabled account nobody knows: nothing to record, but counted
+                continue
             kind = "external" if values.get("usertype", "").lower() == "guest" else "employee"
+            kind = "service-account" if service_account(identifier, row, conventions) else kind
             record = {"id": identifier, "name": values.get("name") or identifier, "kind": kind, "status": "active"}
             record.update({k: values[k] for k in ("email", "department") if values.get(k)})
             files.new.setdefault(target, []).append(record)
             plan.added.append(identifier)
             continue
-        matched.add(person.id)
+        matched[person.id] = row
         record = files.record(person.source.path, "people", person.id)
         updates = {
             k: values[k] for k in ("name", "email", "department") if values.get(k) and record.get(k) != values[k]
@@ -307,9 +357,11 @@ def _depart(record: Any, on: dt.date) -> None:
 def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
+    by_id = {d.id.casefold(): d for d in devices.values()}
+    listed = {identifier.casefold() for identifier in rows}
     files = _Files()
     for identifier, row in progress(sorted(rows.items()), "devices"):
-        device = devices.get(identifier)
+        device = by_id.get(identifier.casefold())
         if device is None:
             kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
             record = {"id": identifier, "name": row.values.get("name") or identifier, "kind": kind, "status": "active"}
@@ -318,7 +370,8 @@ def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target:
             files.new.setdefault(target, []).append(record)
             plan.added.append(identifier)
     for device in [] if partial else devices.values():
-        if device.id not in rows and device.kind in ("workstation", "mobile") and device.status == "active":
+        gone = device.id.casefold() not in listed
+        if gone and device.kind in ("workstation", "mobile") and device.status == "active":
             record = files.record(device.source.path, "devices", device.id)
             record["status"] = "retired"
             insert_after(record, "status", "retired", on)
@@ -338,6 +391,7 @@ def plan_import(
     target: Path | None,
     partial: bool = False,
     force: bool = False,
+    conventions: tuple[str, ...] = (),
 ) -> ImportPlan:
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
@@ -345,9 +399,12 @@ def plan_import(
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
     if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial)
+        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions)
     else:
         plan = plan_devices(result, validated, on, target, partial)
+    schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
+    modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
+    plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from calcheck import __version__
 from calcheck.core.atomic import write_text
-from calcheck.core.errors import UsageError
-from calcheck.estate.kinds import KINDS
 from calcheck.estate.schema import schema_dir
 
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
-UPLOAD_SARIF = "github/codeql-action/upload-sarif@ff0a06e83cb2de871e5a09832bc6a81e7276941f # v3.28.18"
+DEFAULT_ACTION = f"calcheck/calcheck@v{__version__}"
+# A workflow of this repository runs the action from its own checkout; a new repository runs the published one.
+LOCAL_ACTION = re.compile(r"^(\s+uses: )\./$", re.MULTILINE)
+PINNED = re.compile(r"@[0-9a-f]{40}$")
+UNPINNED_TODO = (
+    " # TODO: pin to a commit SHA: calcheck init --upgrade . --action calcheck/calcheck@<SHA>"
+    " # zizmor: ignore[unpinned-uses]"
+)
+GITIGNORE = ("site/_build/", "__pycache__/", ".venv/")
 
 
 def _modeline(kind: str, depth: int) -> str:
@@ -103,52 +111,47 @@ waivers:
 
 
 def repository_files(today: dt.date, action: str) -> dict[str, str]:
+    """Every file of a new compliance repository, by its path relative to the repository."""
     files = estate_files(today)
-    files[".github/workflows/calcheck.yml"] = f"""\
-# Checks every pull request (annotations, SARIF) and every push to main.
-name: Licence check
-
-on:
-  pull_request:
-  push:
-    branches: [main]
-
-permissions: {{}}
-
-jobs:
-  check:
-    runs-on: ubuntu-latest
-    permissions:
-      contents: read
-      security-events: write
-    steps:
-      - uses: {CHECKOUT}
-        with:
-          fetch-depth: 0
-          persist-credentials: false
-      - uses: {action}
-      - if: always()
-        uses: {UPLOAD_SARIF}
-        with:
-          sarif_file: calcheck.sarif
-"""
-    files[".gitignore"] = "site/_build/\n__pycache__/\n"
+    files.update(workflow_files(action))
+    files[".gitignore"] = "".join(f"{line}\n" for line in GITIGNORE)
     files["README.md"] = f"""\
 # Example Organisation: CAL compliance
 
 Our Microsoft Client Access Licences, kept as YAML in `licenses/` and checked by calcheck.
 
 - `calcheck check` validates the estate; `calcheck report` prints the Effective License Position.
-- `calcheck site build` builds the compliance site into `site/_build/html`.
-- Change assignments by pull request; the `Licence check` workflow annotates and blocks what breaks compliance.
+- `calcheck site build` builds the compliance site into `site/_build/html` (install `calcheck[site]`).
+- Change assignments by pull request: `.github/workflows/pull-request.yml` annotates the YAML, fails a change that
+  makes the position worse than on the base branch (ratchet), summarises it, uploads SARIF and builds the site;
+  `.github/workflows/pages.yml` publishes the site from `main` (Settings, Pages, Source: GitHub Actions).
+- SARIF goes to code scanning; a private repository without it skips the upload without failing (set the
+  repository variable `CALCHECK_SARIF` to `false` to skip it altogether).
+- After upgrading calcheck, `calcheck init --upgrade .` refreshes the copies of its schemas in `schemas/`.
 
 Created with `calcheck init` on {today}.
 """
-    for kind in KINDS:
-        files[f"schemas/{kind}.schema.json"] = (schema_dir() / f"{kind}.schema.json").read_text(encoding="utf-8")
-    files["schemas/common.schema.json"] = (schema_dir() / "common.schema.json").read_text(encoding="utf-8")
+    files.update(schema_files())
     files.update(_site_files())
     return files
+
+
+def schema_files() -> dict[str, str]:
+    """The installed schemas, as the repository keeps copies of them (for editors and other tools)."""
+    return {
+        f"schemas/{path.name}": path.read_text(encoding="utf-8") for path in sorted(schema_dir().glob("*.schema.json"))
+    }
+
+
+def workflow_files(action: str) -> dict[str, str]:
+    """calcheck's own workflows, with the action taken from ``action`` instead of the checkout."""
+    packaged = resources.files("calcheck").joinpath("_workflows")
+    root = Path(str(packaged)) if packaged.is_dir() else Path(__file__).resolve().parents[2] / ".github" / "workflows"
+    reference = action + ("" if PINNED.search(action) else UNPINNED_TODO)
+    return {
+        f".github/workflows/{path.name}": LOCAL_ACTION.sub(lambda m: m.group(1) + reference, path.read_text("utf-8"))
+        for path in sorted(root.glob("*.yml"))
+    }
 
 
 def _site_files() -> dict[str, str]:
@@ -160,17 +163,66 @@ def _site_files() -> dict[str, str]:
     return files
 
 
-def scaffold(target: Path, today: dt.date, action: str = "calcheck/calcheck@v0.1.0") -> list[Path]:
-    """Write the repository skeleton into ``target``; refuse if any of its files exists already."""
-    files = repository_files(today, action)
-    existing = sorted(name for name in files if (target / name).exists() or (target / name).is_symlink())
-    if existing:
-        shown = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
-        raise UsageError(f"{target}: would overwrite {shown}; nothing was written")
-    written = []
-    for name, content in files.items():
+@dataclass
+class InitResult:
+    """What ``init`` did: files written, files it left as they were, and files it added lines to."""
+
+    written: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    extended: list[str] = field(default_factory=list)
+
+
+def scaffold(target: Path, today: dt.date, action: str = DEFAULT_ACTION) -> InitResult:
+    """Add what is missing from a compliance repository in ``target``; never overwrite a file.
+
+    An estate already in ``licenses/`` is left alone as a whole (no example records join it); an existing
+    ``.gitignore`` gets the lines it lacks.
+    """
+    result = InitResult()
+    estate_exists = (target / "licenses").is_dir() and any((target / "licenses").iterdir())
+    if estate_exists:
+        result.kept.append("licenses/ (an estate is there)")
+    for name, content in repository_files(today, action).items():
         path = target / name
+        if estate_exists and name.startswith("licenses/"):
+            continue
+        if name == ".gitignore" and path.is_file() and not path.is_symlink():
+            if _extend_gitignore(path):
+                result.extended.append(name)
+            else:
+                result.kept.append(name)
+            continue
+        if path.exists() or path.is_symlink():
+            result.kept.append(name)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text(path, content)
-        written.append(path)
-    return written
+        result.written.append(name)
+    return result
+
+
+def _extend_gitignore(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in GITIGNORE if line not in present and f"/{line}" not in present]
+    if missing:
+        separator = "" if not text or text.endswith("\n") else "\n"
+        write_text(path, text + separator + "".join(f"{line}\n" for line in missing))
+    return bool(missing)
+
+
+def upgrade(target: Path, action: str | None) -> InitResult:
+    """Refresh the repository's copies of the schemas (and, given ``action``, the workflows) from this calcheck."""
+    result = InitResult()
+    files = schema_files()
+    if action is not None:
+        files.update(workflow_files(action))
+    for name, content in files.items():
+        path = target / name
+        if path.is_file() and not path.is_symlink() and path.read_text(encoding="utf-8") == content:
+            result.kept.append(name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, content)
+        result.written.append(name)
+    return result

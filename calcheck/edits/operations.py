@@ -13,23 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from calcheck.core.atomic import write_text
+from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
+from calcheck.edits.recordstyle import styled_record, styled_value, tail_records
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
     append_line,
     change_line,
+    confirm,
     confirmed_items,
-    flow_record,
+    emittable,
+    flow_record,  # noqa: F401 - callers build records through this module
     insert_after,
+    new_file,
     next_id,
     require,
 )
+from calcheck.estate.cache import FileCache
+from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree
+from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
-from calcheck.licensing.diff import compare
+from calcheck.licensing.diff import Diff, compare
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Change:
     after: str
     summary: str
     edited: EditableFile | None  # None: a new file
+    intended: Any = None  # a new file's data, which its text must read back as
 
     def diff(self, label: str) -> str:
         lines = difflib.unified_diff(
@@ -112,8 +120,12 @@ def plan_assign(
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
     require(not temporary or until is not None, "a temporary assignment needs --until")
     existing = list(result.estate.index("assignments"))
-    identifier = identifier or next_id(existing)
+    identifier = identifier or next_id([*existing, *sorted(result.context.history_ids)])
     require(identifier not in existing, f"assignment id {identifier!r} is taken")
+    require(
+        identifier not in result.context.history_ids,
+        f"assignment id {identifier!r} was used before; ids are never reused",
+    )
     values: dict[str, Any] = {"id": identifier, "holding": holding, subject[0]: subject[1], "since": since}
     values.update(
         {
@@ -133,19 +145,20 @@ def plan_assign(
     if not path.exists():
         schemas = os.path.relpath(_schemas(estate), path.parent)
         header = f"# yaml-language-server: $schema={schemas}/assignments.schema.json\n"
-        text = (
-            header
-            + "kind: assignments\nassignments:\n  - {"
-            + ", ".join(f"{k}: {v}" for k, v in values.items())
-            + "}\n"
-        )
-        return Change(path, "", text, summary, None)
-    appended = append_line(path, "assignments", values) if as_text else None
+        text, data = new_file(header, "assignments", [values])
+        return Change(path, "", text, summary, None, data)
+    appended = append_line(path, "assignments", _like_register(path, values)) if as_text else None
     if appended is not None:
         return Change(path, appended[0].text, appended[1], summary, appended[0])
     edited = EditableFile.read(path)
-    edited.records("assignments").append(flow_record(values))
+    items = edited.records("assignments")
+    items.append(styled_record(items, values))  # block or flow, key order and quoting of its neighbours
     return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _like_register(path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` in the key order and quoting of a register's last lines (as a line appended to it)."""
+    return dict(styled_record(tail_records(path, "assignments"), values))
 
 
 def _schemas(estate: Path) -> Path:
@@ -159,6 +172,7 @@ def plan_unassign(
     record = _assignment(result, assignment_id)
     if not remove:
         require(on >= record.since, f"{assignment_id} starts on {record.since}; it cannot end on {on}")
+        _require_open(record, on)
     changed = change_line(_file_of(record), "assignments", assignment_id, None if remove else on) if as_text else None
     if changed is not None:
         summary = f"{assignment_id} removed" if remove else f"{assignment_id} ends on {on}"
@@ -170,9 +184,18 @@ def plan_unassign(
         del items[index]
         summary = f"{assignment_id} removed"
     else:
-        insert_after(items[index], "since", "until", on)
+        insert_after(items[index], "since", "until", styled_value(items, "until", on))
         summary = f"{assignment_id} ends on {on}"
     return Change(edited.path, edited.text, edited.render(), summary, edited)
+
+
+def _require_open(record: Assignment, on: dt.date) -> None:
+    """Refuse to move an assignment's end later: one that has ended stays ended (assign the CAL again instead)."""
+    if record.until is not None and record.until < on:
+        raise UsageError(
+            f"{record.id} already ended on {record.until}; it cannot be ended again on {on} "
+            "(that would reopen it): assign the CAL anew"
+        )
 
 
 # estate, result, holding, subject, since, until, temporary, reason: plan_assign's first arguments
@@ -189,11 +212,18 @@ def plan_transfer(
     temporary: bool = False,
     until: dt.date | None = None,
 ) -> list[Change]:
-    """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``)."""
+    """End the assignment the day before ``on`` and give its CAL to ``to`` from ``on`` (with ``replaces``); a
+    temporary transfer leaves the assignment as it is and adds the cover until ``until``."""
     record = _assignment(result, assignment_id)
     require(on > record.since, f"{assignment_id} starts on {record.since}; a transfer must come later")
+    _require_open(record, on - dt.timedelta(days=1))
     summary = f"{record.holding}: {assignment_id} ({record.assignee[1]}) transferred to {to[0]} {to[1]} on {on}"
     arguments: _AssignArguments = (estate, result, record.holding, to, on, until, temporary, reason)
+    if temporary:  # the absent holder keeps the assignment: the CAL is theirs again once the cover ends (ASG-02)
+        add = plan_assign(*arguments, file=_file_of(record), replaces=assignment_id)
+        who = f"{assignment_id} ({record.assignee[1]})"
+        cover = f"{record.holding}: {who} covers {to[0]} {to[1]} from {on} until {until}"
+        return [Change(add.path, add.before, add.after, cover, add.edited)]
     lines = _line_edits(result, assignment_id, on, arguments)
     if lines is not None:
         return [Change(lines[0].path, lines[0].before, lines[1], summary, lines[0].edited)]
@@ -228,17 +258,119 @@ def _line_edits(
     return end, combined
 
 
-def verify(estate: Path, changes: list[Change], as_of: dt.date) -> tuple[engine.CheckResult, list[str]]:
-    """The estate as the edit would leave it, and how it would be worse than now."""
-    root = estate.resolve()
+def verify(
+    estate: Path, changes: list[Change], as_of: dt.date, cache: FileCache | None = None
+) -> tuple[engine.CheckResult, list[str]]:
+    """The estate as the edit would leave it, and how it would be worse than now (see ``review``)."""
+    found = review(baseline(estate, as_of, cache=cache), changes)
+    return found.after, found.worse
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The estate as it is, checked as the next check will check it; edits are planned on it and judged against it."""
+
+    estate: Path
+    as_of: dt.date
+    result: engine.CheckResult
+    history: EditHistory | None  # None: the 90-day rule reads the records only
+    cache: FileCache | None = None  # the loaded-file cache both checks use
+
+
+def baseline(estate: Path, as_of: dt.date, *, history: bool = True, cache: FileCache | None = None) -> Baseline:
+    """Check the estate now; with ``history``, the 90-day rule reads git and the work tree as a check does."""
+    walked = EditHistory(estate, as_of, builtin_cal_names()) if history else None
+    result = engine.check(WorkTree(estate), as_of, walked.now if walked is not None else None, cache)
+    return Baseline(estate, as_of, result, walked, cache)
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What an edit would do, judged as the next check will judge it (the git history and the work tree included)."""
+
+    before: engine.CheckResult
+    after: engine.CheckResult
+    diff: Diff  # pools before and after, findings introduced and resolved
+    duplicates: tuple[str, ...]  # assignments that give a holder a CAL it already has
+
+    @property
+    def worse(self) -> list[str]:
+        """Why the edit needs --force: a larger shortfall, a new error, or a CAL its holder already has."""
+        return [*self.diff.regressions(), *self.duplicates]
+
+
+def review(base: Baseline, changes: list[Change], label: str = "after the edit") -> Review:
+    """Check the estate as ``changes`` would leave it, and compare it with ``base``.
+
+    Every changed file must first read back, with calcheck's own loader, as exactly the data intended.
+    """
+    for change in changes:
+        _require_no_link(base.estate, change.path)
+        intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
+        if intended is not None:  # None: a line edit, confirmed when it was planned
+            confirm(change.path, change.after, intended)
+    root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
-    before = engine.check(WorkTree(estate), as_of)
-    after = engine.check(Overlay(estate, overrides), as_of)
-    return after, compare(before, after, "now", "after the edit").regressions()
+    timeline = base.history.after(overrides) if base.history is not None else None
+    after = engine.check(Overlay(base.estate, overrides), base.as_of, timeline, base.cache)
+    diff = compare(base.result, after, "now", label)
+    return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
+
+
+def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
+    """Assignments new in ``after`` that give a person or device a CAL of a pool it already holds on the same days."""
+    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    assignments: dict[str, Assignment] = after.estate.index("assignments")
+    for assignment in assignments.values():
+        held.setdefault(assignment.assignee, []).append(assignment)
+    old = before.estate.index("assignments")
+    found = []
+    for new in sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id):
+        pool = pools.get(new.holding, f"CAL from {new.holding}")
+        for other in held[new.assignee]:
+            same = pools.get(other.holding, f"CAL from {other.holding}") == pool
+            if other.id != new.id and same and _overlap(new, other):
+                kind, subject = new.assignee
+                found.append(
+                    f"duplicate assignment {new.id}: {kind} {subject} already has a {pool} "
+                    f"({other.id} from {other.holding}, {_period(other)})"
+                )
+                break
+    return found
+
+
+def _overlap(a: Assignment, b: Assignment) -> bool:
+    """Whether two assignments are in force on at least one common day."""
+    return a.since <= (b.until or dt.date.max) and b.since <= (a.until or dt.date.max)
+
+
+def _period(assignment: Assignment) -> str:
+    return f"since {assignment.since}" + (f" until {assignment.until}" if assignment.until else "")
+
+
+def _require_no_link(estate: Path, path: Path) -> None:
+    """Refuse a file that is not inside the estate, or is reached through a symbolic link (it would be written
+    wherever the link points)."""
+    root = Path(os.path.abspath(estate))
+    target = Path(os.path.abspath(path))
+    if not target.is_relative_to(root):
+        raise EditError(f"{path}: not inside the estate {estate}; nothing was written")
+    current = root
+    for part in target.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise EditError(f"{path}: {current} is a symbolic link; calcheck writes no file through a link")
+    if root.is_symlink():
+        raise EditError(f"{estate}: is a symbolic link; calcheck writes no file through a link")
 
 
 def write(changes: list[Change]) -> None:
-    """Write every change atomically; refuse all if any file changed since it was read."""
+    """Write every change, all or nothing; refuse all if any file changed since it was read.
+
+    Each file goes to a temporary file first; only when all are written are they renamed into place. When one
+    cannot be written (a full disk), the temporaries are removed, no file has changed, and the error names it.
+    """
     for change in changes:
         if change.edited is not None and change.edited.changed_on_disk():
             raise EditError(f"{change.path} changed since calcheck read it; run the command again")
@@ -246,7 +378,15 @@ def write(changes: list[Change]) -> None:
             raise EditError(f"{change.path} appeared since calcheck planned the edit; run the command again")
     for change in changes:
         change.path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(change.path, change.after)
+    try:
+        write_all((change.path, change.after.encode("utf-8")) for change in changes)
+    except PartialWrite as exc:  # a rename failed after others: say exactly what changed
+        written = ", ".join(str(path) for path in exc.done)
+        raise EditError(
+            f"{exc.filename}: cannot be replaced ({exc.strerror or exc}); already written: {written}"
+        ) from None
+    except OSError as exc:
+        raise EditError(f"{exc.filename}: cannot be written ({exc.strerror or exc}); no file was changed") from None
 
 
 def plan_audit(
@@ -259,8 +399,12 @@ def plan_audit(
     outcome: str | None,
     revision: str | None,
     identifier: str | None = None,
+    dirty: bool = False,
 ) -> Change:
-    """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml."""
+    """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml.
+
+    ``dirty``: the estate had uncommitted changes on top of ``revision``, and the record says so.
+    """
     from ruamel.yaml.comments import CommentedMap
 
     existing = list(result.estate.index("audits"))
@@ -271,14 +415,15 @@ def plan_audit(
     outcome = outcome or ("compliant" if position.compliant and errors == 0 else "non-compliant")
     record = CommentedMap(
         {
-            "id": identifier,
-            "date": date,
-            "auditor": auditor,
+            "id": emittable(identifier),
+            "date": emittable(date),
+            "auditor": emittable(auditor),
             "type": kind,
-            **({"scope": scope} if scope else {}),
+            **({"scope": emittable(scope)} if scope else {}),
             "result": outcome,
             **({"revision": revision} if revision else {}),
-            "position": CommentedMap({p.label: p.shortfall for p in position.pools}),
+            **({"dirty": True} if revision and dirty else {}),
+            "position": CommentedMap({emittable(p.label): p.shortfall for p in position.pools}),
         }
     )
     path = estate / "audits" / f"{date.year}.yaml"
@@ -288,7 +433,7 @@ def plan_audit(
         text = f"# yaml-language-server: $schema={schemas}/audits.schema.json\nkind: audits\naudits: []\n"
         edited = _from_text(path, text)
         edited.records("audits").append(record)
-        return Change(path, "", edited.render(), summary, None)
+        return Change(path, "", edited.render(), summary, None, edited.data)
     edited = EditableFile.read(path)
     edited.records("audits").append(record)
     return Change(path, edited.text, edited.render(), summary, edited)

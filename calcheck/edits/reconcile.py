@@ -223,8 +223,8 @@ def _harvest(result: CheckResult, seen: dict[str, dt.date], days: int, observed:
     findings = []
     for assignment in sorted(result.estate.index("assignments").values(), key=lambda a: a.id):
         person = assignment.person
-        if person is None or not in_force(assignment, as_of):
-            continue
+        if person is None or not in_force(assignment, as_of) or assignment.since > limit:
+            continue  # a CAL assigned within the period cannot have gone unused for all of it
         last = seen.get(person)
         if last is None or last < limit:
             since = f"last seen {last}" if last else "never seen in the usage data"

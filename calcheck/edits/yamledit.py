@@ -110,7 +110,7 @@ def _flow_line(record: dict[str, Any]) -> str | None:
 
 
 def _as_date(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if type(value) is str and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):  # a quoted date (a str subclass) stays quoted
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -214,9 +214,73 @@ def flow_record(values: dict[str, Any]) -> Any:
     return record
 
 
+def emittable(value: Any) -> Any:
+    """``value`` as it should go to ruamel.yaml (see ``_own``)."""
+    return _own(value)
+
+
 def _own(value: Any) -> Any:
-    """A private copy of a date: one object in two places would be written as a YAML anchor and alias."""
-    return dt.date(value.year, value.month, value.day) if isinstance(value, dt.date) else value
+    """A value ready for the emitter: a private copy of a date (one object in two places would be written as a
+    YAML anchor and alias), and text with characters YAML cannot hold as they are double-quoted, escaped."""
+    if isinstance(value, dt.date):
+        return dt.date(value.year, value.month, value.day)
+    if isinstance(value, str) and _UNSAFE.search(value):
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+# Characters a plain or single-quoted scalar cannot carry unchanged: C0 and C1 controls, DEL, the
+# Unicode line and paragraph separators, the byte-order mark and unpaired surrogates. In double quotes they are
+# written as escapes (\x9B, \L, \uFEFF).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def new_file(header: str, key: str, records: list[dict[str, Any]]) -> tuple[str, Any]:
+    """The text of a new ``kind: key`` file holding ``records`` one per line, written by ruamel.yaml, and its data.
+
+    ``header`` (comment lines, each ending in a newline) goes first.
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    items = CommentedSeq(flow_record(record) for record in records)
+    data = CommentedMap([("kind", key), (key, items)])
+    out = io.StringIO()
+    _yaml("").dump(data, out)
+    return header + out.getvalue(), data
+
+
+def plain(value: Any) -> Any:
+    """ruamel.yaml's data as calcheck's loader gives it: plain dicts, lists and scalars, dates as ISO text."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool) or value is None:
+        return value
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def confirm(path: Path, text: str, intended: Any) -> None:
+    """Refuse ``text`` unless calcheck's own loader reads it, without a finding, as exactly ``intended``."""
+    from calcheck.estate.parse import load_bytes
+
+    loaded = load_bytes(str(path), text.encode("utf-8"))
+    if loaded.findings:
+        first = loaded.findings[0]
+        raise EditError(
+            f"{path}: the edited file would not read back ({first.line}:{first.column} [{first.rule}] "
+            f"{first.message}); nothing was written"
+        )
+    data = loaded.documents[0].data if len(loaded.documents) == 1 else None
+    if data != plain(intended):
+        raise EditError(f"{path}: the edited file would not read back as the records intended; nothing was written")
 
 
 def insert_after(record: Any, after: str, key: str, value: Any) -> None:

@@ -43,10 +43,17 @@ def _product(rec: dict[str, Any], src: m.Source) -> m.Product:
             dt.date.fromisoformat(v["released"]),
             tuple(str(a) for a in v.get("accepts", ())),
             bool(v.get("subscription", False)),
+            version(v.get("fallback")),
         )
         for v in rec["versions"]
     )
-    return m.Product(rec["id"], rec["name"], versions, src, rec.get("runs_on"))
+    editions = tuple(
+        m.Edition(e["name"], tuple(e["models"]), e.get("max_users"), e.get("max_devices"))
+        for e in rec.get("editions", ())
+    )
+    return m.Product(
+        rec["id"], rec["name"], versions, src, rec.get("runs_on"), rec.get("external_users", "cal"), editions
+    )
 
 
 def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
@@ -154,6 +161,7 @@ def _deployment(rec: dict[str, Any], src: m.Source) -> m.Deployment:
             tuple(access.get("departments", ())),
             tuple(access.get("people", ())),
             tuple(access.get("devices", ())),
+            tuple(access.get("via", ())),
         ),
         src,
         rec.get("edition"),
@@ -167,6 +175,7 @@ def _deployment(rec: dict[str, Any], src: m.Source) -> m.Deployment:
         bool(exemptions.get("vm_host_only", False)),
         tuple(rec.get("external_connectors", ())),
         tuple(rec.get("tags", ())),
+        rec.get("licensing_model"),
     )
 
 
@@ -198,6 +207,7 @@ def _audit(rec: dict[str, Any], src: m.Source) -> m.Audit:
         rec.get("scope"),
         rec.get("revision"),
         dict(rec.get("position", {})),
+        rec.get("notes"),
     )
 
 

@@ -1,14 +1,22 @@
-"""A fast lane for the estate's most common file shapes: `kind:`, the list key, then one record per line as a flow
-mapping, or one block mapping per record with a `key: value` line per field.
+"""A fast lane for the estate's most common file shape, read without libyaml and giving exactly its answer.
 
-Assignment registers, directory dumps and imports are written this way, and they are most of a large estate.
-Such a file is read here without libyaml, giving exactly what the libyaml event loader gives (data, positions,
-the document's start): one regular-expression match checks every record of the file, the C JSON parser reads
-them when all their values are text (other values are resolved one by one), and each record's key positions are
-worked out only when something asks for them. Anything beyond the narrow subset goes to libyaml instead:
-quotes, nested mappings, anchors, tags, comments after a value, tabs, CR, a BOM, unusual indentation or keys,
-duplicate keys, values with characters YAML treats specially. Tests compare both loaders on every file they can
-find and on random records of both styles.
+It reads a file only when the whole file matches this grammar, and hands every other byte sequence to libyaml::
+
+    file  = ign* "kind: " KIND "\\n" ign* LIST ":\\n" item+ ign*     (LIST: KIND's list key; ASCII bytes only)
+    item  = ign* IND "- {" pair (", " pair)* "}\\n"                     (a flow mapping on one line)
+          | ign* IND "- " pair "\\n" (ign* IND "  " pair "\\n")*          (a block mapping, a pair a line)
+    pair  = KEY ": " (WORD | "[" (WORD (", " WORD)*)? "]")              (no key twice in one item)
+    ign   = " "* ("#" [\\x20-\\x7e]*)? "\\n"                             (a blank or comment line)
+    KEY   = [a-z_][a-z0-9_]{0,63}, but not null, true or false     (libyaml takes keys up to 1024 characters)
+    WORD  = ([A-Za-z0-9_] | [-+.][0-9]) ([A-Za-z0-9_.@+/ -]* [A-Za-z0-9_.@+/-])?
+    IND   = " "*, the same for every item; the last line may lack its "\\n"
+
+A WORD holds none of YAML's indicators, quotes, line breaks or controls, so it reads as the same plain scalar in
+block and flow context; it resolves as libyaml's loader resolves it (``resolve_plain``). Assignment registers,
+directory dumps and imports are written this way, and they are most of a large estate. Each record's key positions
+are worked out only when something asks for them. A differential test (tests/test_fastlane_differential.py)
+generates and mutates files from every character YAML treats specially and requires the same data, positions
+and findings.
 """
 
 from __future__ import annotations
@@ -17,189 +25,161 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
-from itertools import accumulate
 from typing import Any
 
 from calcheck.estate.kinds import RECORD_KEYS
-from calcheck.estate.yamlload import SCALARS, Document, LoadedFile, resolve_cached
+from calcheck.estate.yamlload import Document, LoadedFile, odd_number, resolve_cached
 
-_KIND = re.compile(r"kind: ([a-z]+) *\Z")
-_LIST = re.compile(r"([a-z]+): *\Z")
-_ITEM = re.compile(r"( +)- \{(.*)\} *\Z")  # the body is checked by _PLAIN
-_VALUE = re.compile(r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?\Z")
-_SKIP = re.compile(r" *(#.*)?\Z")
-_EMPTY_LINE = re.compile(r"\n *(?=\n|\Z)")
-_SCALAR = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
-_FLOW_VALUE = rf"(?:{_SCALAR}|\[(?:{_SCALAR}(?:, {_SCALAR})*)?\])"
-_PAIR = rf"[A-Za-z_][A-Za-z0-9_]*: {_FLOW_VALUE}"
-_PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked whole by one C-level match
-_BODIES = re.compile(r"^ +- \{(.*)\} *$", re.MULTILINE)
+_IGN = r"(?: *(?:#[ -~]*)?\n)"
+_KEY = r"(?!(?:null|true|false):)[a-z_][a-z0-9_]{0,63}"
+_WORD = r"(?:[A-Za-z0-9_]|[-+.][0-9])(?:[A-Za-z0-9_.@+/ -]*[A-Za-z0-9_.@+/-])?"
+_VALUE = rf"(?:{_WORD}|\[(?:{_WORD}(?:, {_WORD})*)?\])"
+_PAIR = rf"{_KEY}: {_VALUE}"
+_HEAD = re.compile(rf"{_IGN}*kind: ([a-z]+)\n{_IGN}*([a-z]+):\n{_IGN}*( *)- ")
+_BLANK = re.compile(r"^ *$", re.MULTILINE)  # over items that end with a newline: a blank or spaces-only line
+_PAIRS = re.compile(rf"({_KEY}): (\[[^\]\n]*\]|[^,\]\n]*)")  # over a checked item: each key and its value
 # Values that might not be text (null, booleans, numbers): each distinct one is resolved before JSON is used.
-_MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.nNtTfF-][^,\]}:]*)(?=[,\]}])")
-_PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
+_MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.-][^,\]}\n]*|[nNtTfF][a-zA-Z]{3,4}(?=[,\]}\n]))")
+
+
+@lru_cache(maxsize=16)
+def _grammar(indent: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(the items of a file, one item with its trailing blank or comment lines) at this indent."""
+    item = rf"{indent}- (?:\{{{_PAIR}(?:, {_PAIR})*\}}\n|{_PAIR}\n(?:{_IGN}*{indent}  {_PAIR}\n)*)"
+    return re.compile(rf"(?:{_IGN}*{item})+{_IGN}*"), re.compile(rf"{item}{_IGN}*")
 
 
 def load(path: str, raw: bytes) -> LoadedFile | None:
-    """The file read without libyaml, or None when it is not of the simple shape."""
-    if raw[:3] == b"\xef\xbb\xbf" or b"\r" in raw or b"\t" in raw or b"\x00" in raw:
+    """The file read without libyaml, or None when it is not in the fast lane's grammar (see above)."""
+    if not raw.isascii():
         return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    text = raw.decode("ascii")
+    text = text if text.endswith("\n") else text + "\n"
+    head = _HEAD.match(text)
+    if head is None or RECORD_KEYS.get(head.group(1)) != head.group(2):
         return None
-    text = text[:-1] if text.endswith("\n") else text
-    lines = text.split("\n")
-    significant = _significant(text, lines)
-    if len(significant) < 3:
+    indent = head.group(3)
+    start = head.end() - len(indent) - 2  # where the first item's line starts
+    if _grammar(indent)[0].fullmatch(text, start) is None:
         return None
-    (kind_line, kind_text), (list_line, list_text) = significant[0], significant[1]
-    kind, listed = _KIND.match(kind_text), _LIST.match(list_text)
-    if kind is None or listed is None or RECORD_KEYS.get(kind.group(1)) != listed.group(1):
+    first = text.count("\n", 0, start) + 1
+    chunks, numbers = _split(text[start:], indent, first)
+    records, odd_numbers = _records(chunks)
+    if records is None:
         return None
-    rows = significant[2:]
-    texts = [line for _, line in rows]
-    plain = rows[-1][0] - rows[0][0] == len(rows) - 1  # no blank or comment line between the records
-    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))]
-    start = len(indent) + 3  # the column of a record: its '{', or its first key in block style
-    if texts[0].startswith("- {", len(indent)):
-        records = items(texts)
-        positions = [(number, start, _LazyKeys(partial(_flow_positions, line, number, start))) for number, line in rows]
-    elif plain and _block_plain(indent).fullmatch(body := "\n".join(texts)):
-        # Block mappings of plain 'key: value' lines only: each item joined into a flow mapping's body.
-        texts = re.split(rf"\n(?={indent}- )", body)
-        flow = [f"  - {{{item[len(indent) + 2 :].replace(chr(10) + indent + '  ', ', ')}}}" for item in texts]
-        records = items(flow, checked=True)
-        numbers = list(accumulate((item.count("\n") + 1 for item in texts[:-1]), initial=rows[0][0]))
-        positions = [
-            (number, start, _LazyKeys(partial(_block_text_positions, item, number, start)))
-            for number, item in zip(numbers, texts, strict=True)
-        ]
-    elif plain and not any(line.endswith((":", " ")) for line in texts):
-        return None  # not simple block mappings, and nothing (a block list, trailing spaces) the line reader takes
-    else:
-        block = _block_items(rows, indent)
-        if block is None or any(not group for group in block):
-            return None
-        records = items([f"  - {{{', '.join(text for _, text, _ in group)}}}" for group in block])
-        positions = [(group[0][0], start, _LazyKeys(partial(_block_positions, group, start))) for group in block]
-    if records is None or any(record is None for record in records):
-        return None
-    key = listed.group(1)
-    data = {"kind": kind.group(1), key: records}
-    pos = (
-        kind_line,
-        1,
-        {"kind": (kind_line, 1, (kind_line, 7)), key: (list_line, 1, (significant[2][0], len(indent) + 1, positions))},
-    )
+    column = len(indent) + 3  # the column of an item's mapping: its '{', or its first key
+    lazy = [_LazyKeys(partial(_positions, chunk, n, column)) for chunk, n in zip(chunks, numbers, strict=True)]
+    positions = [(n, column, keys) for n, keys in zip(numbers, lazy, strict=True)]
+    kind, key = head.group(1), head.group(2)
+    kind_line = text.count("\n", 0, head.start(1)) + 1
+    list_line = text.count("\n", 0, head.start(2)) + 1
+    pos = (kind_line, 1, {"kind": (kind_line, 1, (kind_line, 7)), key: (list_line, 1, (first, column - 2, positions))})
     result = LoadedFile(path)
-    result.documents.append(Document(data, pos, kind_line, 1))
+    result.documents.append(Document({"kind": kind, key: records}, pos, kind_line, 1, odd_numbers))
     return result
 
 
-def _significant(text: str, lines: list[str]) -> list[tuple[int, str]]:
-    """(number, line) of every line that is not blank or a comment (usually all of them, or all but a few)."""
-    marks = [blank.start() + 1 for blank in _EMPTY_LINE.finditer(text)]  # where blank lines start
-    at = text.find("#")
-    while at >= 0 and len(marks) <= 64:
-        marks.append(at)
-        at = text.find("#", at + 1)
-    if len(marks) > 64:
-        return [(number, line) for number, line in enumerate(lines, start=1) if not _SKIP.match(line)]
-    skip = {0} if not lines[0].strip(" ") else set()
-    index = previous = 0
-    for mark in sorted(marks):  # the line each mark is on, counting newlines once over the text
-        index += text.count("\n", previous, mark)
-        previous = mark
-        if _SKIP.match(lines[index]):
-            skip.add(index)
-    return [(index + 1, line) for index, line in enumerate(lines) if index not in skip]
+def _split(body: str, indent: str, first: int) -> tuple[list[str], list[int]]:
+    """A checked run of items cut into one text per item (with the blank and comment lines after it), and the
+    line number each starts on."""
+    chunks = body.split(f"\n{indent}- ")
+    chunks = [chunks[0], *(f"{indent}- {c}" for c in chunks[1:])]
+    numbers = [first]
+    for chunk in chunks[:-1]:
+        numbers.append(numbers[-1] + chunk.count("\n") + 1)
+    return chunks, numbers
 
 
-def _flow_positions(line: str, number: int, start: int) -> dict[str, Any]:
-    """Where each key and value of a checked one-line record is (``start``: the column of its '{')."""
+def _flow(chunk: str) -> str:
+    """A checked item as the one-line flow mapping it equals: a block item's pairs joined with ', ' (no word holds
+    a comma, a brace or a bracket, so the joined line reads the same), without its blank and comment lines."""
+    lines = chunk.strip(" ").split("\n")
+    if lines[0].startswith("- {"):
+        return lines[0][: lines[0].index("}") + 1]
+    pairs = [line for line in (text.strip(" ") for text in lines[1:]) if line and line[0] != "#"]
+    return "- {" + ", ".join([lines[0][2:], *pairs]) + "}"
+
+
+def _flows(chunks: list[str]) -> list[str]:
+    """``_flow`` of many checked items; items at one indent with no blank or comment line are joined in one go."""
+    indent = chunks[0][: len(chunks[0]) - len(chunks[0].lstrip(" "))] if chunks else ""
+    joined = "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks)
+    if (
+        "#" in joined
+        or _BLANK.search(joined, 0, len(joined) - 1)
+        or not all(chunk.startswith(indent + "- ") for chunk in chunks)
+    ):
+        return [_flow(chunk) for chunk in chunks]
+    lines = joined.replace(f"\n{indent}  ", ", ").split("\n")[:-1]  # a block item's pairs joined into one line
+    cut = len(indent)
+    return [line[cut:] if line[cut + 2] == "{" else f"- {{{line[cut + 2 :]}}}" for line in lines]
+
+
+def _records(chunks: list[str]) -> tuple[list[dict[str, Any]] | None, bool]:
+    """The records of checked items (None if an item has a key twice), and whether a value is an odd number."""
+    lines = _flows(chunks)
+    values = [resolve_cached(v) for v in set(_MAYBE_NOT_TEXT.findall("\n".join(lines)))]
+    if all(type(value) is str for value in values):
+        records = _as_json(lines)  # every value is text: the C JSON parser can build the records
+        counts = [line.count(": ") for line in lines]
+        return (records if all(len(r) == n for r, n in zip(records, counts, strict=True)) else None), False
+    found: list[dict[str, Any]] = []
+    for line in lines:
+        pairs = _PAIRS.findall(line[3:-1])
+        record = {key: _value(value) for key, value in pairs}
+        if len(record) != len(pairs):
+            return None, False
+        found.append(record)
+    return found, any(type(value) is float and odd_number(value) for value in values)
+
+
+def _value(text: str) -> Any:
+    if text[:1] == "[":
+        return [resolve_cached(word) for word in text[1:-1].split(", ")] if text != "[]" else []
+    return resolve_cached(text)
+
+
+def _as_json(lines: list[str]) -> list[dict[str, Any]]:
+    """Checked items (as ``_flow`` gives them) whose values are all text, read as JSON after quoting every key and
+    value.
+
+    No key or value holds a quote, a backslash, a colon, a comma, a brace or a bracket, so quoting is a few
+    plain replacements around the separators. A key given twice leaves a shorter record (the caller counts).
+    """
+    body = ",".join(line[2:] for line in lines).replace(": []", ": \0")
+    for old, new in (("{", '{"'), ("}", '"}'), (": ", '": "'), (", ", '", "'), ('"[', '["'), (']"', '"]')):
+        body = body.replace(old, new)
+    records: list[dict[str, Any]] = json.loads("[" + body.replace('"\0"', "[]") + "]")
+    return records
+
+
+def _positions(chunk: str, number: int, column: int) -> dict[str, Any]:
+    """Where each key and value of a checked item is (``column``: that of its '{' or first key)."""
+    lines = chunk.split("\n")
+    found: list[tuple[int, re.Match[str] | None]]
+    if lines[0][column - 1] == "{":
+        found = [(number, m) for m in _PAIRS.finditer(lines[0][: lines[0].index("}")], column)]
+    else:  # a pair a line, the first after '- ', the others level with it; blank and comment lines between
+        found = [
+            (number + i, _PAIRS.match(text, column - 1)) for i, text in enumerate(lines) if text.strip()[:1] != "#"
+        ]
     where: dict[str, Any] = {}
-    offset = 0
-    column = start + 1
-    for key, value in _PAIRS.findall(line[start : line.rindex("}")]):
-        where[key] = (number, column + offset, _value_position(value, number, column + offset + len(key) + 2))
-        offset += len(key) + len(value) + 4
+    for line, match in found:
+        if match is not None:
+            value = _value_position(match.group(2), line, match.start(2) + 1)
+            where[match.group(1)] = (line, match.start(1) + 1, value)
     return where
-
-
-def _block_positions(group: list[_Line], column: int) -> dict[str, Any]:
-    """Where each key and value of a checked block-style record is (its keys all at ``column``)."""
-    where: dict[str, Any] = {}
-    for number, text, listed in group:
-        key, _, value = text.partition(": ")
-        where[key] = (number, column, listed or _value_position(value, number, column + len(key) + 2))
-    return where
-
-
-def _block_text_positions(item: str, number: int, column: int) -> dict[str, Any]:
-    """``_block_positions`` of an item given as its text (its lines all 'key: value', the first after '- ')."""
-    return _block_positions([(number + i, line[column - 1 :], None) for i, line in enumerate(item.split("\n"))], column)
 
 
 def _value_position(value: str, line: int, column: int) -> Any:
-    if value[:1] == "[":
-        parsed = _sequence(value[1:-1], line, column)
-        assert parsed is not None
-        return parsed[1]
-    return (line, column)
-
-
-_Line = tuple[int, str, Any]  # (line number, 'key: value' as in a flow mapping, position of a block list or None)
-
-
-def _block_items(rows: list[tuple[int, str]], indent: str) -> list[list[_Line]] | None:
-    """A block-style list's items, each its 'key: value' lines; None if not that simple.
-
-    Every item starts with '<indent>- ' and its other keys are indented exactly two more. A key may hold a
-    block list of plain values ('groups:' then '- a' lines), given here as a flow list with its positions.
-    Anything else (deeper nesting, a value continued on the next line) is left to libyaml.
-    """
-    dash, inner = indent + "- ", indent + "  "
-    cut = len(inner)
-    groups: list[list[_Line]] = []
-    listing: tuple[int, str] | None = None  # (line, key) of a 'key:' line whose list follows
-    values: list[tuple[int, str]] = []
-    at = -1  # the column of this list's dashes
-
-    def close() -> bool:
-        nonlocal listing, values, at
-        if listing is not None:
-            if not values:
-                return False  # 'key:' with nothing after it is null: libyaml's to read
-            positions = [(number, at + 2) for number, _ in values]
-            text = f"{listing[1]}: [{', '.join(value for _, value in values)}]"
-            groups[-1].append((listing[0], text, (values[0][0], at, positions)))
-        listing, values, at = None, [], -1
-        return True
-
-    for number, line in rows:
-        text = line[cut:].rstrip(" ")
-        if line.startswith(dash):
-            if not close():
-                return None
-            groups.append([])
-        elif not groups or not line.startswith(inner):
-            return None
-        elif listing is not None and line.lstrip(" ").startswith("- "):
-            column = len(line) - len(line.lstrip(" ")) + 1
-            if at not in (-1, column):
-                return None
-            at = column
-            values.append((number, line[column + 1 :].rstrip(" ")))
-            if not values[-1][1]:
-                return None  # '- ' alone is a null element
-            continue
-        elif text[:1] in (" ", "-") or not close():
-            return None
-        if text.endswith(":") and ": " not in text and " " not in text:
-            listing = (number, text[:-1])
-        else:
-            groups[-1].append((number, text, None))
-    return groups if close() else None
+    if value[:1] != "[":
+        return (line, column)
+    elements: list[Any] = []
+    at = column + 1
+    for word in value[1:-1].split(", ") if value != "[]" else ():
+        elements.append((line, at))
+        at += len(word) + 2
+    return (line, column, elements)
 
 
 class _LazyKeys(dict[str, Any]):
@@ -264,85 +244,37 @@ class _LazyKeys(dict[str, Any]):
         return dict(dict.items(self._fill()))
 
 
-def _sequence(inner: str, line: int, column: int) -> tuple[list[Any], Any] | None:
-    """A flow sequence of plain scalars, ``[a, b]``, with its positions (``column`` is that of '[')."""
-    if inner == "":
-        return [], (line, column, [])
-    values: list[Any] = []
-    positions: list[Any] = []
-    offset = 0
-    for item in inner.split(", "):
-        if not _VALUE.match(item):
-            return None
-        values.append(resolve_cached(item))
-        positions.append((line, column + 1 + offset))
-        offset += len(item) + 2
-    return values, (line, column, positions)
+def items(chunks: list[str]) -> list[dict[str, Any] | None]:
+    """The record of each list item's text (as history cuts a file: one item with the blank and comment lines
+    after it), or None in its place when that text is not one item of the fast lane's grammar."""
+    found: list[dict[str, Any] | None] = [None] * len(chunks)
+    good = [i for i, chunk in enumerate(chunks) if _is_item(chunk)]
+    for at in range(0, len(good), 4096):
+        batch = good[at : at + 4096]
+        records: list[dict[str, Any] | None] | None = list(_records([_ended(chunks[i]) for i in batch])[0] or ())
+        if not records:  # a key twice somewhere: find which, one by one
+            records = [_one(chunks[i]) for i in batch]
+        for i, record in zip(batch, records, strict=True):
+            found[i] = record
+    return found
 
 
-def _data(body: str) -> dict[str, Any] | None:
-    """The data of a record body that ``_PLAIN`` has already checked (None: a key twice)."""
-    pairs = _PAIRS.findall(body)
-    scalars = SCALARS
-    record = {
-        key: (scalars[value] if value in scalars else resolve_cached(value)) if value[:1] != "[" else _list(value)
-        for key, value in pairs
-    }
-    return record if len(record) == len(pairs) else None
+def item(chunk: str) -> dict[str, Any] | None:
+    """One list item's record (see ``items``)."""
+    return _one(chunk) if _is_item(chunk) else None
 
 
-def _list(flow: str) -> list[Any]:
-    """The values of a flow sequence that ``_PLAIN`` has already checked."""
-    return [resolve_cached(value) for value in flow[1:-1].split(", ")] if flow != "[]" else []
+def _one(chunk: str) -> dict[str, Any] | None:
+    records = _records([_ended(chunk)])[0]
+    return records[0] if records else None
 
 
-@lru_cache(maxsize=16)
-def _block_plain(indent: str) -> re.Pattern[str]:
-    """Block mappings whose every line is 'key: value' ('<indent>- ' before an item's first, two spaces more
-    before the others), one after another with nothing between."""
-    return re.compile(rf"(?:{indent}- {_PAIR}(?:\n{indent}  {_PAIR})*(?:\n|\Z))*")
+def _ended(chunk: str) -> str:
+    return chunk if chunk.endswith("\n") else chunk + "\n"
 
 
-@lru_cache(maxsize=16)
-def _one_liners(indent: str) -> re.Pattern[str]:
-    """One-line items at this indent, one per line (any number of them)."""
-    return re.compile(rf"(?:{indent}- \{{{_PAIR}(?:, {_PAIR})*\}} *(?:\n|\Z))*")
-
-
-def items(texts: list[str], *, checked: bool = False) -> list[dict[str, Any] | None] | None:
-    """The records of one-line list items at one indent, checked by one match over them all (unless the caller
-    has ``checked`` them); None when any of them is not of that shape. An item with a key twice gives None in
-    its place."""
-    joined = "\n".join(texts)
-    indent = texts[0][: len(texts[0]) - len(texts[0].lstrip(" "))] if texts else ""
-    if not checked and (
-        joined.count("\n") != len(texts) - 1 or not indent or not _one_liners(indent).fullmatch(joined)
-    ):
-        return None
-    if not any(not isinstance(resolve_cached(v), str) for v in set(_MAYBE_NOT_TEXT.findall(joined))):
-        records = _as_json(texts)  # every value is text: the C JSON parser can build the records
-        if records is not None:
-            return [r if len(r) == t.count(": ") else None for r, t in zip(records, texts, strict=True)]
-    bodies = _BODIES.findall(joined)
-    return [_data(body) for body in bodies] if len(bodies) == len(texts) else None
-
-
-def _as_json(texts: list[str]) -> list[dict[str, Any]] | None:
-    """Checked one-line items whose values are all text, read as JSON after quoting every key and value.
-
-    No key or value can hold a quote, a backslash, a colon, a comma or a bracket, so quoting is a few plain
-    replacements around the separators. A key given twice leaves a shorter record (the caller's count check).
-    """
-    body = "\n".join(text.lstrip(" ")[2:] for text in texts).replace(": []", ": \0")
-    for old, new in (("{", '{"'), ("}", '"}'), (": ", '": "'), (", ", '", "'), ('"[', '["'), (']"', '"]')):
-        body = body.replace(old, new)
-    records = json.loads("[" + body.replace('"\0"', "[]").replace("\n", ",") + "]")
-    return records if isinstance(records, list) and len(records) == len(texts) else None
-
-
-def item(text: str) -> dict[str, Any] | None:
-    """One list item's record, when it is a single line of the simple shape (for history's item cache)."""
-    match = _ITEM.match(text)
-    if match is None or "\n" in text:
-        return None
-    return _data(match.group(2)) if _PLAIN.match(match.group(2)) else None
+def _is_item(chunk: str) -> bool:
+    if not chunk.isascii():
+        return False
+    indent = chunk[: len(chunk) - len(chunk.lstrip(" "))]
+    return _grammar(indent)[1].fullmatch(_ended(chunk)) is not None

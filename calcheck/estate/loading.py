@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate import build, schema
+from calcheck.estate.cache import Checked, FileCache
 from calcheck.estate.kinds import KINDS, RECORD_KEYS
 from calcheck.estate.model import BUILTIN, Estate
 from calcheck.estate.parse import load_bytes
@@ -26,16 +27,20 @@ def read_file(source: EstateSource, relative: str) -> LoadedFile:
     try:
         raw = source.read(relative)
     except OSError as exc:
-        loaded = LoadedFile(shown)
-        loaded.problem(
-            "unreadable-file",
-            1,
-            1,
-            f"cannot read file: {exc.strerror or exc}",
-            "check the file's permissions, or replace the link with the file itself",
-        )
-        return loaded
+        return _unreadable(shown, exc)
     return load_bytes(shown, raw)
+
+
+def _unreadable(shown: str, exc: OSError) -> LoadedFile:
+    loaded = LoadedFile(shown)
+    loaded.problem(
+        "unreadable-file",
+        1,
+        1,
+        f"cannot read file: {exc.strerror or exc}",
+        "check the file's permissions, or replace the link with the file itself",
+    )
+    return loaded
 
 
 def document_kind(loaded: LoadedFile, doc: Document, relative: str) -> str | None:
@@ -96,7 +101,29 @@ def builtin_catalogue() -> tuple[Document, ...]:
     return tuple(loaded.documents)
 
 
-def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
+def load_checked(source: EstateSource, relative: str, cache: FileCache | None = None) -> tuple[LoadedFile, Checked]:
+    """One file loaded, each document's kind told and validated against its schema (from ``cache`` if it has it)."""
+    shown = source.display(relative)
+    try:
+        raw = source.read(relative)
+    except OSError as exc:
+        return _unreadable(shown, exc), []
+    key = cache.key(shown, relative, raw) if cache is not None else None
+    if cache is not None and key is not None:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    loaded = load_bytes(shown, raw)
+    checked: Checked = []
+    for doc in loaded.documents:
+        kind = document_kind(loaded, doc, relative)
+        checked.append((kind, schema.validate_document(loaded.path, kind, doc) if kind is not None else []))
+    if cache is not None and key is not None:
+        cache.put(key, loaded, checked)
+    return loaded, checked
+
+
+def load_estate(source: EstateSource, cache: FileCache | None = None) -> tuple[Estate, list[Finding], int]:
     """Read every file of ``source`` into an estate; file and schema problems become findings."""
     estate = Estate(source.label)
     for doc in builtin_catalogue():
@@ -119,12 +146,10 @@ def load_estate(source: EstateSource) -> tuple[Estate, list[Finding], int]:
     if "" in source.links():  # nothing was read, so the missing configuration is no news
         estate.invalid_ids.setdefault("config", set()).add("config")
     for relative in files:
-        loaded = read_file(source, relative)
-        for doc in loaded.documents:
-            kind = document_kind(loaded, doc, relative)
+        loaded, checked = load_checked(source, relative, cache)
+        for doc, (kind, problems) in zip(loaded.documents, checked, strict=True):
             if kind is None:
                 continue
-            problems = schema.validate_document(loaded.path, kind, doc)
             findings.extend(finding for finding, _ in problems)
             broken = [where for _, where in problems] + loaded.broken_paths
             valid = _without_invalid_records(estate, kind, doc, broken)

@@ -66,6 +66,17 @@ class ProductVersion:
     released: dt.date
     accepts: tuple[str, ...] = ()
     subscription: bool = False
+    fallback: str | None = None  # the version a Subscription Edition licence keeps when SA lapses
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """An edition of a server product and the licensing models it is sold under (the default first)."""
+
+    name: str
+    models: tuple[str, ...]
+    max_users: int | None = None
+    max_devices: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +86,8 @@ class Product:
     versions: tuple[ProductVersion, ...]
     source: Source
     runs_on: str | None = None
+    external_users: str = "cal"  # cal | connector | with-server
+    editions: tuple[Edition, ...] = ()
     _ranks: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -211,6 +224,7 @@ class Access:
     departments: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     devices: tuple[str, ...] = ()
+    via: tuple[str, ...] = ()  # front-end deployments whose users reach this one through them
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +246,7 @@ class Deployment:
     vm_host_only: bool = False
     external_connectors: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    licensing_model: str | None = None
 
 
 @fast_init
@@ -267,6 +282,7 @@ class Audit:
     scope: str | None = None
     revision: str | None = None
     position: dict[str, int] = field(default_factory=dict)
+    notes: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

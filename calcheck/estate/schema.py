@@ -17,7 +17,7 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import KINDS
 from calcheck.estate.yamlload import Document, locate, locate_key
 
-BASE_URI = "https://calcheck.dev/schemas/v1/"
+BASE_URI = "https://calcheck.dev/schemas/v1/"  # an identifier, never fetched
 RULE = "schema"
 
 Located = tuple[Finding, tuple[Any, ...]]
@@ -33,11 +33,41 @@ def schema_dir() -> Path:
 
 @cache
 def load_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema by its ``$id``."""
+    """Every installed schema by its URI (``BASE_URI`` + file name).
+
+    The files carry no ``$id``: their ``$ref``s are relative (``common.schema.json#/$defs/id``), so editors and
+    check-jsonschema resolve them beside the file, offline. calcheck gives each one its URI here, in memory only.
+    """
     found: dict[str, dict[str, Any]] = {}
     for path in sorted(schema_dir().glob("*.schema.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        found[schema["$id"]] = schema
+        found[f"{BASE_URI}{path.name}"] = {"$id": f"{BASE_URI}{path.name}", **schema}
+    return found
+
+
+def outdated_copies(estate_root: Path, shown: str) -> list[Finding]:
+    """A finding for each schema in the repository's ``schemas/`` (beside the estate) that differs from calcheck's."""
+    copies = estate_root.resolve().parent / "schemas"
+    installed = schema_dir().resolve()
+    if copies.is_symlink() or not copies.is_dir() or copies.resolve() == installed:
+        return []  # links are not followed: only the repository's own files are compared, and never parsed
+    found = []
+    for path in sorted(installed.glob("*.schema.json")):
+        copy = copies / path.name
+        if copy.is_symlink() or not copy.is_file():
+            continue
+        if copy.stat().st_size != path.stat().st_size or copy.read_bytes() != path.read_bytes():
+            found.append(
+                Finding(
+                    "schema-outdated",
+                    Severity.WARNING,
+                    f"{shown}/{path.name}",
+                    1,
+                    1,
+                    f"schemas/{path.name} differs from the schema calcheck checks with (its installed copy)",
+                    "run 'calcheck init --upgrade .' in the repository to refresh its copies of the schemas",
+                )
+            )
     return found
 
 
@@ -74,12 +104,43 @@ class Validators:
             registry: Registry[Any] = Registry().with_resources(
                 (uri, Resource.from_contents(schema)) for uri, schema in schemas.items()
             )
-            self._slow[kind] = jsonschema.Draft202012Validator(
+            self._slow[kind] = _strict_validator()(
                 schemas[schema_uri(kind)],
                 registry=registry,
                 format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
             )
         return self._slow[kind]
+
+
+@cache
+def _strict_validator() -> Any:
+    """Draft 2020-12 as calcheck reads it: an integer is never written as a decimal (``1e3``, ``40.0``), a number
+    is finite (no ``.nan`` or ``.inf``), and a pattern's ``$`` is the end of the text (Python's ``$`` also matches
+    before a final newline, so an id with a newline at its end would pass).
+
+    The compiled validator cannot tell ``1000.0`` from ``1000``, so a document holding such a number, or one that is
+    not finite, is always checked here too (``Document.odd_numbers``).
+    """
+    import math
+    import re
+
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine_many(
+        {
+            "integer": lambda _, value: type(value) is int,
+            "number": lambda _, value: type(value) is int or (type(value) is float and math.isfinite(value)),
+        }
+    )
+
+    def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
+        whole = expected[:-1] + r"\Z" if expected.endswith("$") and not expected.endswith("\\$") else expected
+        if validator.is_type(instance, "string") and not re.search(whole, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {expected!r}")
+
+    extend: Any = jsonschema.validators.extend  # untyped in jsonschema
+    return extend(base, validators={"pattern": pattern}, type_checker=checker)
 
 
 @cache
@@ -90,12 +151,13 @@ def validators() -> Validators:
 def validate_document(path: str, kind: str, doc: Document) -> list[Located]:
     """Each schema violation in ``doc`` as a finding with its data path (empty when valid)."""
     checks = validators()
-    if checks.is_valid(kind, doc.data):
+    valid = checks.is_valid(kind, doc.data)
+    if valid and not doc.odd_numbers:
         return []
     found = [
         (_finding(path, doc, error), tuple(error.absolute_path)) for error in _errors(checks.detailed(kind), doc.data)
     ]
-    if not found:  # the two validators disagree: never let an invalid document pass
+    if not found and not valid:  # the two validators disagree: never let an invalid document pass
         message = f"document does not match the {kind} schema"
         found.append((Finding(RULE, Severity.ERROR, path, doc.line, doc.column, message, "see schemas/"), ()))
     return found

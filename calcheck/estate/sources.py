@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import errno
 import hashlib
 import os
 import stat
@@ -20,9 +21,18 @@ class FileState(enum.Enum):
     OUTSIDE = "outside the estate"
     NOT_A_FILE = "not a regular file"
     UNREADABLE = "unreadable"
+    LINK = "a symbolic link"
 
 
 YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def reported_link(relative: str) -> bool:
+    """Whether a symbolic link or a submodule at this path is reported: one that could stand for records (a YAML
+    name, or no extension: a folder), outside hidden folders. No link or submodule is ever read, in the work tree
+    or in a revision, so both read the same files and give the same findings."""
+    name = PurePosixPath(relative).name
+    return not is_hidden(relative) and (name.endswith(YAML_SUFFIXES) or "." not in name)
 
 
 class EstateSource(Protocol):
@@ -88,17 +98,22 @@ class WorkTree:
             return found  # a linked estate could read (and publish) anything on the machine
         for folder, dirs, names in os.walk(self.root):
             relative = Path(folder).relative_to(self.root)
-            self._links += [(relative / d).as_posix() for d in dirs if (Path(folder) / d).is_symlink()]
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(folder) / d).is_symlink())
+            links = {entry for entry in (*dirs, *names) if (Path(folder) / entry).is_symlink()}
+            links |= {d for d in dirs if (Path(folder) / d / ".git").exists()}  # a submodule: git holds no files
+            self._links += [(relative / entry).as_posix() for entry in sorted(links)]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
             found.extend(
-                (relative / n).as_posix() for n in names if n.endswith(YAML_SUFFIXES) and not n.startswith(".")
+                (relative / n).as_posix()
+                for n in names
+                if n.endswith(YAML_SUFFIXES) and not n.startswith(".") and n not in links
             )
+        self._links = [link for link in self._links if reported_link(link)]
         return sorted(found)
 
     def read(self, relative: str) -> bytes:
         path = self.root / relative
-        if path.is_symlink() and not path.resolve().is_relative_to(self.base):
-            raise OSError("link leads out of the estate")
+        if path.is_symlink():
+            raise OSError("a symbolic link; calcheck does not follow links")
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
             raise OSError("not a regular file")
         return path.read_bytes()
@@ -106,22 +121,27 @@ class WorkTree:
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):
             return FileState.OUTSIDE, None
-        target = self.root / relative
         try:
-            resolved = target.resolve()
-        except (OSError, RuntimeError):
+            return self._inspect(relative)
+        except (OSError, RuntimeError, ValueError):  # a name too long for the system, a loop, ...
             return FileState.UNREADABLE, None
-        if not resolved.is_relative_to(self.base):
-            return FileState.OUTSIDE, None
-        if not target.exists():
-            return FileState.MISSING, None
-        if not resolved.is_file():
+
+    def _inspect(self, relative: str) -> tuple[FileState, str | None]:
+        target, mode = self.root, stat.S_IFDIR
+        for part in PurePosixPath(relative).parts:  # no link is followed, on the way or at the end
+            target = target / part
+            try:
+                mode = target.lstat().st_mode
+            except OSError as exc:  # as in a revision: a name no file can have here is a missing file
+                if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+                    return FileState.MISSING, None
+                raise
+            if stat.S_ISLNK(mode):
+                return FileState.LINK, None
+        if not stat.S_ISREG(mode):
             return FileState.NOT_A_FILE, None
-        try:
-            with open(resolved, "rb") as handle:
-                return FileState.OK, hashlib.file_digest(handle, "sha256").hexdigest()
-        except OSError:
-            return FileState.UNREADABLE, None
+        with open(target, "rb") as handle:
+            return FileState.OK, hashlib.file_digest(handle, "sha256").hexdigest()
 
     def display(self, relative: str) -> str:
         return display_path(self.root / relative)

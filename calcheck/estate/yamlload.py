@@ -10,6 +10,7 @@ without recursion.
 from __future__ import annotations
 
 import gc
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,9 @@ class Document:
     pos: Pos
     line: int
     column: int
+    # A decimal that JSON Schema could take for an integer (1e3, 40.0) or that is not finite (.nan, .inf):
+    # the schema then checks the document in full (see ``schema.validate_document``).
+    odd_numbers: bool = False
 
 
 @dataclass(slots=True)
@@ -111,6 +115,11 @@ def resolve_plain(text: str) -> Any:
         if _INT_HEX.match(text):
             return int(text[2:], 16)
     return text
+
+
+def odd_number(value: float) -> bool:
+    """A decimal that JSON Schema could take for an integer, or that is not finite."""
+    return not math.isfinite(value) or value.is_integer()
 
 
 def resolve_cached(text: str) -> Any:
@@ -190,12 +199,19 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.expanded = 0
         self.doc_count = 0
+        self.odd_numbers = False
 
-    def run(self, raw: bytes) -> None:
-        parser = _Loader(raw)
+    def run(self, raw: bytes, loader: Any = _Loader) -> None:
+        parser = loader(raw)
         try:
             self._events(parser)
         except yaml.MarkedYAMLError as exc:
+            if loader is not yaml.SafeLoader and "nesting depth" in str(exc.problem):
+                # libyaml >= 0.2.6 stops at 1000 levels while scanning ahead, before calcheck's own bound is
+                # reached: read the file again with PyYAML's Python parser, which reports the depth at its mark.
+                self._restart()
+                self.run(raw, yaml.SafeLoader)
+                return
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             self._syntax(line, col, f"{exc.problem or exc.context}")
@@ -208,6 +224,14 @@ class _Builder:
             pass
         finally:
             parser.dispose()
+
+    def _restart(self) -> None:
+        self.result.documents.clear()
+        self.result.findings.clear()
+        self.result.broken_paths.clear()
+        self.anchors.clear()
+        self.stack.clear()
+        self.expanded = self.doc_count = 0
 
     def _syntax(self, line: int, col: int, problem: str) -> None:
         self.result.problem(
@@ -246,6 +270,8 @@ class _Builder:
                         value = resolve(text)
                         if len(resolved) < _RESOLVED_LIMIT:
                             resolved[text] = value
+                    if type(value) is float and odd_number(value):
+                        self.odd_numbers = True
                 else:
                     value = text
                 frame = stack[-1]
@@ -290,6 +316,8 @@ class _Builder:
         mark = event.start_mark
         line, col = mark.line + 1, mark.column + 1
         value = self._scalar_value(event, line, col)
+        if type(value) is float and odd_number(value):
+            self.odd_numbers = True
         if event.anchor:
             self.anchors[event.anchor] = (value, (line, col), 1)
         self._add(value, (line, col), 1, line, col)
@@ -368,7 +396,7 @@ class _Builder:
     def _add(self, value: Any, pos: Pos, nodes: int, line: int, col: int) -> None:
         if not self.stack:
             if self.doc_count == 1:
-                self.result.documents.append(Document(value, pos, line, col))
+                self.result.documents.append(Document(value, pos, line, col, self.odd_numbers))
             return
         frame = self.stack[-1]
         frame.nodes += nodes

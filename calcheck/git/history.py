@@ -17,7 +17,7 @@ from typing import Any
 from calcheck.estate import fastlane
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.parse import load_bytes
-from calcheck.estate.transfers import Transfer
+from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.repo import Change, Commit
 
 RecordKey = tuple[str, str]  # (kind, id)
@@ -31,7 +31,11 @@ _NOUN = {
     "audits": "audit",
     "waivers": "waiver",
     "config": "configuration",
+    "products": "catalogue product",
+    "cals": "catalogue CAL",
 }
+_PLURAL = {"products": "catalogue products", "cals": "catalogue CALs"}  # others are named by their list key
+CATALOGUE_KEYS = ("products", "cals")  # a catalogue file's two lists of records
 
 
 class Event:
@@ -98,6 +102,8 @@ class Entry:
 class History:
     entries: list[Entry] = field(default_factory=list)
     transfers: list[Transfer] = field(default_factory=list)
+    reused: list[Reuse] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)  # every assignment id seen
 
 
 _SKIP = r"(?:(?:[ \t]*#[^\n]*|[ \t]*)\n)*"  # blank and comment lines
@@ -109,71 +115,70 @@ class RecordParser:
     """Parses file versions into records, re-parsing only the list items it has not seen before.
 
     Successive versions of a file share almost all their records; splitting a version into its list
-    items (plain text work) and caching each item's parse makes a long history cheap. Files that do
-    not have the simple shape (``kind:``, the list key, then items) are parsed whole.
+    items (plain text work) and caching each item's parse makes a long history cheap. An item is read on
+    its own only when that gives what the check gives: a file that could hold an alias (an item may then
+    depend on another), an item that cannot be read on its own, and any file not of the simple shape
+    (``kind:``, the list key, then items) are read whole, as the check reads them.
     """
 
     def __init__(self, only: str | None = None) -> None:
         self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+        self.alone: set[str] = set()  # items that do not read on their own as one clean list item
         self.only = only  # read only the records of this list key (None: all)
 
     def parse(self, path: str, raw: bytes) -> Parsed:
         split = _split_items(raw)
-        if split is None:
-            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
-        key, chunks = split
-        if self.only not in (None, key):
+        if split is not None and self.only not in (None, split[0]):
             return Parsed([], frozenset())
-        unique = frozenset(chunks)
-        missing = list(unique.difference(self.items))
-        records = fastlane.items(missing) if len(missing) > 16 else None  # a file read for the first time
-        if records is not None:
-            for chunk, record in zip(missing, records, strict=True):
+        if split is None or not self.readable(path, raw, *split):
+            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
+        return Parsed(None, frozenset(split[1]), split[1], self.items)
+
+    def readable(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
+        """Whether these items of ``raw`` read one by one as the whole file reads them; each is filed if so."""
+        if b"*" in raw:
+            return False  # a possible alias: an item may stand for another's value
+        missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in self.items))
+        if len(missing) > 16:  # a file read for the first time
+            for chunk, record in zip(missing, fastlane.items(missing), strict=True):
                 if record is not None:
-                    rid = record.get("id")
-                    self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
-            missing = [chunk for chunk, record in zip(missing, records, strict=True) if record is None]
-        missing = [chunk for chunk in missing if not self._quick(key, chunk)]
-        if len(missing) > 16 and self._parse_whole(path, raw, key, chunks):  # many items not one-liners
+                    self._file(key, chunk, record)
             missing = [chunk for chunk in missing if chunk not in self.items]
+            if len(missing) > 16:  # many items outside the fast lane: libyaml reads the file in one go
+                self._parse_whole(path, raw, key, chunks)
+                missing = [chunk for chunk in missing if chunk not in self.items]
         for chunk in missing:
             self.item_entry(path, key, chunk)
-        return Parsed(None, unique, chunks, self.items)
+        return not self.alone.intersection(chunks)
 
-    def _quick(self, key: str, chunk: str) -> bool:
-        """File a one-line item read by the fast lane; False when it is not of that shape."""
-        item = fastlane.item(chunk)
-        if item is None:
-            return False
-        rid = item.get("id")
-        self.items[chunk] = ((key, rid), item) if isinstance(rid, str) else None
-        return True
+    def _file(self, key: str, chunk: str, record: Any) -> None:
+        rid = record.get("id") if isinstance(record, dict) else None
+        self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
 
-    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
-        """Parse a file seen for the first time in one go, and file its items under their texts."""
+    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> None:
+        """Parse a file (free of aliases) seen for the first time in one go, and file its items under their texts."""
         loaded = load_bytes(path, raw)
         data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
         items = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(items, list) or len(items) != len(chunks):
-            return False  # the item texts and the parsed items do not line up: parse item by item
-        for chunk, item in zip(chunks, items, strict=True):
-            ok = isinstance(item, dict) and isinstance(item.get("id"), str)
-            self.items.setdefault(chunk, ((key, item["id"]), item) if ok else None)
-        return True
+        if isinstance(items, list) and len(items) == len(chunks):  # else the texts and items do not line up
+            for chunk, item in zip(chunks, items, strict=True):
+                if chunk not in self.items:
+                    self._file(key, chunk, item)
 
     def item_entry(self, path: str, key: str, chunk: str) -> Entry_ | None:
-        """One item's (key, record), from the cache or parsed now."""
-        if chunk not in self.items:
+        """One item's (key, record), from the cache or parsed now (None: no record, or not readable alone)."""
+        if chunk not in self.items and chunk not in self.alone:
             item = fastlane.item(chunk)
             if item is None:
                 loaded = load_bytes(path, chunk.encode("utf-8"))
-                data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
-                item = data[0] if isinstance(data, list) and len(data) == 1 else None
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                self.items[chunk] = ((key, item["id"]), item)
-            else:
-                self.items[chunk] = None
-        return self.items[chunk]
+                clean = loaded.documents and not loaded.findings and not loaded.broken_paths
+                data = loaded.documents[0].data if clean else None
+                if not isinstance(data, list) or len(data) != 1:
+                    self.alone.add(chunk)
+                    return None
+                item = data[0]
+            self._file(key, chunk, item)
+        return self.items.get(chunk)
 
     def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
         """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
@@ -296,11 +301,34 @@ def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]
     kind = data.get("kind")
     if kind == "config":
         return [(("config", "config"), data)]
+    if kind == "catalogue":
+        return _catalogue_records(data)
     key = RECORD_KEYS.get(kind, "") if isinstance(kind, str) else ""
     items = data.get(key) if key else None
     if not isinstance(items, list):
         return []
+    broken = {where[1] if len(where) > 1 and where[0] == key else None for where in loaded.broken_paths}
+    if None in broken:
+        return []  # a key twice outside the records: the check reads none of the file's records
+    items = [item for index, item in enumerate(items) if index not in broken]
     return [((key, r["id"]), r) for r in items if isinstance(r, dict) and isinstance(r.get("id"), str)]
+
+
+def _catalogue_records(data: dict[str, Any]) -> list[tuple[RecordKey, dict[str, Any]]]:
+    """A catalogue's products and CALs, each a record of its own (keyed ``products`` and ``cals``)."""
+    found: list[tuple[RecordKey, dict[str, Any]]] = []
+    for key in CATALOGUE_KEYS:
+        items = data.get(key)
+        for r in items if isinstance(items, list) else ():
+            if isinstance(r, dict) and isinstance(r.get("id"), str):
+                found.append(((key, r["id"]), r))
+    return found
+
+
+def _moved(kind: str, label: str, ids: tuple[str, ...], old: str, new: str) -> Event:
+    """A record now in another file (a renamed file, or a record moved between files); like moves are summarised."""
+    where = f"moved from {old} to {new}"
+    return Event(f"{label} {where}", ids, f"{_PLURAL.get(kind, kind)} {where}")
 
 
 class _Describer:
@@ -354,7 +382,7 @@ def _holding_text(cal_names: dict[str, str], holding_id: str, record: dict[str, 
 
 def _who_text(subject: str, record: dict[str, Any], person: bool) -> str:
     status = record.get("status")
-    shown = ("departed", "on-leave") if person else ("retired", "lost")
+    shown = ("departed", "on-leave") if person else ("retired", "failed", "lost")
     return f"{subject} ({status})" if status in shown else subject
 
 
@@ -411,14 +439,30 @@ class _CommitDiff:
     after: Records
 
 
+def _what_assignment(record: dict[str, Any]) -> str:
+    assignee = record.get("person") or record.get("device")
+    return f"{record.get('holding')} to {assignee}"
+
+
 class HistoryBuilder:
     """Walks commits oldest first, keeping the state of every record, and describes each commit."""
 
     def __init__(
-        self, read_blob: Callable[[str], bytes], cal_names: dict[str, str], prefix: str, *, transfers_only: bool = False
+        self,
+        read_blob: Callable[[str], bytes],
+        cal_names: dict[str, str],
+        prefix: str,
+        *,
+        transfers_only: bool = False,
+        latest: dt.date | None = None,
     ) -> None:
-        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described."""
+        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described.
+
+        A commit is dated by its committer date, but never later than ``latest`` (a check's --as-of): whoever
+        makes a commit chooses its dates, and a date in the future must not put a reassignment out of reach.
+        """
         self.read_blob = read_blob
+        self.latest = latest
         self.transfers_only = transfers_only
         self.cal_names = cal_names
         self.prefix = f"{prefix}/" if prefix else ""
@@ -428,6 +472,7 @@ class HistoryBuilder:
         self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
+        self.gone: dict[str, str] = {}  # removed assignment id -> what it was (ids are never reused)
 
     def reads(self, path: str | None) -> bool:
         """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
@@ -472,8 +517,12 @@ class HistoryBuilder:
         new_items = _region_items(new_raw[start : len(new_raw) - tail], marker)
         if old_items is None or new_items is None:
             return None
-        gone = [self.parser.item_entry(path, key, c) for c in set(old_items) - set(new_items)]
-        came = [self.parser.item_entry(path, key, c) for c in set(new_items) - set(old_items)]
+        gone_items, came_items = set(old_items) - set(new_items), set(new_items) - set(old_items)
+        readable = self.parser.readable(path, old_raw, key, list(gone_items))
+        if not (readable and self.parser.readable(path, new_raw, key, list(came_items))):
+            return None  # an item read alone may not be what the check reads: compare whole versions
+        gone = [self.parser.item_entry(path, key, c) for c in gone_items]
+        came = [self.parser.item_entry(path, key, c) for c in came_items]
         return [e for e in gone if e is not None], [e for e in came if e is not None]
 
     def _records(self, path: str, blob: str | None) -> Parsed:
@@ -506,8 +555,9 @@ class HistoryBuilder:
         for key in diff.before:
             self.state.pop(key, None)
         self.state.update(diff.after)
-        events = self._describe(diff, commit.date.date(), commit.sha)
-        entry = Entry(commit.sha, commit.date, commit.author, title, tuple(events))
+        when = commit.committed.date()
+        events = self._describe(diff, min(when, self.latest) if self.latest else when, commit.sha)
+        entry = Entry(commit.sha, commit.committed, commit.author, title, tuple(events))
         self.history.entries.append(entry)
         return entry
 
@@ -518,7 +568,22 @@ class HistoryBuilder:
         self.state.update(after)
         return self._describe(_CommitDiff(before, after), date, sha)
 
+    def _track_ids(self, diff: _CommitDiff, date: dt.date, sha: str) -> None:
+        """Remember removed assignment ids, and note one given later to a different record."""
+        for key, (_, record) in diff.before.items():
+            if key[0] == "assignments" and key not in diff.after:
+                self.gone[key[1]] = _what_assignment(record)
+        for key, (_, record) in diff.after.items():
+            if key[0] != "assignments":
+                continue
+            self.history.ids.add(key[1])
+            was = self.gone.pop(key[1], None) if key not in diff.before else None
+            now = _what_assignment(record)
+            if was is not None and was != now:
+                self.history.reused.append(Reuse(key[1], was, now, sha, date))
+
     def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
+        self._track_ids(diff, date, sha)
         say = _Describer(self.state, self.cal_names)
         before, after = diff.before, diff.after
         changed: dict[str, list[str]] = {}  # ids by kind (sorting plain ids is much cheaper than (kind, id) pairs)
@@ -529,7 +594,8 @@ class HistoryBuilder:
             changed.setdefault(key[0], []).append(key[1])
         ids = changed.pop("assignments", [])
         ids.sort()
-        events = self._assignment_events(
+        events = [] if self.transfers_only else _assignment_moves(ids, before, after)
+        events += self._assignment_events(
             {aid: before[("assignments", aid)][1] for aid in ids if ("assignments", aid) in before},
             {aid: after[("assignments", aid)][1] for aid in ids if ("assignments", aid) in after},
             say,
@@ -559,11 +625,10 @@ class HistoryBuilder:
             changes = [f"departed on {after[1].get('departed')}"] + [
                 c for c in changes if not c.startswith(("status", "departed"))
             ]
-        moved = [f"moved from {before[0]} to {after[0]}"] if before[0] != after[0] else []
-        if not changes and not moved:
-            return []
-        group = f"{kind} {moved[0]}" if moved and not changes else ""
-        return [Event(f"{label} " + "; ".join(changes + moved), (rid,), group)]
+        events = [_moved(kind, label, (rid,), before[0], after[0])] if before[0] != after[0] else []
+        if changes:  # apart from the move, so that the moves of a renamed file are summarised as one
+            events.append(Event(f"{label} " + "; ".join(changes), (rid,)))
+        return events
 
     def _assignment_events(
         self,
@@ -653,6 +718,18 @@ class HistoryBuilder:
         what = say.holding(str(record.get("holding")))
         text = f"{what} reassigned from {say.who(previous)} to {say.who(record)}{reason}"
         return Event(text, (aid, pid, str(record.get("holding")), _subject(previous)[1], _subject(record)[1]))
+
+
+def _assignment_moves(ids: list[str], before: Records, after: Records) -> list[Event]:
+    """Assignments now in another file than before (their other changes are described as usual)."""
+    events: list[Event] = []
+    for aid in ids:
+        old, new = before.get(("assignments", aid)), after.get(("assignments", aid))
+        if old is not None and new is not None and old[0] != new[0]:
+            record = new[1]
+            related = (aid, str(record.get("holding")), _subject(record)[1])
+            events.append(_moved("assignments", f"assignment {aid}", related, old[0], new[0]))
+    return events
 
 
 SUMMARY_LIMIT = 10

@@ -3,30 +3,85 @@
 History is read with a single ``git log`` over the estate's path; file contents come from git's
 persistent ``cat-file --batch`` process. No user-supplied string reaches git as an option: revisions
 are validated and passed after ``--end-of-options``, paths after ``--``.
+
+git runs no program a repository names: every git process calcheck starts gets a clean environment (no
+``GIT_*`` variable of the caller's, so none redirects the repository or injects configuration) and ``-c``
+settings that turn off what would run a program or write to the repository (``SAFE_CONFIG``); ``status``, the
+one command that reads work-tree files, also has every clean filter of the repository's configuration
+blanked and does not recurse into submodules. GitPython finds the repository and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import re
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from calcheck.core.errors import CalcheckError, UsageError
-from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
+from calcheck.estate.sources import (
+    YAML_SUFFIXES,
+    FileState,
+    display_path,
+    is_hidden,
+    reported_link,
+    unsafe_relative,
+)
 
 _REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
-_COMMIT_SPLIT = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")
-_FORMAT = "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
+# Every field of a commit ends with a NUL, which no commit field can hold; with -z so does every path of --raw.
+_FORMAT = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s"
+_FIELDS = 7
+_SHA = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\Z")
+_DATE = re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})\Z")
+_RAW = re.compile(
+    rb"\n?:([0-7]{6}) ([0-7]{6}) ([0-9a-f]{40}|[0-9a-f]{64}) ([0-9a-f]{40}|[0-9a-f]{64}) ([ACDMRTUX])[0-9]{0,3}\Z"
+)
+_NOT_A_FILE = (b"120000", b"160000")  # a symbolic link or a submodule: never read as a file
 SHALLOW_HINT = (
     "this is a shallow clone, so calcheck cannot see the history it needs; fetch it with "
     "'git fetch --unshallow', or set 'fetch-depth: 0' on actions/checkout"
 )
+
+
+# Settings that would make git run a program, or write to the repository, while calcheck reads it.
+SAFE_CONFIG = (
+    "core.fsmonitor=false",  # a file-system monitor hook: any program
+    f"core.hooksPath={os.devnull}",  # hooks (post-index-change and the like)
+    "core.untrackedCache=false",
+    "log.showSignature=false",  # would run gpg.program
+    "protocol.allow=never",  # no lazy fetch of a missing object (ssh, remote helpers, credential helpers)
+    "submodule.recurse=false",
+)
+# Variables from the caller's environment that git may see; every other is dropped.
+_KEPT_VARIABLES = ("PATH", "HOME", "XDG_CONFIG_HOME", "TMPDIR", "TZ", "SYSTEMROOT", "USERPROFILE")
+
+
+def git_environment() -> dict[str, str]:
+    """The environment of every git process calcheck starts."""
+    kept = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
+    return {
+        **kept,
+        "LC_ALL": "C",
+        "LANGUAGE": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_NO_LAZY_FETCH": "1",
+        "GIT_NO_REPLACE_OBJECTS": "1",
+    }
+
+
+def git_command(*args: str, config: Iterable[str] = ()) -> list[str]:
+    """A git command line with the safe settings (and ``config``) before ``args``."""
+    return ["git", *(part for setting in (*SAFE_CONFIG, *config) for part in ("-c", setting)), *args]
 
 
 class GitError(CalcheckError):
@@ -50,9 +105,10 @@ class Commit:
     parents: tuple[str, ...]
     author: str
     email: str
-    date: dt.datetime
+    date: dt.datetime  # the author date: set by whoever wrote the commit
     subject: str
     changes: tuple[Change, ...]
+    committed: dt.datetime  # the committer date: when it was committed (or rebased, or merged)
 
     @property
     def short(self) -> str:
@@ -70,11 +126,6 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _name(kind: object) -> str:
-    """GitPython reports object types as bytes, though typed as str."""
-    return kind.decode() if isinstance(kind, bytes) else str(kind)
-
-
 class GitRepo:
     """A git repository that holds an estate."""
 
@@ -88,21 +139,46 @@ class GitRepo:
         self.bare = bool(self._repo.bare)
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
+        self._batch: _Batch | None = None
+        _REPOSITORIES[id(self._repo)] = self._repo
 
-    def _run(self, *args: str, check: bool = True) -> bytes:
-        import git
+    def close(self) -> None:
+        """End every git process this repository started and wait for it; a later read starts a new one."""
+        for stream in [s for s in _RUNNING if s._repo is self]:
+            stream.close()
+        if self._batch is not None:
+            self._batch.close()
+        self._repo.close()  # GitPython's persistent cat-file processes: terminated and waited for
 
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _run(self, *args: str, check: bool = True, config: tuple[str, ...] = ()) -> bytes:
+        command = git_command(*args, config=config)
         try:
-            out = self._repo.git.execute(
-                ["git", *args], stdout_as_string=False, strip_newline_in_stdout=False, with_extended_output=False
+            done = subprocess.run(
+                command, cwd=self._repo.working_dir, env=git_environment(), capture_output=True, check=False
             )
-        except git.GitCommandError as exc:
+        except OSError as exc:
+            raise GitError(f"git cannot be run: {exc.strerror or exc}") from None
+        if done.returncode != 0:
             if not check:
                 return b""
-            stderr = exc.stderr if isinstance(exc.stderr, str) else _text(exc.stderr or b"")
-            raise GitError(f"git {args[0]} failed: {stderr.strip()}") from None
-        assert isinstance(out, bytes)
-        return out
+            raise GitError(f"git {args[0]} failed: {_text(done.stderr).strip()}")
+        return done.stdout
+
+    def _filters(self) -> tuple[str, ...]:
+        """Settings that blank every filter driver the repository's configuration defines (status would run them)."""
+        out = self._run("config", "--null", "--name-only", "--get-regexp", r"^filter\.", check=False)
+        drivers = {name.rsplit(".", 1)[0] for name in _text(out).split("\x00") if name.count(".") >= 2}
+        return tuple(f"{driver}.{key}=" for driver in sorted(drivers) for key in ("clean", "smudge", "process"))
+
+    def private_dir(self) -> Path:
+        """The repository's git folder (shared by its work trees): no commit can put a file there."""
+        return Path(self._repo.common_dir)
 
     def is_shallow(self) -> bool:
         return self._run("rev-parse", "--is-shallow-repository").strip() == b"true"
@@ -153,14 +229,18 @@ class GitRepo:
 
     def blob(self, blob: str) -> bytes:
         """A blob's content, through git's persistent cat-file process."""
-        try:
-            _, kind, _, data = self._repo.git.get_object_data(blob)
-        except ValueError:  # git answered "missing" (a partial or damaged clone)
-            raise GitError(f"git has no object {blob}; fetch the full repository") from None
-        if _name(kind) != "blob":
+        kind, data = self._object(blob)
+        if kind != "blob":
             raise GitError(f"{blob} is not a file")
-        assert isinstance(data, bytes)
         return data
+
+    def _object(self, name: str) -> tuple[str, bytes]:
+        if self._batch is None:
+            self._batch = _Batch(self._repo.working_dir)
+        found = self._batch.read(name)
+        if found is None:  # git answered "missing" (a partial or damaged clone)
+            raise GitError(f"git has no object {name}; fetch the full repository")
+        return found
 
     def stream(self, blobs: Iterable[str]) -> BlobStream:
         """A reader of ``blobs`` that fetches them ahead, in this order, while the caller works on earlier ones."""
@@ -168,11 +248,8 @@ class GitRepo:
 
     def message(self, commit: str) -> str:
         """A commit's full message (through the same batch process)."""
-        try:
-            _, _, _, data = self._repo.git.get_object_data(commit)
-        except ValueError:
-            raise GitError(f"git has no object {commit}; fetch the full repository") from None
-        _, _, message = bytes(data).partition(b"\n\n")
+        _, data = self._object(commit)
+        _, _, message = data.partition(b"\n\n")
         return _text(message)
 
     def has_commits(self) -> bool:
@@ -180,16 +257,79 @@ class GitRepo:
 
     def changed_files(self, prefix: str) -> list[str]:
         """Work-tree files below ``prefix`` that differ from HEAD (modified, added, deleted, untracked)."""
-        out = self._run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", prefix or ".")
+        args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"]
+        out = self._run(*args, "--", prefix or ".", config=self._filters())
         return sorted({_text(entry[3:]) for entry in out.split(b"\x00") if len(entry) > 3})
 
     def log(self, prefix: str, commit: str) -> list[Commit]:
         """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first."""
         args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
         out = self._run(*args, "--end-of-options", commit, "--", prefix or ".")
-        commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
+        commits = parse_log(out)
         commits.reverse()
         return commits
+
+
+class _Batch:
+    """One long-lived ``git cat-file --batch``, asked for one object at a time (stopped when dropped)."""
+
+    def __init__(self, cwd: str | os.PathLike[str]) -> None:
+        self._cwd = cwd
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def read(self, name: str) -> tuple[str, bytes] | None:
+        """The object's type and content, or None when git has no such object."""
+        if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", name):
+            return None
+        process = self._start()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(f"{name}\n".encode())
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+            if len(header) != 3:
+                return None
+            size = int(header[2])
+            data = process.stdout.read(size + 1)[:size]
+        except (OSError, ValueError):
+            self.close()
+            raise GitError("git cat-file stopped answering; run the command again") from None
+        if len(data) != size:
+            self.close()
+            raise GitError("git cat-file stopped answering; run the command again")
+        return _text(header[1]), data
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                git_command("cat-file", "--batch"),
+                cwd=self._cwd,
+                env=git_environment(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            weakref.finalize(self, _stop, self._process)
+            _BATCHES.add(self)
+        return self._process
+
+    def close(self) -> None:
+        if self._process is not None:
+            _stop(self._process)
+            self._process = None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End a cat-file process: closing its input ends it; it is killed if it does not end at once."""
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class BlobStream:
@@ -213,13 +353,15 @@ class BlobStream:
                     ids.write("".join(f"{blob}\n" for blob in self._order).encode())
                     ids.seek(0)
                     self._process = subprocess.Popen(
-                        ["git", f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"],
+                        git_command(f"--git-dir={repo._repo.git_dir}", "cat-file", "--batch"),
+                        env=git_environment(),
                         stdin=ids,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,
                     )
             except OSError:  # no room for the list, or no process to spare: read each blob the ordinary way
                 return
+            _RUNNING.add(self)
             assert self._process.stdout is not None
             try:  # a bigger pipe lets git run further ahead (Linux only)
                 import fcntl
@@ -261,6 +403,7 @@ class BlobStream:
                 self._process.stdout.close()
             self._process.wait()
             self._process = None
+            _RUNNING.discard(self)
 
     def __enter__(self) -> BlobStream:
         return self
@@ -269,44 +412,68 @@ class BlobStream:
         self.close()
 
 
-def _parse_commit(chunk: bytes) -> Commit:
-    header, _, raw = chunk.partition(b"\x00")
-    sha, parents, author, email, date, subject = header.rstrip(b"\x1f").split(b"\x1f", 5)
-    tokens = raw.lstrip(b"\n").split(b"\x00")
-    changes: list[Change] = []
+def parse_log(out: bytes) -> list[Commit]:
+    """The commits of ``git log -z --raw`` output in ``_FORMAT``, each field checked for its shape.
+
+    Fields and paths are NUL-separated, so no subject, name or path can pose as another field; output of any
+    other shape stops the walk with an error rather than be guessed at.
+    """
+    tokens = out.split(b"\x00")
+    commits: list[Commit] = []
     index = 0
-    while index < len(tokens):
-        token = tokens[index].lstrip(b"\n")
-        index += 1
-        if not token.startswith(b":"):
-            continue
-        _, _, old_blob, new_blob, status = token[1:].split(b" ")
-        letter = _text(status[:1])
-        if letter in ("R", "C"):
-            old_path, new_path = _text(tokens[index]), _text(tokens[index + 1])
-            index += 2
-        else:
-            old_path = new_path = _text(tokens[index])
-            index += 1
-        zero = b"0" * 40
-        changes.append(
-            Change(
-                letter,
-                None if letter == "A" else old_path,
-                None if letter == "D" else new_path,
-                None if old_blob == zero else _text(old_blob),
-                None if new_blob == zero else _text(new_blob),
-            )
-        )
+    while index < len(tokens) and tokens[index].strip(b"\n"):
+        header = tokens[index : index + _FIELDS]
+        index += _FIELDS
+        changes: list[Change] = []
+        while index < len(tokens) and (raw := _RAW.match(tokens[index])) is not None:
+            paths = 2 if raw.group(5) in (b"R", b"C") else 1
+            if index + paths >= len(tokens) or not all(tokens[index + 1 : index + 1 + paths]):
+                raise GitError("git log gave a change without its path")
+            changes.append(_change(raw, [_text(p) for p in tokens[index + 1 : index + 1 + paths]]))
+            index += 1 + paths
+        commits.append(_commit(header, tuple(changes)))
+        if index < len(tokens) and tokens[index] == b"":
+            index += 1  # a commit that changed nothing listed ends with an empty field
+    if any(tokens[index:]):
+        raise GitError("git log gave output calcheck does not understand; is this a git repository?")
+    return commits
+
+
+def _commit(header: list[bytes], changes: tuple[Change, ...]) -> Commit:
+    if len(header) != _FIELDS:
+        raise GitError("git log ended in the middle of a commit")
+    sha, parents, author, email, authored, committed, subject = header
+    sha = sha.lstrip(b"\n")
+    shapes = [_SHA.match(sha), _DATE.match(authored), _DATE.match(committed)]
+    if not all(shapes) or (parents and not all(_SHA.match(parent) for parent in parents.split(b" "))):
+        raise GitError(f"git log gave a commit calcheck does not understand near {_text(sha[:40])!r}")
     return Commit(
         _text(sha),
         tuple(_text(parents).split()),
         _text(author),
         _text(email),
-        dt.datetime.fromisoformat(_text(date)),
+        _when(authored),
         _text(subject),
-        tuple(changes),
+        changes,
+        _when(committed),
     )
+
+
+def _when(text: bytes) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text.decode("ascii").replace("Z", "+00:00"))
+    except ValueError:
+        raise GitError(f"git log gave a date calcheck does not understand: {_text(text)!r}") from None
+
+
+def _change(raw: re.Match[bytes], paths: list[str]) -> Change:
+    """One file of a commit's --raw listing; a side that is a link or a submodule counts as no file."""
+    old_mode, new_mode, old_blob, new_blob, letter = raw.groups()
+    old_path, new_path = paths[0], paths[-1]
+    old = None if set(old_blob) == {ord("0")} or old_mode in _NOT_A_FILE else _text(old_blob)
+    new = None if set(new_blob) == {ord("0")} or new_mode in _NOT_A_FILE else _text(new_blob)
+    status = _text(letter)
+    return Change(status, None if status == "A" else old_path, None if status == "D" else new_path, old, new)
 
 
 class GitTree:
@@ -318,6 +485,7 @@ class GitTree:
         self.prefix = prefix
         self.label = f"{prefix or '.'}@{rev}"
         self.files, self.skipped = repo.tree_entries(commit, prefix)
+        self._skipped = frozenset(self.skipped)
         self._stream: BlobStream | None = None
 
     def yaml_files(self) -> list[str]:
@@ -335,9 +503,12 @@ class GitTree:
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):
             return FileState.OUTSIDE, None
-        blob = self.files.get(relative)
+        parts = PurePosixPath(relative).parts  # read as the work tree reads it: 'a//b/./c/' is 'a/b/c'
+        if any("/".join(parts[: i + 1]) in self._skipped for i in range(len(parts))):
+            return FileState.LINK, None  # a link, or inside one: never followed (as in the work tree)
+        blob = self.files.get("/".join(parts))
         if blob is None:
-            folder = relative.rstrip("/") + "/"
+            folder = "/".join(parts) + "/" if parts else ""
             found = any(path.startswith(folder) for path in self.files)
             return (FileState.NOT_A_FILE if found else FileState.MISSING), None
         return FileState.OK, hashlib.sha256(self.repo.blob(blob)).hexdigest()
@@ -346,8 +517,14 @@ class GitTree:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
     def links(self) -> list[str]:
-        """Committed symbolic links and submodules that could hold records (a YAML name or no extension)."""
-        return [p for p in self.skipped if p.endswith(YAML_SUFFIXES) or "." not in PurePosixPath(p).name]
+        """Committed symbolic links and submodules that could hold records (see ``reported_link``)."""
+        return [p for p in self.skipped if reported_link(p)]
+
+    def close(self) -> None:
+        """End the git processes reading this revision (the read-ahead stream and the repository's readers)."""
+        if self._stream is not None:
+            self._stream.close()
+        self.repo.close()
 
 
 def open_tree(estate: Path, rev: str) -> GitTree:
@@ -356,3 +533,22 @@ def open_tree(estate: Path, rev: str) -> GitTree:
     repo = GitRepo(start)
     commit = repo.resolve(rev)
     return GitTree(repo, commit, repo.prefix(estate), rev)
+
+
+# What ``close_all`` ends when a command is done: GitPython's repositories still alive (a GitRepo may be gone while
+# its repository lives on in a reference cycle, which a frozen garbage collector never frees), and every read-ahead
+# stream still running (held here until it is closed, so that its process is never lost).
+# (By identity: GitPython's repositories compare equal by folder, so a set would keep only one of them.)
+_REPOSITORIES: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_RUNNING: set[BlobStream] = set()
+_BATCHES: weakref.WeakSet[_Batch] = weakref.WeakSet()  # calcheck's own cat-file processes
+
+
+def close_all() -> None:
+    """End every git process calcheck started that is still running, and wait for each (no orphans, no zombies)."""
+    for stream in list(_RUNNING):
+        stream.close()
+    for batch in list(_BATCHES):
+        batch.close()
+    for repository in list(_REPOSITORIES.values()):
+        repository.close()

@@ -1,4 +1,10 @@
-"""Who reaches which deployment, and which CALs each access requires (CAL-02, ADD-02, EXM-01, EXM-05)."""
+"""Who reaches which deployment, through which devices, and which CALs each access requires.
+
+Terms applied here (ids from the CAL rule catalogue): CAL-02 (Server+CAL products), ADD-02 (license the whole stack),
+EXM-01 and RDS-06 (two administrators need neither a Windows Server nor an RDS CAL), EXM-10 (server-to-server access
+needs no CAL), EXT-01 (external users per product), EXT-02/EXM-05 (the external-user definition of each agreement),
+SQL-01 and EXM-11 (editions and licensing models that need no CALs), MUX-01 (service accounts and front ends).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,27 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from calcheck.estate.model import Cal, Deployment, Device, Estate, Person, fast_init
+from calcheck.estate.model import Cal, Deployment, Device, Edition, Estate, Person, Product, fast_init
 
 Subject = tuple[str, str]  # ('person', id) or ('device', id)
 
 # Roles whose servers need no Windows Server CAL at all (EXM-01 c, d, e).
 EXEMPT_ROLES = frozenset({"vm-host", "web", "hpc"})
 MAX_EXEMPT_ADMINS = 2
-# Agreements signed on or after this date use the narrower definition of an external user (EXM-05).
+# Agreements signed on or after this date use the narrower definition of an external user (EXT-02).
 NEW_EXTERNAL_DEFINITION = dt.date(2024, 10, 1)
+EXTERNAL_HOURS = 30
 
 
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Need:
-    """One CAL (at a version, of a type) that one subject needs for the deployments it reaches."""
+    """One CAL (at a version, of a type) that one subject needs for the deployments it reaches.
+
+    ``partners`` are the other ends of the access: for a person, the devices through which they reach the
+    deployments (a Device CAL on every one of them covers the person); for a device, the people who use it (User
+    CALs held by all of them cover the device).
+    """
 
     subject: Subject
     cal: str
@@ -30,10 +42,15 @@ class Need:
     type: str | None
     deployments: tuple[Deployment, ...]
     vias: tuple[str, ...]
+    partners: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[Subject, str]:
         return (self.subject, self.cal)
+
+    @property
+    def requirement(self) -> Requirement:
+        return (self.cal, self.product, self.version, self.type)
 
     @property
     def deployment(self) -> Deployment:
@@ -50,6 +67,9 @@ class Exemption:
     reason: str
 
 
+Requirement = tuple[str, str, str | None, str | None]  # (cal, product, version, type)
+
+
 def is_active_person(person: Person, as_of: dt.date) -> bool:
     if person.status == "departed":
         return person.departed is not None and person.departed > as_of
@@ -60,16 +80,22 @@ def is_active_device(device: Device, as_of: dt.date) -> bool:
     return device.status == "active" or (device.retired is not None and device.retired > as_of)
 
 
-def is_external(person: Person, estate: Estate) -> bool:
-    """External user per EXM-05, using the definition of the most recently signed agreement."""
+def external_under(person: Person, signed: dt.date | None) -> bool | None:
+    """Whether ``person`` is an external user under an agreement signed on ``signed`` (None: cannot tell).
+
+    Agreements signed from 2024-10-01: not an employee, nor a contractor working more than 30 hours a week on
+    average, nor one onsite every working day. Earlier agreements: not an employee, onsite contractor or agent.
+    """
     if person.kind == "external":
         return True
     if person.kind != "contractor":
         return False
-    agreements = estate.config.agreements if estate.config else ()
-    newest = max((a.signed for a in agreements), default=None)
-    if newest is not None and newest >= NEW_EXTERNAL_DEFINITION:
-        return not (bool(person.onsite) or (person.hours_per_week or 0) > 30)
+    if signed is not None and signed >= NEW_EXTERNAL_DEFINITION:
+        if person.onsite:
+            return False
+        if person.hours_per_week is None:
+            return None
+        return person.hours_per_week <= EXTERNAL_HOURS
     return not person.onsite
 
 
@@ -77,7 +103,7 @@ Signature = tuple[str, tuple[str, ...], str, bool, str]
 
 
 class Directory:
-    """Active people and devices, and which deployments each reaches and how.
+    """Active people and devices, who uses which device, and which deployments each reaches and how.
 
     People and devices with the same groups, department and kind reach the same deployments for the
     same reasons, so access is worked out once per such signature, not once per person.
@@ -86,7 +112,10 @@ class Directory:
     def __init__(self, estate: Estate, as_of: dt.date) -> None:
         self.people = {p.id: p for p in estate.index("people").values() if is_active_person(p, as_of)}
         self.devices = {d.id: d for d in estate.index("devices").values() if is_active_device(d, as_of)}
-        self.externals = frozenset(p.id for p in self.people.values() if is_external(p, estate))
+        config = estate.config
+        self.agreements = {a.id: a.signed for a in config.agreements} if config else {}
+        self.externals = frozenset(p for p in self.people if self._external_somewhere(p))
+        self.undetermined = frozenset(p for p in self.people if self._undetermined(p))
         self.deployments: list[Deployment] = list(estate.index("deployments").values())
         self.listed = {
             subject
@@ -96,10 +125,41 @@ class Directory:
                 *(("device", d) for d in dep.access.devices),
             )
         }
+        self.users: dict[str, list[str]] = defaultdict(list)
+        for person in self.people.values():
+            if person.kind != "service-account":
+                for device in person.devices:
+                    if device in self.devices:
+                        self.users[device].append(person.id)
         self._reach: dict[Signature, list[tuple[Deployment, str]]] = {}
+
+    def _signed_dates(self) -> list[dt.date | None]:
+        return list(self.agreements.values()) or [None]
+
+    def _external_somewhere(self, person_id: str) -> bool:
+        return any(external_under(self.people[person_id], s) for s in self._signed_dates())
+
+    def _undetermined(self, person_id: str) -> bool:
+        return any(external_under(self.people[person_id], s) is None for s in self._signed_dates())
+
+    def external_for(self, person_id: str, agreement: str | None) -> bool:
+        """External under ``agreement`` (its signing date decides the definition); with no agreement named,
+        external only if every agreement of the estate says so (the reading an auditor enforces)."""
+        person = self.people.get(person_id)
+        if person is None:
+            return False
+        if agreement is not None and agreement in self.agreements:
+            return bool(external_under(person, self.agreements[agreement]))
+        return all(external_under(person, s) for s in self._signed_dates())
 
     def subjects(self) -> list[Subject]:
         return [("person", p) for p in self.people] + [("device", d) for d in self.devices]
+
+    def partners(self, subject: Subject) -> tuple[str, ...]:
+        """The devices a person uses, or the people who use a device."""
+        if subject[0] == "person":
+            return tuple(d for d in self.people[subject[1]].devices if d in self.devices)
+        return tuple(self.users.get(subject[1], ()))
 
     def signature(self, subject: Subject) -> Signature:
         listed = subject[1] if subject in self.listed else ""
@@ -115,6 +175,7 @@ class Directory:
         found = self._reach.get(signature)
         if found is None:
             found = [(dep, why) for dep in self.deployments if (why := _why(dep, subject, signature))]
+            found = _through_front_ends(self.deployments, found)
             self._reach[signature] = found
         return found
 
@@ -131,11 +192,29 @@ def _why(dep: Deployment, subject: Subject, signature: Signature) -> str:
     return "everyone" if everyone and dep.access.everyone else ""
 
 
+def _through_front_ends(
+    deployments: list[Deployment], found: list[tuple[Deployment, str]]
+) -> list[tuple[Deployment, str]]:
+    """Add the deployments reached through a front end (``access.via``), however deep (MUX-01)."""
+    reached = {dep.id for dep, _ in found}
+    fronted = [dep for dep in deployments if dep.access.via]
+    grew = bool(fronted) and bool(reached)
+    while grew:
+        grew = False
+        for dep in fronted:
+            front = next((f for f in dep.access.via if f in reached), None)
+            if dep.id not in reached and front is not None:
+                found.append((dep, f"through {front}"))
+                reached.add(dep.id)
+                grew = True
+    return found
+
+
 class Catalogue:
     """Catalogue lookups used to derive needs."""
 
     def __init__(self, estate: Estate) -> None:
-        self.products = estate.index("products")
+        self.products: dict[str, Product] = estate.index("products")
         self.cals: dict[str, Cal] = estate.index("cals")
         self.base_of: dict[str, str] = {}
         self.by_role: dict[tuple[str, str], list[Cal]] = defaultdict(list)
@@ -158,18 +237,42 @@ class Catalogue:
         grants = self._grants.get(cal_id)
         return grants if grants is not None else (cal_id,)
 
+    def connectors_for(self, cal_id: str) -> list[Cal]:
+        """External Connectors that stand in for ``cal_id`` for external users."""
+        return [c for c in self.cals.values() if c.kind == "connector" and cal_id in c.covers]
+
+
+def edition_of(dep: Deployment, product: Product) -> Edition | None:
+    """The catalogue edition ``dep`` names (case does not matter), or None."""
+    wanted = (dep.edition or "").casefold()
+    return next((e for e in product.editions if e.name.casefold() == wanted), None)
+
+
+def licensing_model(dep: Deployment, product: Product) -> str | None:
+    """How the server is licensed: as the deployment says, else its edition's first model, else unknown."""
+    if dep.licensing_model is not None:
+        return dep.licensing_model
+    edition = edition_of(dep, product)
+    return edition.models[0] if edition is not None else None
+
+
+def needs_product_cals(dep: Deployment, product: Product) -> bool:
+    """Whether accessing ``dep`` needs the product's CALs (an unknown model: yes, as an auditor would read it)."""
+    model = licensing_model(dep, product)
+    return model is None or model.endswith("-cal")
+
 
 def _rds_type(dep: Deployment) -> str | None:
     return {"per-user": "user", "per-device": "device"}.get(dep.rds_licensing_mode or "")
 
 
-def deployment_needs(dep: Deployment, cat: Catalogue) -> Iterator[tuple[str, str, str | None, str | None]]:
+def deployment_needs(dep: Deployment, cat: Catalogue) -> Iterator[Requirement]:
     """(cal, product, version, required type) that every accessor of ``dep`` needs."""
     product = cat.products.get(dep.product)
     if product is None:
         return
     base = cat.base_of.get(product.id)
-    if base is not None:
+    if base is not None and needs_product_cals(dep, product):
         yield base, product.id, dep.version, None
     host = cat.products.get(product.runs_on) if product.runs_on else None
     if host is not None and host.id in cat.base_of:
@@ -183,15 +286,20 @@ def deployment_needs(dep: Deployment, cat: Catalogue) -> Iterator[tuple[str, str
 
 
 def windows_exemption(dep: Deployment, subject: Subject, cal: Cal | None) -> str | None:
-    """Why ``subject`` needs no Windows Server CAL for ``dep``, or None (EXM-01)."""
-    if cal is None or cal.product != "windows-server" or cal.kind != "base":
+    """Why ``subject`` needs no Windows Server or RDS CAL for ``dep``, or None (EXM-01, RDS-06)."""
+    if cal is None or cal.product != "windows-server":
+        return None
+    admin = subject[1] in dep.administrators[:MAX_EXEMPT_ADMINS]
+    if cal.role == "rds-session-host" and admin:
+        return f"one of the two administrators of {dep.id}: Remote Desktop for Administration needs no RDS CAL (RDS-06)"
+    if cal.kind != "base":
         return None
     exempt_roles = EXEMPT_ROLES.intersection(dep.roles)
     if dep.vm_host_only or "vm-host" in exempt_roles:
         return f"{dep.id} only hosts virtual machines (EXM-01)"
     if exempt_roles:
         return f"{dep.id} runs a {sorted(exempt_roles)[0]} workload (EXM-01)"
-    if subject[1] in dep.administrators[:MAX_EXEMPT_ADMINS]:
+    if admin:
         return f"one of the two administrators of {dep.id} (EXM-01)"
     return None
 
@@ -200,20 +308,42 @@ def _may_exempt(dep: Deployment) -> bool:
     return bool(dep.vm_host_only or EXEMPT_ROLES.intersection(dep.roles) or dep.administrators)
 
 
-Requirement = tuple[str, str, str | None, str | None]  # (cal, product, version, type)
+def _with_server(dep: Deployment, requirement: Requirement, cat: Catalogue) -> str | None:
+    """Why an external user needs no CAL of this product: it is licensed with the server (EXT-01), or None."""
+    product = cat.products.get(dep.product)
+    if product is None or product.external_users != "with-server" or requirement[1] != product.id:
+        return None
+    if dep.features and any(cat.by_feature.get((product.id, f)) for f in dep.features):
+        return None  # additional functionality needs the base and additive CALs, external or not
+    return f"external users of {product.name} are licensed with the server (EXT-01)"
+
+
 Grouped = tuple[
     list[tuple[Requirement, tuple[Deployment, ...], tuple[str, ...]]],
     list[tuple[Requirement, Deployment, str, str]],
 ]
 
 
-def collect_needs(estate: Estate, directory: Directory, cat: Catalogue) -> tuple[list[Need], list[Exemption]]:
+def subject_exemption(subject: Subject, directory: Directory) -> str | None:
+    """Why ``subject`` needs no CAL at all, or None."""
+    if subject[0] == "device" and directory.devices[subject[1]].kind == "server":
+        return "a server licensed to run the server software needs no CAL to reach another (EXM-10)"
+    if subject[0] == "person" and directory.people[subject[1]].kind == "service-account":
+        return "a service account needs no CAL of its own; the people who use it do (MUX-01)"
+    return None
+
+
+def collect_needs(
+    estate: Estate, directory: Directory, cat: Catalogue, absent: dict[str, tuple[frozenset[str], str]] | None = None
+) -> tuple[list[Need], list[Exemption]]:
     """Every need of every active subject, and the needs the licence terms exempt.
 
     A subject's needs for the same CAL, version and type are merged across deployments (one CAL covers
     them all); an external user's are kept per deployment, since an External Connector covers one.
-    Subjects that reach the same deployments the same way share one computation.
+    Subjects that reach the same deployments the same way share one computation. ``absent`` maps a person on
+    leave to the CALs temporarily reassigned to their cover, and why.
     """
+    absent = absent or {}
     required = {dep.id: list(deployment_needs(dep, cat)) for dep in directory.deployments}
     admins = {a for dep in directory.deployments for a in dep.administrators}
     shared: dict[Signature, Grouped] = {}
@@ -226,12 +356,22 @@ def collect_needs(estate: Estate, directory: Directory, cat: Catalogue) -> tuple
         grouped = None if personal else shared.get(key)
         if grouped is None:
             access = [(dep, why) for dep, why in directory.reach(subject) if required[dep.id]]
-            grouped = _group(subject, access, required, cat, per_deployment=external)
+            grouped = _group(subject, access, required, cat, directory, per_deployment=external)
             if not personal:
                 shared[key] = grouped
         groups, exemptions = grouped
-        for (cal_id, product, version, cal_type), deps, vias in groups:
-            needs.append(Need(subject, cal_id, product, version, cal_type, deps, vias))
+        whole = subject_exemption(subject, directory)
+        away = absent.get(subject[1]) if subject[0] == "person" else None
+        partners = directory.partners(subject) if groups and whole is None else ()
+        for requirement, deps, vias in groups:
+            need = Need(subject, *requirement, deps, vias, partners)
+            reason = whole or (away[1] if away is not None and requirement[0] in away[0] else None)
+            if reason is not None:
+                exempt.extend(
+                    Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias, strict=True)
+                )
+            else:
+                needs.append(need)
         for requirement, dep, why, reason in exemptions:
             exempt.append(Exemption(Need(subject, *requirement, (dep,), (why,)), reason))
     return needs, exempt
@@ -242,16 +382,20 @@ def _group(
     access: list[tuple[Deployment, str]],
     required: dict[str, list[Requirement]],
     cat: Catalogue,
+    directory: Directory,
     *,
     per_deployment: bool,
 ) -> Grouped:
     """The requirements of one access pattern, each with the deployments behind it, and the exemptions."""
     grouped: dict[tuple[Requirement, str], list[tuple[Deployment, str]]] = {}
     exemptions: list[tuple[Requirement, Deployment, str, str]] = []
+    strictly_external = per_deployment and directory.external_for(subject[1], None)
     for dep, why in access:
         check_exemptions = _may_exempt(dep)
         for requirement in required[dep.id]:
             reason = windows_exemption(dep, subject, cat.cals.get(requirement[0])) if check_exemptions else None
+            if reason is None and strictly_external:
+                reason = _with_server(dep, requirement, cat)
             if reason is not None:
                 exemptions.append((requirement, dep, why, reason))
                 continue

@@ -1,23 +1,54 @@
-"""Which assignment covers each need, and why every other candidate was rejected.
+"""The one licensing computation: which assignment covers each need, who is counted for which CAL, and why.
 
-Implements the licence terms a CAL must meet to count: right type (CAL-01, RDS-01), a version at
-least that of the server (VER-01..05, with SA's new-version rights SA-01/02 and the suite rule
-VER-08), an entitlement in force (SA-04, SA-05), and a base CAL under every additive CAL (ADD-01).
+A need is met by the subject's own CAL of the right type (CAL-01, RDS-01), at a version at least that of the
+server (VER-01..05, with SA's new-version rights SA-01/02, Subscription Edition fall-backs SA-05 and the suite rule
+VER-08), from an entitlement in force (SA-04), on top of its base CAL (ADD-01); or, for a person, by Device CALs on
+every device through which they reach the server, and for a device by User CALs held by everyone who uses it; or,
+for an external user, by an External Connector on the servers (EXM-04).
+
+Every output (check, explain, report, diff, export, the site, the edit commands) reads the ``Charge`` list that
+``analysis.py`` makes from these coverages: one line per licence the estate needs, naming its licensee (the
+person or device that holds, or must hold, the CAL), the pool it is counted in, and the assignment that provides
+it (None: missing). Where access is not
+covered, the fewest licences that would cover it are charged: a User CAL for a person, or a Device CAL for a shared
+device, whichever closes more gaps (a minimum vertex cover of the uncovered person-device pairs).
+
+A new kind of entitlement (say, a user subscription granting CAL-equivalent rights) plugs in as another source of
+``Candidate``s in ``Evaluator.raw_candidates``: the rest of the computation only asks whether a subject holds an
+accepted candidate for a requirement.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Assignment, Deployment, Estate, Holding, Product, fast_init
 from calcheck.licensing import subscriptions
-from calcheck.licensing.access import Catalogue, Directory, Exemption, Need, Subject, collect_needs
+from calcheck.licensing.access import (
+    Catalogue,
+    Directory,
+    Exemption,
+    Need,
+    Requirement,
+    Subject,
+)
 
 # Problem kinds, from the least to the most telling; an uncovered need is reported under the most telling.
-INACTIVE, TYPE, MODE, EXPIRED, BASE, VERSION = "inactive", "type", "mode", "expired", "base", "version"
-VIA_ORDER = {"direct": 0, "suite": 1, "device": 2}
+INACTIVE, TYPE, MODE, EXPIRED, BASE, LICSERVER, VERSION = (
+    "inactive",
+    "type",
+    "mode",
+    "expired",
+    "base",
+    "licensing-server",
+    "version",
+)
+VIA_ORDER = {"direct": 0, "suite": 1}
+REASSIGNMENT_DAYS = 90
+PoolKey = tuple[str, str, str]  # (cal id, version or "", type)
 
 
 @fast_init
@@ -34,14 +65,46 @@ class Candidate:
 
 @dataclass(slots=True)
 class Coverage:
+    """One need and how it is met: by the subject's own CAL, by its partners' CALs, or by an External Connector."""
+
     need: Need
     covered_by: Candidate | None = None
     connector: Holding | None = None
     rejected: list[Candidate] = field(default_factory=list)
+    partners: list[tuple[str, Candidate | None]] = field(default_factory=list)  # only when not covered by its own
 
     @property
     def satisfied(self) -> bool:
-        return self.covered_by is not None or self.connector is not None
+        if self.covered_by is not None or self.connector is not None:
+            return True
+        return bool(self.partners) and all(c is not None for _, c in self.partners)
+
+    @property
+    def unlicensed_partners(self) -> list[str]:
+        return [p for p, c in self.partners if c is None]
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One licence the estate needs: its licensee, the pool it counts in, and what provides it (None: missing)."""
+
+    licensee: Subject
+    cal: str
+    pool: PoolKey
+    version: str | None
+    candidate: Candidate | None
+    connector: Holding | None
+    deployments: tuple[str, ...]
+    behalf: tuple[str, ...]  # the people or devices whose access it licenses besides the licensee's own
+    alternative: tuple[str, ...] = ()  # for a missing charge: the partners who could hold CALs instead
+
+    @property
+    def missing(self) -> bool:
+        return self.candidate is None and self.connector is None
+
+    @property
+    def holding(self) -> Holding | None:
+        return self.candidate.holding if self.candidate is not None else self.connector
 
 
 @dataclass(slots=True)
@@ -55,6 +118,13 @@ class Analysis:
     by_subject: dict[Subject, list[Assignment]]
     entitlement: dict[str, str | None]
     externals: frozenset[str]
+    charges: list[Charge] = field(default_factory=list)
+    owned: dict[PoolKey, int] = field(default_factory=dict)
+    suspended: dict[str, Assignment] = field(default_factory=dict)  # assignment id -> the temporary cover
+    reclaimable: dict[str, dt.date] = field(default_factory=dict)  # assignment id -> reclaimable from
+    rejections: dict[tuple[Subject, str], list[Candidate]] = field(default_factory=dict)
+    undetermined: frozenset[str] = frozenset()
+    pools: dict[str, PoolKey] = field(default_factory=dict)  # holding id -> the ELP row it counts in
 
 
 def in_force(assignment: Assignment, as_of: dt.date) -> bool:
@@ -63,6 +133,22 @@ def in_force(assignment: Assignment, as_of: dt.date) -> bool:
 
 def sa_active(holding: Holding, as_of: dt.date) -> bool:
     return holding.sa_until is not None and holding.sa_until >= as_of
+
+
+def pool_key(holding: Holding, cat: Catalogue | None = None, as_of: dt.date | None = None) -> PoolKey:
+    """The ELP row a holding counts in: its CAL, version and type; a Subscription Edition holding whose SA
+    lapsed counts as the version it falls back to (SA-05), since that is all it still grants."""
+    version = holding.version or ""
+    product = _product_of(holding, cat) if cat is not None and as_of is not None else None
+    entry = product.find(version) if product is not None else None
+    if entry is not None and entry.fallback and as_of is not None and not _subscription_rights(holding, as_of):
+        version = entry.fallback
+    return (holding.cal, version, holding.type)
+
+
+def _product_of(holding: Holding, cat: Catalogue) -> Product | None:
+    cal = cat.cals.get(holding.cal)
+    return cat.products.get(cal.product) if cal is not None and cal.product else None
 
 
 def entitlement_problem(holding: Holding, cat: Catalogue, as_of: dt.date) -> str | None:
@@ -76,11 +162,10 @@ def entitlement_problem(holding: Holding, cat: Catalogue, as_of: dt.date) -> str
             return "a CSP subscription without an end date (subscription_until)"
         if holding.subscription_until < as_of:
             return f"its CSP subscription ended on {holding.subscription_until}"
-    cal = cat.cals.get(holding.cal)
-    product = cat.products.get(cal.product) if cal is not None and cal.product else None
+    product = _product_of(holding, cat)
     entry = product.find(holding.version) if product is not None and holding.version else None
-    if entry is not None and entry.subscription and not _subscription_rights(holding, as_of):
-        return f"a {product.name if product else ''} Subscription Edition CAL needs active Software Assurance"
+    if entry is not None and entry.subscription and entry.fallback is None and not _subscription_rights(holding, as_of):
+        return f"{product.name if product else ''} Subscription Edition CALs need active Software Assurance (SA-04)"
     return None
 
 
@@ -93,10 +178,15 @@ def _subscription_rights(holding: Holding, as_of: dt.date) -> bool:
 
 
 def effective_rank(holding: Holding, product: Product, as_of: dt.date) -> int | None:
-    """Newest version rank the holding grants: its own, or one released while SA was active (SA-01)."""
+    """Newest version rank the holding grants: its own, or one released while SA was active (SA-01); a
+    Subscription Edition licence whose SA lapsed keeps only its perpetual fall-back version (SA-05)."""
     own = product.rank(holding.version) if holding.version else None
     if own is None:
         return None
+    entry = product.versions[own]
+    if entry.subscription and not _subscription_rights(holding, as_of):
+        fallback = product.rank(entry.fallback) if entry.fallback else None
+        return -1 if fallback is None else fallback  # no (known) fall-back: no version at all
     if holding.sa_until is None:
         return own
     window_end = min(holding.sa_until, as_of)
@@ -121,14 +211,35 @@ def version_problem(holding: Holding, need: Need, cat: Catalogue, as_of: dt.date
             return None
         return (
             f"suite bought {holding.purchased} without SA on {entry.released}, when {product.name} "
-            f"{entry.version} was released (VER-08)"
+            f"{entry.version} was made available (VER-08)"
         )
     rank = effective_rank(holding, product, as_of)
     needed = product.rank(need.version)
     if rank is None or needed is None or rank >= needed or holding.version in entry.accepts:
         return None
+    own = product.find(holding.version or "")
+    if own is not None and own.subscription and own.fallback:
+        return (
+            f"a {holding.version} CAL whose SA lapsed keeps only the {own.fallback} version (SA-05), older than "
+            f"{product.name} {entry.version}"
+        )
     lapsed = f"; SA ended {holding.sa_until}, before {entry.released}" if holding.sa_until else ""
     return f"a {holding.version} CAL is older than {product.name} {entry.version}{lapsed}"
+
+
+def temporary_covers(assignments: Iterable[Assignment], as_of: dt.date) -> dict[str, Assignment]:
+    """Assignments whose CAL is with a temporary cover on ``as_of``: replaced id -> the temporary assignment."""
+    return {a.replaces: a for a in assignments if a.temporary and a.replaces and in_force(a, as_of)}
+
+
+def _resumed(assignment: Assignment, covers: dict[str, list[Assignment]], as_of: dt.date) -> bool:
+    """An assignment ended the day before a temporary cover began is back in force once the cover is over."""
+    if assignment.until is None or assignment.since > as_of:
+        return False
+    return any(
+        t.until is not None and t.until < as_of and assignment.until == t.since - dt.timedelta(days=1)
+        for t in covers.get(assignment.id, [])
+    )
 
 
 class Evaluator:
@@ -139,138 +250,154 @@ class Evaluator:
         self.as_of = as_of
         self.directory = directory
         self.holdings: dict[str, Holding] = estate.index("holdings")
+        self.deployments: dict[str, Deployment] = estate.index("deployments")
         self.entitlement = {h.id: entitlement_problem(h, cat, as_of) for h in self.holdings.values()}
+        self.pools = {h.id: pool_key(h, cat, as_of) for h in self.holdings.values()}
+        assignments = [a for a in estate.index("assignments").values() if a.holding in self.holdings]
+        self.suspended = temporary_covers(assignments, as_of)
+        temporaries: dict[str, list[Assignment]] = defaultdict(list)
+        for a in assignments:
+            if a.temporary and a.replaces:
+                temporaries[a.replaces].append(a)
+        self.active = {
+            a.id
+            for a in assignments
+            if (in_force(a, as_of) or _resumed(a, temporaries, as_of)) and a.id not in self.suspended
+        }
         self.by_subject: dict[Subject, list[Assignment]] = defaultdict(list)
-        for assignment in estate.index("assignments").values():
-            if assignment.holding in self.holdings:
-                self.by_subject[assignment.assignee].append(assignment)
+        for assignment in assignments:
+            self.by_subject[assignment.assignee].append(assignment)
         self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
+        self._accepted: dict[tuple[Subject, Requirement, tuple[str, ...]], list[Candidate]] = {}
 
     def raw_candidates(self, subject: Subject) -> list[tuple[Assignment, Holding, str]]:
-        """Assignments that could grant ``subject`` something: its own, and its devices' Device CALs."""
-        found = [(a, self.holdings[a.holding], "direct") for a in self.by_subject.get(subject, [])]
-        if subject[0] == "person":
-            person = self.directory.people.get(subject[1])
-            for device in person.devices if person else ():
-                if device in self.directory.devices:
-                    found += [
-                        (a, self.holdings[a.holding], "device") for a in self.by_subject.get(("device", device), [])
-                    ]
-        return found
+        """The subject's own assignments: every entitlement that could grant it something."""
+        return [(a, self.holdings[a.holding], "direct") for a in self.by_subject.get(subject, [])]
 
-    def basic_problem(
-        self, subject: Subject, assignment: Assignment, holding: Holding, via: str
-    ) -> tuple[str, str] | None:
+    def basic_problem(self, subject: Subject, assignment: Assignment, holding: Holding) -> tuple[str, str] | None:
         """Problems that do not depend on the need: not in force, wrong type, expired."""
-        if not in_force(assignment, self.as_of):
+        if assignment.id not in self.active:
+            if assignment.id in self.suspended:
+                cover = self.suspended[assignment.id]
+                return INACTIVE, f"its CAL is with {cover.assignee[1]} until {cover.until} (temporary cover)"
             when = f"starts {assignment.since}" if assignment.since > self.as_of else f"ended {assignment.until}"
-            return INACTIVE, f"assignment {assignment.id} is not in force ({when})"
-        expected = "user" if subject[0] == "person" and via != "device" else "device"
+            return INACTIVE, f"the assignment is not in force ({when})"
+        expected = "user" if subject[0] == "person" else "device"
         if holding.type != expected:
-            return (
-                TYPE,
-                f"{holding.id} holds {holding.type} CALs, assigned to a {'device' if via == 'device' else subject[0]}",
-            )
+            return TYPE, f"its holding has {holding.type.capitalize()} CALs, but it is assigned to a {subject[0]}"
         problem = self.entitlement.get(holding.id)
         if problem is not None:
-            return EXPIRED, f"{holding.id} is {problem}" if problem.startswith("a ") else f"{holding.id}: {problem}"
+            return EXPIRED, f"its holding grants no rights: {problem}"
         # Online Services (issue 18): a CAL Suite Bridge counts only beside its qualifying subscription
-        bridge = subscriptions.bridge_problem(
-            self.cat.cals, holding, self.by_subject.get(subject, ()), self.holdings, self.entitlement, self.as_of
-        )
-        return None if bridge is None else (BASE, f"{holding.id}: {bridge}")
+        mine = [a for a in self.by_subject.get(subject, ()) if a.id in self.active]
+        bridge = subscriptions.bridge_problem(self.cat.cals, holding, mine, self.holdings, self.entitlement, self.as_of)
+        return None if bridge is None else (BASE, bridge)
 
     def granted(self, subject: Subject) -> frozenset[str]:
         """The CALs ``subject`` holds in force (only asked for when an additive CAL needs its base)."""
         found = self._granted_cache.get(subject)
         if found is None:
-            found = self._granted_cache[subject] = self._granted(subject)
+            found = self._granted_cache[subject] = frozenset(
+                cal
+                for assignment, holding, _ in self.raw_candidates(subject)
+                if self.basic_problem(subject, assignment, holding) is None
+                for cal in self.cat.expand(holding.cal)
+            )
         return found
 
-    def _granted(self, subject: Subject) -> frozenset[str]:
-        granted: set[str] = set()
+    def candidates(self, need: Need, subject: Subject | None = None) -> list[Candidate]:
+        """Every candidate of ``subject`` (default: the need's) for ``need``, the accepted ones first."""
+        subject = subject or need.subject
+        key = (subject, need.requirement, tuple(d.id for d in need.deployments))
+        found = self._accepted.get(key)
+        if found is not None:
+            return found
+        found = []
         for assignment, holding, via in self.raw_candidates(subject):
-            if self.basic_problem(subject, assignment, holding, via) is None:
-                granted.update(self.cat.expand(holding.cal))
-        return frozenset(granted)
-
-    def candidates(self, need: Need) -> list[Candidate]:
-        """Every candidate for ``need``, the accepted ones first, in a stable order."""
-        found: list[Candidate] = []
-        for assignment, holding, via in self.raw_candidates(need.subject):
-            grants = self.cat.expand(holding.cal)
-            if need.cal not in grants:
+            if need.cal not in self.cat.expand(holding.cal):
                 continue
-            how = "suite" if holding.cal != need.cal and via == "direct" else via
-            kind, problem = self._problem(need, assignment, holding, via) or (None, None)
+            how = "suite" if holding.cal != need.cal else via
+            kind, problem = self._problem(need, subject, assignment, holding) or (None, None)
             found.append(Candidate(assignment, holding, how, problem, kind))
         found.sort(key=lambda c: (c.problem is not None, VIA_ORDER[c.via], c.holding.id, c.assignment.id))
+        self._accepted[key] = found
         return found
 
-    def _problem(self, need: Need, assignment: Assignment, holding: Holding, via: str) -> tuple[str, str] | None:
-        basic = self.basic_problem(need.subject, assignment, holding, via)
+    def accepted(self, need: Need, subject: Subject | None = None) -> Candidate | None:
+        found = self.candidates(need, subject)
+        return found[0] if found and found[0].problem is None else None
+
+    def _problem(
+        self, need: Need, subject: Subject, assignment: Assignment, holding: Holding
+    ) -> tuple[str, str] | None:
+        basic = self.basic_problem(subject, assignment, holding)
         if basic is not None:
             return basic
         if need.type is not None and holding.type != need.type:
             mode = "per-user" if need.type == "user" else "per-device"
             return MODE, f"{need.deployment.id} licenses RDS {mode}: it needs a {need.type.capitalize()} CAL (RDS-01)"
         cal = self.cat.cals[need.cal]
-        if cal.kind == "additive" and cal.base and cal.base not in self.granted(need.subject):
+        if cal.kind == "additive" and cal.base and cal.base not in self.granted(subject):
             return BASE, f"an additive {cal.name} without the base {self.cat.cals[cal.base].name} (ADD-01)"
         key = (holding.id, need.product, need.version)
         if key not in self._versions:  # the answer depends on the holding and the version only
             self._versions[key] = version_problem(holding, need, self.cat, self.as_of)
         problem = self._versions[key]
-        return (VERSION, problem) if problem else None
+        if problem:
+            return VERSION, problem
+        return self.licensing_server_problem(need, holding)
+
+    def licensing_server_problem(self, need: Need, holding: Holding) -> tuple[str, str] | None:
+        """An RDS CAL newer than the RD Licensing server a session host names cannot be issued by it (VER-04)."""
+        cal = self.cat.cals[need.cal]
+        if cal.role != "rds-session-host" or holding.cal != need.cal or holding.version is None:
+            return None
+        product = self.cat.products.get(cal.product or "")
+        for dep in need.deployments:
+            server = self.deployments.get(dep.rds_licensing_server or "")
+            if product is None or server is None:
+                continue
+            mine, theirs = product.rank(holding.version), product.rank(server.version)
+            if mine is not None and theirs is not None and mine > theirs:
+                return LICSERVER, (
+                    f"RDS {holding.version} CALs cannot be issued by {server.id}, the RD Licensing server of "
+                    f"{dep.id}, which runs Windows Server {server.version} (VER-04)"
+                )
+        return None
 
 
-def connector_for(
-    dep: Deployment, cal_id: str, ev: Evaluator, in_force_by_holding: dict[str, list[Assignment]]
-) -> Holding | None:
-    """A valid External Connector of ``dep`` that covers ``cal_id`` (EXM-04), or None."""
+def connector_for(need: Need, ev: Evaluator, in_force_by_holding: dict[str, list[Assignment]]) -> Holding | None:
+    """A valid External Connector of the need's deployment that covers its CAL for this person (EXM-04)."""
+    dep = need.deployment
     for holding_id in dep.external_connectors:
         holding = ev.holdings.get(holding_id)
         cal = ev.cat.cals.get(holding.cal) if holding else None
-        if holding is None or cal is None or cal.kind != "connector" or cal_id not in cal.covers:
+        if holding is None or cal is None or cal.kind != "connector" or need.cal not in cal.covers:
             continue
         if ev.entitlement.get(holding.id) is not None:
             continue
+        if not ev.directory.external_for(need.subject[1], holding.agreement):
+            continue
         servers = {a.device for a in in_force_by_holding.get(holding.id, []) if a.device}
-        if (set(dep.hosts) <= servers if dep.hosts else bool(servers)) and _connector_version_ok(holding, dep, ev):
+        if (set(dep.hosts) <= servers if dep.hosts else bool(servers)) and connector_version_ok(
+            holding, dep, ev.cat, ev.as_of
+        ):
             return holding
     return None
 
 
-def _connector_version_ok(holding: Holding, dep: Deployment, ev: Evaluator) -> bool:
-    product = ev.cat.products.get(dep.product)
-    if product is None or product.id != "windows-server":
+def connector_version_ok(holding: Holding, dep: Deployment, cat: Catalogue, as_of: dt.date) -> bool:
+    """An External Connector is a Windows Server licence: it must be as new as the Windows Server the deployment
+    runs on, whatever product runs on top (VER-01)."""
+    product = cat.products.get(dep.product)
+    if product is None:
         return True
-    need = Need(("device", ""), holding.cal, product.id, dep.version, None, (dep,), ("",))
-    return version_problem(holding, need, ev.cat, ev.as_of) is None
-
-
-def analyse(estate: Estate, as_of: dt.date) -> Analysis:
-    """Compute needs, coverage and entitlements for ``estate`` on ``as_of``."""
-    cat = Catalogue(estate)
-    directory = Directory(estate, as_of)
-    needs, exemptions = collect_needs(estate, directory, cat)
-    ev = Evaluator(estate, cat, directory, as_of)
-    active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in estate.index("assignments").values():
-        if assignment.holding in ev.holdings and in_force(assignment, as_of):
-            active_by_holding[assignment.holding].append(assignment)
-    externals = directory.externals
-    coverages: list[Coverage] = []
-    for need in needs:
-        candidates = ev.candidates(need)
-        coverage = Coverage(need, rejected=[c for c in candidates if c.problem is not None])
-        accepted = [c for c in candidates if c.problem is None]
-        if accepted:
-            coverage.covered_by = accepted[0]
-        elif need.subject[0] == "person" and need.subject[1] in externals:
-            coverage.connector = connector_for(need.deployment, need.cal, ev, active_by_holding)
-        coverages.append(coverage)
-    return Analysis(
-        as_of, coverages, exemptions, dict(active_by_holding), dict(ev.by_subject), ev.entitlement, externals
-    )
+    if product.id == "windows-server":
+        version = dep.version
+    elif product.runs_on == "windows-server" and dep.os_version is not None:
+        version = dep.os_version
+    else:
+        return True
+    need = Need(("device", ""), holding.cal, "windows-server", version, None, (dep,), ("",))
+    return version_problem(holding, need, cat, as_of) is None

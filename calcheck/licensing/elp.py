@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from calcheck.estate.model import Estate, Holding
+from calcheck.estate.model import Estate
 from calcheck.licensing import subscriptions
-from calcheck.licensing.access import Catalogue, Directory, Need, Subject
-from calcheck.licensing.coverage import Analysis, Coverage, version_problem
-
-PoolKey = tuple[str, str, str]  # (cal id, version or "", type)
-
+from calcheck.licensing.access import Catalogue, Subject
+from calcheck.licensing.coverage import Analysis, PoolKey, pool_key
 
 COUNTS = ("owned", "assigned", "required", "surplus", "shortfall", "reclaimable")  # the ELP's numbers, in order
 
@@ -100,14 +97,9 @@ class Position:
         return self.total("shortfall") == 0
 
 
-def pool_key(holding: Holding) -> PoolKey:
-    return (holding.cal, holding.version or "", holding.type)
-
-
 def compute_position(estate: Estate, analysis: Analysis) -> Position:
-    """Aggregate the analysis into pools, in catalogue order."""
+    """Aggregate the analysis's charges into pools, in catalogue order (nothing is worked out again here)."""
     cat = Catalogue(estate)
-    directory = Directory(estate, analysis.as_of)
     pools: dict[PoolKey, Pool] = {}
 
     def pool(key: PoolKey) -> Pool:
@@ -120,7 +112,7 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
     for holding in estate.index("holdings").values():
         if holding.cal not in cat.cals:
             continue
-        row = pool(pool_key(holding))
+        row = pool(analysis.pools.get(holding.id) or pool_key(holding))
         row.holdings.append(holding.id)
         if holding.unit_price is not None:
             row.unit_price = max(row.unit_price or 0.0, holding.unit_price)
@@ -129,67 +121,21 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
         row.owned += holding.quantity
         for assignment in analysis.in_force.get(holding.id, []):
             row.assigned += 1
-            kind, subject_id = assignment.assignee
-            if subject_id not in (directory.people if kind == "person" else directory.devices):
+            free = analysis.reclaimable.get(assignment.id)
+            if free is not None and free <= analysis.as_of:
                 row.reclaimable += 1
-    _attribute_needs(analysis.coverages, pool, cat, estate, analysis.as_of)
+    for charge in analysis.charges:
+        row = pool(charge.pool)
+        if charge.missing:
+            if charge.licensee not in row.required_subjects:
+                row.uncovered_subjects.add(charge.licensee)
+        else:
+            row.required_subjects.add(charge.licensee)
+            row.uncovered_subjects.discard(charge.licensee)
     _price_missing_pools(pools.values(), estate)
     ordered = sorted(pools.values(), key=lambda p: (_cal_order(cat, p.cal), _version_order(cat, p), p.type))
     currency = estate.config.currency if estate.config and estate.config.currency else _currency(estate)
     return Position(analysis.as_of, currency, ordered)
-
-
-def _attribute_needs(
-    coverages: list[Coverage], pool: Callable[[PoolKey], Pool], cat: Catalogue, estate: Estate, as_of: dt.date
-) -> None:
-    """Count each subject once per pool: in the pool that covers it, else in a pool with a CAL to spare
-    that would cover it, else in the pool it lacks (where it becomes a shortfall)."""
-    worst: dict[tuple[Subject, str], Coverage] = {}
-    for coverage in coverages:
-        need = coverage.need
-        if coverage.covered_by is not None:
-            pool(pool_key(coverage.covered_by.holding)).required_subjects.add(need.subject)
-        elif coverage.connector is not None:
-            for host in need.deployment.hosts or (need.deployment.id,):
-                pool(pool_key(coverage.connector)).required_subjects.add(("device", host))
-        else:
-            current = worst.get(need.key)
-            if current is None or _rank(cat, need.product, need.version) > _rank(
-                cat, current.need.product, current.need.version
-            ):
-                worst[need.key] = coverage
-    holdings = estate.index("holdings")
-    keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools that grant it
-    for holding in holdings.values():
-        if subscriptions.offering(cat.cals, holding.cal) == subscriptions.BRIDGE:
-            continue  # a spare Bridge covers nobody without a qualifying subscription (issue 18)
-        for granted in cat.expand(holding.cal):
-            keys_for[(granted, holding.type)].add(pool_key(holding))
-    for (subject, _), coverage in sorted(worst.items()):
-        need = coverage.need
-        cal_type = need.type or ("user" if subject[0] == "person" else "device")
-        spare = _spare_pool(need, keys_for[(need.cal, cal_type)], pool, holdings, cat, as_of)
-        target = spare if spare is not None else pool((need.cal, need.version or "", cal_type))
-        if subject not in target.required_subjects:
-            target.uncovered_subjects.add(subject)
-
-
-def _spare_pool(
-    need: Need,
-    keys: set[PoolKey],
-    pool: Callable[[PoolKey], Pool],
-    holdings: dict[str, Holding],
-    cat: Catalogue,
-    as_of: dt.date,
-) -> Pool | None:
-    """The least valuable existing pool with a CAL to spare that would satisfy ``need``."""
-    for key in sorted(keys, key=lambda k: (k[0] != need.cal, _rank(cat, need.product, k[1]), k)):
-        row = pool(key)
-        if row.owned <= row.required:
-            continue
-        if any(version_problem(holdings[h], need, cat, as_of) is None for h in row.holdings if h in holdings):
-            return row
-    return None
 
 
 def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:

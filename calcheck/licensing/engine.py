@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calcheck.core.findings import Finding, Severity, sort_findings
+from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import load_estate
 from calcheck.estate.model import Estate
-from calcheck.estate.sources import EstateSource, WorkTree
+from calcheck.estate.schema import outdated_copies
+from calcheck.estate.sources import EstateSource, WorkTree, display_path
 from calcheck.estate.transfers import Timeline
 from calcheck.estate.yamlload import gc_paused, locate_key
 from calcheck.licensing.rules import REGISTRY, Context
@@ -42,9 +44,12 @@ def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
     config = estate.config
     if config is None:
         return findings
-    result = list(_unknown_rule_settings(estate))
+    result = _rule_settings(estate)
     for finding in findings:
-        if finding.rule in config.disabled and REGISTRY[finding.rule].stage != "files":
+        if REGISTRY[finding.rule].stage == "files":
+            result.append(finding)  # a broken file is always an error, whatever the settings say
+            continue
+        if finding.rule in config.disabled:
             continue
         override = config.severity.get(finding.rule)
         if override is not None:
@@ -61,38 +66,50 @@ def apply_waivers(estate: Estate, findings: list[Finding], as_of: dt.date) -> tu
     reported: list[Finding] = []
     waived: list[Finding] = []
     for finding in findings:
-        silenced = REGISTRY[finding.rule].stage != "files" and any(
+        silenced = _waivable(finding) and any(
             w.rule == finding.rule and (not w.records or set(w.records) & set(finding.records)) for w in active
         )
         (waived if silenced else reported).append(finding)
     return reported, waived
 
 
-def _unknown_rule_settings(estate: Estate) -> list[Finding]:
+def _waivable(finding: Finding) -> bool:
+    """File rules, and the configuration's own findings (such as a refused rule setting), cannot be waived."""
+    return REGISTRY[finding.rule].stage != "files" and finding.rule != "config"
+
+
+def _rule_settings(estate: Estate) -> list[Finding]:
+    """Findings about ``rules.severity`` and ``rules.disabled``: unknown rules, and file rules (never changed)."""
     config = estate.config
     assert config is not None
     named = [(rule_id, locate_key(config.source.pos, ("rules", "severity"), rule_id)) for rule_id in config.severity]
     named += [(rule_id, config.source.at("rules", "disabled", i)) for i, rule_id in enumerate(config.disabled)]
-    return [
-        Finding(
-            "config",
-            Severity.WARNING,
-            config.source.path,
-            *where,
-            f"rule settings name an unknown rule {rule_id!r}",
-            "run 'calcheck rules' for the rule ids",
-        )
-        for rule_id, where in sorted(named, key=lambda item: item[1])
-        if rule_id not in REGISTRY
-    ]
+    found: list[Finding] = []
+    for rule_id, where in sorted(named, key=lambda item: item[1]):
+        rule = REGISTRY.get(rule_id)
+        if rule is None:
+            message, hint = f"rule settings name an unknown rule {rule_id!r}", "run 'calcheck rules' for the rule ids"
+            found.append(Finding("config", Severity.WARNING, config.source.path, *where, message, hint))
+        elif rule.stage == "files":
+            message = f"rule settings would change the file rule {rule_id!r}; file rules are always errors"
+            hint = "remove the setting: a file that cannot be read, or does not match its schema, is never a pass"
+            found.append(Finding("config", Severity.ERROR, config.source.path, *where, message, hint))
+    return found
 
 
-def check(source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None) -> CheckResult:
-    """Run the whole check on an estate (a folder, or any other source of its files)."""
+def check(
+    source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None, cache: FileCache | None = None
+) -> CheckResult:
+    """Run the whole check on an estate (a folder, or any other source of its files).
+
+    With ``cache``, files whose loaded and validated result it holds are not parsed again (same result).
+    """
     if isinstance(source, Path):
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
-        estate, findings, files = load_estate(source)
+        estate, findings, files = load_estate(source, cache)
+        if isinstance(source, WorkTree):
+            findings.extend(outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas")))
         context = Context.build(estate, as_of, timeline)
         findings.extend(run_rules(estate, context))
         reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)

@@ -1,4 +1,8 @@
-"""Explain one person's or device's licensing: what they reach, what they need, what covers it, and why not."""
+"""Explain one person's or device's licensing: what they reach, what they need, what covers it, and why not.
+
+It reads the same analysis as the ELP: the "counted" lines are the charges whose licensee this subject is, so the
+ELP's required and shortfall of every pool are the sum of what ``explain`` says, subject by subject.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from calcheck.core.text import one_line
 from calcheck.estate.model import Device, Estate, Person
 from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Exemption, Subject
-from calcheck.licensing.coverage import Analysis, Candidate, Coverage, in_force
+from calcheck.licensing.coverage import Analysis, Candidate, Charge, Coverage
+from calcheck.licensing.wording import cal_label, listing
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +25,7 @@ class Explanation:
     coverages: list[Coverage]
     exemptions: list[Exemption]
     external: bool
+    charges: list[Charge]
 
 
 def subjects_named(estate: Estate, record_id: str) -> list[Subject]:
@@ -39,6 +45,7 @@ def explain(estate: Estate, analysis: Analysis, subject: Subject) -> Explanation
         [c for c in analysis.coverages if c.need.subject == subject],
         [e for e in analysis.exemptions if e.need.subject == subject],
         subject[0] == "person" and subject[1] in analysis.externals,
+        [c for c in analysis.charges if c.licensee == subject],
     )
 
 
@@ -51,8 +58,8 @@ def _describe(record: Person | Device) -> str:
 
 
 def _candidate(c: Candidate) -> str:
-    via = {"direct": "", "suite": " (suite)", "device": f" (Device CAL of {c.assignment.device})"}[c.via]
-    return f"{c.assignment.id}: {c.holding.id}{via}"
+    suite = " (suite)" if c.via == "suite" else ""
+    return f"{c.assignment.id} from {c.holding.id}{suite}"
 
 
 def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
@@ -60,7 +67,9 @@ def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
     kind, rid = ex.subject
     lines = [f"{kind} {rid} ({_describe(ex.record)}) as of {analysis.as_of}"]
     if ex.external:
-        lines.append("  counts as an external user (EXM-05)")
+        lines.append("  counts as an external user (EXT-02)")
+    if rid in analysis.undetermined and kind == "person":
+        lines.append("  cannot tell whether external: no hours_per_week (treated as internal)")
     reached = {
         dep.id: (dep, via)
         for need in [*(c.need for c in ex.coverages), *(e.need for e in ex.exemptions)]
@@ -71,44 +80,69 @@ def render_text(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
         dep, via = reached[dep_id]
         product = cat.products.get(dep.product)
         on = f" on Windows Server {dep.os_version}" if dep.os_version else ""
-        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({via})")
+        how = "listed" if via == f"listed in {dep_id}" else via
+        lines.append(f"  {dep_id}: {product.name if product else dep.product} {dep.version}{on} ({how})")
     by_cal: dict[str, list[Coverage]] = defaultdict(list)
     for coverage in ex.coverages:
         by_cal[coverage.need.cal].append(coverage)
     if by_cal or ex.exemptions:
         lines.append("needs:")
-    for cal_id, coverages in by_cal.items():
-        lines.extend(_need_lines(cat, cal_id, coverages))
+    for coverages in by_cal.values():
+        lines.extend(_need_lines(cat, coverages))
     for exemption in ex.exemptions:
-        lines.append(
-            f"  EXEMPT   {cat.name(exemption.need.cal)} for {exemption.need.deployment.id}: {exemption.reason}"
-        )
+        dep_id = exemption.need.deployment.id
+        named = dep_id in exemption.reason.replace(":", " ").split()
+        where = "" if named else f" for {dep_id}"
+        lines.append(f"  EXEMPT   {cat.name(exemption.need.cal)}{where}: {exemption.reason}")
+    lines.append("counted in the licence position:" if ex.charges else "counted in the licence position: nothing")
+    lines.extend(_charge_line(cat, charge) for charge in ex.charges)
     mine = analysis.by_subject.get(ex.subject, [])
+    active = {a.id for assignments in analysis.in_force.values() for a in assignments}
     lines.append("assignments:" if mine else "assignments: none")
     for a in sorted(mine, key=lambda a: a.id):
-        state = "in force" if in_force(a, analysis.as_of) else "not in force"
+        state = "in force" if a.id in active else "not in force"
         end = f" until {a.until}" if a.until else ""
         lines.append(f"  {a.id}: {a.holding} since {a.since}{end} ({state})")
     return "\n".join(lines) + "\n"
 
 
-def _need_lines(cat: Catalogue, cal_id: str, coverages: list[Coverage]) -> list[str]:
+def _need_lines(cat: Catalogue, coverages: list[Coverage]) -> list[str]:
     lines: list[str] = []
     for coverage in coverages:
         need = coverage.need
-        version = f" {need.version}+" if need.version else ""
-        kind = f" {need.type.capitalize()}" if need.type else ""
-        what = f"{cat.name(cal_id)}{kind}{version} for {', '.join(sorted(d.id for d in need.deployments))}"
+        cal_type = need.type or ("user" if need.subject[0] == "person" else "device")
+        newer = " or newer" if need.version else ""
+        deployments = ", ".join(sorted(d.id for d in need.deployments))
+        what = f"{cal_label(cat, need.cal, need.version, cal_type)}{newer} for {deployments}"
         if coverage.covered_by is not None:
             online = subscriptions.covered_by_text(cat.cals, coverage.covered_by.holding.cal)  # issue 18
             lines.append(f"  OK       {what}: covered by {online}{_candidate(coverage.covered_by)}")
         elif coverage.connector is not None:
             lines.append(f"  OK       {what}: covered by External Connector {coverage.connector.id}")
+        elif coverage.satisfied:
+            other = "Device" if need.subject[0] == "person" else "User"
+            given = listing([f"{p} ({c.assignment.id})" for p, c in coverage.partners if c is not None])
+            lines.append(f"  OK       {what}: covered by the {other} CALs of {given}")
         else:
-            lines.append(f"  MISSING  {what}")
+            lacking = coverage.unlicensed_partners
+            other = "Device" if need.subject[0] == "person" else "User"
+            alternative = f" (or {other} CALs for {listing(lacking)})" if lacking else ""
+            lines.append(f"  MISSING  {what}{alternative}")
         for rejected in coverage.rejected:
             lines.append(f"           rejected {_candidate(rejected)}: {rejected.problem}")
     return lines
+
+
+def _charge_line(cat: Catalogue, charge: Charge) -> str:
+    pool = cal_label(cat, charge.pool[0], charge.pool[1] or None, charge.pool[2])
+    if charge.candidate is not None:
+        state = f"{charge.candidate.assignment.id} from {charge.candidate.holding.id}"
+    elif charge.connector is not None:
+        state = f"External Connector {charge.connector.id}"
+    else:
+        state = "MISSING"
+    also = f", also for {listing(charge.behalf)}" if charge.behalf else ""
+    return f"  {pool}: {state} (for {', '.join(charge.deployments)}{also})"
 
 
 def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
@@ -134,12 +168,24 @@ def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
                 "covered_by": candidate(c.covered_by),
                 "equivalency": subscriptions.equivalency(cat.cals, c.covered_by.holding.cal) if c.covered_by else None,
                 "connector": c.connector.id if c.connector else None,
+                "partners": [{"id": p, "covered_by": candidate(pc)} for p, pc in c.partners],
                 "rejected": [candidate(r) for r in c.rejected],
             }
             for c in ex.coverages
         ],
         "exemptions": [
             {"cal": e.need.cal, "deployment": e.need.deployment.id, "reason": e.reason} for e in ex.exemptions
+        ],
+        "counted": [
+            {
+                "pool": {"cal": ch.pool[0], "version": ch.pool[1], "type": ch.pool[2]},
+                "missing": ch.missing,
+                "assignment": ch.candidate.assignment.id if ch.candidate else None,
+                "holding": ch.holding.id if ch.holding else None,
+                "deployments": list(ch.deployments),
+                "also_for": list(ch.behalf),
+            }
+            for ch in ex.charges
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -112,12 +112,11 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
 def _covering_order(analysis: Analysis) -> dict[Subject, tuple[str, str]]:
     """Each covered subject's newest covering assignment (since, id): the last assigned are the over-allocated."""
     found: dict[Subject, tuple[str, str]] = {}
-    for coverage in analysis.coverages:
-        if coverage.covered_by is not None:
-            a = coverage.covered_by.assignment
+    for charge in analysis.charges:  # the charges every output reads: who holds the licence that counts
+        if charge.candidate is not None:
+            a = charge.candidate.assignment
             key = (a.since.isoformat(), a.id)
-            subject = coverage.need.subject
-            found[subject] = max(found.get(subject, key), key)
+            found[charge.licensee] = max(found.get(charge.licensee, key), key)
     return found
 
 

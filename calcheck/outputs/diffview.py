@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 
 from calcheck.core.findings import Finding
@@ -52,6 +53,20 @@ def render_text(diff: Diff) -> str:
         if items:
             lines.append(title)
             lines += [f"  {one_line(item)}" for item in items]
+    return "\n".join(lines) + "\n"
+
+
+def render_position(diff: Diff) -> str:
+    """A change's effect on the position in brief (what an import prints): the headline, each pool that changes,
+    before and after, and the findings it brings, counted by severity and rule."""
+    lines = [headline(diff)]
+    if diff.pools:
+        lines.append("pools (owned, assigned, required, shortfall):")
+        lines += [f"  {one_line(c.label)}: {c.before} -> {c.after}" for c in diff.pools]
+    counts = Counter((f.severity, f.rule) for f in diff.introduced)
+    for severity in sorted({s for s, _ in counts}, reverse=True):
+        rules = sorted((rule, n) for (s, rule), n in counts.items() if s == severity)
+        lines.append(f"new {severity.label}s by rule: " + ", ".join(f"{rule} {n}" for rule, n in rules))
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,6 @@ timestamps), so an auditor can verify a bundle against the SHA-256 manifest.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -16,10 +15,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from calcheck import __version__
-from calcheck.licensing.access import Catalogue, Directory
-from calcheck.licensing.coverage import in_force
+from calcheck.core.errors import CalcheckError
+from calcheck.licensing.access import Catalogue
 from calcheck.licensing.engine import CheckResult
 from calcheck.outputs import bygroup
+from calcheck.outputs.cells import csv_text, safe_cell
 from calcheck.outputs.report import CSV_COLUMNS, csv_rows
 
 Table = tuple[list[str], list[list[Any]]]
@@ -34,7 +34,8 @@ def elp_table(result: CheckResult) -> Table:
 def register_table(result: CheckResult) -> Table:
     estate, as_of = result.estate, result.context.as_of
     cat = Catalogue(estate)
-    directory = Directory(estate, as_of)
+    analysis = result.context.analysis  # the one licensing computation: in force and reclaimable as check says
+    active = {a.id for assignments in analysis.in_force.values() for a in assignments}
     holdings = estate.index("holdings")
     people = estate.index("people")
     header = [
@@ -58,7 +59,7 @@ def register_table(result: CheckResult) -> Table:
     for a in sorted(estate.index("assignments").values(), key=lambda a: a.id):
         holding = holdings.get(a.holding)
         kind, subject = a.assignee
-        active = subject in (directory.people if kind == "person" else directory.devices)
+        free = analysis.reclaimable.get(a.id)
         name = people[subject].name if kind == "person" and subject in people else ""
         rows.append(
             [
@@ -74,8 +75,8 @@ def register_table(result: CheckResult) -> Table:
                 a.until.isoformat() if a.until else "",
                 "yes" if a.temporary else "",
                 a.reason or "",
-                "yes" if in_force(a, as_of) else "no",
-                "yes" if in_force(a, as_of) and not active else "",
+                "yes" if a.id in active else "no",
+                "yes" if free is not None and free <= as_of and analysis.entitlement.get(a.holding) is None else "",
                 f"{a.source.path}:{a.source.line}",
             ]
         )
@@ -139,40 +140,24 @@ def chargeback_tables(result: CheckResult) -> dict[str, Table]:
     }
 
 
-def _safe(value: Any) -> Any:
-    """Cells a spreadsheet would run as formulas are written as text (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(value):
-        return "'" + value
-    return value
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def to_csv(table: Table) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(table[0])
-    writer.writerows([[_safe(v) for v in row] for row in table[1]])
-    return out.getvalue().encode("utf-8")
+    return csv_text(*table).encode("utf-8")
 
 
 def to_xlsx(named: dict[str, Table]) -> bytes:
     """One workbook, one sheet per table, byte-identical for the same content."""
-    from openpyxl import Workbook
+    try:
+        from openpyxl import Workbook
+    except ImportError:
+        raise CalcheckError("XLSX export needs openpyxl: pip install 'calcheck[xlsx]'") from None
 
     book = Workbook()
     book.remove(book.active)
     for name, (header, rows) in named.items():
         sheet = book.create_sheet(name)
-        sheet.append(header)
+        sheet.append([safe_cell(v) for v in header])
         for row in rows:
-            sheet.append([_safe(v) for v in row])
+            sheet.append([safe_cell(v) for v in row])
     import datetime as dt
 
     fixed = dt.datetime(2000, 1, 1)
@@ -200,8 +185,11 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, bytes]:
-    """The files of an export, with MANIFEST.json listing each file's SHA-256 last."""
+def bundle(result: CheckResult, fmt: str, revision: str | None, dirty: bool | None = None) -> dict[str, bytes]:
+    """The files of an export, with MANIFEST.json listing each file's SHA-256 last.
+
+    ``dirty`` says the data is the work tree's, with uncommitted changes on top of ``revision``.
+    """
     named = tables(result)
     files = (
         {f"{name}.csv": to_csv(table) for name, table in named.items()}
@@ -214,6 +202,7 @@ def bundle(result: CheckResult, fmt: str, revision: str | None) -> dict[str, byt
         "organisation": result.estate.config.organisation if result.estate.config else None,
         "as_of": result.context.as_of.isoformat(),
         "revision": revision,
+        "dirty": dirty,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     files["MANIFEST.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

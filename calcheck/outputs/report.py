@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
 from calcheck.core.text import one_line
 from calcheck.licensing.elp import COUNTS, Pool, Position
+from calcheck.outputs.cells import csv_text
 
 COLUMNS = ("CAL pool", "Kind", "Owned", "Assigned", "Required", "Surplus", "Shortfall", "Reclaimable", "Shortfall cost")
 
@@ -127,11 +126,7 @@ def csv_rows(position: Position) -> list[list[object]]:
 
 
 def render_csv(data: ReportInput) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(csv_rows(data.position))
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, csv_rows(data.position))
 
 
 def render_json(data: ReportInput) -> str:

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib.util
 import json
+import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from calcheck import __version__
+from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
+from calcheck.estate.cache import FileCache
 from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
 from calcheck.git.timeline import builder_at, open_repo, timeline_for
 from calcheck.licensing import engine
-from calcheck.site.markup import slug
+from calcheck.site import output
+from calcheck.site.markup import published_proof
 from calcheck.site.pages import SiteInput, TrendPoint, render_site
+from calcheck.site.siteconfig import check_config
 
 ENGINES = ("mkdocs", "zensical")
 TREND_POINTS = 12
@@ -35,14 +44,15 @@ class SitePaths:
     handwritten: Path
     docs: Path
     html: Path
-    cache: Path
 
     @classmethod
     def of(cls, config: Path) -> SitePaths:
         if not config.is_file():
             raise UsageError(f"{config}: no such site configuration (give --config site/mkdocs.yml)")
         site = config.parent
-        return cls(config, site / "docs", site / "_build" / "docs", site / "_build" / "html", site / "_build" / "cache")
+        paths = cls(config, site / "docs", site / "_build" / "docs", site / "_build" / "html")
+        check_config(config, paths.docs, paths.html)
+        return paths
 
 
 def _history(estate: Path) -> list[Entry]:
@@ -53,8 +63,12 @@ def _history(estate: Path) -> list[Entry]:
     return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names()).history.entries
 
 
-def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
-    """The position at up to TREND_POINTS commits (each computed once, then cached by commit)."""
+def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
+    """The position at up to TREND_POINTS commits (each computed once, then cached by commit).
+
+    The cache lives in the repository's git folder, where no commit can put a file: a ``trend.json`` committed
+    anywhere in the work tree is never read.
+    """
     if not entries:
         return []
     repo = open_repo(estate)
@@ -62,19 +76,32 @@ def trend(estate: Path, entries: list[Entry], cache: Path) -> list[TrendPoint]:
     prefix = repo.prefix(estate)
     step = max(1, len(entries) // TREND_POINTS)
     chosen = entries[::-1][::step][:TREND_POINTS][::-1]
-    cache.mkdir(parents=True, exist_ok=True)
-    store = cache / "trend.json"
-    known: dict[str, list[int]] = json.loads(store.read_text()) if store.is_file() else {}
+    store = repo.private_dir() / "calcheck" / "trend.json"
+    known = _read_trend(store)
     points = []
     for entry in chosen:
         key = f"{__version__}:{entry.sha}"
-        if key not in known:
-            result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date())
-            position = result.context.position
-            known[key] = [position.total(a) for a in ("owned", "assigned", "required", "shortfall")]
-        points.append(TrendPoint(str(entry.date.date()), *known[key]))
-    store.write_text(json.dumps(known, sort_keys=True))
+        point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
+        if point is None:
+            result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
+            point = TrendPoint.of(str(entry.date.date()), result.context.position)
+            known[key] = point.to_json()
+        points.append(point)
+    with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
+        store.parent.mkdir(exist_ok=True)
+        write_text(store, json.dumps(known, sort_keys=True))
     return points
+
+
+def _read_trend(store: Path) -> dict[str, object]:
+    """The cached points by version and commit (each checked by ``TrendPoint.from_json`` before use)."""
+    try:
+        data = json.loads(store.read_bytes()) if store.is_file() and not store.is_symlink() else {}
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if isinstance(key, str)}
 
 
 def _publish_proofs(estate_dir: Path, result: engine.CheckResult) -> dict[str, Path]:
@@ -90,94 +117,136 @@ def _publish_proofs(estate_dir: Path, result: engine.CheckResult) -> dict[str, P
     return found
 
 
-def _write(path: Path, content: str | bytes) -> None:
-    """Write only when the content changed, so a live-reloading server sees real changes only."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    if path.is_file() and path.read_bytes() == data:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def generate(
+    estate_dir: Path, paths: SitePaths, as_of: dt.date, filecache: FileCache | None = None, fresh: bool = True
+) -> engine.CheckResult:
+    """Write every page of the site into the build folder; returns the check the pages show.
 
-
-def generate(estate_dir: Path, paths: SitePaths, as_of: dt.date) -> engine.CheckResult:
-    """Write every page of the site into the build folder; returns the check the pages show."""
+    ``filecache`` is the loaded-file cache the checks may use (see ``calcheck.estate.cache``); ``fresh``: remove
+    the build folder first and create it anew (``serve`` keeps it between regenerations).
+    """
+    if fresh:
+        output.fresh(paths.docs.parent)
+    output.real_folders(paths.config.parent, paths.docs)
     entries = _history(estate_dir)
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
-    result = engine.check(WorkTree(estate_dir), as_of, timeline)
+    result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
     proofs = _publish_proofs(estate_dir, result)
-    published = {name: f"proofs/{slug(name)}" for name in proofs}
-    position = result.context.position
-    now = TrendPoint(f"{as_of}", *(position.total(a) for a in ("owned", "assigned", "required", "shortfall")))
-    points = [*trend(estate_dir, entries, paths.cache), now]
+    published = {name: published_proof(name) for name in proofs}
+    now = TrendPoint.of(f"{as_of}", result.context.position)
+    points = [*trend(estate_dir, entries, filecache), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
     files: dict[str, str | bytes] = dict(render_site(data))
-    if paths.handwritten.is_dir():
-        for page in sorted(paths.handwritten.rglob("*")):
-            if page.is_file() and not page.is_symlink():
-                files.setdefault(page.relative_to(paths.handwritten).as_posix(), page.read_bytes())
+    for relative, content in output.regular_files(paths.handwritten).items():
+        files.setdefault(relative, content)
     assets = resources.files("calcheck").joinpath("site/assets")
-    for name in ("calcheck.js", "calcheck.css"):
+    for name in ("calcheck.js", "calcheck.css", "iframe-worker.js"):
         files[f"assets/{name}"] = assets.joinpath(name).read_bytes()
     for schema in sorted(schema_dir().glob("*.schema.json")):
         files[f"schemas/{schema.name}"] = schema.read_bytes()
     for name, source in proofs.items():
         files[published[name]] = source.read_bytes()
-    _sync(paths.docs, files)
+    output.sync(paths.docs, files)
     return result
-
-
-def _sync(folder: Path, files: dict[str, str | bytes]) -> None:
-    """Make ``folder`` hold exactly ``files``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for existing in sorted(folder.rglob("*"), reverse=True):
-        relative = existing.relative_to(folder).as_posix()
-        if existing.is_file() and relative not in files:
-            existing.unlink()
-        elif existing.is_dir() and not any(existing.iterdir()):
-            existing.rmdir()
-    for relative, content in files.items():
-        _write(folder / relative, content)
 
 
 def engine_command(name: str, paths: SitePaths, serve: bool = False, address: str = "127.0.0.1:8000") -> list[str]:
     if name == "mkdocs":
         verb = ["serve", "--dev-addr", address] if serve else ["build", "--strict"]
-        return [sys.executable, "-m", "mkdocs", *verb, "--config-file", str(paths.config)]
+        # -P: the working directory is not put on the module path, so a folder named mkdocs there is not imported
+        return [sys.executable, "-P", "-m", "mkdocs", *verb, "--config-file", str(paths.config)]
     if name == "zensical":
-        executable = shutil.which("zensical") or str(Path(sys.executable).with_name("zensical"))
+        executable = _zensical()
         verb = ["serve", "--dev-addr", address] if serve else ["build", "--clean"]
         return [executable, *verb, "--config-file", str(paths.config)]
     raise UsageError(f"unknown site engine {name!r}; use one of: {', '.join(ENGINES)}")
 
 
+def _zensical() -> str:
+    """Zensical beside this Python, else on the absolute entries of PATH (never one relative to the working folder)."""
+    own = Path(sys.executable).with_name("zensical")
+    if own.is_file():
+        return str(own)
+    absolute = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(p))
+    return shutil.which("zensical", path=absolute) or str(own)
+
+
+def require_engine(name: str) -> None:
+    """Stop with one line naming what to install when the site engine is missing (the lean install has none)."""
+    if name == "mkdocs" and not (_importable("mkdocs") and _importable("material")):
+        raise CalcheckError("MkDocs with Material for MkDocs is not installed: pip install 'calcheck[site]'")
+    if name == "zensical" and not (shutil.which("zensical") or Path(sys.executable).with_name("zensical").exists()):
+        raise CalcheckError("Zensical is not installed: pip install zensical")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a module blocked in sys.modules, or a broken one
+        return False
+
+
 def run_engine(name: str, paths: SitePaths) -> None:
     """Build the HTML with MkDocs or Zensical; their output goes to stderr, failures stop calcheck."""
     command = engine_command(name, paths)
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise CalcheckError(f"{name} is not installed: pip install 'calcheck[site]'") from None
+    require_engine(name)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise CalcheckError(f"{name} build failed:\n{done.stderr.strip() or done.stdout.strip()}")
 
 
 def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name: str, address: str) -> None:
-    """Preview the site: the engine serves and live-reloads; calcheck regenerates pages when the YAML changes."""
+    """Preview the site: the engine serves and live-reloads; calcheck regenerates pages when the YAML changes.
+
+    The engine's temporary build folder lives in a folder of calcheck's own, removed however the server stops.
+    """
+    command = engine_command(engine_name, paths, serve=True, address=address)
+    require_engine(engine_name)
+    require_free(address)
     generate(estate_dir, paths, as_of or dt.date.today())
-    process = subprocess.Popen(engine_command(engine_name, paths, serve=True, address=address))
-    seen = _stamp(estate_dir, paths.handwritten)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the server too when calcheck is asked to stop
-    try:
-        while process.poll() is None:
-            time.sleep(1.0)
-            now = _stamp(estate_dir, paths.handwritten)
-            if now != seen:
-                seen = now
-                generate(estate_dir, paths, as_of or dt.date.today())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with tempfile.TemporaryDirectory(prefix="calcheck-serve-") as scratch:
+        process = subprocess.Popen(command, env={**os.environ, "TMPDIR": scratch})
+        seen = _stamp(estate_dir, paths.handwritten)
+        try:
+            while process.poll() is None:
+                time.sleep(1.0)
+                now = _stamp(estate_dir, paths.handwritten)
+                if now != seen:
+                    seen = now
+                    generate(estate_dir, paths, as_of or dt.date.today(), fresh=False)
+        finally:
+            _stop(process)
+    if process.returncode != 0:
+        raise CalcheckError(f"{engine_name} serve stopped with exit code {process.returncode}")
+
+
+def require_free(address: str) -> None:
+    """Refuse at once, in one line, an address that cannot be served on (the port taken, the host not ours)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--dev-addr {address!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UsageError(f"cannot serve on {address}: {reason}; choose another with --dev-addr HOST:PORT") from None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask the server to stop as Ctrl-C does (it cleans up), then insist."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            return
+        process.send_signal(signum)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from calcheck.licensing.engine import CheckResult
 from calcheck.outputs.bygroup import COLUMNS, GROUPINGS, Group, breakdown, total_group
 from calcheck.outputs.report import money
-from calcheck.site.markup import table
+from calcheck.site.markup import WIDE, Layout, table
 
 PAGE = "by-group.md"
 
@@ -20,7 +20,7 @@ def render(result: CheckResult) -> dict[str, str]:
     context = result.context
     currency = context.position.currency
     lines = [
-        "# By department and cost centre",
+        WIDE + "# By department and cost centre",
         "",
         f"The position as of {context.as_of}, shared out to the departments and cost centres of the people and "
         "devices concerned. *Chargeback* is what each group's need costs at the holdings' unit prices; the totals "
@@ -28,10 +28,11 @@ def render(result: CheckResult) -> dict[str, str]:
     ]
     for by, label in GROUPINGS.items():
         split = breakdown(result.estate, context.analysis, context.position, by)
-        rows = [*(_row(g, currency) for g in split.groups), _row(total_group(split), currency)]
+        rows = [_row(g, currency) for g in split.groups]
+        layout = Layout(id=f"by-{by}", numeric=frozenset(range(1, len(COLUMNS) + 1)))
         lines += [
             "",
             f"## By {label.lower()}",
-            table([label, *COLUMNS], rows).replace("<table>", f'<table id="by-{by}">', 1),
+            table([label, *COLUMNS], rows, layout=layout, footer=[_row(total_group(split), currency)]),
         ]
     return {PAGE: "\n".join(lines) + "\n"}

@@ -7,37 +7,81 @@ script renders with ``textContent``, so they stay fast for tens of thousands of 
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import json
 import re
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import KINDS
 from calcheck.estate.model import Estate, Holding
-from calcheck.estate.schema import load_schemas, schema_uri
-from calcheck.git.history import Entry
+from calcheck.estate.schema import load_schemas, schema_dir, schema_uri
+from calcheck.git.history import Entry, summarise
+from calcheck.licensing.elp import Pool, Position
 from calcheck.licensing.engine import CheckResult
 from calcheck.licensing.rules import REGISTRY
-from calcheck.licensing.rules.example import load_example
+from calcheck.licensing.rules.example import load_examples
+from calcheck.outputs.export import to_csv
 from calcheck.outputs.report import money
-from calcheck.site import bygroup, charts
-from calcheck.site.markup import cell, link, script_data, slug, table, text
+from calcheck.site import bygroup, charts, records
+from calcheck.site.markup import WIDE, Layout, attr, cell, csv_text, link, script_data, slug, table, text, value
+from calcheck.site.pseudonyms import Pseudonyms
 
 Files = dict[str, str]
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 
 
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
-    label: str
+    label: str  # the day, YYYY-MM-DD
     owned: int
     assigned: int
     required: int
     shortfall: int
+    pools: tuple[tuple[str, int, int, int, int], ...] = ()  # (pool key, owned, assigned, required, shortfall)
+
+    @classmethod
+    def of(cls, label: str, position: Position) -> TrendPoint:
+        """The point for a computed position: its totals and each pool's numbers."""
+        pools = tuple((pool_name(p.cal, p.version, p.type), p.owned, p.assigned, p.required, p.shortfall)
+                      for p in position.pools)  # fmt: skip
+        owned, assigned, required, shortfall = (
+            position.total(a) for a in ("owned", "assigned", "required", "shortfall")
+        )
+        return cls(label, owned, assigned, required, shortfall, pools)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"totals": [self.owned, self.assigned, self.required, self.shortfall], "pools": list(self.pools)}
+
+    @classmethod
+    def from_json(cls, label: str, stored: object) -> TrendPoint | None:
+        """A cached point, or None when what is stored is not exactly what ``to_json`` writes."""
+        if not isinstance(stored, dict) or set(stored) != {"totals", "pools"}:
+            return None
+        totals, pools = stored["totals"], stored["pools"]
+        if not _ints(totals, 4) or not isinstance(pools, list):
+            return None
+        if not all(isinstance(p, list) and len(p) == 5 and isinstance(p[0], str) and _ints(p[1:], 4) for p in pools):
+            return None
+        return cls(
+            label, totals[0], totals[1], totals[2], totals[3], tuple((p[0], p[1], p[2], p[3], p[4]) for p in pools)
+        )
+
+
+def _ints(values: object, count: int) -> bool:
+    return (
+        isinstance(values, list)
+        and len(values) == count
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)
+    )
+
+
+def pool_name(cal: str, version: str, cal_type: str) -> str:
+    """A pool's stable key in the trend: CAL id, version and type."""
+    return f"{cal}|{version}|{cal_type}"
 
 
 @dataclass(slots=True)
@@ -54,20 +98,18 @@ class Names:
 
     def __init__(self, estate: Estate) -> None:
         self.enabled = bool(estate.config and estate.config.pseudonymise_people)
-        self.map = (
-            {p.id: f"person-{hashlib.sha256(p.id.encode()).hexdigest()[:8]}" for p in estate.index("people").values()}
-            if self.enabled
-            else {}
-        )
+        self._pseudonyms = Pseudonyms(estate.index("people").values() if self.enabled else [])
+        self.map = self._pseudonyms.by_id
 
     def id(self, person_id: str) -> str:
         return self.map.get(person_id, person_id)
 
-    def scrub(self, sentence: str) -> str:
-        """Replace person ids inside generated sentences (messages, history) by pseudonyms."""
-        if not self.enabled:
+    def scrub(self, sentence: Any) -> Any:
+        """Any text from the estate or its history with every person's id, name and e-mail replaced by their
+        pseudonym (when the estate asks for pseudonyms); other values as they are."""
+        if not self.enabled or not isinstance(sentence, str):
             return sentence
-        return _TOKEN.sub(lambda m: self.map.get(m.group(0), m.group(0)), sentence)
+        return self._pseudonyms.replace(sentence)
 
 
 def render_site(data: SiteInput) -> Files:
@@ -79,9 +121,11 @@ def render_site(data: SiteInput) -> Files:
     files.update(bygroup.render(data.result))  # the position by department and cost centre (issue 18)
     files.update(_directory(data, names))
     files.update(_findings(data, names))
+    files.update(records.render(data.result, names))
     files.update(_history(data, names))
     files.update(_rules_reference())
     files.update(_data_model())
+    files.update(_not_found())
     return files
 
 
@@ -90,6 +134,10 @@ def _severity_counts(findings: list[Finding]) -> dict[Severity, int]:
     for finding in findings:
         counts[finding.severity] += 1
     return counts
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _dashboard(data: SiteInput) -> Files:
@@ -109,10 +157,13 @@ def _dashboard(data: SiteInput) -> Files:
         ("Warnings", counts[Severity.WARNING]),
     ]
     verdict = "COMPLIANT" if compliant else "NOT COMPLIANT"
+    reasons = _reasons(result)
     lines = [
-        f"# {text(organisation)}",
+        WIDE + f"# {text(organisation)}",
         "",
         f'<p class="cc-verdict cc-{"ok" if compliant else "fail"}" id="verdict">{verdict}</p>',
+        "",
+        '<ul class="cc-reasons" id="reasons">' + "".join(f"<li>{r}</li>" for r in reasons) + "</ul>" if reasons else "",
         "",
         f"Effective License Position as of **{position.as_of}**.",
         "",
@@ -121,23 +172,17 @@ def _dashboard(data: SiteInput) -> Files:
         + "</dl>",
         "",
         "## Position by CAL pool",
+        "",
+        "Each bar shows a pool's use: the fill is what is assigned, the black mark what is required and the dashed"
+        " line what is owned. Rows short of CALs are highlighted.",
         _elp_table(result),
         "## Position over time",
         "",
     ]
     files: Files = {}
     if data.trend:
-        files["charts/position.svg"] = charts.line_chart(
-            "Owned, assigned, required and shortfall over time",
-            [p.label for p in data.trend],
-            {
-                "owned": [p.owned for p in data.trend],
-                "assigned": [p.assigned for p in data.trend],
-                "required": [p.required for p in data.trend],
-                "shortfall": [p.shortfall for p in data.trend],
-            },
-        )
-        lines.append("![Position over time](charts/position.svg)")
+        files.update(_trend_charts("position", "Owned, assigned and required over time", data.trend, None))
+        lines.append(_picture("charts/position", "Owned, assigned, required and shortfall over time"))
     else:
         lines.append("No git history is available for this estate.")
     lines += ["", f"See the [findings](findings.md) ({len(result.findings)}) and the [holdings](holdings.md)."]
@@ -145,27 +190,101 @@ def _dashboard(data: SiteInput) -> Files:
     return files
 
 
+def _reasons(result: CheckResult) -> list[str]:
+    """Why the estate is not compliant, in one or two lines with links: pools short, error findings by rule."""
+    position = result.context.position
+    reasons = []
+    short = [p for p in position.pools if p.shortfall]
+    if short:
+        pools = ", ".join(f'<a href="#{_pool_anchor(p)}">{value(p.label)}</a> by {p.shortfall}' for p in short)
+        cost = money(position.shortfall_cost, position.currency)
+        reasons.append(
+            f"{_plural(position.total('shortfall'), 'CAL')} short (cost {cell(cost)}) in "
+            f"{_plural(len(short), 'pool')}: {pools}."
+        )
+    errors = Counter(f.rule for f in result.findings if f.severity is Severity.ERROR)
+    if errors:
+        rules = ", ".join(
+            f'<a href="findings.html?rule={attr(quote(rule))}&amp;severity=error">{cell(rule)}</a> {n}'
+            for rule, n in sorted(errors.items(), key=lambda item: (-item[1], item[0]))
+        )
+        reasons.append(f"{_plural(sum(errors.values()), 'error finding')}: {rules}.")
+    return reasons
+
+
+def _pool_anchor(pool: Pool) -> str:
+    return "pool-" + slug(pool_name(pool.cal, pool.version, pool.type))
+
+
+def _bar(owned: int, assigned: int, required: int) -> str:
+    """A pool's use as a small bar in its row: assigned as the fill, required as a mark, owned as a dashed line."""
+    scale = max(owned, assigned, required, 1)
+    over = " cc-over" if assigned > owned or required > owned else ""
+    summary = f"{assigned} assigned, {required} required, {owned} owned"
+    return (
+        f'<span class="cc-bar{over}" role="img" aria-label="{summary}" title="{summary}">'
+        f'<span class="cc-fill" style="width:{100 * assigned / scale:.1f}%"></span>'
+        f'<span class="cc-owned" style="width:{100 * owned / scale:.1f}%"></span>'
+        f'<span class="cc-need" style="left:{100 * required / scale:.1f}%"></span></span>'
+    )
+
+
 def _elp_table(result: CheckResult) -> str:
     position = result.context.position
     rows = [
         [
-            p.label,
-            p.kind,
+            cell(p.label),
+            cell(p.kind),
+            _bar(p.owned, p.assigned, p.required),
             *p.counts(),
-            money(p.shortfall_cost, position.currency),
+            cell(money(p.shortfall_cost, position.currency)),
         ]
         for p in position.pools
     ]
-    rows.append(
-        [
-            "Total",
-            "",
-            *position.totals(),
-            money(position.shortfall_cost, position.currency),
-        ]
+    total = ["Total", "", "", *position.totals(), money(position.shortfall_cost, position.currency)]
+    headers = [
+        "CAL pool",
+        "Kind",
+        "Use",
+        "Owned",
+        "Assigned",
+        "Required",
+        "Surplus",
+        "Shortfall",
+        "Reclaimable",
+        "Cost",
+    ]
+    layout = Layout(
+        id="elp",
+        numeric=frozenset(range(3, 10)),
+        keep=frozenset({1}),
+        row_classes=["cc-short" if p.shortfall else "" for p in position.pools],
+        row_ids=[_pool_anchor(p) for p in position.pools],
     )
-    headers = ["CAL pool", "Kind", "Owned", "Assigned", "Required", "Surplus", "Shortfall", "Reclaimable", "Cost"]
-    return table(headers, rows).replace("<table>", '<table id="elp">', 1)
+    return table(headers, rows, raw_columns=frozenset(range(3)), layout=layout, footer=[total])
+
+
+def _trend_charts(name: str, title: str, points: Sequence[TrendPoint], pool: str | None) -> Files:
+    """A wide and a narrow drawing of one trend (the page shows the narrow one on a phone)."""
+    dates = [dt.date.fromisoformat(p.label) for p in points]
+    if pool is None:
+        numbers = [(p.owned, p.assigned, p.required, p.shortfall) for p in points]
+    else:
+        found = [{key: rest for key, *rest in p.pools}.get(pool, [0, 0, 0, 0]) for p in points]
+        numbers = [(n[0], n[1], n[2], n[3]) for n in found]
+    series = {label: [n[i] for n in numbers] for i, label in enumerate(("owned", "assigned", "required"))}
+    shortfall = [n[3] for n in numbers]
+    return {
+        f"charts/{name}.svg": charts.trend_chart(title, dates, series, shortfall, width=900),
+        f"charts/{name}-narrow.svg": charts.trend_chart(title, dates, series, shortfall, width=420),
+    }
+
+
+def _picture(base: str, alt: str) -> str:
+    return (
+        f'<div class="cc-chart"><picture><source media="(max-width: 44.9375em)" srcset="{attr(base)}-narrow.svg">'
+        f'<img src="{attr(base)}.svg" alt="{attr(alt)}"></picture></div>'
+    )
 
 
 def _holding_rows(data: SiteInput) -> list[list[Any]]:
@@ -175,7 +294,7 @@ def _holding_rows(data: SiteInput) -> list[list[Any]]:
         assigned = len(analysis.in_force.get(holding.id, []))
         rows.append(
             [
-                link(f"holdings/{slug(holding.id)}.md".replace(".md", ".html"), holding.id),
+                link(f"holdings/{slug(holding.id)}.html", holding.id),
                 cell(holding.cal),
                 cell(holding.version or ""),
                 cell(holding.type),
@@ -191,23 +310,24 @@ def _holding_rows(data: SiteInput) -> list[list[Any]]:
 
 
 def _holdings(data: SiteInput, names: Names) -> Files:
-    headers = [
-        "Holding",
-        "CAL",
-        "Version",
-        "Type",
-        "Quantity",
-        "Assigned",
-        "Channel",
-        "Purchased",
-        "SA or term end",
-        "Proof of purchase",
-    ]
+    headers = ["Holding", "CAL", "Version", "Type", "Quantity", "Assigned", "Channel", "Purchased", "SA or term end",
+               "Proof of purchase"]  # fmt: skip
+    holdings = list(data.result.estate.index("holdings").values())
+    analysis = data.result.context.analysis
+    layout = Layout(
+        id="holdings",
+        numeric=frozenset({4, 5, 7, 8}),
+        keep=frozenset({2, 3, 6}),
+        filters=frozenset({1, 3, 6}),
+        page=100,
+        row_classes=["cc-short" if len(analysis.in_force.get(h.id, [])) > h.quantity else "" for h in holdings],
+    )
     files: Files = {
-        "holdings.md": "# Holdings\n\nEvery CAL purchase, with its proof of purchase.\n"
-        + table(headers, _holding_rows(data), raw_columns=frozenset(range(10)))
+        "holdings.md": WIDE
+        + "# Holdings\n\nEvery CAL purchase, with its proof of purchase. Holdings with more assignments than CALs"
+        " are highlighted.\n" + table(headers, _holding_rows(data), raw_columns=frozenset(range(10)), layout=layout)
     }
-    for holding in data.result.estate.index("holdings").values():
+    for holding in holdings:
         files.update(_holding_page(data, holding, names))
     return files
 
@@ -217,76 +337,109 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
     analysis = data.result.context.analysis
     assigned = analysis.in_force.get(holding.id, [])
     pool = next((p for p in data.result.context.position.pools if holding.id in p.holdings), None)
+    agreement = link(f"../agreements.html#{slug(holding.agreement)}", holding.agreement) if holding.agreement else ""
     facts = [
-        ("CAL", holding.cal),
-        ("Kind", holding.kind or ""),
-        ("Version", holding.version or ""),
-        ("Type", holding.type),
-        ("Quantity", holding.quantity),
-        ("Channel", holding.channel),
-        ("Agreement", holding.agreement or ""),
-        ("Purchased", holding.purchased),
-        ("Software Assurance until", holding.sa_until or ""),
-        ("Subscription until", holding.subscription_until or ""),
-        ("Unit price", holding.unit_price or ""),
-        ("Currency", holding.currency or ""),
-        ("Owner", holding.owner or ""),
-        ("Tags", ", ".join(holding.tags)),
-        ("Entitlement", analysis.entitlement.get(holding.id) or "in force"),
+        ("CAL", cell(holding.cal)),
+        ("Kind", cell(holding.kind or "")),
+        ("Version", cell(holding.version or "")),
+        ("Type", cell(holding.type)),
+        ("Quantity", cell(holding.quantity)),
+        ("Channel", cell(holding.channel)),
+        ("Agreement", agreement),
+        ("Purchased", cell(holding.purchased)),
+        ("Software Assurance until", cell(holding.sa_until or "")),
+        ("Subscription until", cell(holding.subscription_until or "")),
+        ("Unit price", cell(holding.unit_price or "")),
+        ("Currency", cell(holding.currency or "")),
+        ("Owner", cell(names.scrub(holding.owner or ""))),  # an owner or a tag may name a person
+        ("Tags", cell(names.scrub(", ".join(holding.tags)))),
+        ("Entitlement", cell(analysis.entitlement.get(holding.id) or "in force")),
+        ("Pool", link(f"../index.html#{_pool_anchor(pool)}", pool.label) if pool else ""),
     ]
+    facts = [(key, names.scrub(value)) for key, value in facts]  # an owner or a tag may name a person
     proofs = []
     for proof in holding.proofs:
         published = data.published_proofs.get(proof.file or "")
         document = link(f"../{published}", proof.file) if published else cell(proof.file or "")
         state = proof.file_state.value if proof.file_state else ""
-        proofs.append([cell(proof.type), cell(proof.ref), cell(proof.date or ""), document, cell(state)])
-    rows = [
-        [
-            a.id,
-            names.id(a.assignee[1]) if a.person else a.assignee[1],
-            a.assignee[0],
-            str(a.since),
-            str(a.until or ""),
-            a.reason or "",
-        ]
-        for a in sorted(assigned, key=lambda a: a.id)
-    ]
+        proofs.append([cell(proof.type), cell(names.scrub(proof.ref)), cell(proof.date or ""), document, cell(state)])
+    people = data.result.estate.index("people")
+    devices = data.result.estate.index("devices")
+
+    rows = []
+    for a in sorted(assigned, key=lambda a: a.id):
+        if a.person is not None:
+            person = people.get(a.person)
+            shown = names.id(a.person)
+            row = [a.id, shown, shown if names.enabled or person is None else person.name, "person"]
+        else:
+            device = devices.get(a.device or "")
+            row = [a.id, a.device or "", (device.name or "") if device is not None else "", "device"]
+        rows.append([*row, str(a.since), str(a.until or ""), a.reason or ""])
+    columns = ["Assignment", "Assignee", "Name", "Kind", "Since", "Until", "Reason"]
     files: Files = {
         f"data/holding-{name}.js": script_data(
-            f"holding-{name}", {"columns": ["Assignment", "Assignee", "Kind", "Since", "Until", "Reason"], "rows": rows}
+            f"holding-{name}",
+            {"columns": columns, "rows": rows, "numeric": [4, 5], "keep": [3], "filters": [3], "page": 50},
         ),
         f"charts/holding-{name}.svg": charts.usage_bar(holding.quantity, len(assigned), pool.required if pool else 0),
     }
+    trend = ""
+    if pool is not None and len(data.trend) > 1:
+        key = pool_name(pool.cal, pool.version, pool.type)
+        files.update(_trend_charts(f"pool-{slug(key)}", f"{pool.label} over time", data.trend, key))
+        trend = _picture(f"../charts/pool-{slug(key)}", f"{pool.label} over time")
     history = [e.only(holding.id) for e in data.history]
     history_rows = [
-        [str(e.date.date()), e.short, names.scrub(e.author), names.scrub("; ".join(ev.text for ev in e.events))]
-        for e in history
+        [
+            cell(e.date.date()),
+            cell(e.short),
+            cell(names.scrub(e.author)),
+            "<br>".join(cell(names.scrub(ev.text)) for ev in summarise(list(e.events))),
+        ]
+        for e in reversed(history)
         if e.events
     ]
     lines = [
-        f"# Holding {text(holding.id)}",
+        WIDE + f"# Holding {text(holding.id)}",
         "",
-        table(["Field", "Value"], facts),
+        table(["Field", "Value"], facts, raw_columns=frozenset({1}), layout=Layout(sortable=False)),
         "## Proof of purchase",
         table(["Type", "Reference", "Date", "Document", "File check"], proofs, raw_columns=frozenset(range(5)))
         if proofs
         else "\nNo proof of purchase is recorded.\n",
         "## Utilisation",
         "",
-        f"![Utilisation of {text(holding.id)}](../charts/holding-{name}.svg)",
+        f'<div class="cc-chart"><img src="../charts/holding-{name}.svg" alt="Utilisation of {attr(holding.id)}"></div>',
         "",
+        *(["## Its pool over time", "", trend, ""] if trend else []),
         "## Assignments in force",
         "",
-        f'<div class="cc-table" data-source="holding-{name}"></div>',
-        f'<script src="../data/holding-{name}.js"></script>',
+        _data_holder(f"holding-{name}", f"../data/holding-{name}.js", len(rows), "assignments in force", None),
         "",
         "## Change history",
-        table(["Date", "Commit", "Author", "What changed"], history_rows)
+        table(
+            ["Date", "Commit", "Author", "What changed"],
+            history_rows,
+            raw_columns=frozenset(range(4)),
+            layout=Layout(page=25, keep=frozenset({0, 1})),
+        )
         if history_rows
         else "\nNo recorded changes.\n",
     ]
     files[f"holdings/{name}.md"] = "\n".join(lines) + "\n"
     return files
+
+
+def _data_holder(source: str, script: str, count: int, what: str, csv: str | None) -> str:
+    """Where the site's script draws a data table, and what a reader without JavaScript sees instead."""
+    download = f' Its data is in <a href="{attr(csv)}">{attr(csv.rsplit("/", 1)[-1])}</a>.' if csv else ""
+    return (
+        f'<div class="cc-table" data-source="{attr(source)}"></div>\n'
+        f'<noscript><p class="cc-noscript">This table lists {count} {cell(what)}, with a search box, filters and'
+        f" pages; it needs JavaScript.{download}</p></noscript>\n"
+        f'<script src="{attr(script)}"></script>'
+    )
 
 
 def _directory(data: SiteInput, names: Names) -> Files:
@@ -302,13 +455,20 @@ def _directory(data: SiteInput, names: Names) -> Files:
             names.id(p.id) if names.enabled else p.name,
             p.kind,
             p.status,
-            p.department or "",
+            names.scrub(p.department or ""),
             ", ".join(held.get(("person", p.id), [])),
         ]
         for p in estate.index("people").values()
     ]
     devices = [
-        [d.id, d.name or "", d.kind, d.status, d.department or "", ", ".join(held.get(("device", d.id), []))]
+        [
+            d.id,
+            names.scrub(d.name or ""),  # "Ann Lee's laptop"
+            d.kind,
+            d.status,
+            names.scrub(d.department or ""),
+            ", ".join(held.get(("device", d.id), [])),
+        ]
         for d in estate.index("devices").values()
     ]
     files: Files = {}
@@ -316,12 +476,20 @@ def _directory(data: SiteInput, names: Names) -> Files:
         ("people", "People", ["Person", "Name", "Kind", "Status", "Department", "CALs held"], people),
         ("devices", "Devices", ["Device", "Name", "Kind", "Status", "Department", "CALs held"], devices),
     ):
-        files[f"data/{page}.js"] = script_data(page, {"columns": columns, "rows": rows})
+        files[f"data/{page}.js"] = script_data(
+            page, {"columns": columns, "rows": rows, "keep": [2, 3], "filters": [2, 3], "page": 50}
+        )
+        files[f"data/{page}.csv"] = csv_text(to_csv((columns, rows)).decode("utf-8"))
         files[f"{page}.md"] = (
-            f"# {title}\n\n{len(rows)} records. Type in the box to filter; click a column heading to sort.\n\n"
-            f'<div class="cc-table" data-source="{page}"></div>\n<script src="data/{page}.js"></script>\n'
+            WIDE + f"# {title}\n\n{len(rows)} records. Search by name, id or any text; filter by kind and status; "
+            "select a column heading (or press Enter on it) to sort.\n\n"
+            + _data_holder(page, f"data/{page}.js", len(rows), page, f"data/{page}.csv")
+            + "\n"
         )
     return files
+
+
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def _findings(data: SiteInput, names: Names) -> Files:
@@ -330,9 +498,10 @@ def _findings(data: SiteInput, names: Names) -> Files:
     def rows(findings: list[Finding]) -> list[list[str]]:
         return [
             [
-                cell(f.severity.label),
-                link(f"reference/rules.html#{f.rule}", f.rule),
-                cell(f"{f.path}:{f.line}:{f.column}"),
+                f'<span class="cc-badge cc-badge-{attr(f.severity.label)}">{cell(f.severity.label)}</span>',
+                f'<span class="cc-nowrap">{link(f"reference/rules.html#{f.rule}", f.rule)}</span>',
+                cell(names.scrub(f.path)),
+                cell(f"{f.line}:{f.column}"),
                 cell(names.scrub(f.message)),
                 cell(names.scrub(f.hint)),
                 cell(REGISTRY[f.rule].source if f.rule in REGISTRY else ""),
@@ -340,40 +509,62 @@ def _findings(data: SiteInput, names: Names) -> Files:
             for f in findings
         ]
 
-    headers = ["Severity", "Rule", "Where", "Finding", "What to do", "Source"]
-    waivers = [
-        [
-            w.id,
-            w.rule,
-            ", ".join(w.records) or "all records",
-            w.owner,
-            w.reason,
-            str(w.expires),
-            "expired" if w.expires < result.context.as_of else "in force",
-        ]
-        for w in result.estate.index("waivers").values()
-    ]
-    audits = [
-        [a.id, str(a.date), a.auditor, a.type, a.scope or "", a.result]
-        for a in sorted(result.estate.index("audits").values(), key=lambda a: a.date, reverse=True)
-    ]
+    def layout(findings: list[Finding], name: str) -> Layout:
+        return Layout(
+            id=name,
+            filters=frozenset({0, 1, 2}),
+            numeric=frozenset({3}),
+            page=50,
+            row_classes=[f"cc-sev-{f.severity.label}" for f in findings],
+        )
+
+    headers = ["Severity", "Rule", "File", "Line", "Finding", "What to do", "Source"]
+    raw = frozenset(range(7))
     lines = [
-        "# Findings, waivers and audits",
+        WIDE + "# Findings",
         "",
-        f"As of {result.context.as_of}: {len(result.findings)} findings, {len(result.waived)} waived.",
+        f"As of {result.context.as_of}: {len(result.findings)} findings, {len(result.waived)} waived. "
+        "Filter by severity, rule or file, search the text, sort by any column.",
         "",
+        "## By rule",
+        _by_rule(result.findings) if result.findings else "\nNone.\n",
         "## Findings",
-        table(headers, rows(result.findings), raw_columns=frozenset(range(6))) if result.findings else "\nNone.\n",
-        "## Waived findings",
-        table(headers, rows(result.waived), raw_columns=frozenset(range(6))) if result.waived else "\nNone.\n",
-        "## Waivers",
-        table(["Waiver", "Rule", "Records", "Owner", "Reason", "Expires", "State"], waivers)
-        if waivers
+        table(headers, rows(result.findings), raw_columns=raw, layout=layout(result.findings, "findings"))
+        if result.findings
         else "\nNone.\n",
-        "## Audits",
-        table(["Audit", "Date", "Auditor", "Type", "Scope", "Result"], audits) if audits else "\nNone.\n",
+        "## Waived findings",
+        "",
+        "Findings a [waiver](waivers.md) covers.",
+        table(headers, rows(result.waived), raw_columns=raw, layout=layout(result.waived, "waived"))
+        if result.waived
+        else "\nNone.\n",
     ]
     return {"findings.md": "\n".join(lines) + "\n"}
+
+
+def _by_rule(findings: list[Finding]) -> str:
+    """The findings grouped by rule, with a count of each severity and a link that filters the list."""
+    counts: dict[str, Counter[Severity]] = defaultdict(Counter)
+    for finding in findings:
+        counts[finding.rule][finding.severity] += 1
+    ordered = sorted(
+        counts.items(), key=lambda item: (min(_SEVERITY_ORDER[s] for s in item[1]), -item[1].total(), item[0])
+    )
+    rows = [
+        [
+            f'<a href="?rule={attr(quote(rule))}#findings">{cell(rule)}</a>',
+            cell(REGISTRY[rule].title if rule in REGISTRY else ""),
+            tally[Severity.ERROR],
+            tally[Severity.WARNING],
+            tally[Severity.INFO],
+            tally.total(),
+        ]
+        for rule, tally in ordered
+    ]
+    headers = ["Rule", "Title", "Errors", "Warnings", "Info", "Total"]
+    return table(
+        headers, rows, raw_columns=frozenset({0, 1}), layout=Layout(id="by-rule", numeric=frozenset({2, 3, 4, 5}))
+    )
 
 
 def _commit_link(repo_url: str | None, sha: str) -> str:
@@ -388,30 +579,32 @@ def _history(data: SiteInput, names: Names) -> Files:
             cell(e.date.date()),
             _commit_link(data.repo_url, e.sha),
             cell(names.scrub(e.author)),
-            cell(e.title),
+            cell(names.scrub(e.title)),
             "<br>".join(cell(names.scrub(ev.text)) for ev in e.events),
         ]
         for e in reversed(data.history)
         if e.events
     ]
-    body = table(["Date", "Commit", "Author", "Change", "What it did"], rows, raw_columns=frozenset(range(5)))
+    body = table(["Date", "Commit", "Author", "Change", "What it did"], rows, raw_columns=frozenset(range(5)),
+                 layout=Layout(id="history", page=50, keep=frozenset({0, 1})))  # fmt: skip
     intro = "The estate's change log, newest first, in licensing terms."
-    return {"history.md": f"# Change history\n\n{intro}\n" + (body if rows else "\nNo git history is available.\n")}
+    return {
+        "history.md": WIDE + f"# Change history\n\n{intro}\n" + (body if rows else "\nNo git history is available.\n")
+    }
 
 
 def _rules_reference() -> Files:
     lines = ["# Rules", "", "Every rule calcheck applies, with its licensing source and examples.", ""]
     for rule in REGISTRY.values():
         lines += [
-            f'<h2 id="{rule.id}">{cell(rule.id)}: {cell(rule.title)}</h2>',
+            f"## {text(rule.id)}: {text(rule.title)} {{ #{rule.id} }}",
             "",
             f"Severity **{rule.severity.label}**, source {text(rule.source)}.",
             "",
             text(rule.docs),
             "",
         ]
-        example = load_example(rule.id)
-        if example is not None:
+        for example in load_examples(rule.id):
             lines += [f"Example (as of {example.as_of}): {text(example.description)}", ""]
             for label, changed in (("Fails with", example.changes_failing), ("Passes with", example.changes_passing)):
                 for path, content in changed.items():
@@ -446,21 +639,24 @@ def _schema_rows(schema: dict[str, Any], definition: dict[str, Any]) -> list[lis
 
 def _data_model() -> Files:
     schemas = load_schemas()
+    published = sorted(path.name for path in schema_dir().glob("*.schema.json"))
     lines = [
         "# Data model",
         "",
-        "Each file of the estate holds one document of one kind. The JSON Schemas are "
-        "published beside this page ([schemas/](../schemas/config.schema.json)).",
+        "Each file of the estate holds one document of one kind. The JSON Schemas are published beside this page:",
+        "",
+        *(f"- [{text(name)}](../schemas/{name})" for name in published),
         "",
     ]
     for kind in KINDS:
         schema = schemas[schema_uri(kind)]
+        file_name = schema["$id"].rsplit("/", 1)[-1]
         lines += [
             f"## {text(kind)}",
             "",
             text(schema.get("description", "")),
             "",
-            f"Schema: `{schema['$id']}`",
+            f"Schema: [{text(file_name)}](../schemas/{file_name}) (`{schema['$id']}`)",
             table(["Key", "Type", "Required", "Meaning"], _schema_rows(schema, schema)),
         ]
         for name, definition in schema.get("$defs", {}).items():
@@ -470,6 +666,43 @@ def _data_model() -> Files:
                     table(["Key", "Type", "Required", "Meaning"], _schema_rows(schema, definition)),
                 ]
     return {"reference/data-model.md": "\n".join(lines) + "\n"}
+
+
+# A host serves the 404 page for a missing address at any depth (GitHub Pages: anywhere below /<repository>/),
+# where its relative links would point below the site. The page finds the site's root (the nearest folder above
+# it that holds the site's own script) and points its links and stylesheets there. It uses no data.
+_FIND_ROOT = """<script>
+(function () {
+  "use strict";
+  var here = window.location.pathname.replace(/[^/]*$/, ""), folders = [];
+  for (var folder = here; folder; folder = folder.replace(/[^/]*\\/$/, "")) { folders.push(folder); }
+  function repoint(root) {
+    Array.prototype.forEach.call(document.querySelectorAll("link[href], a[href]"), function (node) {
+      var href = node.getAttribute("href");
+      if (!/^([a-z][a-z0-9+.-]*:|\\/|#)/i.test(href)) {
+        node.setAttribute("href", new URL(href, window.location.origin + root).href);
+      }
+    });
+  }
+  (function probe(index) {
+    if (index >= folders.length || window.location.protocol === "file:") { return; }
+    fetch(folders[index] + "assets/calcheck.js", {method: "HEAD"}).then(function (response) {
+      if (!response.ok) { probe(index + 1); } else if (folders[index] !== here) { repoint(folders[index]); }
+    }, function () { probe(index + 1); });
+  }(0));
+}());
+</script>"""
+
+
+def _not_found() -> Files:
+    """The page a host shows for a missing address: an ordinary page of the site (relative links), which points
+    its links at the site's root when it is shown below it (see ``_FIND_ROOT``)."""
+    return {
+        "404.md": "---\nsearch:\n  exclude: true\n---\n\n# Page not found\n\n"
+        "There is no page at this address. It may belong to a record that was removed or renamed.\n\n"
+        "Go to the [dashboard](index.md), the [holdings](holdings.md) or the [findings](findings.md), "
+        "or use the search.\n\n" + _FIND_ROOT + "\n"
+    }
 
 
 Renderer = Callable[[SiteInput], Files]

@@ -1,22 +1,27 @@
 """calcheck's benchmarks: each figure as a ratio against a floor measured in the same run.
 
-    python tests/benchmarks/run.py [--workdir /tmp/calcheck-bench] [--runs 3] [--commits 5000]
+    python tests/benchmarks/run.py [--workdir DIR] [--runs 5] [--commits 5000] [--style real|flow|block]
 
-Generates (once, then reuses) synthetic estates of 10k, 100k and 300k assignments (and the 100k one with every
-record written as a block mapping) and a git repository of the 100k estate with 5,000 commits of assignment
-changes, then times fresh processes (best of --runs) and prints a table with the machine's core count and the
-versions used. Not part of the test run.
+Generates (once, then reuses) estates of 10k, 100k and 300k assignments written the way admins and imports write
+them (``generate.py --style real``: about 0.6 people and 0.4 devices per assignment, 300 files by department,
+flow and block records mixed, comments, quoting, Unicode, optional fields, CRLF and byte-order marks), a git
+repository of the 100k estate with --commits commits (merged pull requests and file renames among them) and a
+100,000-row Active Directory export. Each row runs the command and its floor alternately in fresh processes
+--runs times and reports the median time and the median of the paired ratios, with the machine's core count and
+the versions used. Not part of the test run; the work folder is left for the next run (delete it to regenerate).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import csv
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -25,8 +30,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 AS_OF = "2026-11-30"
-SIZES = (10_000, 100_000, 300_000)
 CALCHECK = [sys.executable, "-m", "calcheck"]
+COMPOSE = (
+    "import gc, sys, yaml\nfrom pathlib import Path\ngc.disable()\n"
+    "for p in sorted(Path(sys.argv[1]).rglob('*.yaml')):\n    yaml.compose(p.read_bytes(), Loader=yaml.CSafeLoader)\n"
+)
 
 
 @dataclass
@@ -35,28 +43,43 @@ class Row:
     seconds: float
     floor_name: str = ""
     floor: float | None = None
+    ratio: float | None = None
     target: str = ""
 
-    @property
-    def ratio(self) -> float | None:
-        return None if not self.floor else self.seconds / self.floor
+
+def run_once(command: list[str], cwd: Path) -> float:
+    """Wall time of one fresh process (output discarded; exit status 1 allowed: findings, refusals)."""
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+    return elapsed
 
 
-def timed(command: list[str], cwd: Path, runs: int) -> float:
-    """Best wall time of ``runs`` fresh processes (output discarded; exit status 1 allowed: findings)."""
-    best = math.inf
+def paired(
+    name: str,
+    command: list[str],
+    cwd: Path,
+    floor_name: str,
+    floor: list[str],
+    floor_cwd: Path,
+    runs: int,
+    target: str,
+) -> Row:
+    """The command and its floor alternately, ``runs`` times: medians of the times and of the ratios."""
+    times, floors, ratios = [], [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-        elapsed = time.perf_counter() - start
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-2000:]}")
-        best = min(best, elapsed)
-    return best
+        a = run_once(command, cwd)
+        b = run_once(floor, floor_cwd)
+        times.append(a)
+        floors.append(b)
+        ratios.append(a / b)
+    return Row(name, statistics.median(times), floor_name, statistics.median(floors), statistics.median(ratios), target)
 
 
 def peak_memory(command: list[str], cwd: Path) -> int:
-    """Peak resident memory (bytes) of one fresh process running ``command``."""
+    """Peak resident memory (bytes) of one fresh process running ``command`` (a calcheck command line)."""
     probe = (
         "import resource, runpy, sys\n"
         f"sys.argv = {command[2:]!r}\n"
@@ -67,79 +90,31 @@ def peak_memory(command: list[str], cwd: Path) -> int:
     return int(done.stderr.strip().splitlines()[-1]) * 1024
 
 
-def generate(workdir: Path, commits: int) -> dict[str, Path]:
-    made = {}
-    for size in SIZES:
-        # The directory grows with the estate (50k people and 20k devices at 100k assignments), as it does in life.
-        target = workdir / f"estate-{size // 1000}k-scaled"
-        if not (target / "licenses").is_dir():
-            command = [
-                sys.executable,
-                str(HERE / "generate.py"),
-                str(target),
-                "--assignments",
-                str(size),
-                "--people",
-                str(size // 2),
-                "--devices",
-                str(size // 5),
-            ]
-            subprocess.run(command, check=True)
-        made[f"{size // 1000}k"] = target
-    block = workdir / "estate-100k-block"  # the same estate, every record a block mapping
-    if not (block / "licenses").is_dir():
-        subprocess.run([sys.executable, str(HERE / "generate.py"), str(block), "--style", "block"], check=True)
-    made["100k-block"] = block
-    repo = workdir / f"repo-100k-{commits}"
-    if not (repo / ".git").is_dir():
-        subprocess.run(
-            [
-                sys.executable,
-                str(HERE / "generate.py"),
-                str(repo),
-                "--assignments",
-                "100000",
-                "--commits",
-                str(commits),
-            ],
-            check=True,
-        )
-    made["repo"] = repo
-    site = made["100k"] / "site"
-    if not site.is_dir():
-        shutil.copytree(ROOT / "site", site, ignore=shutil.ignore_patterns("_build"))
-    return made
+def _generate(target: Path, size: int, style: str, commits: int = 0) -> Path:
+    if not (target / "licenses").is_dir():
+        people, devices = (size * 6 // 10, size * 4 // 10) if style == "real" else (size // 2, size // 5)
+        command = [sys.executable, str(HERE / "generate.py"), str(target), "--assignments", str(size)]
+        command += ["--people", str(people), "--devices", str(devices), "--style", style]
+        if commits:
+            command += ["--commits", str(commits)]
+        subprocess.run(command, check=True)
+    return target
 
 
-def floor_compose(estate: Path, runs: int) -> float:
-    script = (
-        "import gc, sys, yaml\nfrom pathlib import Path\ngc.disable()\n"
-        "for p in sorted(Path(sys.argv[1]).rglob('*.yaml')):\n    yaml.compose(p.read_bytes(), Loader=yaml.CSafeLoader)\n"
-    )
-    return timed([sys.executable, "-c", script, "licenses"], estate, runs)
-
-
-def file_walk(repo: Path, runs: int) -> float:
-    script = (
-        "from pathlib import Path\nfrom calcheck.git.repo import GitRepo\nr = GitRepo(Path('.'))\n"
-        "r.log('licenses', r.resolve('HEAD'))\n"
-    )
-    return timed([sys.executable, "-c", script], repo, runs)
-
-
-def page_generation(estate: Path, runs: int) -> float:
-    script = (
-        "import datetime as dt\nfrom pathlib import Path\nfrom calcheck.site import build\n"
-        "build.generate(Path('licenses'), build.SitePaths.of(Path('site/mkdocs.yml')), dt.date(2026, 11, 30))\n"
-    )
-    return timed([sys.executable, "-c", script], estate, runs)
-
-
-def fitted_exponent(points: list[tuple[int, float]]) -> float:
-    xs = [math.log(n) for n, _ in points]
-    ys = [math.log(t) for _, t in points]
-    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum((x - mean_x) ** 2 for x in xs)
+def ad_export(path: Path, people: int) -> Path:
+    """An Active Directory export (Get-ADUser | Export-Csv) of ``people`` rows: the estate's people, some changed."""
+    if path.is_file():
+        return path
+    with path.open("w", newline="", encoding="utf-8-sig") as stream:
+        stream.write("#TYPE Microsoft.ActiveDirectory.Management.ADUser\n")
+        writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
+        writer.writerow(["DistinguishedName", "Enabled", "Name", "SamAccountName", "UserPrincipalName", "Department"])
+        for i in range(people):
+            sam = f"u{i:06d}" if i % 50 else f"new{i:06d}"  # one in fifty is a starter
+            enabled = "False" if i % 97 == 0 else "True"
+            name = f"User {i}"
+            writer.writerow([f"CN={name},OU=Staff,DC=example,DC=com", enabled, name, sam, f"{sam}@example.com", "IT 7"])
+    return path
 
 
 def versions() -> str:
@@ -147,88 +122,77 @@ def versions() -> str:
 
     git = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     names = ("calcheck", "PyYAML", "jsonschema", "jsonschema-rs", "GitPython", "mkdocs", "mkdocs-material")
-    found = ", ".join(f"{name} {metadata.version(name)}" for name in names)
+    found = ", ".join(f"{name} {_version(name)}" for name in names)
     libyaml = "with libyaml" if getattr(yaml, "__with_libyaml__", False) else "WITHOUT libyaml"
     return f"{platform.python_implementation()} {platform.python_version()}; {found}; PyYAML {libyaml}; {git}"
 
 
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/calcheck-bench"))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "calcheck-bench")
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--commits", type=int, default=5000)
+    parser.add_argument("--style", choices=("real", "flow", "block"), default="real")
+    parser.add_argument("--skip-300k", action="store_true", help="leave out the 300k estate (faster)")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    made = generate(args.workdir, args.commits)
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    runs, style = args.runs, args.style
+    sizes = [10_000, 100_000] + ([] if args.skip_300k else [300_000])
+    estates = {n: _generate(work / f"estate-{n // 1000}k-{style}", n, style) for n in sizes}
+    repo = _generate(work / f"repo-100k-{style}-{args.commits}", 100_000, style, args.commits)
+    e100k = estates[100_000]
+    export = ad_export(work / "ad-100k.csv", 100_000)
+    if not (repo / "site").is_dir():
+        shutil.copytree(ROOT / "site", repo / "site", ignore=shutil.ignore_patterns("_build", "_generated"))
+
+    compose = [sys.executable, "-c", COMPOSE, "licenses"]
     check = [*CALCHECK, "check", "licenses", "--as-of", AS_OF, "--no-history", "--output", os.devnull]
-    e100k, repo = made["100k"], made["repo"]
+    floor = "yaml.compose, GC off"
     rows: list[Row] = []
-    compose = floor_compose(e100k, args.runs)
-    check_100k = timed(check, e100k, args.runs)
-    rows.append(Row("check, 100k assignments", check_100k, "yaml.compose, GC off", compose, "<= 1.5x, < 3.5 s"))
-    block = made["100k-block"]
-    rows.append(
-        Row(
-            "check, 100k, block-style records",
-            timed(check, block, args.runs),
-            "yaml.compose, GC off",
-            floor_compose(block, args.runs),
-            "<= 1.5x",
-        )
-    )
-    git_log = timed(["git", "log", "--name-status", "-z", "--first-parent", "--", "licenses"], repo, args.runs)
-    rows.append(
-        Row(
-            f"history file walk, {args.commits} commits",
-            file_walk(repo, args.runs),
-            "git log --name-status",
-            git_log,
-            "<= 3.0x",
-        )
-    )
-    history = timed([*CALCHECK, "history", "--output", os.devnull], repo, args.runs)
-    rows.append(
-        Row(f"history (record level), {args.commits} commits", history, "yaml.compose, GC off", compose, "< 5 s")
-    )
-    in_git = timed([*CALCHECK, "check", "--as-of", AS_OF, "--output", os.devnull], repo, args.runs)
-    rows.append(
-        Row(f"check with 90-day history, {args.commits} commits", in_git, "check, 100k", check_100k, "reported")
-    )
-    rev_check = timed(
-        [*CALCHECK, "check", "--rev", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs
-    )
-    diff = timed(
-        [*CALCHECK, "diff", "HEAD~100", "HEAD", "--as-of", AS_OF, "--no-history", "-o", os.devnull], repo, args.runs
-    )
-    rows.append(Row("diff of two revisions, 100k", diff, "check --rev of one", rev_check, "<= 2.5x"))
-    pages = page_generation(e100k, args.runs)
-    rows.append(Row("site page generation, 100k", pages, "check, 100k", check_100k, "<= 2.0x"))
-    site = timed([*CALCHECK, "site", "build", "licenses", "--as-of", AS_OF], e100k, 1)
-    rows.append(Row("site build with MkDocs, 100k (total)", site, target="reported"))
-    import_yaml = timed([sys.executable, "-c", "import yaml"], e100k, max(args.runs, 5))
-    rows.append(
-        Row(
-            "start-up: calcheck --version",
-            timed([*CALCHECK, "--version"], e100k, max(args.runs, 5)),
-            "python -c 'import yaml'",
-            import_yaml,
-            "<= 1.5x",
-        )
-    )
-    scaling = [(size, timed(check, made[f"{size // 1000}k"], args.runs if size < 300_000 else 1)) for size in SIZES]
-    memory = peak_memory(check, e100k)
-    print(f"calcheck benchmarks on {os.cpu_count()} cores; {versions()}")
-    print(f"{'measure':44} {'seconds':>8}  {'floor':>8} {'ratio':>6}  {'floor is':26} target")
+    for n in sizes:
+        target = "<= 1.5x"
+        rows.append(paired(f"check --no-history, {n // 1000}k", check, estates[n], floor, compose, estates[n], runs, target))  # fmt: skip
+    in_git = [*CALCHECK, "check", "licenses", "--as-of", AS_OF, "--output", os.devnull]
+    rows.append(paired(f"check with 90-day history, {args.commits} commits", in_git, repo, floor, compose, repo, runs, "<= 2.0x"))  # fmt: skip
+    history = [*CALCHECK, "history", "licenses", "--output", os.devnull]
+    rows.append(paired(f"history, {args.commits} commits", history, repo, floor, compose, repo, runs, "<= 1.5x"))
+    git_log = ["git", "log", "--name-status", "-z", "--first-parent", "--", "licenses"]
+    rows.append(paired(f"history, {args.commits} commits", history, repo, "git log --name-status", git_log, repo, runs, "reported"))  # fmt: skip
+    one_check = [*CALCHECK, "check", "licenses", "--as-of", AS_OF, "--no-history", "--output", os.devnull]
+    diff = [*CALCHECK, "diff", "HEAD~100", "--path", "licenses", "--as-of", AS_OF, "--output", os.devnull]
+    rows.append(paired("diff HEAD~100", diff, repo, "one check", one_check, repo, runs, "<= 1.5x"))
+    site = [*CALCHECK, "site", "build", "licenses", "--as-of", AS_OF]
+    rows.append(paired("site build in the repository", site, repo, "one check", one_check, repo, max(1, runs // 2), "<= 2.0x"))  # fmt: skip
+    assign = [*CALCHECK, "assign", "H00000", "--person", "u000007", "--path", "licenses", "--as-of", AS_OF, "--dry-run", "--force"]  # fmt: skip
+    rows.append(paired("assign one CAL (dry run)", assign, e100k, "one check", one_check, e100k, runs, "<= 1.2x"))
+    importer = [*CALCHECK, "import", "people", str(export), "--path", "licenses", "--on", AS_OF, "--dry-run", "--force"]
+    rows.append(paired("import people, 100k-row AD export (dry run)", importer, e100k, "one check", one_check, e100k, runs, "<= 2x"))  # fmt: skip
+    some_file = sorted((e100k / "licenses" / "assignments").glob("*.yaml"))[0]
+    validate = [*CALCHECK, "validate", str(some_file)]
+    import_yaml = [sys.executable, "-c", "import yaml"]
+    rows.append(paired("validate FILE", validate, e100k, "python -c 'import yaml'", import_yaml, e100k, runs, "<= 2x"))
+    memory = {n: peak_memory(check, estates[n]) for n in sizes}
+    import_memory = peak_memory(importer, e100k)
+    print(f"calcheck benchmarks ({style} estates) on {os.cpu_count()} cores; {versions()}")
+    print(f"medians of {runs} paired runs (command and floor alternately, fresh processes)")
+    print(f"{'measure':46} {'seconds':>8}  {'floor':>8} {'ratio':>6}  {'floor is':24} target")
     for row in rows:
-        floor = f"{row.floor:8.3f}" if row.floor else " " * 8
+        shown = f"{row.floor:8.3f}" if row.floor else " " * 8
         ratio = f"{row.ratio:5.2f}x" if row.ratio else " " * 6
-        print(f"{row.name:44} {row.seconds:8.3f}  {floor} {ratio}  {row.floor_name:26} {row.target}")
+        print(f"{row.name:46} {row.seconds:8.3f}  {shown} {ratio}  {row.floor_name:24} {row.target}")
     print(
-        "scaling (check): "
-        + ", ".join(f"{n // 1000}k {t:.2f} s" for n, t in scaling)
-        + f"; fitted exponent {fitted_exponent(scaling):.2f} (target <= 1.1; people = assignments / 2)"
+        "peak memory: "
+        + ", ".join(f"check {n // 1000}k {m / 2**20:.0f} MiB" for n, m in memory.items())
+        + f", import 100k {import_memory / 2**20:.0f} MiB (targets: <= 512 MiB at 100k, <= 1.5 GiB at 300k)"
     )
-    print(f"peak memory, check of 100k: {memory / 2**20:.0f} MiB (target <= 1024 MiB)")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Estate, Source
-from calcheck.estate.transfers import Timeline, Transfer
-from calcheck.licensing.coverage import Analysis, analyse
+from calcheck.estate.transfers import Reuse, Timeline, Transfer
+from calcheck.licensing.analysis import analyse
+from calcheck.licensing.coverage import Analysis
 from calcheck.licensing.elp import Position, compute_position
 
 
@@ -22,13 +23,17 @@ class Context:
     position: Position
     transfers: tuple[Transfer, ...] = ()
     history_note: str | None = None
+    reused: tuple[Reuse, ...] = ()
+    history_ids: frozenset[str] = frozenset()  # every assignment id git has seen, for ids never reused
 
     @classmethod
     def build(cls, estate: Estate, as_of: dt.date, timeline: Timeline | None = None) -> Context:
         analysis = analyse(estate, as_of)
         transfers = tuple(timeline.transfers) if timeline else ()
         note = timeline.note if timeline else None
-        return cls(as_of, analysis, compute_position(estate, analysis), transfers, note)
+        reused = tuple(timeline.reused) if timeline else ()
+        ids = timeline.ids if timeline else frozenset()
+        return cls(as_of, analysis, compute_position(estate, analysis), transfers, note, reused, ids)
 
 
 @dataclass(frozen=True, slots=True)

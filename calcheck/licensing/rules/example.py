@@ -35,21 +35,43 @@ def _read(name: str) -> tuple[str, Any]:
 
 
 @cache
-def base_files() -> Files:
+def _base_files() -> Files:
     return dict(_read("_base")[1])
 
 
+def base_files() -> Files:
+    """The base example estate's files (a fresh copy: callers may change it)."""
+    return dict(_base_files())
+
+
 def _merge(changes: dict[str, str | None]) -> Files:
-    files: dict[str, str | None] = {**base_files(), **changes}
+    files: dict[str, str | None] = {**_base_files(), **changes}
     return {path: text for path, text in files.items() if text is not None}
 
 
 @cache
 def load_example(rule_id: str) -> Example | None:
-    """The rule's examples, or None if it has none."""
+    """The rule's main example, or None if it has none."""
     if not resources.files("calcheck").joinpath(f"licensing/rules/examples/{rule_id}.yaml").is_file():
         return None
-    description, data = _read(rule_id)
+    return _example(rule_id, rule_id)
+
+
+@cache
+def load_examples(rule_id: str) -> tuple[Example, ...]:
+    """All of a rule's examples: the main one (``RULE.yaml``), then each ``RULE.TOPIC.yaml`` by name."""
+    folder = resources.files("calcheck").joinpath("licensing/rules/examples")
+    more = sorted(
+        f.name[: -len(".yaml")]
+        for f in folder.iterdir()
+        if f.name.startswith(f"{rule_id}.") and f.name.endswith(".yaml")
+    )
+    main = load_example(rule_id)
+    return (*([main] if main is not None else []), *(_example(rule_id, name) for name in more))
+
+
+def _example(rule_id: str, name: str) -> Example:
+    description, data = _read(name)
     passing = data.get("pass") or {}
     failing = data.get("fail") or {}
     return Example(

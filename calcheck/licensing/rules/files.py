@@ -42,13 +42,14 @@ RULES = (
     _file_rule(
         "unreadable-file",
         "File cannot be read",
-        "The file could not be opened, or is a link leading out of the estate.",
+        "The file could not be opened, or is not a regular file (a FIFO or a device).",
     ),
     _file_rule(
         "estate-link",
         "Symbolic link not followed",
-        "The estate folder or a folder in it is a symbolic link, or (when checking a git revision) a committed link "
-        "or submodule stands where records could be; calcheck does not follow it.",
+        "The estate folder, or a file or folder in it that could hold records (a YAML name, or no extension), is a "
+        "symbolic link or a submodule; calcheck reads neither, in the work tree or in a revision, so both read the "
+        "same files.",
     ),
     _file_rule("unknown-kind", "Unknown document kind", "The document has no valid top-level 'kind:' key."),
     _file_rule(
@@ -57,4 +58,19 @@ RULES = (
         "The file's 'kind:' differs from the folder it lives in (e.g. a devices file under people/).",
     ),
     _file_rule("schema", "Schema violation", "The document does not match its JSON Schema in schemas/."),
+)
+
+# Reported beside the estate's files, about the repository's copies of the schemas; listed last in the registry.
+COPIES = (
+    Rule(
+        "schema-outdated",
+        "Repository's schema copy differs from calcheck's",
+        Severity.WARNING,
+        "-",
+        "calcheck checks with the schemas installed with it. The copies in the repository's schemas/ folder (beside "
+        "the estate) serve editors and other tools; after an upgrade they may describe older data. "
+        "'calcheck init --upgrade .' refreshes them.",
+        None,
+        "copies",
+    ),
 )

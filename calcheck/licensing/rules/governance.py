@@ -28,8 +28,8 @@ def check_audit_overdue(estate: Estate, ctx: Context) -> Iterator[Problem]:
         )
         return
     latest = max(audits, key=lambda a: (a.date, a.id))
-    due = latest.date + dt.timedelta(days=interval)
-    if due < ctx.as_of:
+    if (ctx.as_of - latest.date).days > interval:  # no date arithmetic that a date near 9999 could overflow
+        due = latest.date + dt.timedelta(days=interval)
         yield Problem.at(
             latest.source,
             "date",

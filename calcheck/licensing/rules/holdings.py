@@ -5,26 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from calcheck.core.findings import Severity
-from calcheck.estate.model import Estate, Holding
+from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.estate.sources import FileState
 from calcheck.licensing import subscriptions as online
 from calcheck.licensing.access import Catalogue
+from calcheck.licensing.rules.access import check_uncovered
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.wording import cal_label, listing
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
+def _held_by(assignments: list[Assignment]) -> list[str]:
+    return [f"{a.assignee[1]} ({a.id})" for a in sorted(assignments, key=lambda a: a.id)]
+
+
 def check_over_allocation(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    cat = Catalogue(estate)
     for holding in estate.index("holdings").values():
-        assigned = len(ctx.analysis.in_force.get(holding.id, []))
-        if assigned > holding.quantity and ctx.analysis.entitlement.get(holding.id) is None:
-            extra = assigned - holding.quantity
+        active = ctx.analysis.in_force.get(holding.id, [])
+        if len(active) > holding.quantity and ctx.analysis.entitlement.get(holding.id) is None:
+            extra = len(active) - holding.quantity
+            label = cal_label(cat, holding.cal, holding.version, holding.type, extra)
+            free = [a for a in active if a.id in ctx.analysis.reclaimable]
+            first = f" (reclaim from {listing(_held_by(free))} first)" if free else ""
             yield Problem.at(
                 holding.source,
                 "quantity",
-                f"{holding.id}: {assigned} CALs assigned but only {holding.quantity} owned",
-                f"buy {extra} more {holding.cal} CALs or unassign {extra} (reclaim from leavers first)",
-                (holding.id,),
+                f"{holding.id}: {len(active)} CALs assigned but only {holding.quantity} owned",
+                f"buy {extra} more {label}, or unassign {extra}{first}",
+                (holding.id, *(a.id for a in free)),
             )
 
 
@@ -32,16 +42,16 @@ def check_entitlement_expired(estate: Estate, ctx: Context) -> Iterator[Problem]
     cat = Catalogue(estate)
     for holding in estate.index("holdings").values():
         problem = ctx.analysis.entitlement.get(holding.id)
-        used = len(ctx.analysis.in_force.get(holding.id, []))
+        active = ctx.analysis.in_force.get(holding.id, [])
         if online.is_online(holding, cat.cals):
             continue  # reported by subscription-ended / subscription-holding (issue 18)
-        if problem is not None and used and not problem.startswith("bought only"):
+        if problem is not None and active and not problem.startswith("bought only"):
             yield Problem.at(
                 holding.source,
                 _expiry_field(holding),
-                f"{holding.id} is still assigned {used} times but grants no rights: {problem}",
-                "renew the subscription or Software Assurance, or move the users to CALs in force",
-                (holding.id,),
+                f"{holding.id} grants no rights ({problem}) but is still assigned to {listing(_held_by(active))}",
+                "renew the subscription or Software Assurance, or move them to CALs in force",
+                (holding.id, *(a.id for a in active), *(a.assignee[1] for a in active)),
             )
 
 
@@ -52,9 +62,15 @@ def _expiry_field(holding: Holding) -> str:
 
 
 def check_rds_licensing_server(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    """Each session host's RDS CALs against the licensing server it names; estates naming none are checked
+    against their newest licensing server."""
+    yield from check_uncovered(estate, ctx, "rds-licensing-server-version")
+    deployments = estate.index("deployments").values()
+    if any(d.rds_licensing_server for d in deployments if "rds-session-host" in d.roles):
+        return
     cat = Catalogue(estate)
     product = cat.products.get("windows-server")
-    servers = [d for d in estate.index("deployments").values() if "rd-licensing" in d.roles]
+    servers = [d for d in deployments if "rd-licensing" in d.roles]
     ranks = [product.rank(d.version) for d in servers] if product else []
     newest = max((r for r in ranks if r is not None), default=None)
     if product is None or newest is None:
@@ -97,6 +113,7 @@ _FILE_MESSAGES = {
     FileState.OUTSIDE: "points outside the estate folder",
     FileState.NOT_A_FILE: "is not a regular file",
     FileState.UNREADABLE: "cannot be read",
+    FileState.LINK: "is a symbolic link, or inside one (links are never followed)",
 }
 
 
@@ -206,7 +223,13 @@ RULES = (
         _E,
         "VER-04",
         "An RD Licensing server must run the same or a newer Windows Server version than the RDS CALs "
-        "installed on it (a 2022 licence server cannot hold 2025 CALs).",
+        "installed on it (a 2022 licence server cannot hold 2025 CALs). A session host can use only the RDS CALs of "
+        "the licensing server it names (rds_licensing_server), so each person's or device's RDS CAL is checked "
+        "against that server's version; an estate whose session hosts name none is checked against its newest "
+        "licensing server.\n"
+        "Source: 'You can install RDS CALs on a license server running the same version of Windows Server as the "
+        "RDS CALs or earlier' (https://learn.microsoft.com/windows-server/remote/remote-desktop-services/"
+        "rds-client-access-license).",
         check_rds_licensing_server,
     ),
     Rule(

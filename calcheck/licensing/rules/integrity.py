@@ -94,6 +94,7 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
         yield from _each(dep, "hosts", "devices", dep.hosts)
         yield from _each(dep, ("access", "people"), "people", dep.access.people)
         yield from _each(dep, ("access", "devices"), "devices", dep.access.devices)
+        yield from _each(dep, ("access", "via"), "deployments", dep.access.via)
         yield from _each(dep, ("exemptions", "administrators"), "assignees", dep.administrators)
         yield from _each(dep, "external_connectors", "holdings", dep.external_connectors)
         yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
@@ -199,12 +200,12 @@ def _date_problems(estate: Estate) -> Iterable[tuple[Any, str, str, str]]:
                 "a departed person has a 'departed:' date; others have none",
             )
     for device in estate.devices:
-        if (device.status in ("retired", "lost")) != (device.retired is not None):
+        if (device.status in ("retired", "failed", "lost")) != (device.retired is not None):
             yield (
                 device,
                 "status",
                 f"{device.id}: status {device.status!r} and 'retired:' date disagree",
-                "a retired or lost device has a 'retired:' date; active devices have none",
+                "a retired, failed or lost device has a 'retired:' date; active devices have none",
             )
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Cal, Estate, Holding
 from calcheck.licensing import subscriptions as online
-from calcheck.licensing.access import Catalogue, Need
+from calcheck.licensing.access import Catalogue, Subject
 from calcheck.licensing.coverage import in_force
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.wording import article
 
 _E, _W = Severity.ERROR, Severity.WARNING
 _CHANNELS = (online.ONLINE_CHANNEL, "csp-subscription")
@@ -180,19 +181,18 @@ def _people_needing(ctx: Context) -> dict[str, set[str]]:
     return needs
 
 
-def bridge_hint(estate: Estate, ctx: Context, need: Need) -> str:
-    """', or the <Bridge> (<subject> holds <subscription>)' when a Bridge would supply the missing CAL, else ''."""
-    if need.subject[0] != "person":
+def bridge_hint(cat: Catalogue, ctx: Context, holdings: Mapping[str, Holding], licensee: Subject, cal_id: str) -> str:
+    """'; <person> holds <subscription>: a <Bridge> would carry this CAL' when a Bridge would supply the missing
+    CAL ``cal_id`` to ``licensee``, else ''."""
+    if licensee[0] != "person":
         return ""
-    cat = Catalogue(estate)
-    holdings = estate.index("holdings")
-    mine = ctx.analysis.by_subject.get(need.subject, [])
+    mine = ctx.analysis.by_subject.get(licensee, [])
     held = online.held_offerings(mine, holdings, ctx.analysis.entitlement, ctx.as_of)
-    bridges = online.bridges_granting(cat.cals, need.cal, held)
+    bridges = online.bridges_granting(cat.cals, cal_id, held)
     if not bridges:
         return ""
     subscription = sorted(cat.cals[c].name for c in held if c in cat.cals and cat.cals[c].offering)[0]
-    return f"; {need.subject[1]} holds {subscription}: a {bridges[0].name} would carry this CAL"
+    return f"; {licensee[1]} holds {subscription}: {article(bridges[0].name)} would carry this CAL"
 
 
 RULES = (

@@ -1,0 +1,397 @@
+"""A content-addressed cache of each file's loaded and validated result, so unchanged files are not parsed again.
+
+An entry is keyed by the SHA-256 of everything its result depends on: the file's bytes, its path in the estate and
+as shown, calcheck's version, the schemas' text and the versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
+A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle), written
+atomically under unpredictable temporary names, and checked field by field when read: anything that does not
+decode exactly as written (a truncated or edited file, another format) is a miss, and the file is parsed again and
+the entry rewritten. Record positions are kept as compact strings and decoded only when a finding needs them.
+
+The cache lives in ``$CALCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/calcheck``, else ``~/.cache/calcheck``;
+``CALCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off. Results with and without it are identical (tested).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from calcheck import __version__
+from calcheck.core.findings import Finding, Severity
+from calcheck.estate.kinds import RECORD_KEYS
+from calcheck.estate.yamlload import Document, LoadedFile, Pos
+
+FORMAT = "calcheck-file-cache/1"
+Located = tuple[Finding, tuple[Any, ...]]
+Checked = list[tuple[str | None, list[Located]]]  # per document: its kind (None: none) and its schema problems
+
+
+class _Invalid(Exception):
+    """The entry (or what would be written) does not have the expected shape."""
+
+
+def default_dir() -> Path | None:
+    """Where the cache lives, or None when it is turned off."""
+    if os.environ.get("CALCHECK_NO_CACHE"):
+        return None
+    given = os.environ.get("CALCHECK_CACHE_DIR")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "calcheck"
+
+
+@cache
+def _salt() -> bytes:
+    """What every entry's result depends on besides the file itself."""
+    import yaml
+
+    from calcheck.estate.schema import schema_dir
+
+    digest = hashlib.sha256(FORMAT.encode())
+    for name in ("PyYAML", "jsonschema", "jsonschema-rs", "referencing"):
+        try:
+            digest.update(f"\0{name} {metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name} -".encode())
+    libyaml = getattr(yaml, "_yaml", None)
+    digest.update(f"\0libyaml {libyaml.get_version_string() if libyaml else '-'}\0{__version__}".encode())
+    for schema in sorted(schema_dir().glob("*.json")):
+        digest.update(b"\0" + schema.name.encode() + b"\0" + schema.read_bytes())
+    return digest.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class FileCache:
+    """Loaded and validated files, by content."""
+
+    directory: Path
+
+    def key(self, shown: str, relative: str, raw: bytes) -> str:
+        digest = hashlib.sha256(_salt())
+        digest.update(f"\0{shown}\0{relative}\0{len(raw)}\0".encode("utf-8", "surrogateescape"))
+        digest.update(raw)
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / "files" / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> tuple[LoadedFile, Checked] | None:
+        """The cached result, or None (missing, unreadable or not exactly as written)."""
+        try:
+            entry = json.loads(self._path(key).read_bytes())
+            return _decode(entry, key)
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, _Invalid, RecursionError):
+            return None
+
+    def put(self, key: str, loaded: LoadedFile, checked: Checked) -> None:
+        """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
+        try:
+            text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
+        except (_Invalid, ValueError, TypeError, RecursionError):
+            return
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    stream.write(text)
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return
+
+
+def open_cache(enabled: bool = True) -> FileCache | None:
+    """The cache in its default place, or None when turned off."""
+    directory = default_dir() if enabled else None
+    return FileCache(directory) if directory is not None else None
+
+
+# --- encoding -------------------------------------------------------------------------------------------------
+
+
+def _encode(key: str, loaded: LoadedFile, checked: Checked) -> dict[str, Any]:
+    if len(checked) != len(loaded.documents):
+        raise _Invalid("one check per document")
+    docs = []
+    for doc, (kind, problems) in zip(loaded.documents, checked, strict=True):
+        _plain(doc.data)
+        collection = RECORD_KEYS.get(kind or "")
+        docs.append(
+            {
+                "data": doc.data,
+                "line": doc.line,
+                "column": doc.column,
+                "kind": kind,
+                "collection": collection,
+                "pos": _encode_document_pos(doc, collection),
+                "problems": [[_finding(f), list(where)] for f, where in problems],
+            }
+        )
+    return {
+        "format": FORMAT,
+        "key": key,
+        "path": loaded.path,
+        "findings": [_finding(f) for f in loaded.findings],
+        "broken": [list(where) for where in loaded.broken_paths],
+        "documents": docs,
+    }
+
+
+def _plain(data: Any) -> None:
+    """Refuse what JSON would not give back as it was: non-text keys, tuples, other types."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(type(k) is str for k in value):
+                raise _Invalid("a key that is not text")
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif value is not None and type(value) not in (str, int, float, bool):
+            raise _Invalid(f"a {type(value).__name__} value")
+
+
+def _finding(f: Finding) -> list[Any]:
+    return [f.rule, f.severity.name, f.path, f.line, f.column, f.message, f.hint, list(f.records)]
+
+
+def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
+    """Append ``pos`` as integers in the order the data gives (see ``_decode_pos``)."""
+    out += (pos[0], pos[1])
+    if isinstance(data, dict):
+        children = pos[2]
+        if not isinstance(children, dict) or list(children) != list(data):
+            raise _Invalid("positions do not follow the data")
+        for name, value in data.items():
+            key_line, key_col, child = children[name]
+            out += (key_line, key_col)
+            _encode_pos(value, child, out)
+    elif isinstance(data, list):
+        children = pos[2]
+        if not isinstance(children, list) or len(children) != len(data):
+            raise _Invalid("positions do not follow the data")
+        for value, child in zip(data, children, strict=True):
+            _encode_pos(value, child, out)
+    elif len(pos) != 2:
+        raise _Invalid("a scalar with children")
+
+
+def _ints(values: list[int]) -> str:
+    return ",".join(map(str, values))
+
+
+def _encode_document_pos(doc: Document, collection: str | None) -> dict[str, Any]:
+    """The document's positions: its records' one by one (each decoded on first use), the rest as one string."""
+    data, pos = doc.data, doc.pos
+    records = data.get(collection) if isinstance(data, dict) and collection else None
+    if not collection or not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        out: list[int] = []
+        _encode_pos(data, pos, out)
+        return {"all": _ints(out)}
+    sequence = pos[2][collection][2]
+    if not isinstance(sequence[2], list) or len(sequence[2]) != len(records):
+        raise _Invalid("positions do not follow the data")
+    rest: list[int] = []
+    _encode_pos({**data, collection: []}, _with_children(pos, collection, []), rest)
+    items = []
+    for record, record_pos in zip(records, sequence[2], strict=True):
+        out = []
+        _encode_pos(record, record_pos, out)
+        items.append(_ints(out))
+    return {"rest": _ints(rest), "records": items}
+
+
+def _with_children(pos: Pos, collection: str, children: list[Any]) -> Pos:
+    key_line, key_col, (line, col, _) = pos[2][collection]
+    return (pos[0], pos[1], {**pos[2], collection: (key_line, key_col, (line, col, children))})
+
+
+# --- decoding -------------------------------------------------------------------------------------------------
+
+
+def _decode(entry: Any, key: str) -> tuple[LoadedFile, Checked]:
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+        raise _Invalid("another entry")
+    loaded = LoadedFile(_text(entry["path"]))
+    loaded.findings = [_decode_finding(f) for f in _list(entry["findings"])]
+    loaded.broken_paths = [_where(w) for w in _list(entry["broken"])]
+    checked: Checked = []
+    for doc in _list(entry["documents"]):
+        kind = doc["kind"]
+        if kind is not None and not isinstance(kind, str):
+            raise _Invalid("kind")
+        collection = doc["collection"]
+        if collection != RECORD_KEYS.get(kind or ""):
+            raise _Invalid("collection")
+        data = doc["data"]
+        pos = _decode_document_pos(data, doc["pos"], collection)
+        loaded.documents.append(Document(data, pos, _int(doc["line"]), _int(doc["column"])))
+        problems = [(_decode_finding(f), _where(w)) for f, w in _list(doc["problems"])]
+        checked.append((kind, problems))
+    return loaded, checked
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Invalid("not a list")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("not text")
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise _Invalid("not an integer")
+    return value
+
+
+def _where(value: Any) -> tuple[Any, ...]:
+    steps = _list(value)
+    if not all(type(step) in (str, int) for step in steps):
+        raise _Invalid("a data path")
+    return tuple(steps)
+
+
+def _decode_finding(value: Any) -> Finding:
+    rule, severity, path, line, column, message, hint, records = _list(value)
+    return Finding(
+        _text(rule),
+        Severity[_text(severity)],
+        _text(path),
+        _int(line),
+        _int(column),
+        _text(message),
+        _text(hint),
+        tuple(_text(r) for r in _list(records)),
+    )
+
+
+def _parse_ints(text: Any) -> Iterator[int]:
+    return iter([int(part) for part in _text(text).split(",")])
+
+
+def _decode_pos(data: Any, ints: Iterator[int]) -> Pos:
+    line, col = next(ints), next(ints)
+    if isinstance(data, dict):
+        children: dict[str, Any] = {}
+        for name, value in data.items():
+            key_line, key_col = next(ints), next(ints)
+            children[name] = (key_line, key_col, _decode_pos(value, ints))
+        return (line, col, children)
+    if isinstance(data, list):
+        return (line, col, [_decode_pos(value, ints) for value in data])
+    return (line, col)
+
+
+def _complete(data: Any, text: Any) -> Pos:
+    ints = _parse_ints(text)
+    pos = _decode_pos(data, ints)
+    if next(ints, None) is not None:
+        raise _Invalid("positions left over")
+    return pos
+
+
+def _decode_document_pos(data: Any, encoded: Any, collection: str | None) -> Pos:
+    if not isinstance(encoded, dict):
+        raise _Invalid("positions")
+    if "all" in encoded:
+        return _complete(data, encoded["all"])
+    if not isinstance(data, dict) or not collection or not isinstance(data.get(collection), list):
+        raise _Invalid("records without a collection")
+    records = data[collection]
+    texts = _list(encoded["records"])
+    if len(texts) != len(records) or not all(isinstance(r, dict) for r in records):
+        raise _Invalid("one position per record")
+    rest = _complete({**data, collection: []}, encoded["rest"])
+    items = [_lazy_record(record, _text(text)) for record, text in zip(records, texts, strict=True)]
+    key_line, key_col, (line, col, _) = rest[2][collection]
+    return (rest[0], rest[1], {**rest[2], collection: (key_line, key_col, (line, col, items))})
+
+
+def _lazy_record(record: dict[str, Any], text: str) -> Pos:
+    head = text.split(",", 2)
+    if len(head) < 2:
+        raise _Invalid("a record's position")
+    return (int(head[0]), int(head[1]), _LazyChildren(lambda: _complete(record, text)[2]))
+
+
+class _LazyChildren(dict[str, Any]):
+    """A record's key positions, decoded on first use: most records never need them.
+
+    Every read fills the mapping first, so it behaves as the plain dict the loader gives (a test compares them).
+    """
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        super().__init__()
+        self._make: Callable[[], dict[str, Any]] | None = make
+
+    def _fill(self) -> _LazyChildren:
+        make = self._make
+        if make is not None:
+            self._make = None
+            dict.update(self, make())
+        return self
+
+    def __getitem__(self, key: str) -> Any:
+        return dict.__getitem__(self._fill(), key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict.get(self._fill(), key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self._fill(), key)
+
+    def __iter__(self) -> Iterator[str]:
+        return dict.__iter__(self._fill())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._fill())
+
+    def __eq__(self, other: object) -> bool:
+        return dict.__eq__(self._fill(), other)
+
+    def __ne__(self, other: object) -> bool:
+        return dict.__ne__(self._fill(), other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return dict.__repr__(self._fill())
+
+    def keys(self) -> Any:
+        return dict.keys(self._fill())
+
+    def values(self) -> Any:
+        return dict.values(self._fill())
+
+    def items(self) -> Any:
+        return dict.items(self._fill())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self._fill())
+
+    def __or__(self, other: Any) -> Any:
+        return dict(self._fill()) | other
+
+    def __reduce__(self) -> Any:
+        return (dict, (dict(self._fill()),))

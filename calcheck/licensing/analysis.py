@@ -1,0 +1,421 @@
+"""The licensing analysis of an estate on a date, and the charges every output is a view of.
+
+A charge is one licence the estate needs: its licensee, the CAL pool it counts in and what provides it. Access is
+a set of person-device pairs: a person reaching a deployment from each device they use (or from no known device),
+a device reaching it with each of its users (or unattended). A pair is covered when the person holds a User CAL
+or the device a Device CAL. Covered pairs charge the CAL that covers them (the person's User CAL first); the
+uncovered pairs charge the fewest missing CALs that would cover them all, found as a minimum vertex cover of the
+bipartite graph of uncovered pairs (Konig's theorem), so a kiosk used by three people without User CALs needs one
+Device CAL, and a person using three unlicensed devices one User CAL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from calcheck.estate.model import Assignment, Estate, Holding
+from calcheck.licensing import subscriptions
+from calcheck.licensing.access import Catalogue, Directory, Need, Requirement, Subject, collect_needs
+from calcheck.licensing.coverage import (
+    REASSIGNMENT_DAYS,
+    Analysis,
+    Candidate,
+    Charge,
+    Coverage,
+    Evaluator,
+    PoolKey,
+    connector_for,
+    version_problem,
+)
+
+Edge = tuple[str | None, str | None]  # (person id or None, device id or None)
+
+
+def analyse(estate: Estate, as_of: dt.date) -> Analysis:
+    """Compute needs, coverage, entitlements and charges for ``estate`` on ``as_of``."""
+    cat = Catalogue(estate)
+    directory = Directory(estate, as_of)
+    ev = Evaluator(estate, cat, directory, as_of)
+    needs, exemptions = collect_needs(estate, directory, cat, _absences(estate, directory, ev, cat))
+    active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
+    for assignment in estate.index("assignments").values():
+        if assignment.id in ev.active:
+            active_by_holding[assignment.holding].append(assignment)
+    coverages = [_cover(need, ev, active_by_holding) for need in needs]
+    analysis = Analysis(
+        as_of,
+        coverages,
+        exemptions,
+        dict(active_by_holding),
+        dict(ev.by_subject),
+        ev.entitlement,
+        directory.externals,
+        suspended=ev.suspended,
+        undetermined=directory.undetermined,
+    )
+    analysis.owned = _owned(ev)
+    analysis.pools = ev.pools
+    analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
+    analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
+    return analysis
+
+
+def _cover(need: Need, ev: Evaluator, active_by_holding: dict[str, list[Assignment]]) -> Coverage:
+    candidates = ev.candidates(need)
+    coverage = Coverage(need, rejected=[c for c in candidates if c.problem is not None])
+    accepted = [c for c in candidates if c.problem is None]
+    if accepted:
+        coverage.covered_by = accepted[0]
+        return coverage
+    other = "device" if need.subject[0] == "person" else "person"
+    coverage.partners = [(p, ev.accepted(need, (other, p))) for p in need.partners]
+    if not coverage.satisfied and need.subject[0] == "person" and need.subject[1] in ev.directory.externals:
+        coverage.connector = connector_for(need, ev, active_by_holding)
+    return coverage
+
+
+def _absences(
+    estate: Estate, directory: Directory, ev: Evaluator, cat: Catalogue
+) -> dict[str, tuple[frozenset[str], str]]:
+    """People on leave whose CAL is temporarily with a cover: the CALs they need none of meanwhile (ASG-02 iii)."""
+    absent: dict[str, tuple[frozenset[str], str]] = {}
+    assignments = estate.index("assignments")
+    for replaced, cover in sorted(ev.suspended.items()):
+        original = assignments.get(replaced)
+        person = directory.people.get(original.person or "") if original is not None else None
+        if person is None or person.status != "on-leave":
+            continue
+        cals, _ = absent.get(person.id, (frozenset(), ""))
+        reason = f"on leave: the CAL of {replaced} is with {cover.assignee[1]} until {cover.until} (temporary cover)"
+        absent[person.id] = (cals | frozenset(cat.expand(ev.holdings[cover.holding].cal)), reason)
+    return absent
+
+
+def _owned(ev: Evaluator) -> dict[PoolKey, int]:
+    owned: dict[PoolKey, int] = defaultdict(int)
+    for holding in ev.holdings.values():
+        if holding.cal in ev.cat.cals and ev.entitlement.get(holding.id) is None:
+            owned[ev.pools[holding.id]] += holding.quantity
+    return dict(owned)
+
+
+def _reclaimable(
+    estate: Estate, directory: Directory, active: dict[str, list[Assignment]], as_of: dt.date
+) -> dict[str, dt.date]:
+    """Assignments in force held by a leaver or a device out of service, with the date the CAL may move (ASG-02).
+
+    Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
+    only 90 days after it was assigned."""
+    people, devices = estate.index("people"), estate.index("devices")
+    found: dict[str, dt.date] = {}
+    for assignments in active.values():
+        for a in assignments:
+            kind, subject = a.assignee
+            if kind == "person" and subject in people and subject not in directory.people:
+                found[a.id] = as_of
+            elif kind == "device" and subject in devices and subject not in directory.devices:
+                waiting = devices[subject].status == "retired"
+                found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
+    return found
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A charge being gathered: deployments and the subjects it licenses pile up."""
+
+    licensee: Subject
+    cal: str
+    pool: PoolKey
+    version: str | None
+    candidate: Candidate | None = None
+    connector: Holding | None = None
+    deployments: set[str] = field(default_factory=set)
+    behalf: set[str] = field(default_factory=set)
+    alternative: set[str] = field(default_factory=set)
+    need: Need | None = None
+
+    def done(self) -> Charge:
+        behalf = tuple(sorted(self.behalf - {self.licensee[1]}))
+        return Charge(
+            self.licensee,
+            self.cal,
+            self.pool,
+            self.version,
+            self.candidate,
+            self.connector,
+            tuple(sorted(self.deployments)),
+            behalf,
+            tuple(sorted(self.alternative)),
+        )
+
+
+class Charger:
+    """Turns coverages into charges: covered pairs charge their CAL, uncovered pairs the fewest missing ones."""
+
+    def __init__(self, ev: Evaluator, owned: dict[PoolKey, int]) -> None:
+        self.ev = ev
+        self.owned = owned
+        self.covered: dict[tuple[Subject, PoolKey], _Draft] = {}
+        self.tentative: list[tuple[Requirement, str, _Draft]] = []  # device charges a person's User CAL may make moot
+        self.edges: dict[Requirement, dict[Edge, tuple[Need, set[str]]]] = defaultdict(dict)
+
+    def run(self, coverages: list[Coverage]) -> tuple[list[Charge], dict[tuple[Subject, str], list[Candidate]]]:
+        for coverage in coverages:
+            self._take(coverage)
+        missing = self._missing()
+        for requirement, person, draft in self.tentative:
+            if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
+                self._merge(draft)
+        drafts = [*self.covered.values(), *self._place(missing.drafts)]
+        charges = sorted((d.done() for d in drafts), key=lambda c: (c.licensee, c.pool, c.cal))
+        return charges, missing.rejections
+
+    def _merge(self, draft: _Draft) -> None:
+        key = (draft.licensee, draft.pool)
+        found = self.covered.setdefault(key, draft)
+        if found is not draft:
+            found.deployments |= draft.deployments
+            found.behalf |= draft.behalf
+
+    def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
+        holding = candidate.holding
+        return _Draft(
+            licensee,
+            need.cal,
+            self.ev.pools[holding.id],
+            self.ev.pools[holding.id][1] or None,
+            candidate,
+            deployments={d.id for d in need.deployments},
+            behalf=set(behalf),
+        )
+
+    def _take(self, coverage: Coverage) -> None:
+        need = coverage.need
+        kind, sid = need.subject
+        other = "device" if kind == "person" else "person"
+        if coverage.connector is not None:
+            for host in need.deployment.hosts or (need.deployment.id,):
+                connector = coverage.connector
+                draft = _Draft(("device", host), need.cal, self.ev.pools[connector.id], connector.version)
+                draft.connector, draft.deployments, draft.behalf = coverage.connector, {need.deployment.id}, {sid}
+                self._merge(draft)
+            return
+        if coverage.covered_by is not None:
+            partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners] if kind == "device" else []
+            if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
+                for user, candidate in partners:
+                    assert candidate is not None
+                    self._merge(self._covered((other, user), candidate, need, [sid]))
+                return
+            self._merge(self._covered(need.subject, coverage.covered_by, need, [p for p, _ in partners]))
+            return
+        if not need.partners:
+            self._edge(need, (sid, None) if kind == "person" else (None, sid))
+        for partner, candidate in coverage.partners:
+            if candidate is None:
+                self._edge(need, (sid, partner) if kind == "person" else (partner, sid))
+            elif kind == "person":  # the device's CAL covers this person unless the person gets a User CAL
+                self.tentative.append((need.requirement, sid, self._covered((other, partner), candidate, need, [sid])))
+            else:
+                self._merge(self._covered((other, partner), candidate, need, [sid]))
+
+    def _edge(self, need: Need, edge: Edge) -> None:
+        found = self.edges[need.requirement].get(edge)
+        if found is None:
+            self.edges[need.requirement][edge] = (need, {d.id for d in need.deployments})
+        else:
+            found[1].update(d.id for d in need.deployments)
+
+    def _missing(self) -> _Missing:
+        """The fewest missing CALs that cover every uncovered pair, one per licensee, CAL and type."""
+        result = _Missing()
+        for requirement in sorted(self.edges, key=_requirement_order):
+            edges = self.edges[requirement]
+            for subject, incident in _vertex_cover(edges).items():
+                self._add_missing(result, requirement, subject, incident, edges)
+        return result
+
+    def _add_missing(
+        self,
+        result: _Missing,
+        requirement: Requirement,
+        subject: Subject,
+        incident: list[Edge],
+        edges: dict[Edge, tuple[Need, set[str]]],
+    ) -> None:
+        cal, product, version, cal_type = requirement
+        wanted = cal_type or ("user" if subject[0] == "person" else "device")
+        need = edges[incident[0]][0]
+        key = (subject, cal, wanted)
+        result.cover_keys.add((subject, cal, cal_type))
+        draft = result.drafts.get(key)
+        if draft is None or _rank(self.ev.cat, product, version) > _rank(self.ev.cat, product, draft.version):
+            rep = Need(subject, cal, product, version, cal_type, need.deployments, need.vias, need.partners)
+            fresh = _Draft(subject, cal, (cal, version or "", wanted), version, need=rep)
+            if draft is not None:
+                fresh.deployments, fresh.behalf, fresh.alternative = draft.deployments, draft.behalf, draft.alternative
+            draft = result.drafts[key] = fresh
+            result.rejections[(subject, cal)] = [c for c in self.ev.candidates(rep, subject) if c.problem is not None]
+        for edge in incident:
+            draft.deployments |= edges[edge][1]
+            partner = edge[1] if subject[0] == "person" else edge[0]
+            if partner is not None:
+                draft.behalf.add(partner)
+                draft.alternative.add(partner)
+
+    def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
+        """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
+        required: dict[PoolKey, set[Subject]] = defaultdict(set)
+        for (licensee, pool), _ in self.covered.items():
+            required[pool].add(licensee)
+        keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools granting it
+        by_pool: dict[PoolKey, list[Holding]] = defaultdict(list)
+        for holding in self.ev.holdings.values():
+            if holding.cal not in self.ev.cat.cals:
+                continue
+            by_pool[self.ev.pools[holding.id]].append(holding)
+            if subscriptions.offering(self.ev.cat.cals, holding.cal) == subscriptions.BRIDGE:
+                continue  # a spare Bridge covers nobody without a qualifying subscription (issue 18)
+            for granted in self.ev.cat.expand(holding.cal):
+                keys_for[(granted, holding.type)].add(self.ev.pools[holding.id])
+        placed: list[_Draft] = []
+        for key in sorted(drafts):
+            draft = drafts[key]
+            assert draft.need is not None
+            spare = self._spare(draft.need, key[2], keys_for[(draft.cal, key[2])], required, by_pool)
+            if spare is not None:
+                draft.pool = spare
+            required[draft.pool].add(draft.licensee)
+            placed.append(draft)
+        return placed
+
+    def _spare(
+        self,
+        need: Need,
+        cal_type: str,
+        keys: set[PoolKey],
+        required: dict[PoolKey, set[Subject]],
+        by_pool: dict[PoolKey, list[Holding]],
+    ) -> PoolKey | None:
+        """The least valuable pool with a CAL to spare that would satisfy ``need``."""
+        cat = self.ev.cat
+        for key in sorted(keys, key=lambda k: (k[0] != need.cal, _rank(cat, need.product, k[1]), k)):
+            if self.owned.get(key, 0) <= len(required[key]) or need.subject in required[key]:
+                continue
+            usable = [h for h in by_pool[key] if self.ev.entitlement.get(h.id) is None]
+            if any(self._would_do(h, need) for h in usable):
+                return key
+        return None
+
+    def _would_do(self, holding: Holding, need: Need) -> bool:
+        """Whether a CAL of ``holding`` would meet ``need`` once assigned (version and licensing server)."""
+        if version_problem(holding, need, self.ev.cat, self.ev.as_of) is not None:
+            return False
+        return self.ev.licensing_server_problem(need, holding) is None
+
+
+@dataclass(slots=True)
+class _Missing:
+    drafts: dict[tuple[Subject, str, str], _Draft] = field(default_factory=dict)
+    cover_keys: set[tuple[Subject, str, str | None]] = field(default_factory=set)
+    rejections: dict[tuple[Subject, str], list[Candidate]] = field(default_factory=dict)
+
+
+def _requirement_order(requirement: Requirement) -> tuple[str, str, str, str]:
+    cal, product, version, cal_type = requirement
+    return (cal, product, version or "", cal_type or "")
+
+
+def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:
+    product = cat.products.get(product_id)
+    rank = product.rank(version) if product is not None and version else None
+    return -1 if rank is None else rank
+
+
+def _vertex_cover(edges: dict[Edge, tuple[Need, set[str]]]) -> dict[Subject, list[Edge]]:
+    """A minimum set of subjects touching every edge, each with the edges it covers (in a stable order).
+
+    A person with no known device, and a device with no known user, must hold a CAL themselves; the rest is a
+    bipartite graph of people and devices, whose minimum vertex cover comes from a maximum matching (Konig).
+    """
+    chosen: dict[Subject, list[Edge]] = defaultdict(list)
+    forced: set[Subject] = set()
+    for person, device in edges:
+        if device is None and person is not None:
+            forced.add(("person", person))
+        elif person is None and device is not None:
+            forced.add(("device", device))
+    pairs = sorted(
+        (p, d)
+        for p, d in edges
+        if p is not None and d is not None and ("person", p) not in forced and ("device", d) not in forced
+    )
+    cover = forced | _konig(pairs)
+    for edge in sorted(edges, key=lambda e: (e[0] or "", e[1] or "")):
+        person, device = edge
+        if person is not None and ("person", person) in cover:
+            chosen[("person", person)].append(edge)
+        elif device is not None and ("device", device) in cover:
+            chosen[("device", device)].append(edge)
+    return dict(sorted(chosen.items()))
+
+
+def _konig(pairs: list[tuple[str, str]]) -> set[Subject]:
+    """Minimum vertex cover of a bipartite graph (people on the left, devices on the right)."""
+    adjacency: dict[str, list[str]] = defaultdict(list)
+    for person, device in pairs:
+        adjacency[person].append(device)
+    match_person: dict[str, str] = {}
+    match_device: dict[str, str] = {}
+    for person in sorted(adjacency):
+        _augment(person, adjacency, match_person, match_device)
+    # Konig: from unmatched people, walk unmatched edges to devices and matched edges back to people.
+    seen_people = {p for p in adjacency if p not in match_person}
+    seen_devices: set[str] = set()
+    frontier = sorted(seen_people)
+    while frontier:
+        following: list[str] = []
+        for person in frontier:
+            for device in adjacency[person]:
+                if device in seen_devices or match_person.get(person) == device:
+                    continue
+                seen_devices.add(device)
+                owner = match_device.get(device)
+                if owner is not None and owner not in seen_people:
+                    seen_people.add(owner)
+                    following.append(owner)
+        frontier = following
+    return {("person", p) for p in adjacency if p not in seen_people} | {("device", d) for d in seen_devices}
+
+
+def _augment(
+    root: str, adjacency: dict[str, list[str]], match_person: dict[str, str], match_device: dict[str, str]
+) -> bool:
+    """Find an augmenting path from ``root`` (iteratively, so no graph is too deep) and flip it."""
+    parent: dict[str, str] = {}
+    visited: set[str] = set()
+    stack = [(root, iter(adjacency[root]))]
+    while stack:
+        person, devices = stack[-1]
+        for device in devices:
+            if device in visited:
+                continue
+            visited.add(device)
+            parent[device] = person
+            owner = match_device.get(device)
+            if owner is None:
+                while True:  # flip the path back to the root
+                    holder = parent[device]
+                    previous = match_person.get(holder)
+                    match_device[device], match_person[holder] = holder, device
+                    if previous is None:
+                        return True
+                    device = previous
+            stack.append((owner, iter(adjacency[owner])))
+            break
+        else:
+            stack.pop()
+    return False

@@ -1,0 +1,44 @@
+"""The one writer of spreadsheet cells: every CSV and XLSX cell calcheck writes passes through ``safe_cell``.
+
+A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return before one)
+as a formula: an estate's text could then call out or run commands on an auditor's machine (CSV or formula
+injection). Such text is written with a leading apostrophe, which spreadsheets read as "this is text"; numbers
+(``-5``, ``+1.5``) are left as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` as a spreadsheet should show it: text that would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and not _number(value):
+        return "'" + value
+    return value
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV document (``\\n`` line ends) with every cell made safe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    # csv quotes a field holding the line terminator, not one holding a lone carriage return: such a row is
+    # written fully quoted, or a reader would take the carriage return for the end of the line.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in [header, *rows]:
+        cells = [safe_cell(v) for v in row]
+        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else writer).writerow(cells)
+    return out.getvalue()

@@ -1,0 +1,106 @@
+"""The site's build folder, written without following a single link.
+
+``site/_build`` belongs to calcheck: ``site build`` removes it (a link there is removed, never followed) and
+creates it anew, so nothing committed under it can redirect a write. Pages are then written with ``O_NOFOLLOW``
+into folders calcheck made; hand-written pages are read from ``site/docs`` as regular files only, without
+descending into linked folders.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from calcheck.core.errors import UsageError
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def fresh(folder: Path) -> None:
+    """Make ``folder`` a new, empty, real folder (whatever was there, link or file or folder, is removed)."""
+    _remove(folder)
+    real_folders(folder.parent, folder.parent)
+    folder.mkdir(mode=0o777)
+
+
+def real_folders(top: Path, folder: Path) -> None:
+    """Make every path component from ``top`` (which must exist) down to ``folder`` a real folder."""
+    relative = folder.relative_to(top)
+    current = top
+    for part in relative.parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            current.mkdir(mode=0o777)
+            continue
+        if not stat.S_ISDIR(mode):  # a link or a file where a folder of ours goes: removed, not followed
+            _remove(current)
+            current.mkdir(mode=0o777)
+
+
+def sync(folder: Path, files: dict[str, str | bytes]) -> None:
+    """Make the real folder ``folder`` hold exactly ``files``; a file is rewritten only when its content changed
+    (for live reload)."""
+    for root, folders, names in os.walk(folder, topdown=False, followlinks=False):
+        for name in [*names, *folders]:
+            path = Path(root) / name
+            relative = path.relative_to(folder).as_posix()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                if not any(path.iterdir()):
+                    path.rmdir()
+            elif relative not in files or not stat.S_ISREG(mode):
+                path.unlink()
+    for relative, content in files.items():
+        path = folder / relative
+        real_folders(folder, path.parent)
+        _write(path, content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def regular_files(folder: Path) -> dict[str, bytes]:
+    """The regular files below ``folder`` by relative POSIX path; links (to files or folders) are skipped."""
+    found: dict[str, bytes] = {}
+    if not folder.is_dir() or folder.is_symlink():
+        return found
+    for root, folders, names in os.walk(folder, followlinks=False):
+        folders.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                found[path.relative_to(folder).as_posix()] = _read(path)
+    return found
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        if _read(path) == data:
+            return
+    except OSError:
+        pass
+    if path.is_symlink():
+        path.unlink()
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o666)
+    with os.fdopen(handle, "wb") as stream:
+        stream.write(data)
+
+
+def _read(path: Path) -> bytes:
+    handle = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    with os.fdopen(handle, "rb") as stream:
+        return stream.read()
+
+
+def _remove(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path)  # removes links inside, never what they point to
+    else:
+        path.unlink()
+    if os.path.lexists(path):
+        raise UsageError(f"{path}: could not be removed to build the site afresh")

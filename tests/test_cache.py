@@ -1,0 +1,150 @@
+"""The loaded-file cache: the same answers with it, without it and after it is damaged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from calcheck.estate import cache as file_cache
+from calcheck.estate.cache import FileCache
+from calcheck.estate.loading import load_checked
+from calcheck.estate.sources import WorkTree
+from calcheck.estate.yamlload import load_bytes
+from calcheck.licensing import engine
+from tests.conftest import AS_OF, ROOT
+
+GENERATE = ROOT / "tests" / "benchmarks" / "generate.py"
+ESTATES = [
+    ROOT / "licenses",
+    ROOT / "tests" / "broken-estate" / "licenses",
+    *sorted(p / "licenses" for p in (ROOT / "tests" / "cases").iterdir() if (p / "licenses").is_dir()),
+]
+
+
+def _outputs(estate: Path, cwd: Path, *extra: str) -> list[bytes]:
+    """check (JSON), report (JSON) and explain of one person, as the command line prints them."""
+    base = [sys.executable, "-m", "calcheck"]
+    runs = [
+        ["check", str(estate), "--as-of", AS_OF, "--format", "json", "--no-history"],
+        ["report", str(estate), "--as-of", AS_OF, "--format", "json", "--no-history"],
+        ["check", str(estate), "--as-of", AS_OF, "--format", "sarif", "--no-history"],
+    ]
+    return [subprocess.run([*base, *r, *extra], cwd=cwd, capture_output=True, check=False).stdout for r in runs]
+
+
+@pytest.mark.parametrize("estate", ESTATES, ids=lambda p: p.parent.name)
+def test_cold_warm_and_uncached_runs_print_the_same_bytes(estate: Path, tmp_path: Path) -> None:
+    cold = _outputs(estate, tmp_path)
+    assert any(Path(file_cache.default_dir() or tmp_path, "files").rglob("*.json"))
+    warm = _outputs(estate, tmp_path)
+    uncached = _outputs(estate, tmp_path, "--no-cache")
+    assert cold == warm == uncached
+    assert all(cold)
+
+
+def test_a_generated_estate_in_real_shapes_gives_the_same_result(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    command = [sys.executable, str(GENERATE), str(out), "--assignments", "3000", "--people", "1800",
+               "--devices", "1200", "--holdings", "30", "--deployments", "20"]  # fmt: skip
+    subprocess.run(command, check=True)
+    cache = FileCache(tmp_path / "cache")
+    day = dt.date(2026, 11, 30)
+    plain = engine.check(out / "licenses", day)
+    cold = engine.check(out / "licenses", day, cache=cache)
+    warm = engine.check(out / "licenses", day, cache=cache)
+    assert plain.findings == cold.findings == warm.findings
+    assert plain.context.position == cold.context.position == warm.context.position
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == plain.files
+
+
+def test_positions_from_the_cache_equal_the_loaders(tmp_path: Path) -> None:
+    source = WorkTree(ROOT / "licenses")
+    cache = FileCache(tmp_path)
+    for relative in source.yaml_files():
+        fresh, checked = load_checked(source, relative, cache)
+        again, checked_again = load_checked(source, relative, cache)
+        assert checked == checked_again
+        assert [(d.data, d.pos, d.line, d.column) for d in again.documents] == [
+            (d.data, d.pos, d.line, d.column) for d in fresh.documents
+        ]
+        assert again.findings == fresh.findings and again.broken_paths == fresh.broken_paths
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted((folder / "files").rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: text[: len(text) // 2],  # truncated
+        lambda text: "not json at all",
+        lambda text: json.dumps({**json.loads(text), "format": "calcheck-file-cache/0"}),
+        lambda text: json.dumps({**json.loads(text), "key": "0" * 64}),
+        lambda text: json.dumps({**json.loads(text), "findings": [["schema", "FATAL", "x", 1, 1, "m", "h", []]]}),
+        lambda text: json.dumps({**json.loads(text), "documents": [{"data": {}, "pos": {"all": "1,x"}}]}),
+        lambda text: text.replace('"records":[', '"records":[1,', 1) if '"records":[' in text else "[]",
+    ],
+    ids=["truncated", "garbage", "format", "key", "severity", "positions", "records"],
+)
+def test_a_damaged_entry_is_ignored_and_written_again(damage: object, tmp_path: Path) -> None:
+    estate = tmp_path / "licenses"
+    shutil.copytree(ROOT / "licenses", estate)
+    cache = FileCache(tmp_path / "cache")
+    day = dt.date(2026, 11, 30)
+    expected = engine.check(estate, day)
+    engine.check(estate, day, cache=cache)
+    entries = _entries(tmp_path / "cache")
+    originals = {p: p.read_text(encoding="utf-8") for p in entries}
+    for path, text in originals.items():
+        path.write_text(damage(text), encoding="utf-8")  # type: ignore[operator]
+    result = engine.check(estate, day, cache=cache)
+    assert result.findings == expected.findings
+    assert result.context.position == expected.context.position
+    assert {p: p.read_text(encoding="utf-8") for p in _entries(tmp_path / "cache")} == originals
+
+
+def test_a_changed_byte_is_another_entry(tmp_path: Path) -> None:
+    cache = FileCache(tmp_path)
+    one = cache.key("a.yaml", "a.yaml", b"kind: people\npeople: []\n")
+    assert one != cache.key("a.yaml", "a.yaml", b"kind: people\npeople: [] \n")
+    assert one != cache.key("b.yaml", "a.yaml", b"kind: people\npeople: []\n")
+    assert one != cache.key("a.yaml", "people/a.yaml", b"kind: people\npeople: []\n")
+
+
+def test_what_json_cannot_keep_is_not_cached(tmp_path: Path) -> None:
+    cache = FileCache(tmp_path)
+    raw = b"kind: people\npeople:\n  - {id: a, name: A, kind: employee, status: active}\n"
+    loaded = load_bytes("people/a.yaml", raw)
+    record = loaded.documents[0].data["people"][0]
+    for odd in (1, ("a",), dt.date(2026, 1, 1)):  # a key or a value that JSON would give back as something else
+        record.clear()
+        record[odd if not isinstance(odd, dt.date) else "since"] = odd
+        cache.put(cache.key("people/a.yaml", "people/a.yaml", raw), loaded, [("people", [])])
+        assert not _entries(tmp_path)
+
+
+def test_an_unwritable_cache_folder_changes_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the folder should be")
+    day = dt.date(2026, 11, 30)
+    assert (
+        engine.check(ROOT / "licenses", day, cache=FileCache(blocker)).findings
+        == engine.check(ROOT / "licenses", day).findings
+    )
+
+
+def test_the_cache_stays_off_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CALCHECK_NO_CACHE", "1")
+    assert file_cache.open_cache() is None
+    monkeypatch.delenv("CALCHECK_NO_CACHE")
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path))
+    assert file_cache.open_cache(enabled=False) is None
+    opened = file_cache.open_cache()
+    assert opened is not None and opened.directory == tmp_path
