@@ -54,7 +54,7 @@ def test_csv_contents(run_cli: Run, tmp_path: Path) -> None:
 def test_xlsx_sheets(run_cli: Run, tmp_path: Path) -> None:
     files = export(run_cli, tmp_path, "xlsx")
     book = load_workbook(io.BytesIO(files["calcheck-export.xlsx"]))
-    assert book.sheetnames == ["elp", "assignments", "proofs"]
+    assert book.sheetnames == ["elp", "assignments", "proofs", "by-department", "by-cost-centre"]
     assert book["assignments"].max_row == 163
     assert [c.value for c in book["elp"][1]][:3] == ["cal", "name", "kind"]
 

@@ -79,11 +79,16 @@ def add_report(commands: Subparsers) -> Handler:
         "report",
         help="print the Effective License Position (ELP)",
         description="Print the Effective License Position: per CAL pool, owned, assigned, "
-        "required, surplus, shortfall and its cost.",
+        "required, surplus, shortfall and its cost; with --by, per department or cost centre.",
     )
     estate_options(report)
     report.add_argument(
         "--format", choices=("text", "markdown", "csv", "json"), default="text", help="output format (default: text)"
+    )
+    report.add_argument(
+        "--by",
+        choices=("department", "cost-centre"),
+        help="the position per department or cost centre: CALs required and assigned, shortfall, chargeback",
     )
     return cmd_report
 
@@ -173,6 +178,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     result = run_check(args)
     organisation = result.estate.config.organisation if result.estate.config else None
+    if args.by is not None:  # the position per department or cost centre (issue 18)
+        from calcheck.outputs import bygroup
+
+        split = bygroup.breakdown(result.estate, result.context.analysis, result.context.position, args.by)
+        emit(bygroup.RENDERERS[args.format](split, organisation or result.estate.root), args.output)
+        return EXIT_OK
     data = ReportInput(organisation, result.estate.root, result.context.position, result.findings, len(result.waived))
     emit(RENDERERS[args.format](data), args.output)
     return EXIT_OK

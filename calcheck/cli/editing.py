@@ -149,11 +149,14 @@ def add_import(commands: Subparsers) -> Handler:
         "disabled as departed (devices as retired). Every row is checked first: the import applies completely "
         "or changes nothing. Lists the CALs that became reclaimable and what the import does to the licence "
         "position (each pool that changes, before and after; new findings by rule), and refuses an import that "
-        "makes the position worse (a larger shortfall or a new error) unless --accept-shortfall or --force.",
+        "makes the position worse (a larger shortfall or a new error) unless --accept-shortfall or --force. "
+        "'import subscriptions' reads the Microsoft 365 admin center's user export (Licenses column) or an Entra ID "
+        "/ Graph export with assignedLicenses (--source m365|graph) and assigns the estate's Online Services "
+        "holdings to match; products not in the catalogue are listed.",
     )
-    importer.add_argument("what", choices=("people", "devices"))
-    importer.add_argument("file", type=Path, help="the export (CSV)")
-    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune"), default="auto")
+    importer.add_argument("what", choices=("people", "devices", "subscriptions"))
+    importer.add_argument("file", type=Path, help="the export (CSV; JSON for a Graph export of subscriptions)")
+    importer.add_argument("--source", choices=("auto", "ad", "entra", "intune", "m365", "graph"), default="auto")
     importer.add_argument(
         "--mapping",
         type=Path,
@@ -284,7 +287,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.target}: not inside the estate {estate}; give a file under it")
         if args.target.suffix not in (".yaml", ".yml") or args.target.is_dir():
             raise UsageError(f"{args.target}: new records go to a .yaml or .yml file")
+    if args.what != "subscriptions" and args.source in ("m365", "graph"):
+        raise UsageError(f"--source {args.source} is for 'import subscriptions'")
     with edit_lock(estate, args.dry_run):
+        if args.what == "subscriptions":  # Online Services assignments from tenant exports (issue 18)
+            from calcheck.cli.online import cmd_import_subscriptions
+
+            return cmd_import_subscriptions(args, estate, on)
         return _import(args, estate, on)
 
 

@@ -68,6 +68,13 @@ def _cal(rec: dict[str, Any], src: m.Source) -> m.Cal:
         rec.get("feature"),
         tuple(rec.get("contains", ())),
         tuple(rec.get("covers", ())),
+        offering=rec.get("offering"),
+        qualifying=tuple(rec.get("qualifying", ())),
+        requires_also=tuple(rec.get("requires_also", ())),
+        skus=tuple(rec.get("skus", ())),
+        aliases=tuple(rec.get("aliases", ())),
+        management=tuple(rec.get("management", ())),
+        terms=rec.get("terms"),
     )
 
 
@@ -237,6 +244,7 @@ def _config(data: dict[str, Any], src: m.Source) -> m.Config:
         bool(site.get("publish_proofs", False)),
         bool(site.get("pseudonymise_people", False)),
         site.get("repository_url"),
+        renewal_window_days=data.get("renewal_window_days", 90),
     )
 
 

@@ -114,6 +114,14 @@ class Cal:
     feature: str | None = None
     contains: tuple[str, ...] = ()
     covers: tuple[str, ...] = ()
+    # Online Services (subscriptions and CAL Suite Bridges sold as User SLs; calcheck.licensing.subscriptions)
+    offering: str | None = None
+    qualifying: tuple[str, ...] = ()
+    requires_also: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    management: tuple[str, ...] = ()
+    terms: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +146,7 @@ class Config:
     publish_proofs: bool = False
     pseudonymise_people: bool = False
     repository_url: str | None = None
+    renewal_window_days: int = 90
 
 
 @dataclass(frozen=True, slots=True)

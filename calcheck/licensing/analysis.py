@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Assignment, Estate, Holding
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Directory, Need, Requirement, Subject, collect_needs
 from calcheck.licensing.coverage import (
     REASSIGNMENT_DAYS,
@@ -276,6 +277,8 @@ class Charger:
             if holding.cal not in self.ev.cat.cals:
                 continue
             by_pool[self.ev.pools[holding.id]].append(holding)
+            if subscriptions.offering(self.ev.cat.cals, holding.cal) == subscriptions.BRIDGE:
+                continue  # a spare Bridge covers nobody without a qualifying subscription (issue 18)
             for granted in self.ev.cat.expand(holding.cal):
                 keys_for[(granted, holding.type)].add(self.ev.pools[holding.id])
         placed: list[_Draft] = []

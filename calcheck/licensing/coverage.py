@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Assignment, Deployment, Estate, Holding, Product, fast_init
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import (
     Catalogue,
     Directory,
@@ -152,6 +153,8 @@ def _product_of(holding: Holding, cat: Catalogue) -> Product | None:
 
 def entitlement_problem(holding: Holding, cat: Catalogue, as_of: dt.date) -> str | None:
     """Why ``holding`` grants no rights on ``as_of`` (SA-04, SA-05), or None."""
+    if subscriptions.is_online(holding, cat.cals):  # Online Services: rights only while in force (issue 18)
+        return subscriptions.entitlement_problem(holding, as_of)
     if holding.purchased > as_of:
         return f"bought only on {holding.purchased}"
     if holding.channel == "csp-subscription":
@@ -193,6 +196,8 @@ def effective_rank(holding: Holding, product: Product, as_of: dt.date) -> int | 
 
 def version_problem(holding: Holding, need: Need, cat: Catalogue, as_of: dt.date) -> str | None:
     """Why ``holding`` is too old for the version ``need`` requires, or None."""
+    if subscriptions.offering(cat.cals, holding.cal):  # in force, a subscription grants the current version (issue 18)
+        return None
     product = cat.products.get(need.product)
     if need.version is None or product is None:
         return None
@@ -284,7 +289,10 @@ class Evaluator:
         problem = self.entitlement.get(holding.id)
         if problem is not None:
             return EXPIRED, f"its holding grants no rights: {problem}"
-        return None
+        # Online Services (issue 18): a CAL Suite Bridge counts only beside its qualifying subscription
+        mine = [a for a in self.by_subject.get(subject, ()) if a.id in self.active]
+        bridge = subscriptions.bridge_problem(self.cat.cals, holding, mine, self.holdings, self.entitlement, self.as_of)
+        return None if bridge is None else (BASE, bridge)
 
     def granted(self, subject: Subject) -> frozenset[str]:
         """The CALs ``subject`` holds in force (only asked for when an additive CAL needs its base)."""

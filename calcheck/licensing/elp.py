@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from calcheck.estate.model import Estate
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Subject
 from calcheck.licensing.coverage import Analysis, PoolKey, pool_key
 
@@ -104,7 +105,8 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
     def pool(key: PoolKey) -> Pool:
         if key not in pools:
             cal = cat.cals.get(key[0])
-            pools[key] = Pool(key[0], cal.name if cal else key[0], cal.kind if cal else "", key[1], key[2])
+            kind = subscriptions.pool_kind(cal) if cal else ""  # 'subscription'/'bridge' for Online Services
+            pools[key] = Pool(key[0], cal.name if cal else key[0], kind, key[1], key[2])
         return pools[key]
 
     for holding in estate.index("holdings").values():

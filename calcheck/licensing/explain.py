@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from calcheck.core.text import one_line
 from calcheck.estate.model import Device, Estate, Person
+from calcheck.licensing import subscriptions
 from calcheck.licensing.access import Catalogue, Exemption, Subject
 from calcheck.licensing.coverage import Analysis, Candidate, Charge, Coverage
 from calcheck.licensing.wording import cal_label, listing
@@ -114,7 +115,8 @@ def _need_lines(cat: Catalogue, coverages: list[Coverage]) -> list[str]:
         deployments = ", ".join(sorted(d.id for d in need.deployments))
         what = f"{cal_label(cat, need.cal, need.version, cal_type)}{newer} for {deployments}"
         if coverage.covered_by is not None:
-            lines.append(f"  OK       {what}: covered by {_candidate(coverage.covered_by)}")
+            online = subscriptions.covered_by_text(cat.cals, coverage.covered_by.holding.cal)  # issue 18
+            lines.append(f"  OK       {what}: covered by {online}{_candidate(coverage.covered_by)}")
         elif coverage.connector is not None:
             lines.append(f"  OK       {what}: covered by External Connector {coverage.connector.id}")
         elif coverage.satisfied:
@@ -144,6 +146,8 @@ def _charge_line(cat: Catalogue, charge: Charge) -> str:
 
 
 def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
+    cat = Catalogue(estate)
+
     def candidate(c: Candidate | None) -> dict[str, str | None] | None:
         if c is None:
             return None
@@ -162,6 +166,7 @@ def render_json(estate: Estate, analysis: Analysis, ex: Explanation) -> str:
                 "via": list(c.need.vias),
                 "satisfied": c.satisfied,
                 "covered_by": candidate(c.covered_by),
+                "equivalency": subscriptions.equivalency(cat.cals, c.covered_by.holding.cal) if c.covered_by else None,
                 "connector": c.connector.id if c.connector else None,
                 "partners": [{"id": p, "covered_by": candidate(pc)} for p, pc in c.partners],
                 "rejected": [candidate(r) for r in c.rejected],

@@ -18,6 +18,7 @@ from calcheck import __version__
 from calcheck.core.errors import CalcheckError
 from calcheck.licensing.access import Catalogue
 from calcheck.licensing.engine import CheckResult
+from calcheck.outputs import bygroup
 from calcheck.outputs.cells import csv_text, safe_cell
 from calcheck.outputs.report import CSV_COLUMNS, csv_rows
 
@@ -120,7 +121,23 @@ def proof_table(result: CheckResult) -> Table:
 
 
 def tables(result: CheckResult) -> dict[str, Table]:
-    return {"elp": elp_table(result), "assignments": register_table(result), "proofs": proof_table(result)}
+    return {
+        "elp": elp_table(result),
+        "assignments": register_table(result),
+        "proofs": proof_table(result),
+    }
+
+
+def chargeback_tables(result: CheckResult) -> dict[str, Table]:
+    """One table per grouping: each group's share of each pool, with its chargeback."""
+    context = result.context
+    return {
+        f"by-{by}": (
+            list(bygroup.CSV_COLUMNS),
+            bygroup.csv_rows(bygroup.breakdown(result.estate, context.analysis, context.position, by)),
+        )
+        for by in bygroup.GROUPINGS
+    }
 
 
 def to_csv(table: Table) -> bytes:
@@ -177,7 +194,7 @@ def bundle(result: CheckResult, fmt: str, revision: str | None, dirty: bool | No
     files = (
         {f"{name}.csv": to_csv(table) for name, table in named.items()}
         if fmt == "csv"
-        else {"calcheck-export.xlsx": to_xlsx(named)}
+        else {"calcheck-export.xlsx": to_xlsx({**named, **chargeback_tables(result)})}  # + by group (issue 18)
     )
     manifest = {
         "tool": {"name": "calcheck", "version": __version__},

@@ -1,4 +1,4 @@
-"""The compliance site: pure page generation (``pages``, ``markup``, ``charts``) and the one place that
+"""The compliance site: pure page generation (``pages``, ``markup``, ``charts``, ``bygroup``) and the one place that
 writes its files and runs MkDocs (``build``).
 
 May import ``calcheck.outputs``, ``calcheck.licensing``, ``calcheck.git``, ``calcheck.estate`` and

@@ -27,7 +27,7 @@ from calcheck.licensing.rules import REGISTRY
 from calcheck.licensing.rules.example import load_examples
 from calcheck.outputs.export import to_csv
 from calcheck.outputs.report import money
-from calcheck.site import charts, records
+from calcheck.site import bygroup, charts, records
 from calcheck.site.markup import WIDE, Layout, attr, cell, csv_text, link, script_data, slug, table, text, value
 from calcheck.site.pseudonyms import Pseudonyms
 
@@ -118,6 +118,7 @@ def render_site(data: SiteInput) -> Files:
     files: Files = {}
     files.update(_dashboard(data))
     files.update(_holdings(data, names))
+    files.update(bygroup.render(data.result))  # the position by department and cost centre (issue 18)
     files.update(_directory(data, names))
     files.update(_findings(data, names))
     files.update(records.render(data.result, names))

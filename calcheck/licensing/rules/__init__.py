@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from calcheck.licensing.rules import access, assignments, files, governance, holdings, integrity, servers
+from calcheck.licensing.rules import (
+    access,
+    assignments,
+    files,
+    governance,
+    holdings,
+    integrity,
+    servers,
+    subscriptions,
+)
 from calcheck.licensing.rules.base import Context, Problem, Rule
 
 __all__ = ["REGISTRY", "Context", "Problem", "Rule", "get_rule"]
@@ -17,6 +26,7 @@ REGISTRY: dict[str, Rule] = {
         *assignments.RULES,
         *holdings.RULES,
         *governance.RULES,
+        *subscriptions.RULES,
         *files.COPIES,
     )
 }

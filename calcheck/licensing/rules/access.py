@@ -22,6 +22,7 @@ from calcheck.licensing.coverage import (
 )
 from calcheck.licensing.rules.assignments import check_type_mismatch
 from calcheck.licensing.rules.base import Context, Problem, Rule
+from calcheck.licensing.rules.subscriptions import bridge_hint
 from calcheck.licensing.wording import article, cal_label, listing, supply
 
 _E = Severity.ERROR
@@ -71,6 +72,7 @@ class Supply:
 
     def __init__(self, estate: Estate, ctx: Context, cat: Catalogue) -> None:
         self.ctx, self.cat = ctx, cat
+        self.holdings: dict[str, Holding] = estate.index("holdings")
         self.wanted: dict[tuple[str, str | None, str], int] = defaultdict(int)
         for charge in missing(ctx):
             self.wanted[_what(charge)] += 1
@@ -105,6 +107,8 @@ class Supply:
         """What to do about a missing licence: assign from holdings with CALs unassigned, buy the rest, or the
         cheaper alternative when the licence could sit with the partners instead."""
         hint = supply(self.cat, _what(charge), self.wanted[_what(charge)], self.spare(charge), charge.licensee[1])
+        # Online Services (issue 18): name the CAL Suite Bridge that would carry the CAL beside a subscription
+        hint += bridge_hint(self.cat, self.ctx, self.holdings, charge.licensee, charge.cal)
         if charge.alternative:
             other = "Device" if charge.licensee[0] == "person" else "User"
             if len(charge.alternative) > 1:

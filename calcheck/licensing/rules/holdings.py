@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.estate.sources import FileState
+from calcheck.licensing import subscriptions as online
 from calcheck.licensing.access import Catalogue
 from calcheck.licensing.rules.access import check_uncovered
 from calcheck.licensing.rules.base import Context, Problem, Rule
@@ -38,9 +39,12 @@ def check_over_allocation(estate: Estate, ctx: Context) -> Iterator[Problem]:
 
 
 def check_entitlement_expired(estate: Estate, ctx: Context) -> Iterator[Problem]:
+    cat = Catalogue(estate)
     for holding in estate.index("holdings").values():
         problem = ctx.analysis.entitlement.get(holding.id)
         active = ctx.analysis.in_force.get(holding.id, [])
+        if online.is_online(holding, cat.cals):
+            continue  # reported by subscription-ended / subscription-holding (issue 18)
         if problem is not None and active and not problem.startswith("bought only"):
             yield Problem.at(
                 holding.source,
@@ -165,6 +169,8 @@ def check_shelfware(estate: Estate, ctx: Context) -> Iterator[Problem]:
     cat = Catalogue(estate)
     used = _used_products(estate, cat)
     for holding in estate.index("holdings").values():
+        if online.offering(cat.cals, holding.cal):
+            continue  # bought for the cloud: CAL rights are a by-product (issue 18)
         if holding.cal in cat.cals and not _products_of(holding, cat) & used:
             yield Problem.at(
                 holding.source,

@@ -82,6 +82,8 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
         yield cal, "base", "cals", cal.base
         yield from _each(cal, "contains", "cals", cal.contains)
         yield from _each(cal, "covers", "cals", cal.covers)
+        yield from _each(cal, "qualifying", "cals", cal.qualifying)  # Online Services Bridges (issue 18)
+        yield from _each(cal, "requires_also", "cals", cal.requires_also)
     for holding in estate.holdings:
         yield holding, "cal", "cals", holding.cal
         yield holding, "agreement", "agreements", holding.agreement
