@@ -96,6 +96,7 @@ class FileCache:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
         try:
             text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
+            data = text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
         except (_Invalid, ValueError, TypeError, RecursionError):
             return
         target = self._path(key)
@@ -103,8 +104,8 @@ class FileCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
             try:
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    stream.write(text)
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(data)
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
