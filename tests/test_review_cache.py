@@ -31,3 +31,25 @@ def test_a_file_name_that_is_not_utf8_is_read_alike_with_and_without_the_cache(t
     assert _snapshot(source, f"people/{name}", cache) == expected  # crashed: UnicodeEncodeError writing the entry
     assert _snapshot(source, f"people/{name}", cache) == expected
 
+
+def test_an_entry_with_damaged_record_positions_is_a_miss(tmp_path: Path) -> None:
+    estate = tmp_path / "licenses"
+    shutil.copytree(ROOT / "tests" / "broken-estate" / "licenses", estate)
+    cache = FileCache(tmp_path / "cache")
+    day = dt.date(2026, 11, 30)
+    expected = engine.check(estate, day)
+    engine.check(estate, day, cache=cache)
+    damaged = 0
+    for path in (tmp_path / "cache").rglob("*.json"):
+        head, _, body = path.read_text(encoding="utf-8").partition("\n")
+        entry = json.loads(body)
+        for doc in entry["documents"]:
+            records = doc["pos"].get("records", [])
+            # the head (the record's own line and column) intact, its keys' positions garbled or cut short
+            doc["pos"]["records"] = [",".join(r.split(",")[:2] + ["x"] * (i % 2)) for i, r in enumerate(records)]
+            damaged += len(records)
+        path.write_text(head + "\n" + json.dumps(entry), encoding="utf-8")  # the digest line as it was
+    assert damaged
+    result = engine.check(estate, day, cache=cache)  # crashed: ValueError when a finding needed a record's keys
+    assert result.findings == expected.findings
+    assert result.context.position == expected.context.position

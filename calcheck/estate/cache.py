@@ -2,10 +2,11 @@
 
 An entry is keyed by the SHA-256 of everything its result depends on: the file's bytes, its path in the estate and
 as shown, calcheck's version, the schemas' text and the versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
-A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle), written
-atomically under unpredictable temporary names, and checked field by field when read: anything that does not
-decode exactly as written (a truncated or edited file, another format) is a miss, and the file is parsed again and
-the entry rewritten. Record positions are kept as compact strings and decoded only when a finding needs them.
+A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle) after a line
+with the SHA-256 of that JSON, written atomically under unpredictable temporary names, and checked (the digest,
+then field by field) when read: anything that does not decode exactly as written (a truncated or edited file,
+another format) is a miss, and the file is parsed again and the entry rewritten. Record positions are kept as
+compact strings and decoded only when a finding needs them.
 
 The cache lives in ``$CALCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/calcheck``, else ``~/.cache/calcheck``;
 ``CALCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off. Results with and without it are identical (tested).
@@ -29,7 +30,7 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.yamlload import Document, LoadedFile, Pos
 
-FORMAT = "calcheck-file-cache/1"
+FORMAT = "calcheck-file-cache/2"
 Located = tuple[Finding, tuple[Any, ...]]
 Checked = list[tuple[str | None, list[Located]]]  # per document: its kind (None: none) and its schema problems
 
@@ -87,8 +88,11 @@ class FileCache:
     def get(self, key: str) -> tuple[LoadedFile, Checked] | None:
         """The cached result, or None (missing, unreadable or not exactly as written)."""
         try:
-            entry = json.loads(self._path(key).read_bytes())
-            return _decode(entry, key)
+            head, _, body = self._path(key).read_bytes().partition(b"\n")
+            # Record positions are decoded only when used, so damage there must be caught now: by the digest.
+            if head != hashlib.sha256(body).hexdigest().encode():
+                return None
+            return _decode(json.loads(body), key)
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, _Invalid, RecursionError):
             return None
 
@@ -96,7 +100,7 @@ class FileCache:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
         try:
             text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
-            data = text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
+            body = text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
         except (_Invalid, ValueError, TypeError, RecursionError):
             return
         target = self._path(key)
@@ -105,7 +109,7 @@ class FileCache:
             handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
             try:
                 with os.fdopen(handle, "wb") as stream:
-                    stream.write(data)
+                    stream.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
