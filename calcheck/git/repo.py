@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import secrets
 import subprocess
 import tempfile
 import weakref
@@ -30,8 +31,6 @@ from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate.sources import YAML_SUFFIXES, FileState, display_path, is_hidden, unsafe_relative
 
 _REV = re.compile(r"[^\s\x00-\x1f\x7f-][^\s\x00-\x1f\x7f]{0,199}\Z")
-_COMMIT_SPLIT = re.compile(rb"\x1e(?=[0-9a-f]{40}\x1f)")
-_FORMAT = "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s%x1f"
 SHALLOW_HINT = (
     "this is a shallow clone, so calcheck cannot see the history it needs; fetch it with "
     "'git fetch --unshallow', or set 'fetch-depth: 0' on actions/checkout"
@@ -248,9 +247,13 @@ class GitRepo:
 
     def log(self, prefix: str, commit: str) -> list[Commit]:
         """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first."""
-        args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
-        out = self._run(*args, "--end-of-options", commit, "--", prefix or ".")
-        commits = [_parse_commit(chunk) for chunk in _COMMIT_SPLIT.split(out) if chunk.strip(b"\x00\n")]
+        # A subject, a name or a path may hold any separator byte: each is followed by a word no commit can know.
+        word = secrets.token_hex(16)
+        fields = "".join(f"{field}%x1f{word}" for field in ("%H", "%P", "%an", "%ae", "%aI", "%s"))
+        args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent"]
+        out = self._run(*args, f"--format=%x1e{word}{fields}", "--end-of-options", commit, "--", prefix or ".")
+        chunks = out.split(b"\x1e" + word.encode())
+        commits = [_parse_commit(chunk, b"\x1f" + word.encode()) for chunk in chunks if chunk.strip(b"\x00\n")]
         commits.reverse()
         return commits
 
@@ -397,9 +400,9 @@ class BlobStream:
         self.close()
 
 
-def _parse_commit(chunk: bytes) -> Commit:
+def _parse_commit(chunk: bytes, separator: bytes) -> Commit:
     header, _, raw = chunk.partition(b"\x00")
-    sha, parents, author, email, date, subject = header.rstrip(b"\x1f").split(b"\x1f", 5)
+    sha, parents, author, email, date, subject, _ = header.split(separator)
     tokens = raw.lstrip(b"\n").split(b"\x00")
     changes: list[Change] = []
     index = 0

@@ -1,0 +1,69 @@
+"""Review of git reading: commit texts that could forge or break history entries."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck.licensing.rules.example import base_files, write_estate
+
+Run = Callable[..., tuple[int, str, str]]
+ASSIGNMENTS = """\
+kind: assignments
+assignments:
+  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
+"""
+FORGED = "0123456789abcdef0123456789abcdef01234567"
+
+
+def git(repo: Path, *args: str, author: str = "Dana Admin", date: str = "2026-01-05T09:00:00+00:00") -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": author, "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True).stdout.decode()
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate(base_files(), root / "licenses")
+    (estate / "assignments" / "assignments.yaml").write_text(ASSIGNMENTS)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Initial estate")
+    monkeypatch.chdir(root)
+    return root
+
+
+def _change(repo: Path, message: str, author: str = "Dana Admin") -> str:
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(ASSIGNMENTS.replace("since: 2026-01-05", "since: 2026-01-05, until: 2026-03-01"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, author=author, date="2026-03-01T09:00:00+00:00")
+    return git(repo, "rev-parse", "--short=7", "HEAD").strip()
+
+
+def test_a_commit_subject_cannot_forge_a_history_entry(repo: Path, run_cli: Run) -> None:
+    forged = f"Tidy \x1e{FORGED}\x1f\x1fMallory\x1fm@example.com\x1f2020-01-01T00:00:00+00:00\x1fForged\x1f"
+    sha = _change(repo, forged)
+    code, out, err = run_cli("history", "licenses")
+    assert (code, err) == (0, "")
+    entries = [line for line in out.splitlines() if "until set" in line]
+    assert len(entries) == 1 and entries[0].startswith(f"2026-03-01, commit {sha} by Dana Admin (Tidy ")
+    assert "by Mallory" not in out and f"commit {FORGED[:7]}" not in out and not out.startswith("2020")
+
+
+def test_an_author_name_with_a_control_character_is_read(repo: Path, run_cli: Run) -> None:
+    sha = _change(repo, "End A-1", author="Eve\x1fe@example.com")
+    code, out, err = run_cli("history", "licenses")
+    assert (code, err) == (0, "")  # was exit 3: the name's separator shifted the date field
+    assert f"2026-03-01, commit {sha} by Eve" in out
