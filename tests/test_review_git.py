@@ -67,3 +67,22 @@ def test_an_author_name_with_a_control_character_is_read(repo: Path, run_cli: Ru
     code, out, err = run_cli("history", "licenses")
     assert (code, err) == (0, "")  # was exit 3: the name's separator shifted the date field
     assert f"2026-03-01, commit {sha} by Eve" in out
+
+
+@pytest.mark.parametrize("date", ["1700000000 +9959", "1700000000 -2400", "-5 +0000", "abc +0000"])
+def test_a_commit_with_a_date_python_cannot_hold_is_a_clear_error(repo: Path, run_cli: Run, date: str) -> None:
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(ASSIGNMENTS.replace("since: 2026-01-05", "since: 2026-01-05, until: 2026-03-01"))
+    git(repo, "add", "-A")
+    tree, parent = git(repo, "write-tree").strip(), git(repo, "rev-parse", "HEAD").strip()
+    text = (
+        f"tree {tree}\nparent {parent}\nauthor Eve <e@example.com> {date}\ncommitter Eve <e@example.com> 0 +0000\n\nx\n"
+    )
+    made = subprocess.run(
+        ["git", "hash-object", "--literally", "-t", "commit", "-w", "--stdin"],
+        cwd=repo, input=text.encode(), capture_output=True, check=True,
+    )  # fmt: skip
+    git(repo, "update-ref", "HEAD", made.stdout.decode().strip())
+    code, _, err = run_cli("history", "licenses")
+    assert code == 2, err  # was exit 3 (ValueError from the date)
+    assert "cannot read the author date of commit" in err

@@ -429,12 +429,19 @@ def _parse_commit(chunk: bytes, separator: bytes) -> Commit:
                 None if new_blob == zero else _text(new_blob),
             )
         )
+    try:
+        when = dt.datetime.fromisoformat(_text(date))
+    except ValueError:  # a hand-made commit object: a time zone of a day or more, or a date git could not read
+        raise GitError(
+            f"cannot read the author date of commit {_text(sha)} ({_text(date)!r}); "
+            "a check or an edit can go on without the history (--no-history)"
+        ) from None
     return Commit(
         _text(sha),
         tuple(_text(parents).split()),
         _text(author),
         _text(email),
-        dt.datetime.fromisoformat(_text(date)),
+        when,
         _text(subject),
         tuple(changes),
     )
