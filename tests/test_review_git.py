@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -86,3 +87,30 @@ def test_a_commit_with_a_date_python_cannot_hold_is_a_clear_error(repo: Path, ru
     code, _, err = run_cli("history", "licenses")
     assert code == 2, err  # was exit 3 (ValueError from the date)
     assert "cannot read the author date of commit" in err
+
+
+def test_a_bare_repository_committed_into_the_estate_is_not_read(repo: Path, run_cli: Run, tmp_path: Path) -> None:
+    # Files that make a folder look like a bare repository (HEAD, objects/, refs/) are data anyone can commit: read
+    # as the estate's repository, they would give it a history of the committer's choosing.
+    fake = tmp_path / "fake.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(fake))
+    (fake / "refs" / "heads" / "main").write_text(git(repo, "rev-parse", "HEAD"))
+    for place in (repo / "licenses", repo / "licenses" / "people"):
+        shutil.copytree(fake, place, dirs_exist_ok=True, ignore=shutil.ignore_patterns("hooks"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "Embed")
+        code, out, err = run_cli("history", str(place.relative_to(repo)))
+        assert code == 2, out
+        assert "holds the files of a git repository" in err
+        check = run_cli("check", str(place.relative_to(repo)), "--as-of", "2026-11-30")
+        assert check[0] == 2, check  # not a check without the history
+        git(repo, "rm", "-r", "-q", "--cached", ".")
+        for name in ("HEAD", "config", "description", "packed-refs", "info", "objects", "refs", "branches"):
+            target = place / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "Remove")
+        assert run_cli("history", "licenses")[0] == 0
