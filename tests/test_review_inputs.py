@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from calcheck.licensing.rules.example import base_files, write_estate
 from tests.conftest import AS_OF
 
 Run = Callable[..., tuple[int, str, str]]
@@ -21,3 +22,31 @@ def test_a_huge_hexadecimal_or_octal_number_is_a_finding(
         code, out, err = run_cli("check", "licenses", "--as-of", AS_OF, "--no-history", *cache)
         assert (code, err) == (1, ""), err  # was exit 3: the schema error's message could not print the number
         assert "licenses/people/people.yaml:3:" in out and "[schema]" in out
+
+
+INVALID_A2 = """\
+kind: assignments
+assignments:
+  - {id: A-1, holding: WS22-U, person: alice, since: 2024-03-01}
+  - {id: A-2, holding: WS22-U, person: bob, since: 2024-13-01}
+"""
+
+
+def _estate_with_an_invalid_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    files = {**base_files(), "assignments/assignments.yaml": INVALID_A2}
+    files["people/people.yaml"] += "  - {id: carol, name: Carol, kind: employee, status: active}\n"
+    monkeypatch.chdir(tmp_path)
+    return write_estate(files, tmp_path / "licenses")
+
+
+def test_a_new_assignment_never_takes_the_id_of_a_record_with_a_schema_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    estate = _estate_with_an_invalid_record(tmp_path, monkeypatch)
+    edit = ("--as-of", AS_OF, "--no-history")
+    code, out, _ = run_cli("assign", "WS22-U", "--person", "carol", "--since", "2026-11-01", *edit)
+    assert code == 0, out
+    assert "  - {id: A-3, holding: WS22-U, person: carol, since: 2026-11-01}\n" in out  # was A-2, a second A-2
+    code, _, err = run_cli("assign", "WS22-U", "--person", "carol", "--id", "A-2", "--dry-run", *edit)
+    assert (code, err) == (2, "calcheck: error: assignment id 'A-2' is taken\n")
+    assert (estate / "assignments" / "assignments.yaml").read_text().count("id: A-2,") == 1

@@ -119,7 +119,7 @@ def plan_assign(
     collection = "people" if subject[0] == "person" else "devices"
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
     require(not temporary or until is not None, "a temporary assignment needs --until")
-    existing = list(result.estate.index("assignments"))
+    existing = _taken(result, "assignments")
     identifier = identifier or next_id(existing)
     require(identifier not in existing, f"assignment id {identifier!r} is taken")
     values: dict[str, Any] = {"id": identifier, "holding": holding, subject[0]: subject[1], "since": since}
@@ -150,6 +150,11 @@ def plan_assign(
     items = edited.records("assignments")
     items.append(styled_record(items, values))  # block or flow, key order and quoting of its neighbours
     return Change(path, edited.text, edited.render(), summary, edited)
+
+
+def _taken(result: engine.CheckResult, collection: str) -> list[str]:
+    """Every id in use: the valid records' and those of records left out for a schema error (they come back)."""
+    return sorted({*result.estate.index(collection), *result.estate.invalid_ids.get(collection, set())})
 
 
 def _like_register(path: Path, values: dict[str, Any]) -> dict[str, Any]:
@@ -393,7 +398,7 @@ def plan_audit(
     """An audit record with the ELP snapshot (shortfall per pool), in audits/<year>.yaml."""
     from ruamel.yaml.comments import CommentedMap
 
-    existing = list(result.estate.index("audits"))
+    existing = _taken(result, "audits")
     identifier = identifier or next_id(existing, f"AUD-{date.year}-")
     require(identifier not in existing, f"audit id {identifier!r} is taken")
     position = result.context.position
