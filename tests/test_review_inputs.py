@@ -50,3 +50,24 @@ def test_a_new_assignment_never_takes_the_id_of_a_record_with_a_schema_error(
     code, _, err = run_cli("assign", "WS22-U", "--person", "carol", "--id", "A-2", "--dry-run", *edit)
     assert (code, err) == (2, "calcheck: error: assignment id 'A-2' is taken\n")
     assert (estate / "assignments" / "assignments.yaml").read_text().count("id: A-2,") == 1
+
+
+@pytest.mark.parametrize("what", ["people", "devices"])
+def test_an_import_does_not_add_a_second_record_of_an_id_left_out_for_a_schema_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run, what: str
+) -> None:
+    files = base_files()
+    if what == "people":
+        files["people/people.yaml"] += "  - {id: dave, name: Dave, kind: employee, status: active, email: no-at-sign}\n"
+        export = "SamAccountName,Name,Enabled\nDave,Dave Jones,True\n"
+    else:
+        files["devices/devices.yaml"] += "  - {id: PC-9, kind: workstation, status: lost-in-transit}\n"
+        export = "Device name,OS,Serial number\npc-9,Windows,5CD1\n"
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(files, tmp_path / "licenses")
+    (tmp_path / "export.csv").write_text(export)
+    before = sorted(p.relative_to(estate).as_posix() for p in estate.rglob("*"))
+    code, out, _ = run_cli("import", what, "export.csv", "--on", AS_OF, "--partial", "--force")
+    assert code == 1, out  # was 0: a second record of that id in <kind>/imported.yaml
+    assert "has a schema error" in out and "import refused: nothing was changed" in out
+    assert sorted(p.relative_to(estate).as_posix() for p in estate.rglob("*")) == before

@@ -279,6 +279,7 @@ def plan_people(
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
+    unreadable = _left_out_ids(result, "people")
     files = _Files()
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
@@ -302,6 +303,9 @@ def plan_people(
         if person is None:
             if enabled is False:
                 continue  # a disabled account nobody knows: nothing to record
+            if identifier.casefold() in unreadable:
+                plan.problems.append(_left_out(export, row, "person", identifier))
+                continue
             kind = "external" if values.get("usertype", "").lower() == "guest" else "employee"
             record = {"id": identifier, "name": values.get("name") or identifier, "kind": kind, "status": "active"}
             record.update({k: values[k] for k in ("email", "department") if values.get(k)})
@@ -328,20 +332,39 @@ def plan_people(
     return plan
 
 
+def _left_out_ids(result: CheckResult, collection: str) -> set[str]:
+    """Ids (case-folded) of records the check left out for a schema error: a row with one is not a new record."""
+    return {identifier.casefold() for identifier in result.estate.invalid_ids.get(collection, set())}
+
+
+def _left_out(export: str, row: Row, what: str, identifier: str) -> Finding:
+    return _problem(
+        export,
+        row.line,
+        f"{what} {identifier!r} has a schema error in the estate, so this row cannot be matched to it",
+        "fix that record ('calcheck check' shows where), then import again",
+    )
+
+
 def _depart(record: Any, on: dt.date) -> None:
     record["status"] = "departed"
     insert_after(record, "status", "departed", on)
 
 
-def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool) -> ImportPlan:
+def plan_devices(
+    result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool, export: str = "import"
+) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
+    unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
     files = _Files()
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
-        if device is None:
+        if device is None and identifier.casefold() in unreadable:
+            plan.problems.append(_left_out(export, row, "device", identifier))
+        elif device is None:
             kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
             record = {"id": identifier, "name": row.values.get("name") or identifier, "kind": kind, "status": "active"}
             if row.values.get("serial"):
@@ -379,7 +402,7 @@ def plan_import(
     if kind == "people":
         plan = plan_people(result, validated, source, on, target, partial, str(path))
     else:
-        plan = plan_devices(result, validated, on, target, partial)
+        plan = plan_devices(result, validated, on, target, partial, str(path))
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(
