@@ -71,3 +71,17 @@ def test_an_import_does_not_add_a_second_record_of_an_id_left_out_for_a_schema_e
     assert code == 1, out  # was 0: a second record of that id in <kind>/imported.yaml
     assert "has a schema error" in out and "import refused: nothing was changed" in out
     assert sorted(p.relative_to(estate).as_posix() for p in estate.rglob("*")) == before
+
+
+def test_an_assignments_file_that_is_not_utf8_is_refused_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(base_files(), tmp_path / "licenses")
+    odd = estate / "assignments" / "odd.yaml"
+    odd.write_bytes(b"kind: assignments\nassignments: []\n# caf\xe9\n")
+    code, _, err = run_cli(
+        "assign", "WS22-U", "--person", "bob", "--file", str(odd), "--as-of", AS_OF, "--no-history", "--force"
+    )
+    assert (code, err) == (2, f"calcheck: error: {odd}: not UTF-8 text; edit it by hand\n")  # was exit 3
+    assert odd.read_bytes() == b"kind: assignments\nassignments: []\n# caf\xe9\n"
