@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from calcheck.estate.cache import FileCache
@@ -53,3 +55,24 @@ def test_an_entry_with_damaged_record_positions_is_a_miss(tmp_path: Path) -> Non
     result = engine.check(estate, day, cache=cache)  # crashed: ValueError when a finding needed a record's keys
     assert result.findings == expected.findings
     assert result.context.position == expected.context.position
+
+
+def test_a_change_to_the_code_that_reads_files_is_another_key(tmp_path: Path) -> None:
+    # A cached entry is calcheck's own reading of a file: read by other code (an editable install, a checkout
+    # between releases), it must not be served, or a warm run answers as the old code did.
+    shutil.copytree(ROOT / "calcheck", tmp_path / "calcheck", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    probe = "from pathlib import Path; from calcheck.estate.cache import FileCache; print(FileCache(Path('c')).key('a.yaml', 'a.yaml', b'x'))"
+
+    def key() -> str:
+        env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    first = key()
+    assert key() == first
+    schema = tmp_path / "calcheck" / "estate" / "schema.py"
+    schema.write_text(schema.read_text(encoding="utf-8").replace('RULE = "schema"', 'RULE = "schema-v2"'))
+    assert key() != first  # was equal: the old entries, with the old rule id, were served

@@ -1,7 +1,8 @@
 """A content-addressed cache of each file's loaded and validated result, so unchanged files are not parsed again.
 
 An entry is keyed by the SHA-256 of everything its result depends on: the file's bytes, its path in the estate and
-as shown, calcheck's version, the schemas' text and the versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
+as shown, calcheck's version and the source of its reading code (``estate/``, ``core/``), the schemas' text and the
+versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
 A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle) after a line
 with the SHA-256 of that JSON, written atomically under unpredictable temporary names, and checked (the digest,
 then field by field) when read: anything that does not decode exactly as written (a truncated or edited file,
@@ -67,6 +68,10 @@ def _salt() -> bytes:
     digest.update(f"\0libyaml {libyaml.get_version_string() if libyaml else '-'}\0{__version__}".encode())
     for schema in sorted(schema_dir().glob("*.json")):
         digest.update(b"\0" + schema.name.encode() + b"\0" + schema.read_bytes())
+    # The code that reads a file and words its findings: an editable install changes it without a new version.
+    package = Path(__file__).resolve().parent.parent
+    for module in sorted([*(package / "estate").glob("*.py"), *(package / "core").glob("*.py")]):
+        digest.update(b"\0" + module.name.encode() + b"\0" + module.read_bytes())
     return digest.digest()
 
 
