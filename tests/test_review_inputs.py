@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from calcheck.estate import fastlane, yamlload
 from calcheck.licensing.rules.example import base_files, write_estate
 from tests.conftest import AS_OF
 
@@ -85,3 +86,17 @@ def test_an_assignments_file_that_is_not_utf8_is_refused_not_a_crash(
     )
     assert (code, err) == (2, f"calcheck: error: {odd}: not UTF-8 text; edit it by hand\n")  # was exit 3
     assert odd.read_bytes() == b"kind: assignments\nassignments: []\n# caf\xe9\n"
+
+
+@pytest.mark.parametrize("odd", ["\x7f", "\x0b", "\x1b", "\x85", "\u2028", "\u2029", "\ufffe"])
+def test_the_fast_lane_reads_a_comment_with_an_odd_character_as_libyaml_does(odd: str) -> None:
+    raw = (
+        f"# one line per assignment{odd}kind: people\nkind: assignments\nassignments:\n"
+        "  - {id: A-1, holding: WS22-U, person: alice, since: 2024-03-01}\n"
+        "  - {id: A-2, holding: WS22-U, person: bob, since: 2024-03-01}\n"
+    ).encode()
+    slow = yamlload.load_bytes("a.yaml", raw)
+    fast = fastlane.load("a.yaml", raw) or slow  # None: the fast lane leaves the file to libyaml
+    # was: the fast lane read the records while libyaml finds a syntax error or another document
+    assert [(d.data, d.pos) for d in fast.documents] == [(d.data, d.pos) for d in slow.documents]
+    assert fast.findings == slow.findings

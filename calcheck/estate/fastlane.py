@@ -36,6 +36,8 @@ _PLAIN = re.compile(rf"{_PAIR}(?:, {_PAIR})*\Z")  # the usual record, checked wh
 _BODIES = re.compile(r"^ +- \{(.*)\} *$", re.MULTILINE)
 # Values that might not be text (null, booleans, numbers): each distinct one is resolved before JSON is used.
 _MAYBE_NOT_TEXT = re.compile(r"(?:: |\[|, )([0-9+.nNtTfF-][^,\]}:]*)(?=[,\]}])")
+# What libyaml refuses (controls, DEL, U+FFFE) or takes for a line break (NEL, LS, PS), even in a comment.
+_ODD = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PAIRS = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (\[[^\]]*\]|[^,]*)")
 
 
@@ -46,6 +48,8 @@ def load(path: str, raw: bytes) -> LoadedFile | None:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
+        return None
+    if _ODD.search(text):
         return None
     text = text[:-1] if text.endswith("\n") else text
     lines = text.split("\n")
