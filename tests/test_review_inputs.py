@@ -100,3 +100,23 @@ def test_the_fast_lane_reads_a_comment_with_an_odd_character_as_libyaml_does(odd
     # was: the fast lane read the records while libyaml finds a syntax error or another document
     assert [(d.data, d.pos) for d in fast.documents] == [(d.data, d.pos) for d in slow.documents]
     assert fast.findings == slow.findings
+
+
+def test_an_export_with_an_unterminated_quote_is_refused_not_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    names = ["alice", "bob", "carol", "dave", "erin", "fred"]
+    files = base_files()
+    files["people/people.yaml"] = "kind: people\npeople:\n" + "".join(
+        f"  - {{id: {n}, name: {n.title()}, kind: employee, status: active}}\n" for n in names
+    )
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(files, tmp_path / "licenses")
+    rows = [f"{n},{n.title()},True" for n in names]
+    rows[4] = 'erin,"Erin,True'  # a stray quote: Python's lenient reader took every later line into this cell
+    (tmp_path / "export.csv").write_text("SamAccountName,Name,Enabled\n" + "\n".join(rows) + "\n")
+    before = (estate / "people" / "people.yaml").read_text()
+    code, out, _ = run_cli("import", "people", "export.csv", "--on", AS_OF)
+    assert code == 1, out  # was 0: erin renamed to the rest of the file, fred marked departed
+    assert "export.csv:6:1: error [import] not readable as CSV" in out
+    assert (estate / "people" / "people.yaml").read_text() == before
