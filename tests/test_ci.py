@@ -185,6 +185,7 @@ def pre_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
         "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
         "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(repo.parent / "home"),  # virtualenv's wheels, pip and rustup write there, not in the user's home
     }  # fmt: skip
     return subprocess.run(
         [str(BIN / "pre-commit"), *args], cwd=repo, env=env, capture_output=True, text=True, check=False

@@ -59,12 +59,13 @@ def built(tmp_path: Path, run_cli: Run) -> Callable[[bool], Iterator[str]]:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def browser(tmp_path: Path) -> Iterator[Any]:
     path = chromium()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        instance = driver.chromium.launch(executable_path=path, args=FLAGS)
+    home = {name: str(tmp_path / "browser-home") for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    with sync_playwright() as driver:  # Chromium keeps crash reports and settings in the home folder
+        instance = driver.chromium.launch(executable_path=path, args=FLAGS, env={**os.environ, **home})
         yield instance
         instance.close()
 
