@@ -120,3 +120,23 @@ def test_an_export_with_an_unterminated_quote_is_refused_not_read_to_its_end(
     assert code == 1, out  # was 0: erin renamed to the rest of the file, fred marked departed
     assert "export.csv:6:1: error [import] not readable as CSV" in out
     assert (estate / "people" / "people.yaml").read_text() == before
+
+
+@pytest.mark.parametrize("target", ["licenses/.drafts/extra.yaml", "licenses/assignments/.extra.yaml"])
+def test_an_edit_never_writes_a_hidden_file_the_check_does_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run, target: str
+) -> None:
+    files = base_files()
+    files["people/people.yaml"] += "  - {id: carol, name: Carol, kind: employee, status: active}\n"
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(files, tmp_path / "licenses")
+    argv = ("assign", "WS22-U", "--person", "carol", "--since", "2026-11-01", "--file", target)
+    code, _, err = run_cli(*argv, "--as-of", AS_OF, "--no-history")
+    # was 0: the edit's own check read the new file, the next check skips it and finds carol without a CAL
+    assert (code, err) == (2, f"calcheck: error: {target}: a hidden file or folder, which calcheck does not read\n")
+    assert not (tmp_path / target).exists()
+    (tmp_path / "export.csv").write_text("SamAccountName,Name,Enabled\nzed,Zed,True\n")
+    people = target.replace("assignments/", "people/")
+    code, _, err = run_cli("import", "people", "export.csv", "--on", AS_OF, "--partial", "--file-to", people)
+    assert (code, err) == (2, f"calcheck: error: {people}: a hidden file or folder, which calcheck does not read\n")
+    assert sorted(p.name for p in estate.rglob("*") if p.name.startswith(".")) == []

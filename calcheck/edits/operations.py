@@ -33,7 +33,7 @@ from calcheck.edits.yamledit import (
 from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
-from calcheck.estate.sources import WorkTree
+from calcheck.estate.sources import WorkTree, is_hidden
 from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
 from calcheck.licensing.diff import Diff, compare
@@ -301,6 +301,8 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
     """
     for change in changes:
         _require_no_link(base.estate, change.path)
+        if is_hidden(Path(os.path.abspath(change.path)).relative_to(os.path.abspath(base.estate)).as_posix()):
+            raise EditError(f"{change.path}: a hidden file or folder, which calcheck does not read")
         intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
         if intended is not None:  # None: a line edit, confirmed when it was planned
             confirm(change.path, change.after, intended)
