@@ -140,3 +140,35 @@ def test_an_edit_never_writes_a_hidden_file_the_check_does_not_read(
     code, _, err = run_cli("import", "people", "export.csv", "--on", AS_OF, "--partial", "--file-to", people)
     assert (code, err) == (2, f"calcheck: error: {people}: a hidden file or folder, which calcheck does not read\n")
     assert sorted(p.name for p in estate.rglob("*") if p.name.startswith(".")) == []
+
+
+STRAY = """\
+kind: assignments
+assignments:
+  - stray
+  - [not, a, record]
+  - {id: A-1, holding: WS22-U, person: alice, since: 2024-03-01}
+  - {id: A-2, holding: WS22-U, person: bob, since: 2024-03-01}
+"""
+
+
+def test_a_list_item_that_is_not_a_record_is_no_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    files = {**base_files(), "assignments/assignments.yaml": STRAY}
+    files["people/people.yaml"] += "  - {id: carol, name: Carol, kind: employee, status: active}\n  - stray\n"
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(files, tmp_path / "licenses")
+    edit = ("--as-of", AS_OF, "--no-history", "--force")
+    code, out, err = run_cli("unassign", "A-2", "--on", "2026-11-01", *edit)
+    assert (code, err) == (0, ""), err  # was exit 3: AttributeError on the item 'stray'
+    assert "+  - {id: A-2, holding: WS22-U, person: bob, since: 2024-03-01, until: 2026-11-01}" in out
+    code, out, err = run_cli(
+        "transfer", "A-1", "--to-person", "carol", "--on", "2026-11-02", "--reason", "departure", *edit
+    )
+    assert (code, err) == (0, ""), err
+    assert (estate / "assignments" / "assignments.yaml").read_text().startswith(STRAY.split("  - {id")[0])
+    (tmp_path / "export.csv").write_text("SamAccountName,Name,Enabled\ncarol,Carol Diaz,True\n")
+    code, out, err = run_cli("import", "people", "export.csv", "--on", AS_OF, "--partial")
+    assert (code, err) == (0, ""), err  # was exit 3 as well
+    assert "+  - {id: carol, name: Carol Diaz, kind: employee, status: active}" in out

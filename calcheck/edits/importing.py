@@ -248,7 +248,8 @@ class _Files:
                 self.files[path] = EditableFile.read(path)
             index = self._by_id[path] = {}
             for record in self.files[path].records(collection):
-                index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+                if isinstance(record, dict):  # an item that is not a record is the check's to report
+                    index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
         return index[record_id]
 
     def changes(self, collection: str) -> list[Change]:
