@@ -172,3 +172,24 @@ def test_a_list_item_that_is_not_a_record_is_no_internal_error(
     code, out, err = run_cli("import", "people", "export.csv", "--on", AS_OF, "--partial")
     assert (code, err) == (0, ""), err  # was exit 3 as well
     assert "+  - {id: carol, name: Carol Diaz, kind: employee, status: active}" in out
+
+
+def test_a_record_whose_id_carries_a_tag_is_refused_not_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    files = base_files()
+    files["assignments/assignments.yaml"] = files["assignments/assignments.yaml"].replace(
+        "{id: A-1,", "{id: !!str A-1,"
+    )
+    files["people/people.yaml"] = files["people/people.yaml"].replace("{id: alice,", "{id: !!str alice,")
+    monkeypatch.chdir(tmp_path)
+    estate = write_estate(files, tmp_path / "licenses")
+    before = {p: p.read_bytes() for p in estate.rglob("*.yaml")}
+    code, _, err = run_cli("unassign", "A-1", "--on", "2026-11-01", "--as-of", AS_OF, "--no-history")
+    assert code == 2, err  # was exit 3: StopIteration (the round trip keeps the tag, so the id did not compare equal)
+    assert "A-1 cannot be found for editing" in err
+    (tmp_path / "export.csv").write_text("SamAccountName,Name,Enabled\nalice,Alice Smith,True\n")
+    code, _, err = run_cli("import", "people", "export.csv", "--on", AS_OF, "--partial")
+    assert code == 2, err  # was exit 3: KeyError
+    assert "alice cannot be found for editing" in err
+    assert {p: p.read_bytes() for p in estate.rglob("*.yaml")} == before

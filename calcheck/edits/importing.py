@@ -19,7 +19,7 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.yamledit import EditableFile, insert_after, new_file
+from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -250,6 +250,8 @@ class _Files:
             for record in self.files[path].records(collection):
                 if isinstance(record, dict):  # an item that is not a record is the check's to report
                     index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+        if record_id not in index:  # the round trip keeps what the check reads past: a tag on the id, say
+            raise EditError(f"{path}: the record {record_id} cannot be found for editing; edit it by hand")
         return index[record_id]
 
     def changes(self, collection: str) -> list[Change]:

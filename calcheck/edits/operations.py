@@ -180,7 +180,11 @@ def plan_unassign(
         return Change(changed[0].path, changed[0].text, changed[1], summary, changed[0])
     edited = EditableFile.read(_file_of(record))
     items = edited.records("assignments")
-    index = next(i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == assignment_id)
+    index = next(
+        (i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == assignment_id), None
+    )
+    if index is None:  # the round trip keeps what the check reads past: a tag on the id, say
+        raise EditError(f"{edited.path}: the record {assignment_id} cannot be found for editing; edit it by hand")
     if remove:
         del items[index]
         summary = f"{assignment_id} removed"
