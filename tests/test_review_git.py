@@ -114,3 +114,24 @@ def test_a_bare_repository_committed_into_the_estate_is_not_read(repo: Path, run
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", "Remove")
         assert run_cli("history", "licenses")[0] == 0
+
+
+@pytest.mark.parametrize("end", [("--remove",), ("--on", "2026-11-14")], ids=["removed", "ended"])
+def test_ending_and_assigning_anew_in_one_change_is_a_reassignment(
+    repo: Path, run_cli: Run, end: tuple[str, ...]
+) -> None:
+    estate = repo / "licenses"
+    (estate / "people" / "people.yaml").write_text(
+        (estate / "people" / "people.yaml").read_text()
+        + "  - {id: carol, name: Carol, kind: employee, status: active}\n"
+    )
+    register = estate / "assignments" / "assignments.yaml"
+    register.write_text(register.read_text() + "  - {id: A-2, holding: WS22-U, person: bob, since: 2026-10-01}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Bob gets a CAL", date="2026-10-01T09:00:00+00:00")
+    day = ("--as-of", "2026-11-15")
+    assert run_cli("unassign", "A-2", *end, *day, "--force")[0] == 0  # bob now lacks a CAL: forced
+    code, out, _ = run_cli("assign", "WS22-U", "--person", "carol", "--since", "2026-11-15", *day)
+    # was 0 when ended: the same CAL moved from bob to carol 45 days after it was assigned, as a transfer would
+    assert code == 1, out
+    assert "new error [reassignment-90-days] " in out and "the WS22-U CAL was reassigned from bob on 2026-11-15" in out

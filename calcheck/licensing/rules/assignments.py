@@ -248,7 +248,8 @@ RULES += (
         "A licence may be reassigned only 90 days after its last assignment, except on the permanent failure or "
         "loss of a device, the end of a user's employment or contract, or to cover an absent user or a device "
         "out of service. Reassignments are found in the records ('replaces:') and in the git history (an "
-        "assignment moved to another person or device, or removed and added for the same holding in one change); "
+        "assignment moved to another person or device, or removed, or ended before the new one begins, and added for "
+        "the same holding in one change); "
         "dates come from the records and, where they are missing, from the commit.",
         check_ninety_days,
     ),
