@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 import subprocess
@@ -102,12 +103,17 @@ def test_a_damaged_entry_is_ignored_and_written_again(damage: object, tmp_path: 
     engine.check(estate, day, cache=cache)
     entries = _entries(tmp_path / "cache")
     originals = {p: p.read_text(encoding="utf-8") for p in entries}
-    for path, text in originals.items():
-        path.write_text(damage(text), encoding="utf-8")  # type: ignore[operator]
-    result = engine.check(estate, day, cache=cache)
-    assert result.findings == expected.findings
-    assert result.context.position == expected.context.position
-    assert {p: p.read_text(encoding="utf-8") for p in _entries(tmp_path / "cache")} == originals
+    # damage as it happens (the digest line no longer matches), then damage made to pass the digest, which the
+    # field-by-field checks must still catch
+    for digest in (lambda body: None, lambda body: hashlib.sha256(body).hexdigest()):
+        for path, text in originals.items():
+            head, _, body = text.partition("\n")
+            damaged = damage(body).encode()  # type: ignore[operator]
+            path.write_bytes((digest(damaged) or head).encode() + b"\n" + damaged)
+        result = engine.check(estate, day, cache=cache)
+        assert result.findings == expected.findings
+        assert result.context.position == expected.context.position
+        assert {p: p.read_text(encoding="utf-8") for p in _entries(tmp_path / "cache")} == originals
 
 
 def test_a_changed_byte_is_another_entry(tmp_path: Path) -> None:

@@ -201,12 +201,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     path = chromium()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        instance = driver.chromium.launch(executable_path=path, args=FLAGS)
+    home = tmp_path_factory.mktemp("browser-home")
+    folders = {name: str(home) for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    with sync_playwright() as driver:  # Chromium keeps crash reports and settings in the home folder
+        instance = driver.chromium.launch(executable_path=path, args=FLAGS, env={**os.environ, **folders})
         yield instance
         instance.close()
 

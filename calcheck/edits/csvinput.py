@@ -59,8 +59,9 @@ def read_export(path: Path, rule: str) -> CsvExport | Finding:
     if text.startswith("#TYPE"):  # Export-Csv's type line
         skipped, newline = 1, text.find("\n")
         text = text[newline + 1 :] if newline >= 0 else ""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # a stray quote must not swallow later rows
     rows: list[tuple[int, list[str]]] = []
+    previous = 0  # the last line of the previous row: a row that cannot be read is reported where it starts
     try:
         header = next(reader, None)
         previous = reader.line_num
@@ -70,6 +71,6 @@ def read_export(path: Path, rule: str) -> CsvExport | Finding:
                 rows.append((start + skipped, cells))
     except csv.Error as error:
         return Finding(
-            rule, Severity.ERROR, shown, reader.line_num + skipped, 1, f"not readable as CSV: {error}", CSV_HINT
+            rule, Severity.ERROR, shown, previous + 1 + skipped, 1, f"not readable as CSV: {error}", CSV_HINT
         )
     return CsvExport(header, 1 + skipped, rows)

@@ -21,7 +21,7 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.yamledit import EditableFile, insert_after, new_file
+from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -257,7 +257,10 @@ class _Files:
                 self.files[path] = EditableFile.read(path)
             index = self._by_id[path] = {}
             for record in self.files[path].records(collection):
-                index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+                if isinstance(record, dict):  # an item that is not a record is the check's to report
+                    index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
+        if record_id not in index:  # the round trip keeps what the check reads past: a tag on the id, say
+            raise EditError(f"{path}: the record {record_id} cannot be found for editing; edit it by hand")
         return index[record_id]
 
     def changes(self, collection: str) -> list[Change]:
@@ -298,6 +301,7 @@ def plan_people(
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
+    unreadable = _left_out_ids(result, "people")
     files = _Files()
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
@@ -321,6 +325,9 @@ def plan_people(
         if person is None:
             if enabled is False:
                 plan.skipped.append(identifier)  # a disabled account nobody knows: nothing to record, but counted
+                continue
+            if identifier.casefold() in unreadable:
+                plan.problems.append(_left_out(export, row, "person", identifier))
                 continue
             kind = "external" if values.get("usertype", "").lower() == "guest" else "employee"
             kind = "service-account" if service_account(identifier, row, conventions) else kind
@@ -349,20 +356,39 @@ def plan_people(
     return plan
 
 
+def _left_out_ids(result: CheckResult, collection: str) -> set[str]:
+    """Ids (case-folded) of records the check left out for a schema error: a row with one is not a new record."""
+    return {identifier.casefold() for identifier in result.estate.invalid_ids.get(collection, set())}
+
+
+def _left_out(export: str, row: Row, what: str, identifier: str) -> Finding:
+    return _problem(
+        export,
+        row.line,
+        f"{what} {identifier!r} has a schema error in the estate, so this row cannot be matched to it",
+        "fix that record ('calcheck check' shows where), then import again",
+    )
+
+
 def _depart(record: Any, on: dt.date) -> None:
     record["status"] = "departed"
     insert_after(record, "status", "departed", on)
 
 
-def plan_devices(result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool) -> ImportPlan:
+def plan_devices(
+    result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool, export: str = "import"
+) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
+    unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
     files = _Files()
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
-        if device is None:
+        if device is None and identifier.casefold() in unreadable:
+            plan.problems.append(_left_out(export, row, "device", identifier))
+        elif device is None:
             kind = "mobile" if MOBILE.match(row.values.get("os", "")) else "workstation"
             record = {"id": identifier, "name": row.values.get("name") or identifier, "kind": kind, "status": "active"}
             if row.values.get("serial"):
@@ -401,7 +427,7 @@ def plan_import(
     if kind == "people":
         plan = plan_people(result, validated, source, on, target, partial, str(path), conventions)
     else:
-        plan = plan_devices(result, validated, on, target, partial)
+        plan = plan_devices(result, validated, on, target, partial, str(path))
     schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
     plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]

@@ -33,7 +33,7 @@ from calcheck.edits.yamledit import (
 from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import builtin_cal_names
 from calcheck.estate.model import Assignment
-from calcheck.estate.sources import WorkTree
+from calcheck.estate.sources import WorkTree, is_hidden
 from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
 from calcheck.licensing.diff import Diff, compare
@@ -119,7 +119,7 @@ def plan_assign(
     collection = "people" if subject[0] == "person" else "devices"
     require(subject[1] in result.estate.index(collection), f"no {subject[0]} {subject[1]!r}")
     require(not temporary or until is not None, "a temporary assignment needs --until")
-    existing = list(result.estate.index("assignments"))
+    existing = _taken(result, "assignments")
     identifier = identifier or next_id([*existing, *sorted(result.context.history_ids)])
     require(identifier not in existing, f"assignment id {identifier!r} is taken")
     require(
@@ -156,6 +156,11 @@ def plan_assign(
     return Change(path, edited.text, edited.render(), summary, edited)
 
 
+def _taken(result: engine.CheckResult, collection: str) -> list[str]:
+    """Every id in use: the valid records' and those of records left out for a schema error (they come back)."""
+    return sorted({*result.estate.index(collection), *result.estate.invalid_ids.get(collection, set())})
+
+
 def _like_register(path: Path, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` in the key order and quoting of a register's last lines (as a line appended to it)."""
     return dict(styled_record(tail_records(path, "assignments"), values))
@@ -179,7 +184,11 @@ def plan_unassign(
         return Change(changed[0].path, changed[0].text, changed[1], summary, changed[0])
     edited = EditableFile.read(_file_of(record))
     items = edited.records("assignments")
-    index = next(i for i, item in enumerate(items) if item.get("id") == assignment_id)
+    index = next(
+        (i for i, item in enumerate(items) if isinstance(item, dict) and item.get("id") == assignment_id), None
+    )
+    if index is None:  # the round trip keeps what the check reads past: a tag on the id, say
+        raise EditError(f"{edited.path}: the record {assignment_id} cannot be found for editing; edit it by hand")
     if remove:
         del items[index]
         summary = f"{assignment_id} removed"
@@ -306,6 +315,8 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
     """
     for change in changes:
         _require_no_link(base.estate, change.path)
+        if is_hidden(Path(os.path.abspath(change.path)).relative_to(os.path.abspath(base.estate)).as_posix()):
+            raise EditError(f"{change.path}: a hidden file or folder, which calcheck does not read")
         intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
         if intended is not None:  # None: a line edit, confirmed when it was planned
             confirm(change.path, change.after, intended)
@@ -407,7 +418,7 @@ def plan_audit(
     """
     from ruamel.yaml.comments import CommentedMap
 
-    existing = list(result.estate.index("audits"))
+    existing = _taken(result, "audits")
     identifier = identifier or next_id(existing, f"AUD-{date.year}-")
     require(identifier not in existing, f"audit id {identifier!r} is taken")
     position = result.context.position

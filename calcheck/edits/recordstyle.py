@@ -66,7 +66,10 @@ def tail_records(path: Path, key: str) -> list[Any]:
     """The last one-line records of a register, read for their style (a few lines, not the whole file)."""
     from calcheck.edits.yamledit import _yaml
 
-    lines = path.read_text(encoding="utf-8").split("\n")
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except UnicodeDecodeError:  # the edit itself refuses such a file; its style does not matter
+        return []
     items = [line for line in lines[-2 * _NEAREST :] if _FLOW_ITEM.match(line)]
     if not items:
         return []

@@ -1,11 +1,13 @@
 """A content-addressed cache of each file's loaded and validated result, so unchanged files are not parsed again.
 
 An entry is keyed by the SHA-256 of everything its result depends on: the file's bytes, its path in the estate and
-as shown, calcheck's version, the schemas' text and the versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
-A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle), written
-atomically under unpredictable temporary names, and checked field by field when read: anything that does not
-decode exactly as written (a truncated or edited file, another format) is a miss, and the file is parsed again and
-the entry rewritten. Record positions are kept as compact strings and decoded only when a finding needs them.
+as shown, calcheck's version and the source of its reading code (``estate/``, ``core/``), the schemas' text and the
+versions of PyYAML, libyaml, jsonschema and jsonschema-rs.
+A changed byte anywhere gives another key, so an entry is never stale; entries are JSON (never pickle) after a line
+with the SHA-256 of that JSON, written atomically under unpredictable temporary names, and checked (the digest,
+then field by field) when read: anything that does not decode exactly as written (a truncated or edited file,
+another format) is a miss, and the file is parsed again and the entry rewritten. Record positions are kept as
+compact strings and decoded only when a finding needs them.
 
 The cache lives in ``$CALCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/calcheck``, else ``~/.cache/calcheck``;
 ``CALCHECK_NO_CACHE=1`` or ``--no-cache`` turns it off. Results with and without it are identical (tested).
@@ -30,7 +32,7 @@ from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.lazy import LazyDict
 from calcheck.estate.yamlload import Document, LoadedFile, Pos
 
-FORMAT = "calcheck-file-cache/1"
+FORMAT = "calcheck-file-cache/2"
 Located = tuple[Finding, tuple[Any, ...]]
 Checked = list[tuple[str | None, list[Located]]]  # per document: its kind (None: none) and its schema problems
 
@@ -67,6 +69,10 @@ def _salt() -> bytes:
     digest.update(f"\0libyaml {libyaml.get_version_string() if libyaml else '-'}\0{__version__}".encode())
     for schema in sorted(schema_dir().glob("*.json")):
         digest.update(b"\0" + schema.name.encode() + b"\0" + schema.read_bytes())
+    # The code that reads a file and words its findings: an editable install changes it without a new version.
+    package = Path(__file__).resolve().parent.parent
+    for module in sorted([*(package / "estate").glob("*.py"), *(package / "core").glob("*.py")]):
+        digest.update(b"\0" + module.name.encode() + b"\0" + module.read_bytes())
     return digest.digest()
 
 
@@ -88,8 +94,11 @@ class FileCache:
     def get(self, key: str) -> tuple[LoadedFile, Checked] | None:
         """The cached result, or None (missing, unreadable or not exactly as written)."""
         try:
-            entry = json.loads(self._path(key).read_bytes())
-            return _decode(entry, key)
+            head, _, body = self._path(key).read_bytes().partition(b"\n")
+            # Record positions are decoded only when used, so damage there must be caught now: by the digest.
+            if head != hashlib.sha256(body).hexdigest().encode():
+                return None
+            return _decode(json.loads(body), key)
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, _Invalid, RecursionError):
             return None
 
@@ -97,6 +106,7 @@ class FileCache:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
         try:
             text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
+            body = text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
         except (_Invalid, ValueError, TypeError, RecursionError):
             return
         target = self._path(key)
@@ -104,8 +114,8 @@ class FileCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
             try:
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    stream.write(text)
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
                 os.replace(temporary, target)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)

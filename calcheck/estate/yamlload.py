@@ -57,6 +57,7 @@ _SPECIAL_FLOATS = {
 }
 _CORE = "tag:yaml.org,2002:"
 _MAX_INT_DIGITS = 4000
+_MAX_INT_BITS = 13_000  # about 3,900 decimal digits: Python prints (in messages) integers up to 4,300 digits
 
 
 @dataclass(slots=True)
@@ -110,10 +111,9 @@ def resolve_plain(text: str) -> Any:
             return float(text)
         if text in _SPECIAL_FLOATS:
             return _SPECIAL_FLOATS[text]
-        if _INT_OCT.match(text):
-            return int(text[2:], 8)
-        if _INT_HEX.match(text):
-            return int(text[2:], 16)
+        if _INT_OCT.match(text) or _INT_HEX.match(text):
+            value = int(text[2:], 8 if text[1] == "o" else 16)
+            return value if value.bit_length() <= _MAX_INT_BITS else text
     return text
 
 

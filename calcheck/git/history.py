@@ -641,12 +641,14 @@ class HistoryBuilder:
         events: list[Event] = []
         removed = {aid: r for aid, r in before.items() if aid not in after}
         added = {aid: r for aid, r in after.items() if aid not in before}
-        # A transfer: an assignment that replaces another, or a removal and an addition of the same holding.
+        # A transfer: an assignment that replaces another, or a removal (or an end) and an addition of the same
+        # holding: ending one and assigning anew in one change moves the CAL as removing it does.
+        ended = {aid: after[aid] for aid in sorted(set(before) & set(after)) if _newly_ended(before[aid], after[aid])}
         pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
         by_holding: dict[Any, list[str]] = {}  # removed ids per holding, last id first (popped from the end)
         for aid in sorted(removed, reverse=True):
             by_holding.setdefault(removed[aid].get("holding"), []).append(aid)
-        pairing = bool(removed) or any("replaces" in record for record in added.values())
+        pairing = bool(removed) or bool(ended) or any("replaces" in record for record in added.values())
         for aid, record in list(added.items()) if pairing else ():
             previous_id = record.get("replaces")
             previous = None
@@ -660,6 +662,8 @@ class HistoryBuilder:
                     same.pop()  # already paired through 'replaces:'
                 if same:
                     previous = removed.pop(same.pop())
+            if previous is None:
+                previous = _ended_before(ended, record)
             if previous is not None:
                 pairs.append((previous, record))
                 added.pop(aid)
@@ -718,6 +722,23 @@ class HistoryBuilder:
         what = say.holding(str(record.get("holding")))
         text = f"{what} reassigned from {say.who(previous)} to {say.who(record)}{reason}"
         return Event(text, (aid, pid, str(record.get("holding")), _subject(previous)[1], _subject(record)[1]))
+
+
+def _newly_ended(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a change gave the assignment an end (or an earlier one), its holder unchanged."""
+    until, was = _date(after.get("until")), _date(before.get("until"))
+    return until is not None and (was is None or until < was) and _subject(before) == _subject(after)
+
+
+def _ended_before(ended: dict[str, dict[str, Any]], record: dict[str, Any]) -> dict[str, Any] | None:
+    """The assignment of the same holding ended in this change just before ``record`` begins (taken from ``ended``)."""
+    since = _date(record.get("since"))
+    for aid, previous in ended.items():
+        until = _date(previous.get("until"))
+        same_holding = previous.get("holding") == record.get("holding")
+        if same_holding and since is not None and until is not None and until < since:
+            return ended.pop(aid)
+    return None
 
 
 def _assignment_moves(ids: list[str], before: Records, after: Records) -> list[Event]:

@@ -136,6 +136,9 @@ class GitRepo:
             self._repo = git.Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
             raise UsageError(f"{display_path(path)} is not inside a git repository") from None
+        found = Path(self._repo.git_dir).resolve()
+        if found == path.resolve() or found in path.resolve().parents:  # the folder itself, not its .git
+            _refuse_committed(found)
         self.bare = bool(self._repo.bare)
         top = self._repo.working_tree_dir
         self.top = Path(top) if top else Path(self._repo.git_dir)
@@ -268,6 +271,27 @@ class GitRepo:
         commits = parse_log(out)
         commits.reverse()
         return commits
+
+
+def _refuse_committed(folder: Path) -> None:
+    """Refuse a folder taken for a repository whose HEAD a work tree around it has committed: it is data.
+
+    GitPython takes a folder holding HEAD, objects/ and refs/ for a repository before looking further up, so such
+    files committed into an estate would give it a history and configuration of the committer's choice.
+    """
+    for place in folder.parents:
+        if (place / ".git").exists():
+            relative = (folder / "HEAD").relative_to(place).as_posix()
+            tracked = subprocess.run(
+                git_command("ls-files", "-z", "--", relative),
+                cwd=place, env=git_environment(), capture_output=True, check=False,
+            ).stdout  # fmt: skip
+            if tracked:  # not a UsageError: that reads as "no repository", and the check would go on without history
+                raise GitError(
+                    f"{display_path(folder)} holds the files of a git repository (HEAD, objects/, refs/) committed "
+                    f"in the repository at {display_path(place)}; calcheck reads that repository only: remove them"
+                )
+            return
 
 
 class _Batch:
