@@ -355,6 +355,17 @@ SCENARIOS = [
                   "deployments", DC, dep("erp", "sql-server", "2022", "{people: [svc]}",
                                          'edition: Standard, os_version: "2022", '))},
              {USER_WS22: (3, 2, 2, 1, 0, 0)}, 0.0, [("multiplexing", "erp")]),
+    # An auditor's pass over the computation
+    Scenario("an External Connector assigned to the host covers external users of every deployment on it",
+             {"people/people.yaml": rows("people", ALICE, BOB, PARTNER),
+              "deployments/deployments.yaml": rows("deployments", dep(
+                  "dc", "windows-server", "2022", "{people: [alice, bob, partner]}"), dep(
+                  "mail", "exchange-server", "2019", "{people: [partner]}",
+                  'os_version: "2022", external_connectors: [EC-22], ')),
+              "holdings/holdings.yaml": holdings(WS22, EC22),
+              "assignments/assignments.yaml": rows("assignments", A1, A2, EC_ON_SRV1)},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "Windows Server External Connector 2022 (Server)": (1, 1, 1, 0, 0, 0)},
+             0.0, []),
 ]  # fmt: skip
 
 
