@@ -366,6 +366,20 @@ SCENARIOS = [
               "assignments/assignments.yaml": rows("assignments", A1, A2, EC_ON_SRV1)},
              {USER_WS22: (3, 2, 2, 1, 0, 0), "Windows Server External Connector 2022 (Server)": (1, 1, 1, 0, 0, 0)},
              0.0, []),
+    Scenario("an application server reaching SQL Server needs a SQL Server CAL: it is not licensed to run SQL Server",
+             {"devices/devices.yaml": rows("devices", *DEVICES, "id: APP-1, kind: server, status: active"),
+              "deployments/deployments.yaml": rows(
+                  "deployments", DC,
+                  dep("app", "windows-server", "2022", "{people: [alice, bob]}").replace("[SRV-1]", "[APP-1]"),
+                  dep("erp", "sql-server", "2022", "{devices: [APP-1]}", 'edition: Standard, os_version: "2022", '))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "SQL Server CAL 2022 (Device)": (0, 0, 1, 0, 1, 0)}, None,
+             [("uncovered-access", "APP-1")]),
+    Scenario("a server that runs no deployment of the product is not shown to be licensed for it: it needs a CAL",
+             {"devices/devices.yaml": rows("devices", *DEVICES, "id: SRV-2, kind: server, status: active"),
+              "deployments/deployments.yaml": rows(
+                  "deployments", dep("dc", "windows-server", "2022", "{everyone: true, devices: [SRV-2]}"))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), DEVICE_WS22: (0, 0, 1, 0, 1, 0)}, None,
+             [("uncovered-access", "SRV-2")]),
 ]  # fmt: skip
 
 
