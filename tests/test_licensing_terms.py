@@ -380,6 +380,26 @@ SCENARIOS = [
                   "deployments", dep("dc", "windows-server", "2022", "{everyone: true, devices: [SRV-2]}"))},
              {USER_WS22: (3, 2, 2, 1, 0, 0), DEVICE_WS22: (0, 0, 1, 0, 1, 0)}, None,
              [("uncovered-access", "SRV-2")]),
+    Scenario("an RDS host licensed per device needs an RDS Device CAL on each device, never one on their user",
+             {"people/people.yaml": rows("people", ALICE + ", devices: [PC-1, PC-2]", BOB),
+              "devices/devices.yaml": rows("devices", *DEVICES, "id: PC-2, kind: workstation, status: active"),
+              "deployments/deployments.yaml": rows("deployments", DC, dep(
+                  "rdsh", "windows-server", "2022", "{people: [alice]}",
+                  "roles: [rds-session-host], rds_licensing_mode: per-device, "))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "Remote Desktop Services CAL 2022 (Device)": (0, 0, 2, 0, 2, 0)}, None,
+             [("uncovered-access", "PC-1"), ("uncovered-access", "PC-2")]),
+    Scenario("an RDS host licensed per user needs an RDS User CAL for each kiosk worker, never one on the kiosk",
+             {"people/people.yaml": KIOSK_PEOPLE, "devices/devices.yaml": KIOSK_DEVICES,
+              "holdings/holdings.yaml": holdings(WS22, holding("WS22-D", "windows-server", "2022", "device", 1)),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: WS22-D, device: KIOSK-1, since: 2024-03-01"),
+              "deployments/deployments.yaml": rows("deployments", DC, dep(
+                  "rdsh", "windows-server", "2022", "{people: [w1, w2, w3]}",
+                  "roles: [rds-session-host], rds_licensing_mode: per-user, "))},
+             {DEVICE_WS22: (1, 1, 1, 0, 0, 0), USER_WS22: (3, 2, 2, 1, 0, 0),
+              "Remote Desktop Services CAL 2022 (User)": (0, 0, 3, 0, 3, 0)}, None,
+             [("headroom", "WS22-D"), ("uncovered-access", "w1"), ("uncovered-access", "w2"),
+              ("uncovered-access", "w3")]),
 ]  # fmt: skip
 
 
@@ -557,4 +577,13 @@ def test_ids_are_never_reused(
     assert [line for line in result.splitlines() if "[id-reused]" in line] == [
         "licenses/assignments/assignments.yaml:4:10: error [id-reused] A-2 was WS22-U to bob until it was removed; "
         "commit " + result.split("commit ")[1][:7] + " (2026-02-03) gave the id to WS22-U to carol"
+    ]
+
+
+def test_a_per_device_rds_host_names_no_user_cal_as_an_alternative(tmp_path: Path) -> None:
+    assert messages("an RDS host licensed per device", tmp_path) == [
+        f"uncovered-access: device {pc} reaches rdsh without a Remote Desktop Services CAL 2022 (Device) or newer (used "
+        "by alice) | buy 2 Remote Desktop Services CALs 2022 (Device): no holding has one unassigned (2 people and "
+        "devices lack one)"
+        for pc in ("PC-1", "PC-2")
     ]

@@ -137,6 +137,8 @@ def _context(charge: Charge) -> str:
         return " (the host is licensed per user and nobody is recorded as using it: record its users)"
     if not charge.behalf:
         return ""
+    if not charge.alternative:  # the host's licensing mode fixes the type: a CAL on the partners would not do
+        return f" (used by {listing(charge.behalf)})" if kind == "device" else f" (through {listing(charge.behalf)})"
     if charge.licensee[0] == "device":
         who = "who holds" if len(charge.behalf) == 1 else "who hold"
         return f" (used by {listing(charge.behalf)}, {who} no User CAL for it)"
