@@ -400,6 +400,17 @@ SCENARIOS = [
               "Remote Desktop Services CAL 2022 (User)": (0, 0, 3, 0, 3, 0)}, None,
              [("headroom", "WS22-D"), ("uncovered-access", "w1"), ("uncovered-access", "w2"),
               ("uncovered-access", "w3")]),
+    Scenario("while bob is on leave, the device listed on the server he used needs a Device CAL, not bob a User CAL",
+             {"people/people.yaml": rows("people", ALICE, "id: bob, name: Bob, kind: employee, status: on-leave, "
+                                         "devices: [PC-1]", "id: carol, name: Carol, kind: employee, status: active"),
+              "deployments/deployments.yaml": rows("deployments", dep("dc", "windows-server", "2022",
+                                                                      "{everyone: true, devices: [PC-1]}")),
+              "holdings/holdings.yaml": holdings(holding("WS22-U", "windows-server", "2022", "user", 2)),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: WS22-U, person: carol, since: 2026-06-01, "
+                                                   "until: 2026-07-31, temporary: true, replaces: A-2")},
+             {USER_WS22: (2, 2, 2, 0, 0, 0), DEVICE_WS22: (0, 0, 1, 0, 1, 0)}, 40.0,
+             [("headroom", "WS22-U"), ("uncovered-access", "PC-1")]),
 ]  # fmt: skip
 
 

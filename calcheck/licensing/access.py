@@ -390,7 +390,11 @@ def collect_needs(
         away = absent.get(subject[1]) if subject[0] == "person" else None
         partners = directory.partners(subject) if groups and whole is None else ()
         for requirement, deps, vias in groups:
-            need = Need(subject, *requirement, deps, vias, partners)
+            # a user on leave whose CAL is with their cover needs none meanwhile, so cannot hold one for a device
+            users = tuple(
+                p for p in partners if subject[0] == "person" or requirement[0] not in absent.get(p, ((),))[0]
+            )
+            need = Need(subject, *requirement, deps, vias, users)
             reason = whole or server_exemption(subject, requirement[1], directory, hosted)
             reason = reason or (away[1] if away is not None and requirement[0] in away[0] else None)
             if reason is not None:
