@@ -355,6 +355,62 @@ SCENARIOS = [
                   "deployments", DC, dep("erp", "sql-server", "2022", "{people: [svc]}",
                                          'edition: Standard, os_version: "2022", '))},
              {USER_WS22: (3, 2, 2, 1, 0, 0)}, 0.0, [("multiplexing", "erp")]),
+    # An auditor's pass over the computation
+    Scenario("an External Connector assigned to the host covers external users of every deployment on it",
+             {"people/people.yaml": rows("people", ALICE, BOB, PARTNER),
+              "deployments/deployments.yaml": rows("deployments", dep(
+                  "dc", "windows-server", "2022", "{people: [alice, bob, partner]}"), dep(
+                  "mail", "exchange-server", "2019", "{people: [partner]}",
+                  'os_version: "2022", external_connectors: [EC-22], ')),
+              "holdings/holdings.yaml": holdings(WS22, EC22),
+              "assignments/assignments.yaml": rows("assignments", A1, A2, EC_ON_SRV1)},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "Windows Server External Connector 2022 (Server)": (1, 1, 1, 0, 0, 0)},
+             0.0, []),
+    Scenario("an application server reaching SQL Server needs a SQL Server CAL: it is not licensed to run SQL Server",
+             {"devices/devices.yaml": rows("devices", *DEVICES, "id: APP-1, kind: server, status: active"),
+              "deployments/deployments.yaml": rows(
+                  "deployments", DC,
+                  dep("app", "windows-server", "2022", "{people: [alice, bob]}").replace("[SRV-1]", "[APP-1]"),
+                  dep("erp", "sql-server", "2022", "{devices: [APP-1]}", 'edition: Standard, os_version: "2022", '))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "SQL Server CAL 2022 (Device)": (0, 0, 1, 0, 1, 0)}, None,
+             [("uncovered-access", "APP-1")]),
+    Scenario("a server that runs no deployment of the product is not shown to be licensed for it: it needs a CAL",
+             {"devices/devices.yaml": rows("devices", *DEVICES, "id: SRV-2, kind: server, status: active"),
+              "deployments/deployments.yaml": rows(
+                  "deployments", dep("dc", "windows-server", "2022", "{everyone: true, devices: [SRV-2]}"))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), DEVICE_WS22: (0, 0, 1, 0, 1, 0)}, None,
+             [("uncovered-access", "SRV-2")]),
+    Scenario("an RDS host licensed per device needs an RDS Device CAL on each device, never one on their user",
+             {"people/people.yaml": rows("people", ALICE + ", devices: [PC-1, PC-2]", BOB),
+              "devices/devices.yaml": rows("devices", *DEVICES, "id: PC-2, kind: workstation, status: active"),
+              "deployments/deployments.yaml": rows("deployments", DC, dep(
+                  "rdsh", "windows-server", "2022", "{people: [alice]}",
+                  "roles: [rds-session-host], rds_licensing_mode: per-device, "))},
+             {USER_WS22: (3, 2, 2, 1, 0, 0), "Remote Desktop Services CAL 2022 (Device)": (0, 0, 2, 0, 2, 0)}, None,
+             [("uncovered-access", "PC-1"), ("uncovered-access", "PC-2")]),
+    Scenario("an RDS host licensed per user needs an RDS User CAL for each kiosk worker, never one on the kiosk",
+             {"people/people.yaml": KIOSK_PEOPLE, "devices/devices.yaml": KIOSK_DEVICES,
+              "holdings/holdings.yaml": holdings(WS22, holding("WS22-D", "windows-server", "2022", "device", 1)),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: WS22-D, device: KIOSK-1, since: 2024-03-01"),
+              "deployments/deployments.yaml": rows("deployments", DC, dep(
+                  "rdsh", "windows-server", "2022", "{people: [w1, w2, w3]}",
+                  "roles: [rds-session-host], rds_licensing_mode: per-user, "))},
+             {DEVICE_WS22: (1, 1, 1, 0, 0, 0), USER_WS22: (3, 2, 2, 1, 0, 0),
+              "Remote Desktop Services CAL 2022 (User)": (0, 0, 3, 0, 3, 0)}, None,
+             [("headroom", "WS22-D"), ("uncovered-access", "w1"), ("uncovered-access", "w2"),
+              ("uncovered-access", "w3")]),
+    Scenario("while bob is on leave, the device listed on the server he used needs a Device CAL, not bob a User CAL",
+             {"people/people.yaml": rows("people", ALICE, "id: bob, name: Bob, kind: employee, status: on-leave, "
+                                         "devices: [PC-1]", "id: carol, name: Carol, kind: employee, status: active"),
+              "deployments/deployments.yaml": rows("deployments", dep("dc", "windows-server", "2022",
+                                                                      "{everyone: true, devices: [PC-1]}")),
+              "holdings/holdings.yaml": holdings(holding("WS22-U", "windows-server", "2022", "user", 2)),
+              "assignments/assignments.yaml": rows("assignments", A1, A2,
+                                                   "id: A-3, holding: WS22-U, person: carol, since: 2026-06-01, "
+                                                   "until: 2026-07-31, temporary: true, replaces: A-2")},
+             {USER_WS22: (2, 2, 2, 0, 0, 0), DEVICE_WS22: (0, 0, 1, 0, 1, 0)}, 40.0,
+             [("headroom", "WS22-U"), ("uncovered-access", "PC-1")]),
 ]  # fmt: skip
 
 
@@ -532,4 +588,13 @@ def test_ids_are_never_reused(
     assert [line for line in result.splitlines() if "[id-reused]" in line] == [
         "licenses/assignments/assignments.yaml:4:10: error [id-reused] A-2 was WS22-U to bob until it was removed; "
         "commit " + result.split("commit ")[1][:7] + " (2026-02-03) gave the id to WS22-U to carol"
+    ]
+
+
+def test_a_per_device_rds_host_names_no_user_cal_as_an_alternative(tmp_path: Path) -> None:
+    assert messages("an RDS host licensed per device", tmp_path) == [
+        f"uncovered-access: device {pc} reaches rdsh without a Remote Desktop Services CAL 2022 (Device) or newer (used "
+        "by alice) | buy 2 Remote Desktop Services CALs 2022 (Device): no holding has one unassigned (2 people and "
+        "devices lack one)"
+        for pc in ("PC-1", "PC-2")
     ]

@@ -326,11 +326,36 @@ Grouped = tuple[
 
 def subject_exemption(subject: Subject, directory: Directory) -> str | None:
     """Why ``subject`` needs no CAL at all, or None."""
-    if subject[0] == "device" and directory.devices[subject[1]].kind == "server":
-        return "a server licensed to run the server software needs no CAL to reach another (EXM-10)"
     if subject[0] == "person" and directory.people[subject[1]].kind == "service-account":
         return "a service account needs no CAL of its own; the people who use it do (MUX-01)"
     return None
+
+
+def hosted_products(directory: Directory, cat: Catalogue) -> dict[str, frozenset[str]]:
+    """The products each server is shown to be licensed to run: those of the deployments it hosts, and the
+    Windows Server they run on (EXM-10)."""
+    hosted: dict[str, set[str]] = defaultdict(set)
+    for dep in directory.deployments:
+        product = cat.products.get(dep.product)
+        runs = {dep.product, *((product.runs_on,) if product is not None and product.runs_on else ())}
+        for host in dep.hosts:
+            hosted[host] |= runs
+    return {host: frozenset(products) for host, products in hosted.items()}
+
+
+def server_exemption(
+    subject: Subject, product: str, directory: Directory, hosted: dict[str, frozenset[str]]
+) -> str | None:
+    """Why a server needs no CAL of ``product``: it is licensed to run that server software (EXM-10), or None.
+
+    The terms exempt "servers licensed to run instances of the server software" (each product's own CAL clause):
+    a server that runs no deployment of the product is not shown to be licensed for it, so, as an auditor would
+    read it, it needs the CAL (an application server reaching SQL Server Server+CAL needs a SQL Server CAL)."""
+    if subject[0] != "device" or directory.devices[subject[1]].kind != "server":
+        return None
+    if product not in hosted.get(subject[1], frozenset()):
+        return None
+    return "a server licensed to run the server software needs no CAL to reach another (EXM-10)"
 
 
 def collect_needs(
@@ -344,6 +369,7 @@ def collect_needs(
     leave to the CALs temporarily reassigned to their cover, and why.
     """
     absent = absent or {}
+    hosted = hosted_products(directory, cat)
     required = {dep.id: list(deployment_needs(dep, cat)) for dep in directory.deployments}
     admins = {a for dep in directory.deployments for a in dep.administrators}
     shared: dict[Signature, Grouped] = {}
@@ -364,8 +390,13 @@ def collect_needs(
         away = absent.get(subject[1]) if subject[0] == "person" else None
         partners = directory.partners(subject) if groups and whole is None else ()
         for requirement, deps, vias in groups:
-            need = Need(subject, *requirement, deps, vias, partners)
-            reason = whole or (away[1] if away is not None and requirement[0] in away[0] else None)
+            # a user on leave whose CAL is with their cover needs none meanwhile, so cannot hold one for a device
+            users = tuple(
+                p for p in partners if subject[0] == "person" or requirement[0] not in absent.get(p, ((),))[0]
+            )
+            need = Need(subject, *requirement, deps, vias, users)
+            reason = whole or server_exemption(subject, requirement[1], directory, hosted)
+            reason = reason or (away[1] if away is not None and requirement[0] in away[0] else None)
             if reason is not None:
                 exempt.extend(
                     Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias, strict=True)

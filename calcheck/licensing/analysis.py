@@ -234,7 +234,7 @@ class Charger:
         result = _Missing()
         for requirement in sorted(self.edges, key=_requirement_order):
             edges = self.edges[requirement]
-            for subject, incident in _vertex_cover(edges).items():
+            for subject, incident in _vertex_cover(edges, requirement[3]).items():
                 self._add_missing(result, requirement, subject, incident, edges)
         return result
 
@@ -264,7 +264,8 @@ class Charger:
             partner = edge[1] if subject[0] == "person" else edge[0]
             if partner is not None:
                 draft.behalf.add(partner)
-                draft.alternative.add(partner)
+                if cal_type is None:  # an RDS host's licensing mode fixes the type: the partner is no alternative
+                    draft.alternative.add(partner)
 
     def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
         """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
@@ -335,18 +336,20 @@ def _rank(cat: Catalogue, product_id: str, version: str | None) -> int:
     return -1 if rank is None else rank
 
 
-def _vertex_cover(edges: dict[Edge, tuple[Need, set[str]]]) -> dict[Subject, list[Edge]]:
+def _vertex_cover(edges: dict[Edge, tuple[Need, set[str]]], cal_type: str | None = None) -> dict[Subject, list[Edge]]:
     """A minimum set of subjects touching every edge, each with the edges it covers (in a stable order).
 
     A person with no known device, and a device with no known user, must hold a CAL themselves; the rest is a
     bipartite graph of people and devices, whose minimum vertex cover comes from a maximum matching (Konig).
+    When the CAL's type is fixed (an RDS host licensed per device or per user), only that side can hold it: every
+    device (or person) of a pair is chosen, however many pairs one person (or device) would cover.
     """
     chosen: dict[Subject, list[Edge]] = defaultdict(list)
     forced: set[Subject] = set()
     for person, device in edges:
-        if device is None and person is not None:
+        if person is not None and (device is None or cal_type == "user"):
             forced.add(("person", person))
-        elif person is None and device is not None:
+        elif device is not None and (person is None or cal_type == "device"):
             forced.add(("device", device))
     pairs = sorted(
         (p, d)

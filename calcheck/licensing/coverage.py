@@ -368,9 +368,18 @@ class Evaluator:
 
 
 def connector_for(need: Need, ev: Evaluator, in_force_by_holding: dict[str, list[Assignment]]) -> Holding | None:
-    """A valid External Connector of the need's deployment that covers its CAL for this person (EXM-04)."""
+    """A valid External Connector of the need's deployment that covers its CAL for this person (EXM-04).
+
+    Besides those the deployment lists, any connector assigned to every one of its hosts counts: the terms license
+    a connector to a server, for external access to any instance of the server software on it (EXM-04)."""
     dep = need.deployment
-    for holding_id in dep.external_connectors:
+    hosts = set(dep.hosts)
+    on_hosts = [
+        holding_id
+        for holding_id, assignments in sorted(in_force_by_holding.items())
+        if hosts and holding_id not in dep.external_connectors and hosts <= {a.device for a in assignments if a.device}
+    ]
+    for holding_id in (*dep.external_connectors, *on_hosts):
         holding = ev.holdings.get(holding_id)
         cal = ev.cat.cals.get(holding.cal) if holding else None
         if holding is None or cal is None or cal.kind != "connector" or need.cal not in cal.covers:

@@ -137,6 +137,8 @@ def _context(charge: Charge) -> str:
         return " (the host is licensed per user and nobody is recorded as using it: record its users)"
     if not charge.behalf:
         return ""
+    if not charge.alternative:  # the host's licensing mode fixes the type: a CAL on the partners would not do
+        return f" (used by {listing(charge.behalf)})" if kind == "device" else f" (through {listing(charge.behalf)})"
     if charge.licensee[0] == "device":
         who = "who holds" if len(charge.behalf) == 1 else "who hold"
         return f" (used by {listing(charge.behalf)}, {who} no User CAL for it)"
@@ -251,7 +253,11 @@ RULES = (
         "needs its own (a device not operated by a person, EXM-07). For uncovered pairs calcheck charges the fewest "
         "CALs that would cover them all (a Device CAL for a kiosk used by three people without User CALs, a User "
         "CAL for a person using three unlicensed devices) and reports one finding per CAL missing, on the person or "
-        "device that should hold it. Servers reaching servers need no CAL (EXM-10), nor do service accounts; the "
+        "device that should hold it. A server needs no CAL of a product it is licensed to run (EXM-10): the "
+        "products of the deployments it hosts and the Windows Server under them. For any other product (an "
+        "application server reaching SQL Server Server+CAL, a server hosting no deployment) it needs the CAL: the "
+        "terms exempt only servers licensed to run the server software, and calcheck reads nothing else as proof "
+        "of that, as an auditor would. Service accounts need no CAL; the "
         "people reaching a deployment through a front end named in access.via need CALs as if direct (MUX-01).\n"
         f"Sources: Product Terms, Universal License Terms ({_PT_ULT}): 'Before Customer uses software under a "
         "License, it must assign that License to a device or user'; Multiplexing. Windows Server licence terms: "
@@ -294,7 +300,9 @@ RULES = (
         "Connector; Remote Desktop Services with RDS CALs or the RDS External Connector; Exchange Server and "
         "SharePoint Server are 'Licensed with Server' (no CAL for external users, but additional functionality "
         "still needs the base and additive CALs); Project Server and SQL Server (Server+CAL) with CALs only. A "
-        "Windows Server External Connector never covers Exchange or SharePoint. Who is external depends on the "
+        "Windows Server External Connector never covers Exchange or SharePoint. A connector assigned to every host "
+        "of a deployment covers its external users whether or not the deployment lists it in "
+        "external_connectors (the connector is licensed to the server). Who is external depends on the "
         "agreement: for one signed from 2024-10-01, anyone not an employee, nor a contractor working more than 30 "
         "hours a week on average or onsite every working day; for earlier ones, anyone not an employee or onsite "
         "contractor. An External Connector counts under the definition of its own agreement; 'Licensed with "
