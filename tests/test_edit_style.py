@@ -175,3 +175,17 @@ def test_the_new_line_of_each_register(tmp_path: Path, name: str) -> None:
     change = operations.plan_assign(estate, result, "WS22-U", ("person", "carol"), dt.date(2026, 11, 30),
                                     reason="new-assignment", file=register, identifier="A-9")  # fmt: skip
     assert change.after == REGISTERS[name] + LAST_LINES[name] + "\n"
+
+
+def test_a_file_saved_with_a_byte_order_mark_and_crlf_keeps_both(styled: Path, run_cli: Run) -> None:
+    """Windows editors write a byte-order mark and CR LF line endings: an edit keeps them and changes nothing else."""
+    register = styled / "assignments" / "assignments.yaml"
+    register.write_bytes(b"\xef\xbb\xbf" + BLOCK.replace("\n", "\r\n").encode())
+    code, _, err = run_cli("assign", "WS22-U", "--person", "carol", "--since", DAY, "--reason", "new-assignment",
+                           "--file", "licenses/assignments/assignments.yaml", "--as-of", DAY)  # fmt: skip
+    assert (code, err) == (0, "")
+    added = (
+        "  - holding: WS22-U\n    id: 'A-4'\n    person: carol\n    since: \"2026-11-30\"\n    reason: new-assignment\n"
+    )
+    assert register.read_bytes() == b"\xef\xbb\xbf" + (BLOCK + added).replace("\n", "\r\n").encode()
+    assert "A-4" in run_cli("explain", "carol", "--as-of", DAY)[1]

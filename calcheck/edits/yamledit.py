@@ -37,6 +37,17 @@ def _yaml(text: str) -> Any:
     return handler
 
 
+def _crlf(text: str) -> bool:
+    """True when every line of ``text`` ends with CR LF (a file saved by a Windows editor)."""
+    return "\r\n" in text and text.count("\n") == text.count("\r\n")
+
+
+def _body(text: str) -> str:
+    """What the round trip edits: ``text`` without a byte-order mark, with LF line endings (both put back)."""
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n") if _crlf(text) else text
+
+
 @dataclass
 class EditableFile:
     """One YAML file, loaded for a round trip, with the hash of the bytes it was read from."""
@@ -53,9 +64,10 @@ class EditableFile:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise EditError(f"{path}: not UTF-8 text; edit it by hand") from None
-        handler = _yaml(text)
+        body = _body(text)
+        handler = _yaml(body)
         try:
-            data = handler.load(text)
+            data = handler.load(body)
         except Exception as exc:  # ruamel raises many error types; any of them means "do not touch"
             raise EditError(
                 f"{path}: cannot be read for editing ({type(exc).__name__}); run 'calcheck check'"
@@ -66,9 +78,13 @@ class EditableFile:
         return edited
 
     def render(self) -> str:
+        """The file as it would be written: the data dumped, in the file's byte-order mark and line endings."""
         out = io.StringIO()
-        _yaml(self.text).dump(self.data, out)
-        return out.getvalue()
+        _yaml(_body(self.text)).dump(self.data, out)
+        rendered = out.getvalue()
+        if _crlf(self.text):
+            rendered = rendered.replace("\n", "\r\n")
+        return ("\ufeff" if self.text.startswith("\ufeff") else "") + rendered
 
     def records(self, key: str) -> Any:
         kind = self.data.get("kind") if hasattr(self.data, "get") else None

@@ -14,6 +14,7 @@ the versions used. Not part of the test run; the work folder is left for the nex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import platform
@@ -53,8 +54,12 @@ def run_once(command: list[str], cwd: Path) -> float:
     done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+        raise Failed(f"exit {done.returncode}: {done.stderr.decode().strip()[-300:]}")
     return elapsed
+
+
+class Failed(Exception):
+    """A measured command stopped with an error: its row says so, and the run goes on."""
 
 
 def paired(
@@ -69,13 +74,26 @@ def paired(
 ) -> Row:
     """The command and its floor alternately, ``runs`` times: medians of the times and of the ratios."""
     times, floors, ratios = [], [], []
-    for _ in range(runs):
-        a = run_once(command, cwd)
-        b = run_once(floor, floor_cwd)
-        times.append(a)
-        floors.append(b)
-        ratios.append(a / b)
-    return Row(name, statistics.median(times), floor_name, statistics.median(floors), statistics.median(ratios), target)
+    try:
+        for _ in range(runs):
+            a = run_once(command, cwd)
+            b = run_once(floor, floor_cwd)
+            times.append(a)
+            floors.append(b)
+            ratios.append(a / b)
+    except Failed as failed:
+        row = Row(name, float("nan"), floor_name, None, None, f"{target}; FAILED: {failed}")
+    else:
+        median = statistics.median
+        row = Row(name, median(times), floor_name, median(floors), median(ratios), target)
+    print(_line(row), flush=True)  # as it comes: a long run shows its progress
+    return row
+
+
+def _line(row: Row) -> str:
+    shown = f"{row.floor:8.3f}" if row.floor else " " * 8
+    ratio = f"{row.ratio:5.2f}x" if row.ratio else " " * 6
+    return f"{row.name:46} {row.seconds:8.3f}  {shown} {ratio}  {row.floor_name:24} {row.target}"
 
 
 def peak_memory(command: list[str], cwd: Path) -> int:
@@ -180,7 +198,8 @@ def main() -> None:
     ) -> None:
         """A row cold (--no-cache) and one warm (the cache filled by a run just before), each against ``floor``."""
         rows.append(paired(f"{name}, cold", [*command, "--no-cache"], cwd, floor_name, floor, cwd, runs, targets[0]))
-        run_once(command, cwd)
+        with contextlib.suppress(Failed):  # fills the cache; a failure shows in the warm row itself
+            run_once(command, cwd)
         rows.append(paired(f"{name}, warm", command, cwd, floor_name, floor, cwd, runs, targets[1]))
 
     for n in sizes:
@@ -201,9 +220,7 @@ def main() -> None:
     print(f"medians of {runs} paired runs (command and floor alternately, fresh processes)")
     print(f"{'measure':46} {'seconds':>8}  {'floor':>8} {'ratio':>6}  {'floor is':24} target")
     for row in rows:
-        shown = f"{row.floor:8.3f}" if row.floor else " " * 8
-        ratio = f"{row.ratio:5.2f}x" if row.ratio else " " * 6
-        print(f"{row.name:46} {row.seconds:8.3f}  {shown} {ratio}  {row.floor_name:24} {row.target}")
+        print(_line(row))
     print(
         "peak memory: "
         + ", ".join(f"check {n // 1000}k {m / 2**20:.0f} MiB" for n, m in memory.items())
