@@ -98,17 +98,18 @@ class FileCache:
             # Record positions are decoded only when used, so damage there must be caught now: by the digest.
             if head != hashlib.sha256(body).hexdigest().encode():
                 return None
-            return _decode(json.loads(body), key)
-        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, _Invalid, RecursionError):
+        except OSError:
             return None
+        return decode_entry(key, body)
 
     def put(self, key: str, loaded: LoadedFile, checked: Checked) -> None:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
-        try:
-            text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
-            body = text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
-        except (_Invalid, ValueError, TypeError, RecursionError):
-            return
+        body = encode_entry(key, loaded, checked)
+        if body is not None:
+            self.put_body(key, body)
+
+    def put_body(self, key: str, body: bytes) -> None:
+        """Store an entry ``encode_entry`` made for ``key``."""
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +129,23 @@ def open_cache(enabled: bool = True) -> FileCache | None:
     """The cache in its default place, or None when turned off."""
     directory = default_dir() if enabled else None
     return FileCache(directory) if directory is not None else None
+
+
+def encode_entry(key: str, loaded: LoadedFile, checked: Checked) -> bytes | None:
+    """A result as an entry's JSON, or None when JSON could not give it back exactly."""
+    try:
+        text = json.dumps(_encode(key, loaded, checked), ensure_ascii=False, separators=(",", ":"))
+        return text.encode("utf-8")  # a file name that is not UTF-8 (surrogate escapes) cannot be kept
+    except (_Invalid, ValueError, TypeError, RecursionError):
+        return None
+
+
+def decode_entry(key: str, body: bytes) -> tuple[LoadedFile, Checked] | None:
+    """The result an entry made for ``key`` holds, or None when it is not exactly such an entry."""
+    try:
+        return _decode(json.loads(body), key)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, _Invalid, RecursionError):
+        return None
 
 
 # --- encoding -------------------------------------------------------------------------------------------------

@@ -107,23 +107,71 @@ def builtin_catalogue() -> tuple[Document, ...]:
 
 def load_checked(source: EstateSource, relative: str, cache: FileCache | None = None) -> tuple[LoadedFile, Checked]:
     """One file loaded, each document's kind told and validated against its schema (from ``cache`` if it has it)."""
-    shown = source.display(relative)
-    try:
-        raw = source.read(relative)
-    except OSError as exc:
-        return _unreadable(shown, exc), []
-    key = cache.key(shown, relative, raw) if cache is not None else None
-    if cache is not None and key is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    loaded = load_bytes(shown, raw)
-    checked: list[tuple[str | None, list[tuple[Finding, tuple[Any, ...]]]]] = []
+    return load_all(source, [relative], cache)[0]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Pending:
+    """A file to parse: where it is, its bytes and its cache key."""
+
+    relative: str
+    shown: str
+    raw: bytes
+    key: str | None
+
+
+def load_all(
+    source: EstateSource, files: list[str], cache: FileCache | None = None
+) -> list[tuple[LoadedFile, Checked]]:
+    """Each file loaded and checked as ``load_checked`` does, in order; what the cache lacks is parsed on every core."""
+    from calcheck.estate import parallel
+    from calcheck.estate.cache import decode_entry, encode_entry
+
+    results: list[tuple[LoadedFile, Checked] | None] = []
+    pending: list[tuple[int, _Pending]] = []
+    for relative in files:
+        shown = source.display(relative)
+        try:
+            raw = source.read(relative)
+        except OSError as exc:
+            results.append((_unreadable(shown, exc), []))
+            continue
+        key = cache.key(shown, relative, raw) if cache is not None else None
+        hit = cache.get(key) if cache is not None and key is not None else None
+        if hit is None:
+            pending.append((len(results), _Pending(relative, shown, raw, key)))
+        results.append(hit)
+
+    def here(item: _Pending) -> tuple[LoadedFile, Checked]:
+        result = _parse(item)
+        if cache is not None and item.key is not None:
+            cache.put(item.key, *result)
+        return result
+
+    def produce(item: _Pending) -> bytes | None:  # in a worker
+        body = encode_entry(item.key or "", *_parse(item))
+        if body is not None and cache is not None and item.key is not None:
+            cache.put_body(item.key, body)
+        return body
+
+    parsed = parallel.parse_all(
+        [item for _, item in pending],
+        lambda item: len(item.raw),
+        here,
+        produce,
+        lambda item, body: decode_entry(item.key or "", body),
+    )
+    for (index, _), result in zip(pending, parsed, strict=True):
+        results[index] = result
+    return [result for result in results if result is not None]
+
+
+def _parse(item: _Pending) -> tuple[LoadedFile, Checked]:
+    loaded = load_bytes(item.shown, item.raw)
+    checked: Checked = []
     for doc in loaded.documents:
-        kind = document_kind(loaded, doc, relative)
+        kind = document_kind(loaded, doc, item.relative)
         checked.append((kind, schema.validate_document(loaded.path, kind, doc) if kind is not None else []))
-    if cache is not None and key is not None:
-        cache.put(key, loaded, checked)
     return loaded, checked
 
 
@@ -152,8 +200,7 @@ def load_estate(source: EstateSource, cache: FileCache | None = None) -> tuple[E
     ]
     if "" in source.links():  # nothing was read, so the missing configuration is no news
         estate.invalid_ids.setdefault("config", set()).add("config")
-    for relative in files:
-        loaded, checked = load_checked(source, relative, cache)
+    for loaded, checked in load_all(source, files, cache):
         for doc, (kind, problems) in zip(loaded.documents, checked, strict=True):
             if kind is None:
                 continue
