@@ -156,7 +156,6 @@ def _encode(key: str, loaded: LoadedFile, checked: Checked) -> dict[str, Any]:
         raise _Invalid("one check per document")
     docs = []
     for doc, (kind, problems) in zip(loaded.documents, checked, strict=True):
-        _plain(doc.data)
         collection = RECORD_KEYS.get(kind or "")
         docs.append(
             {
@@ -179,42 +178,44 @@ def _encode(key: str, loaded: LoadedFile, checked: Checked) -> dict[str, Any]:
     }
 
 
-def _plain(data: Any) -> None:
-    """Refuse what JSON would not give back as it was: non-text keys, tuples, other types."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if not all(type(k) is str for k in value):
-                raise _Invalid("a key that is not text")
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif value is not None and type(value) not in (str, int, float, bool):
-            raise _Invalid(f"a {type(value).__name__} value")
-
-
 def _finding(f: Finding) -> list[Any]:
     return [f.rule, f.severity.name, f.path, f.line, f.column, f.message, f.hint, list(f.records)]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
-    """Append ``pos`` as integers in the order the data gives (see ``_decode_pos``)."""
+    """Append ``pos`` as integers in the order the data gives (see ``_decode_pos``).
+
+    It also refuses data JSON would not give back as it was (keys that are not text, tuples, other types), so a
+    result that could not be stored exactly is not stored.
+    """
     out += (pos[0], pos[1])
-    if isinstance(data, dict):
+    kind = type(data)
+    if kind is dict or (kind not in _SCALARS and isinstance(data, dict)):
         children = pos[2]
         if not isinstance(children, dict) or list(children) != list(data):
             raise _Invalid("positions do not follow the data")
         for name, value in data.items():
+            if type(name) is not str:
+                raise _Invalid("a key that is not text")
             key_line, key_col, child = children[name]
-            out += (key_line, key_col)
-            _encode_pos(value, child, out)
-    elif isinstance(data, list):
+            if type(value) in _SCALARS:  # most values: inlined
+                if len(child) != 2:
+                    raise _Invalid("a scalar with children")
+                out += (key_line, key_col, child[0], child[1])
+            else:
+                out += (key_line, key_col)
+                _encode_pos(value, child, out)
+    elif kind is list or (kind not in _SCALARS and isinstance(data, list)):
         children = pos[2]
         if not isinstance(children, list) or len(children) != len(data):
             raise _Invalid("positions do not follow the data")
         for value, child in zip(data, children, strict=True):
             _encode_pos(value, child, out)
+    elif kind not in _SCALARS:
+        raise _Invalid(f"a {kind.__name__} value")
     elif len(pos) != 2:
         raise _Invalid("a scalar with children")
 
