@@ -8,7 +8,8 @@ flow and block records mixed, comments, quoting, Unicode, optional fields, CRLF 
 repository of the 100k estate with --commits commits (merged pull requests and file renames among them) and a
 100,000-row Active Directory export. Each row runs the command and its floor alternately in fresh processes
 --runs times and reports the median time and the median of the paired ratios, with the machine's core count and
-the versions used. Not part of the test run; the work folder is left for the next run (delete it to regenerate).
+the versions used. ``--only TEXT`` measures only the rows whose name has TEXT ("memory": peak memory). Not part of
+the test run; the work folder is left for the next run (delete it to regenerate).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import csv
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -36,6 +38,10 @@ COMPOSE = (
     "import gc, sys, yaml\nfrom pathlib import Path\ngc.disable()\n"
     "for p in sorted(Path(sys.argv[1]).rglob('*.yaml')):\n    yaml.compose(p.read_bytes(), Loader=yaml.CSafeLoader)\n"
 )
+
+
+ONLY: list[str] = []  # --only: the rows whose name contains one of these
+SKIPPED = "not measured (--only)"
 
 
 @dataclass
@@ -62,6 +68,10 @@ class Failed(Exception):
     """A measured command stopped with an error: its row says so, and the run goes on."""
 
 
+def wanted(name: str) -> bool:
+    return not ONLY or any(part in name for part in ONLY)
+
+
 def paired(
     name: str,
     command: list[str],
@@ -73,6 +83,8 @@ def paired(
     target: str,
 ) -> Row:
     """The command and its floor alternately, ``runs`` times: medians of the times and of the ratios."""
+    if not wanted(name):
+        return Row(name, float("nan"), floor_name, None, None, SKIPPED)
     times, floors, ratios = [], [], []
     try:
         for _ in range(runs):
@@ -108,6 +120,24 @@ def peak_memory(command: list[str], cwd: Path) -> int:
     return int(done.stderr.strip().splitlines()[-1]) * 1024
 
 
+def one_file_changed(work: Path, estate: Path, check: list[str], floor_name: str, floor: list[str], runs: int) -> Row:
+    """A warm check after one file changed (as after a pull request's one edit): on a copy, a new line each run."""
+    name = "check --no-history, 100k, one file changed"
+    copy = work / "estate-100k-one-file-changed"
+    if not wanted(name):
+        return Row(name, float("nan"), floor_name, None, None, SKIPPED)
+    if not copy.is_dir():
+        shutil.copytree(estate, copy)
+    changed = sorted((copy / "licenses" / "assignments").glob("*.yaml"))[-1]
+    with contextlib.suppress(Failed):
+        run_once(check, copy)  # the cache holds every file
+    edit = f'printf \'# reviewed %s\\n\' "$(date +%s%N)" >> {shlex.quote(str(changed))} && exec "$@"'
+    command = ["sh", "-c", edit, "sh", *check]
+    return paired(
+        "check --no-history, 100k, one file changed", command, copy, floor_name, floor, copy, runs, "reported"
+    )
+
+
 def _generate(target: Path, size: int, style: str, commits: int = 0) -> Path:
     """The estate (and history) at ``target``, generated once: into a scratch folder first, so a run stopped half
     way leaves nothing that a later run would take for a whole estate."""
@@ -140,6 +170,13 @@ def ad_export(path: Path, people: int) -> Path:
     return path
 
 
+def jobs() -> int:
+    """How many processes calcheck parses with here (CALCHECK_JOBS, else the cores it may use)."""
+    code = "from calcheck.estate.parallel import jobs; print(jobs())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    return int(done.stdout.strip() or 1)
+
+
 def versions() -> str:
     import yaml
 
@@ -164,7 +201,9 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=5000)
     parser.add_argument("--style", choices=("real", "flow", "block"), default="real")
     parser.add_argument("--skip-300k", action="store_true", help="leave out the 300k estate (faster)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT", help="only rows whose name has TEXT")
     args = parser.parse_args()
+    ONLY[:] = args.only
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     runs, style = args.runs, args.style
@@ -198,13 +237,15 @@ def main() -> None:
     ) -> None:
         """A row cold (--no-cache) and one warm (the cache filled by a run just before), each against ``floor``."""
         rows.append(paired(f"{name}, cold", [*command, "--no-cache"], cwd, floor_name, floor, cwd, runs, targets[0]))
-        with contextlib.suppress(Failed):  # fills the cache; a failure shows in the warm row itself
-            run_once(command, cwd)
+        if wanted(name):
+            with contextlib.suppress(Failed):  # fills the cache; a failure shows in the warm row itself
+                run_once(command, cwd)
         rows.append(paired(f"{name}, warm", command, cwd, floor_name, floor, cwd, runs, targets[1]))
 
     for n in sizes:
         rows.append(paired(f"check --no-history, {n // 1000}k, cold", one_check, estates[n], floor, compose, estates[n], runs, "<= 1.5x"))  # fmt: skip
     both("check --no-history, 100k", check, e100k, floor, compose, ("<= 1.5x", "reported"))
+    rows.append(one_file_changed(work, e100k, check, floor, compose, runs))
     both(f"check with 90-day history, {args.commits} commits", in_git, repo, floor, compose, ("<= 2.0x", "reported"))
     rows.append(paired(f"history, {args.commits} commits", history, repo, floor, compose, repo, runs, "<= 1.5x"))
     rows.append(paired(f"history, {args.commits} commits", history, repo, "git log --name-status", git_log, repo, runs, "reported"))  # fmt: skip
@@ -214,15 +255,19 @@ def main() -> None:
     both("import people, 100k-row AD export (dry run)", importer, e100k, "one check (cold)", one_check, ("<= 2x", "reported"))  # fmt: skip
     rows.append(paired("validate FILE", validate, e100k, "python -c 'import yaml'", import_yaml, e100k, runs, "<= 2x"))
     check = one_check
-    memory = {n: peak_memory(check, estates[n]) for n in sizes}
-    import_memory = peak_memory(importer, e100k)
-    print(f"calcheck benchmarks ({style} estates) on {os.cpu_count()} cores; {versions()}")
+    measure_memory = not ONLY or any("memory" in part for part in ONLY)
+    memory = {n: peak_memory(check, estates[n]) for n in sizes} if measure_memory else {}
+    import_memory = peak_memory(importer, e100k) if measure_memory else 0
+    print(f"calcheck benchmarks ({style} estates) on {os.cpu_count()} cores ({jobs()} parsing); {versions()}")
     print(f"medians of {runs} paired runs (command and floor alternately, fresh processes)")
     print(f"{'measure':46} {'seconds':>8}  {'floor':>8} {'ratio':>6}  {'floor is':24} target")
     for row in rows:
-        print(_line(row))
+        if row.target != SKIPPED:
+            print(_line(row))
     print(
-        "peak memory: "
+        "peak memory: not measured (--only)"
+        if not measure_memory
+        else "peak memory: "
         + ", ".join(f"check {n // 1000}k {m / 2**20:.0f} MiB" for n, m in memory.items())
         + f", import 100k {import_memory / 2**20:.0f} MiB (targets: <= 512 MiB at 100k, <= 1.5 GiB at 300k)"
     )
