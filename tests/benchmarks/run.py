@@ -108,16 +108,24 @@ def _line(row: Row) -> str:
     return f"{row.name:46} {row.seconds:8.3f}  {shown} {ratio}  {row.floor_name:24} {row.target}"
 
 
-def peak_memory(command: list[str], cwd: Path) -> int:
-    """Peak resident memory (bytes) of one fresh process running ``command`` (a calcheck command line)."""
+def peak_memory(command: list[str], cwd: Path) -> tuple[int, int]:
+    """Peak resident memory (bytes) of one fresh process running ``command`` (a calcheck command line), and the
+    largest peak of the parsing workers it forked (pages shared with it, copied on write, are counted in both)."""
     probe = (
         "import resource, runpy, sys\n"
         f"sys.argv = {command[2:]!r}\n"
         "try:\n    runpy.run_module('calcheck', run_name='__main__')\nexcept SystemExit:\n    pass\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=False)
-    return int(done.stderr.strip().splitlines()[-1]) * 1024
+    *_, main, workers = done.stderr.strip().splitlines()
+    return int(main) * 1024, int(workers) * 1024
+
+
+def _mib(peaks: tuple[int, int]) -> str:
+    main, worker = peaks
+    return f"{main / 2**20:.0f} MiB" + (f" (a parsing worker {worker / 2**20:.0f} MiB)" if worker else "")
 
 
 def one_file_changed(work: Path, estate: Path, check: list[str], floor_name: str, floor: list[str], runs: int) -> Row:
@@ -257,7 +265,7 @@ def main() -> None:
     check = one_check
     measure_memory = not ONLY or any("memory" in part for part in ONLY)
     memory = {n: peak_memory(check, estates[n]) for n in sizes} if measure_memory else {}
-    import_memory = peak_memory(importer, e100k) if measure_memory else 0
+    import_memory = peak_memory(importer, e100k) if measure_memory else (0, 0)
     print(f"calcheck benchmarks ({style} estates) on {os.cpu_count()} cores ({jobs()} parsing); {versions()}")
     print(f"medians of {runs} paired runs (command and floor alternately, fresh processes)")
     print(f"{'measure':46} {'seconds':>8}  {'floor':>8} {'ratio':>6}  {'floor is':24} target")
@@ -268,8 +276,8 @@ def main() -> None:
         "peak memory: not measured (--only)"
         if not measure_memory
         else "peak memory: "
-        + ", ".join(f"check {n // 1000}k {m / 2**20:.0f} MiB" for n, m in memory.items())
-        + f", import 100k {import_memory / 2**20:.0f} MiB (targets: <= 512 MiB at 100k, <= 1.5 GiB at 300k)"
+        + ", ".join(f"check {n // 1000}k {_mib(m)}" for n, m in memory.items())
+        + f", import 100k {_mib(import_memory)} (targets: <= 512 MiB at 100k, <= 1.5 GiB at 300k)"
     )
 
 
