@@ -65,11 +65,10 @@ def analyse(estate: Estate, as_of: dt.date) -> Analysis:
 
 def _cover(need: Need, ev: Evaluator, active_by_holding: dict[str, list[Assignment]]) -> Coverage:
     candidates = ev.candidates(need)
-    coverage = Coverage(need, rejected=[c for c in candidates if c.problem is not None])
-    accepted = [c for c in candidates if c.problem is None]
-    if accepted:
-        coverage.covered_by = accepted[0]
-        return coverage
+    if candidates and candidates[0].problem is None:  # accepted ones come first
+        rejected = [c for c in candidates if c.problem is not None] if len(candidates) > 1 else []
+        return Coverage(need, candidates[0], None, rejected, [])
+    coverage = Coverage(need, None, None, list(candidates), [])
     other = "device" if need.subject[0] == "person" else "person"
     coverage.partners = [(p, ev.accepted(need, (other, p))) for p in need.partners]
     if not coverage.satisfied and need.subject[0] == "person" and need.subject[1] in ev.directory.externals:
@@ -138,7 +137,7 @@ class _Draft:
     need: Need | None = None
 
     def done(self) -> Charge:
-        behalf = tuple(sorted(self.behalf - {self.licensee[1]}))
+        behalf = tuple(sorted(self.behalf - {self.licensee[1]})) if self.behalf else ()
         return Charge(
             self.licensee,
             self.cal,
@@ -148,7 +147,7 @@ class _Draft:
             self.connector,
             tuple(sorted(self.deployments)),
             behalf,
-            tuple(sorted(self.alternative)),
+            tuple(sorted(self.alternative)) if self.alternative else (),
         )
 
 
@@ -181,16 +180,9 @@ class Charger:
             found.behalf |= draft.behalf
 
     def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
-        holding = candidate.holding
-        return _Draft(
-            licensee,
-            need.cal,
-            self.ev.pools[holding.id],
-            self.ev.pools[holding.id][1] or None,
-            candidate,
-            deployments={d.id for d in need.deployments},
-            behalf=set(behalf),
-        )
+        pool = self.ev.pools[candidate.holding.id]
+        deployments = set(self.ev.deployment_ids(need.deployments))
+        return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, set(behalf), set(), None)
 
     def _take(self, coverage: Coverage) -> None:
         need = coverage.need
@@ -204,7 +196,10 @@ class Charger:
                 self._merge(draft)
             return
         if coverage.covered_by is not None:
-            partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners] if kind == "device" else []
+            if kind == "person":  # a person's own CAL: no partner is asked
+                self._merge(self._covered(need.subject, coverage.covered_by, need, ()))
+                return
+            partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners]
             if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
                 for user, candidate in partners:
                     assert candidate is not None
