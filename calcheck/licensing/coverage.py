@@ -282,7 +282,6 @@ class Evaluator:
         self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
         self._accepted: dict[tuple[Subject, Requirement, tuple[str, ...]], list[Candidate]] = {}
-        self._own: dict[Subject, list[tuple[Assignment, Holding, str, tuple[str, str] | None]]] = {}
         # Needs of subjects alike share one tuple of deployments: their ids are worked out once per tuple.
         self._deployment_ids: dict[int, tuple[tuple[Deployment, ...], tuple[str, ...]]] = {}
 
@@ -324,14 +323,11 @@ class Evaluator:
         return found
 
     def own(self, subject: Subject) -> list[tuple[Assignment, Holding, str, tuple[str, str] | None]]:
-        """The subject's raw candidates, each with its ``basic_problem`` (worked out once per subject)."""
-        found = self._own.get(subject)
-        if found is None:
-            found = self._own[subject] = [
-                (assignment, holding, via, self.basic_problem(subject, assignment, holding))
-                for assignment, holding, via in self.raw_candidates(subject)
-            ]
-        return found
+        """The subject's raw candidates, each with its ``basic_problem``."""
+        return [
+            (assignment, holding, via, self.basic_problem(subject, assignment, holding))
+            for assignment, holding, via in self.raw_candidates(subject)
+        ]
 
     def deployment_ids(self, deployments: tuple[Deployment, ...]) -> tuple[str, ...]:
         """The ids of ``deployments``, kept per tuple (the tuple is kept too, so its identity stays its own)."""
