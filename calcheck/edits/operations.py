@@ -323,7 +323,16 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
     root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
     timeline = base.history.after(overrides) if base.history is not None else None
-    after = engine.check(Overlay(base.estate, overrides), base.as_of, timeline, base.cache)
+    # only the changed files are read again: the rest of the estate is the baseline's (same answer, see recheck)
+    after = engine.recheck(
+        base.result,
+        WorkTree(base.estate),
+        Overlay(base.estate, overrides),
+        list(overrides),
+        base.as_of,
+        timeline,
+        base.cache,
+    )
     diff = compare(base.result, after, "now", label)
     return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
 
