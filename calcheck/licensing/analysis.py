@@ -109,14 +109,18 @@ def _reclaimable(
     Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
     only 90 days after it was assigned."""
     people, devices = estate.index("people"), estate.index("devices")
+    in_service, working = directory.people, directory.devices
     found: dict[str, dt.date] = {}
     for assignments in active.values():
         for a in assignments:
-            kind, subject = a.assignee
-            if kind == "person" and subject in people and subject not in directory.people:
-                found[a.id] = as_of
-            elif kind == "device" and subject in devices and subject not in directory.devices:
-                waiting = devices[subject].status == "retired"
+            person = a.person  # the assignee: the person if any, else the device
+            if person is not None:
+                if person in people and person not in in_service:
+                    found[a.id] = as_of
+                continue
+            device = a.device or ""
+            if device in devices and device not in working:
+                waiting = devices[device].status == "retired"
                 found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
     return found
 

@@ -316,18 +316,11 @@ class Evaluator:
         if found is None:
             found = self._granted_cache[subject] = frozenset(
                 cal
-                for _, holding, _, basic in self.own(subject)
-                if basic is None
+                for assignment, holding, _ in self.raw_candidates(subject)
+                if self.basic_problem(subject, assignment, holding) is None
                 for cal in self.cat.expand(holding.cal)
             )
         return found
-
-    def own(self, subject: Subject) -> list[tuple[Assignment, Holding, str, tuple[str, str] | None]]:
-        """The subject's raw candidates, each with its ``basic_problem``."""
-        return [
-            (assignment, holding, via, self.basic_problem(subject, assignment, holding))
-            for assignment, holding, via in self.raw_candidates(subject)
-        ]
 
     def deployment_ids(self, deployments: tuple[Deployment, ...]) -> tuple[str, ...]:
         """The ids of ``deployments``, kept per tuple (the tuple is kept too, so its identity stays its own)."""
@@ -348,12 +341,13 @@ class Evaluator:
         found = []
         cal_id = need.cal
         expand = self.cat.expand
-        for assignment, holding, via, basic in self.own(subject):
+        for assignment, holding, via in self.raw_candidates(subject):
             if cal_id not in expand(holding.cal):
                 continue
             how = "suite" if holding.cal != cal_id else via
-            kind, problem = basic or self._need_problem(need, subject, holding) or (None, None)
-            found.append(Candidate(assignment, holding, how, problem, kind))
+            problem = self.basic_problem(subject, assignment, holding) or self._need_problem(need, subject, holding)
+            kind, text = problem or (None, None)
+            found.append(Candidate(assignment, holding, how, text, kind))
         if len(found) > 1:
             found.sort(key=lambda c: (c.problem is not None, VIA_ORDER[c.via], c.holding.id, c.assignment.id))
         self._accepted[key] = found
@@ -377,6 +371,8 @@ class Evaluator:
         problem = self._versions[key]
         if problem:
             return VERSION, problem
+        if cal.role != "rds-session-host":  # the licensing server only issues RDS CALs
+            return None
         return self.licensing_server_problem(need, holding)
 
     def licensing_server_problem(self, need: Need, holding: Holding) -> tuple[str, str] | None:
