@@ -55,7 +55,9 @@ def plan(root: Path, base: engine.CheckResult, data: st.DataObject) -> dict[str,
     holdings, assignments = sorted(estate.index("holdings")), sorted(estate.index("assignments"))
     subjects = [("person", p) for p in estate.index("people")] + [("device", d) for d in estate.index("devices")]
     on = data.draw(st.sampled_from([dt.date(2026, 3, 1), AS_OF, dt.date(2026, 9, 1)]))
-    what = data.draw(st.sampled_from(["assign", "assign-new-file", "unassign", "remove", "transfer", "text", "new"]))
+    what = data.draw(
+        st.sampled_from(["assign", "assign-new-file", "unassign", "remove", "transfer", "cover", "text", "new"])
+    )
     changes: list[operations.Change] = []
     if what.startswith("assign") and holdings:
         holding, subject = data.draw(st.sampled_from(holdings)), data.draw(st.sampled_from(subjects))
@@ -66,6 +68,10 @@ def plan(root: Path, base: engine.CheckResult, data: st.DataObject) -> dict[str,
     elif what == "transfer" and assignments:
         to, reason = data.draw(st.sampled_from(subjects)), data.draw(st.sampled_from([None, "departure"]))
         changes = operations.plan_transfer(root, base, data.draw(st.sampled_from(assignments)), to, on, reason)
+    elif what == "cover" and assignments:  # a temporary cover: the absent holder needs none of the CAL meanwhile
+        to, until = data.draw(st.sampled_from(subjects)), on + dt.timedelta(days=data.draw(st.sampled_from([10, 200])))
+        aid = data.draw(st.sampled_from(assignments))
+        changes = operations.plan_transfer(root, base, aid, to, on, "temporary-cover", temporary=True, until=until)
     if changes:
         return {c.path.resolve().relative_to(root.resolve()).as_posix(): c.after for c in changes}
     if what == "new":  # a new file of another kind, clean or not

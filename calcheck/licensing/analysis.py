@@ -34,17 +34,39 @@ from calcheck.licensing.coverage import (
 Edge = tuple[str | None, str | None]  # (person id or None, device id or None)
 
 
-def analyse(estate: Estate, as_of: dt.date) -> Analysis:
-    """Compute needs, coverage, entitlements and charges for ``estate`` on ``as_of``."""
+# The records the needs are worked out from (with the configuration and the absences): see ``_earlier``.
+_NEEDS_READ = ("products", "cals", "holdings", "people", "devices", "deployments")
+
+
+def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | None = None) -> Analysis:
+    """Compute needs, coverage, entitlements and charges for ``estate`` on ``as_of``.
+
+    ``earlier``: the analysis of an estate that differs from this one in its assignments at most (an edit's
+    baseline); what the change cannot touch is taken from it (the same answer: ``tests/test_recheck.py``).
+    """
     cat = Catalogue(estate)
     directory = Directory(estate, as_of)
     ev = Evaluator(estate, cat, directory, as_of)
-    needs, exemptions = collect_needs(estate, directory, cat, _absences(estate, directory, ev, cat))
+    absent = _absences(estate, directory, ev, cat)
+    before = _earlier(earlier, estate, as_of, absent)
+    if before is None:
+        needs, exemptions = collect_needs(estate, directory, cat, absent)
+    else:
+        needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
     active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
     for assignment in estate.index("assignments").values():
         if assignment.id in ev.active:
             active_by_holding[assignment.holding].append(assignment)
-    coverages = [_cover(need, ev, active_by_holding) for need in needs]
+    if earlier is None or before is None:
+        coverages = [_cover(need, ev, active_by_holding) for need in needs]
+    else:
+        touched = _touched(earlier[0], estate, before, ev)
+        coverages = [
+            old
+            if old.covered_by is not None and old.need.subject not in touched
+            else _cover(old.need, ev, active_by_holding)
+            for old in before.coverages
+        ]
     analysis = Analysis(
         as_of,
         coverages,
@@ -58,9 +80,45 @@ def analyse(estate: Estate, as_of: dt.date) -> Analysis:
     )
     analysis.owned = _owned(ev)
     analysis.pools = ev.pools
+    analysis.absent = absent
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
     analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
     return analysis
+
+
+def _earlier(
+    earlier: tuple[Estate, Analysis] | None,
+    estate: Estate,
+    as_of: dt.date,
+    absent: dict[str, tuple[frozenset[str], str]],
+) -> Analysis | None:
+    """The earlier analysis when its needs are this estate's: the same date, records (but assignments),
+    configuration and absences. Needs are worked out from nothing else."""
+    if earlier is None:
+        return None
+    old, analysis = earlier
+    if analysis.as_of != as_of or old.config is not estate.config or analysis.absent != absent:
+        return None
+    for name in _NEEDS_READ:
+        mine, theirs = getattr(estate, name), getattr(old, name)
+        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs, strict=True)):
+            return None
+    return analysis
+
+
+def _touched(old: Estate, new: Estate, before: Analysis, ev: Evaluator) -> set[Subject]:
+    """Subjects whose own assignments may judge differently: an assignment of theirs added, removed or read again
+    (its position may have moved), or in force, or with a temporary cover, in one estate and not the other."""
+    was, now = old.index("assignments"), new.index("assignments")
+    changed = {aid for aid in was.keys() | now.keys() if was.get(aid) is not now.get(aid)}
+    active = {a.id for assignments in before.in_force.values() for a in assignments}
+    changed |= active ^ ev.active
+    changed |= {
+        aid
+        for aid in before.suspended.keys() | ev.suspended.keys()
+        if before.suspended.get(aid) is not ev.suspended.get(aid)
+    }
+    return {record.assignee for aid in changed for record in (was.get(aid), now.get(aid)) if record is not None}
 
 
 def _cover(need: Need, ev: Evaluator, active_by_holding: dict[str, list[Assignment]]) -> Coverage:

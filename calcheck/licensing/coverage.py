@@ -127,6 +127,8 @@ class Analysis:
     undetermined: frozenset[str] = frozenset()
     pools: dict[str, PoolKey] = field(default_factory=dict)  # holding id -> the ELP row it counts in
     _missing: tuple[list[Charge], list[Charge]] | None = field(default=None, repr=False, compare=False)
+    # people on leave whose CAL is with a cover: the CALs they need none of meanwhile, and why (ASG-02 iii)
+    absent: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict, repr=False, compare=False)
 
     def missing_charges(self) -> list[Charge]:
         """The charges that are missing, in order (worked out once for the ``charges`` list it is asked about)."""

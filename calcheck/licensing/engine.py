@@ -128,9 +128,11 @@ def _judge(
     as_of: dt.date,
     timeline: Timeline | None,
     read: tuple[list[Finding], tuple[str, ...]] | None,
+    earlier: CheckResult | None = None,
 ) -> CheckResult:
-    """The check of a loaded estate: ``findings`` are what reading it found."""
-    context = Context.build(estate, as_of, timeline)
+    """The check of a loaded estate: ``findings`` are what reading it found; ``earlier``: the check of the estate
+    before an edit, whose analysis it reuses where the edit cannot change it."""
+    context = Context.build(estate, as_of, timeline, (earlier.estate, earlier.context.analysis) if earlier else None)
     findings.extend(run_rules(estate, context))
     reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
     return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files, findings, read)
@@ -157,7 +159,7 @@ def recheck(
         if spliced is None:
             return check(after, as_of, timeline, cache)
         estate, now = spliced
-        return _judge(estate, list(findings), len(now), as_of, timeline, (list(findings), tuple(now)))
+        return _judge(estate, list(findings), len(now), as_of, timeline, (list(findings), tuple(now)), base)
 
 
 def judged_by(result: CheckResult, policy: Estate) -> list[Finding]:
