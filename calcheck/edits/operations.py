@@ -339,14 +339,19 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
 
 def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
     """Assignments new in ``after`` that give a person or device a CAL of a pool it already holds on the same days."""
-    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
-    held: dict[tuple[str, str], list[Assignment]] = {}
     assignments: dict[str, Assignment] = after.estate.index("assignments")
-    for assignment in assignments.values():
-        held.setdefault(assignment.assignee, []).append(assignment)
     old = before.estate.index("assignments")
+    added = sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id)
+    if not added:
+        return []
+    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
+    wanted = {a.assignee for a in added}
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    for assignment in assignments.values():
+        if assignment.assignee in wanted:
+            held.setdefault(assignment.assignee, []).append(assignment)
     found = []
-    for new in sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id):
+    for new in added:
         pool = pools.get(new.holding, f"CAL from {new.holding}")
         for other in held[new.assignee]:
             same = pools.get(other.holding, f"CAL from {other.holding}") == pool
