@@ -258,8 +258,15 @@ class Charger:
                 self._merge(draft)
             return
         if coverage.covered_by is not None:
-            if kind == "person":  # a person's own CAL: no partner is asked
-                self._merge(self._covered(need.subject, coverage.covered_by, need, ()))
+            if kind == "person":  # a person's own CAL: no partner is asked (``_merge`` of ``_covered``, inlined)
+                pool = self.ev.pools[coverage.covered_by.holding.id]
+                ids = self.ev.deployment_ids(need.deployments)
+                found = self.covered.get((need.subject, pool))
+                if found is None:
+                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, set(ids))
+                    self.covered[(need.subject, pool)] = draft
+                else:
+                    found.deployments.update(ids)
                 return
             partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners]
             if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
