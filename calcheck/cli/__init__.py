@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from calcheck import __version__
 from calcheck.cli import changes, checking, editing, project, publishing
-from calcheck.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Handler, Parser, Subparsers
+from calcheck.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Handler, Parser, Subparsers, release
 from calcheck.core.errors import CalcheckError, UsageError
 
 DESCRIPTION = """\
@@ -69,6 +69,7 @@ class _Closed(io.TextIOBase):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv``; without it, the process's own, about to exit with the code returned."""
     if sys.stdout is None:  # started with standard output closed
         sys.stdout = _Closed()
     if sys.stderr is None:
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         _end_git_processes()
+        release(exiting=argv is None)
 
 
 def _end_git_processes() -> None:

@@ -323,21 +323,35 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
     root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
     timeline = base.history.after(overrides) if base.history is not None else None
-    after = engine.check(Overlay(base.estate, overrides), base.as_of, timeline, base.cache)
+    # only the changed files are read again: the rest of the estate is the baseline's (same answer, see recheck)
+    after = engine.recheck(
+        base.result,
+        WorkTree(base.estate),
+        Overlay(base.estate, overrides),
+        list(overrides),
+        base.as_of,
+        timeline,
+        base.cache,
+    )
     diff = compare(base.result, after, "now", label)
     return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
 
 
 def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:
     """Assignments new in ``after`` that give a person or device a CAL of a pool it already holds on the same days."""
-    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
-    held: dict[tuple[str, str], list[Assignment]] = {}
     assignments: dict[str, Assignment] = after.estate.index("assignments")
-    for assignment in assignments.values():
-        held.setdefault(assignment.assignee, []).append(assignment)
     old = before.estate.index("assignments")
+    added = sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id)
+    if not added:
+        return []
+    pools = {h: pool.label for pool in after.context.position.pools for h in pool.holdings}  # same CAL, version, type
+    wanted = {a.assignee for a in added}
+    held: dict[tuple[str, str], list[Assignment]] = {}
+    for assignment in assignments.values():
+        if assignment.assignee in wanted:
+            held.setdefault(assignment.assignee, []).append(assignment)
     found = []
-    for new in sorted((a for a in assignments.values() if a.id not in old), key=lambda a: a.id):
+    for new in added:
         pool = pools.get(new.holding, f"CAL from {new.holding}")
         for other in held[new.assignee]:
             same = pools.get(other.holding, f"CAL from {other.holding}") == pool

@@ -100,6 +100,7 @@ def external_under(person: Person, signed: dt.date | None) -> bool | None:
 
 
 Signature = tuple[str, tuple[str, ...], str, bool, str]
+_MAYBE_EXTERNAL = frozenset({"external", "contractor"})  # every other kind is internal whatever the agreement
 
 
 class Directory:
@@ -114,8 +115,11 @@ class Directory:
         self.devices = {d.id: d for d in estate.index("devices").values() if is_active_device(d, as_of)}
         config = estate.config
         self.agreements = {a.id: a.signed for a in config.agreements} if config else {}
-        self.externals = frozenset(p for p in self.people if self._external_somewhere(p))
-        self.undetermined = frozenset(p for p in self.people if self._undetermined(p))
+        self._signed: list[dt.date | None] = list(self.agreements.values()) or [None]
+        # Only contractors and externals can be external users (``external_under``): the rest are not asked.
+        maybe = [p for p, person in self.people.items() if person.kind in _MAYBE_EXTERNAL]
+        self.externals = frozenset(p for p in maybe if self._external_somewhere(p))
+        self.undetermined = frozenset(p for p in maybe if self._undetermined(p))
         self.deployments: list[Deployment] = list(estate.index("deployments").values())
         self.listed = {
             subject
@@ -134,7 +138,7 @@ class Directory:
         self._reach: dict[Signature, list[tuple[Deployment, str]]] = {}
 
     def _signed_dates(self) -> list[dt.date | None]:
-        return list(self.agreements.values()) or [None]
+        return self._signed
 
     def _external_somewhere(self, person_id: str) -> bool:
         return any(external_under(self.people[person_id], s) for s in self._signed_dates())
@@ -387,15 +391,18 @@ def collect_needs(
                 shared[key] = grouped
         groups, exemptions = grouped
         whole = subject_exemption(subject, directory)
-        away = absent.get(subject[1]) if subject[0] == "person" else None
+        person = subject[0] == "person"
+        away = absent.get(subject[1]) if person else None
         partners = directory.partners(subject) if groups and whole is None else ()
+        on_leave = () if person else [p for p in partners if p in absent]
+        server = not person and directory.devices[subject[1]].kind == "server"
         for requirement, deps, vias in groups:
             # a user on leave whose CAL is with their cover needs none meanwhile, so cannot hold one for a device
-            users = tuple(
-                p for p in partners if subject[0] == "person" or requirement[0] not in absent.get(p, ((),))[0]
-            )
+            users = partners
+            if on_leave:
+                users = tuple(p for p in partners if requirement[0] not in absent.get(p, ((),))[0])
             need = Need(subject, *requirement, deps, vias, users)
-            reason = whole or server_exemption(subject, requirement[1], directory, hosted)
+            reason = whole or (server_exemption(subject, requirement[1], directory, hosted) if server else None)
             reason = reason or (away[1] if away is not None and requirement[0] in away[0] else None)
             if reason is not None:
                 exempt.extend(

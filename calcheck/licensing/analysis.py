@@ -34,17 +34,39 @@ from calcheck.licensing.coverage import (
 Edge = tuple[str | None, str | None]  # (person id or None, device id or None)
 
 
-def analyse(estate: Estate, as_of: dt.date) -> Analysis:
-    """Compute needs, coverage, entitlements and charges for ``estate`` on ``as_of``."""
+# The records the needs are worked out from (with the configuration and the absences): see ``_earlier``.
+_NEEDS_READ = ("products", "cals", "holdings", "people", "devices", "deployments")
+
+
+def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | None = None) -> Analysis:
+    """Compute needs, coverage, entitlements and charges for ``estate`` on ``as_of``.
+
+    ``earlier``: the analysis of an estate that differs from this one in its assignments at most (an edit's
+    baseline); what the change cannot touch is taken from it (the same answer: ``tests/test_recheck.py``).
+    """
     cat = Catalogue(estate)
     directory = Directory(estate, as_of)
     ev = Evaluator(estate, cat, directory, as_of)
-    needs, exemptions = collect_needs(estate, directory, cat, _absences(estate, directory, ev, cat))
+    absent = _absences(estate, directory, ev, cat)
+    before = _earlier(earlier, estate, as_of, absent)
+    if before is None:
+        needs, exemptions = collect_needs(estate, directory, cat, absent)
+    else:
+        needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
     active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
     for assignment in estate.index("assignments").values():
         if assignment.id in ev.active:
             active_by_holding[assignment.holding].append(assignment)
-    coverages = [_cover(need, ev, active_by_holding) for need in needs]
+    if earlier is None or before is None:
+        coverages = [_cover(need, ev, active_by_holding) for need in needs]
+    else:
+        touched = _touched(earlier[0], estate, before, ev)
+        coverages = [
+            old
+            if old.covered_by is not None and old.need.subject not in touched
+            else _cover(old.need, ev, active_by_holding)
+            for old in before.coverages
+        ]
     analysis = Analysis(
         as_of,
         coverages,
@@ -58,18 +80,53 @@ def analyse(estate: Estate, as_of: dt.date) -> Analysis:
     )
     analysis.owned = _owned(ev)
     analysis.pools = ev.pools
+    analysis.absent = absent
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
     analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
     return analysis
 
 
+def _earlier(
+    earlier: tuple[Estate, Analysis] | None,
+    estate: Estate,
+    as_of: dt.date,
+    absent: dict[str, tuple[frozenset[str], str]],
+) -> Analysis | None:
+    """The earlier analysis when its needs are this estate's: the same date, records (but assignments),
+    configuration and absences. Needs are worked out from nothing else."""
+    if earlier is None:
+        return None
+    old, analysis = earlier
+    if analysis.as_of != as_of or old.config is not estate.config or analysis.absent != absent:
+        return None
+    for name in _NEEDS_READ:
+        mine, theirs = getattr(estate, name), getattr(old, name)
+        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs, strict=True)):
+            return None
+    return analysis
+
+
+def _touched(old: Estate, new: Estate, before: Analysis, ev: Evaluator) -> set[Subject]:
+    """Subjects whose own assignments may judge differently: an assignment of theirs added, removed or read again
+    (its position may have moved), or in force, or with a temporary cover, in one estate and not the other."""
+    was, now = old.index("assignments"), new.index("assignments")
+    changed = {aid for aid in was.keys() | now.keys() if was.get(aid) is not now.get(aid)}
+    active = {a.id for assignments in before.in_force.values() for a in assignments}
+    changed |= active ^ ev.active
+    changed |= {
+        aid
+        for aid in before.suspended.keys() | ev.suspended.keys()
+        if before.suspended.get(aid) is not ev.suspended.get(aid)
+    }
+    return {record.assignee for aid in changed for record in (was.get(aid), now.get(aid)) if record is not None}
+
+
 def _cover(need: Need, ev: Evaluator, active_by_holding: dict[str, list[Assignment]]) -> Coverage:
     candidates = ev.candidates(need)
-    coverage = Coverage(need, rejected=[c for c in candidates if c.problem is not None])
-    accepted = [c for c in candidates if c.problem is None]
-    if accepted:
-        coverage.covered_by = accepted[0]
-        return coverage
+    if candidates and candidates[0].problem is None:  # accepted ones come first
+        rejected = [c for c in candidates if c.problem is not None] if len(candidates) > 1 else []
+        return Coverage(need, candidates[0], None, rejected, [])
+    coverage = Coverage(need, None, None, list(candidates), [])
     other = "device" if need.subject[0] == "person" else "person"
     coverage.partners = [(p, ev.accepted(need, (other, p))) for p in need.partners]
     if not coverage.satisfied and need.subject[0] == "person" and need.subject[1] in ev.directory.externals:
@@ -110,14 +167,18 @@ def _reclaimable(
     Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
     only 90 days after it was assigned."""
     people, devices = estate.index("people"), estate.index("devices")
+    in_service, working = directory.people, directory.devices
     found: dict[str, dt.date] = {}
     for assignments in active.values():
         for a in assignments:
-            kind, subject = a.assignee
-            if kind == "person" and subject in people and subject not in directory.people:
-                found[a.id] = as_of
-            elif kind == "device" and subject in devices and subject not in directory.devices:
-                waiting = devices[subject].status == "retired"
+            person = a.person  # the assignee: the person if any, else the device
+            if person is not None:
+                if person in people and person not in in_service:
+                    found[a.id] = as_of
+                continue
+            device = a.device or ""
+            if device in devices and device not in working:
+                waiting = devices[device].status == "retired"
                 found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
     return found
 
@@ -138,7 +199,7 @@ class _Draft:
     need: Need | None = None
 
     def done(self) -> Charge:
-        behalf = tuple(sorted(self.behalf - {self.licensee[1]}))
+        behalf = tuple(sorted(self.behalf - {self.licensee[1]})) if self.behalf else ()
         return Charge(
             self.licensee,
             self.cal,
@@ -148,7 +209,7 @@ class _Draft:
             self.connector,
             tuple(sorted(self.deployments)),
             behalf,
-            tuple(sorted(self.alternative)),
+            tuple(sorted(self.alternative)) if self.alternative else (),
         )
 
 
@@ -181,16 +242,9 @@ class Charger:
             found.behalf |= draft.behalf
 
     def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
-        holding = candidate.holding
-        return _Draft(
-            licensee,
-            need.cal,
-            self.ev.pools[holding.id],
-            self.ev.pools[holding.id][1] or None,
-            candidate,
-            deployments={d.id for d in need.deployments},
-            behalf=set(behalf),
-        )
+        pool = self.ev.pools[candidate.holding.id]
+        deployments = set(self.ev.deployment_ids(need.deployments))
+        return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, set(behalf), set(), None)
 
     def _take(self, coverage: Coverage) -> None:
         need = coverage.need
@@ -204,7 +258,17 @@ class Charger:
                 self._merge(draft)
             return
         if coverage.covered_by is not None:
-            partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners] if kind == "device" else []
+            if kind == "person":  # a person's own CAL: no partner is asked (``_merge`` of ``_covered``, inlined)
+                pool = self.ev.pools[coverage.covered_by.holding.id]
+                ids = self.ev.deployment_ids(need.deployments)
+                found = self.covered.get((need.subject, pool))
+                if found is None:
+                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, set(ids))
+                    self.covered[(need.subject, pool)] = draft
+                else:
+                    found.deployments.update(ids)
+                return
+            partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners]
             if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
                 for user, candidate in partners:
                     assert candidate is not None

@@ -84,6 +84,7 @@ class Coverage:
         return [p for p, c in self.partners if c is None]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Charge:
     """One licence the estate needs: its licensee, the pool it counts in, and what provides it (None: missing)."""
@@ -125,6 +126,19 @@ class Analysis:
     rejections: dict[tuple[Subject, str], list[Candidate]] = field(default_factory=dict)
     undetermined: frozenset[str] = frozenset()
     pools: dict[str, PoolKey] = field(default_factory=dict)  # holding id -> the ELP row it counts in
+    _missing: tuple[list[Charge], list[Charge]] | None = field(default=None, repr=False, compare=False)
+    # people on leave whose CAL is with a cover: the CALs they need none of meanwhile, and why (ASG-02 iii)
+    absent: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def missing_charges(self) -> list[Charge]:
+        """The charges that are missing, in order (worked out once for the ``charges`` list it is asked about)."""
+        found = self._missing
+        if found is None or found[0] is not self.charges:
+            found = self._missing = (
+                self.charges,
+                [c for c in self.charges if c.candidate is None and c.connector is None],
+            )
+        return found[1]
 
 
 def in_force(assignment: Assignment, as_of: dt.date) -> bool:
@@ -270,6 +284,8 @@ class Evaluator:
         self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
         self._accepted: dict[tuple[Subject, Requirement, tuple[str, ...]], list[Candidate]] = {}
+        # Needs of subjects alike share one tuple of deployments: their ids are worked out once per tuple.
+        self._deployment_ids: dict[int, tuple[tuple[Deployment, ...], tuple[str, ...]]] = {}
 
     def raw_candidates(self, subject: Subject) -> list[tuple[Assignment, Holding, str]]:
         """The subject's own assignments: every entitlement that could grant it something."""
@@ -290,6 +306,8 @@ class Evaluator:
         if problem is not None:
             return EXPIRED, f"its holding grants no rights: {problem}"
         # Online Services (issue 18): a CAL Suite Bridge counts only beside its qualifying subscription
+        if subscriptions.offering(self.cat.cals, holding.cal) != subscriptions.BRIDGE:
+            return None
         mine = [a for a in self.by_subject.get(subject, ()) if a.id in self.active]
         bridge = subscriptions.bridge_problem(self.cat.cals, holding, mine, self.holdings, self.entitlement, self.as_of)
         return None if bridge is None else (BASE, bridge)
@@ -306,21 +324,34 @@ class Evaluator:
             )
         return found
 
+    def deployment_ids(self, deployments: tuple[Deployment, ...]) -> tuple[str, ...]:
+        """The ids of ``deployments``, kept per tuple (the tuple is kept too, so its identity stays its own)."""
+        found = self._deployment_ids.get(id(deployments))
+        if found is None or found[0] is not deployments:
+            found = self._deployment_ids[id(deployments)] = (deployments, tuple(d.id for d in deployments))
+        return found[1]
+
     def candidates(self, need: Need, subject: Subject | None = None) -> list[Candidate]:
         """Every candidate of ``subject`` (default: the need's) for ``need``, the accepted ones first."""
         subject = subject or need.subject
-        key = (subject, need.requirement, tuple(d.id for d in need.deployments))
+        if subject not in self.by_subject:  # nothing assigned: no candidate (the common case for a partner)
+            return []
+        key = (subject, need.requirement, self.deployment_ids(need.deployments))
         found = self._accepted.get(key)
         if found is not None:
             return found
         found = []
+        cal_id = need.cal
+        expand = self.cat.expand
         for assignment, holding, via in self.raw_candidates(subject):
-            if need.cal not in self.cat.expand(holding.cal):
+            if cal_id not in expand(holding.cal):
                 continue
-            how = "suite" if holding.cal != need.cal else via
-            kind, problem = self._problem(need, subject, assignment, holding) or (None, None)
-            found.append(Candidate(assignment, holding, how, problem, kind))
-        found.sort(key=lambda c: (c.problem is not None, VIA_ORDER[c.via], c.holding.id, c.assignment.id))
+            how = "suite" if holding.cal != cal_id else via
+            problem = self.basic_problem(subject, assignment, holding) or self._need_problem(need, subject, holding)
+            kind, text = problem or (None, None)
+            found.append(Candidate(assignment, holding, how, text, kind))
+        if len(found) > 1:
+            found.sort(key=lambda c: (c.problem is not None, VIA_ORDER[c.via], c.holding.id, c.assignment.id))
         self._accepted[key] = found
         return found
 
@@ -328,12 +359,8 @@ class Evaluator:
         found = self.candidates(need, subject)
         return found[0] if found and found[0].problem is None else None
 
-    def _problem(
-        self, need: Need, subject: Subject, assignment: Assignment, holding: Holding
-    ) -> tuple[str, str] | None:
-        basic = self.basic_problem(subject, assignment, holding)
-        if basic is not None:
-            return basic
+    def _need_problem(self, need: Need, subject: Subject, holding: Holding) -> tuple[str, str] | None:
+        """The problems that depend on the need, for an assignment without a basic one."""
         if need.type is not None and holding.type != need.type:
             mode = "per-user" if need.type == "user" else "per-device"
             return MODE, f"{need.deployment.id} licenses RDS {mode}: it needs a {need.type.capitalize()} CAL (RDS-01)"
@@ -346,6 +373,8 @@ class Evaluator:
         problem = self._versions[key]
         if problem:
             return VERSION, problem
+        if cal.role != "rds-session-host":  # the licensing server only issues RDS CALs
+            return None
         return self.licensing_server_problem(need, holding)
 
     def licensing_server_problem(self, need: Need, holding: Holding) -> tuple[str, str] | None:

@@ -81,7 +81,7 @@ def _assignments(diff: Diff, before: dict[str, Assignment], after: dict[str, Ass
         if old is not None:
             diff.transferred.append((old, new))
             del added[aid]
-    for aid in sorted(set(before) & set(after)):
+    for aid in sorted(k for k, record in before.items() if k in after and after[k] is not record):  # one record: same
         if before[aid].assignee != after[aid].assignee:
             diff.transferred.append((before[aid], after[aid]))
     diff.added = [added[k] for k in sorted(added)]

@@ -125,8 +125,8 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
             if free is not None and free <= analysis.as_of:
                 row.reclaimable += 1
     for charge in analysis.charges:
-        row = pool(charge.pool)
-        if charge.missing:
+        row = pools.get(charge.pool) or pool(charge.pool)
+        if charge.candidate is None and charge.connector is None:  # missing
             if charge.licensee not in row.required_subjects:
                 row.uncovered_subjects.add(charge.licensee)
         else:

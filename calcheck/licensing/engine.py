@@ -13,6 +13,7 @@ from calcheck.estate.loading import load_estate
 from calcheck.estate.model import Estate
 from calcheck.estate.schema import outdated_copies
 from calcheck.estate.sources import EstateSource, WorkTree, display_path
+from calcheck.estate.splice import replaced_files
 from calcheck.estate.transfers import Timeline
 from calcheck.estate.yamlload import gc_paused, locate_key
 from calcheck.licensing.rules import REGISTRY, Context
@@ -27,6 +28,9 @@ class CheckResult:
     files: int = 0
     # Every finding before the estate's own rule settings and waivers: what another revision's policy would judge.
     unfiltered: list[Finding] = field(default_factory=list)
+    # What reading the files found (the unreadable, unparsable or schema-invalid, outdated schema copies), and the
+    # files read in order, as given to ``recheck``: None when the check was not of a work tree.
+    read: tuple[list[Finding], tuple[str, ...]] | None = None
 
 
 def run_rules(estate: Estate, ctx: Context) -> list[Finding]:
@@ -110,12 +114,52 @@ def check(
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source, cache)
+        read = None
         if isinstance(source, WorkTree):
             findings.extend(outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas")))
-        context = Context.build(estate, as_of, timeline)
-        findings.extend(run_rules(estate, context))
-        reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
-    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files, findings)
+            read = (list(findings), tuple(source.yaml_files()))
+        return _judge(estate, findings, files, as_of, timeline, read)
+
+
+def _judge(
+    estate: Estate,
+    findings: list[Finding],
+    files: int,
+    as_of: dt.date,
+    timeline: Timeline | None,
+    read: tuple[list[Finding], tuple[str, ...]] | None,
+    earlier: CheckResult | None = None,
+) -> CheckResult:
+    """The check of a loaded estate: ``findings`` are what reading it found; ``earlier``: the check of the estate
+    before an edit, whose analysis it reuses where the edit cannot change it."""
+    context = Context.build(estate, as_of, timeline, (earlier.estate, earlier.context.analysis) if earlier else None)
+    findings.extend(run_rules(estate, context))
+    reported, waived = apply_waivers(estate, apply_config(estate, findings), as_of)
+    return CheckResult(estate, context, sort_findings(reported), sort_findings(waived), files, findings, read)
+
+
+def recheck(
+    base: CheckResult,
+    before: EstateSource,
+    after: EstateSource,
+    changed: list[str],
+    as_of: dt.date,
+    timeline: Timeline | None = None,
+    cache: FileCache | None = None,
+) -> CheckResult:
+    """``check(after, ...)``, where ``after`` differs from ``before`` (which ``base`` checked) only in the files
+    ``changed`` (relative paths): only those are read again, and the estate is ``base``'s with their records
+    replaced, when both versions of each read cleanly (else every file is read again, as ``check`` does).
+    """
+    if base.read is None:
+        return check(after, as_of, timeline, cache)
+    findings, files = base.read
+    with gc_paused(freeze=True):
+        spliced = replaced_files(base.estate, files, before, after, changed, cache)
+        if spliced is None:
+            return check(after, as_of, timeline, cache)
+        estate, now = spliced
+        return _judge(estate, list(findings), len(now), as_of, timeline, (list(findings), tuple(now)), base)
 
 
 def judged_by(result: CheckResult, policy: Estate) -> list[Finding]:

@@ -40,7 +40,7 @@ _RULE_FOR = {
 
 def missing(ctx: Context) -> list[Charge]:
     """The licences the estate lacks, one per licensee and pool, in a stable order."""
-    return [charge for charge in ctx.analysis.charges if charge.missing]
+    return ctx.analysis.missing_charges()
 
 
 def best_rejection(rejected: list[Candidate]) -> Candidate | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from calcheck.core.findings import Severity
 from calcheck.estate.model import Assignment, Estate, Holding
@@ -14,27 +14,33 @@ from calcheck.licensing.rules.base import Context, Problem, Rule
 _E, _W = Severity.ERROR, Severity.WARNING
 
 
-def _assigned(estate: Estate) -> Iterator[tuple[Assignment, Holding]]:
+def _assigned(
+    estate: Estate, only: Callable[[Assignment], object] | None = None
+) -> Iterator[tuple[Assignment, Holding]]:
+    """Each assignment of a known holding (``only``: those it is true for), with the holding, in file order."""
     holdings = estate.index("holdings")
-    for assignment in estate.index("assignments").values():
+    assignments: Iterable[Assignment] = estate.index("assignments").values()
+    for assignment in assignments if only is None else filter(only, assignments):
         holding = holdings.get(assignment.holding)
         if holding is not None:
             yield assignment, holding
 
 
+_EXPECTED_TYPES = {"person": ("user",), "device": ("device", "server")}
+
+
 def check_type_mismatch(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for assignment, holding in _assigned(estate):
+        if holding.type in _EXPECTED_TYPES["person" if assignment.person is not None else "device"]:
+            continue
         kind, subject = assignment.assignee
-        expected = {"person": ("user",), "device": ("device", "server")}[kind]
-        if holding.type not in expected:
-            field = "person" if kind == "person" else "device"
-            yield Problem.at(
-                assignment.source,
-                field,
-                f"{assignment.id}: a {holding.type.capitalize()} CAL from {holding.id} is assigned to {kind} {subject}",
-                f"assign {'User' if kind == 'person' else 'Device'} CALs to a {kind}, or use a matching holding",
-                (assignment.id, holding.id, subject),
-            )
+        yield Problem.at(
+            assignment.source,
+            kind,
+            f"{assignment.id}: a {holding.type.capitalize()} CAL from {holding.id} is assigned to {kind} {subject}",
+            f"assign {'User' if kind == 'person' else 'Device'} CALs to a {kind}, or use a matching holding",
+            (assignment.id, holding.id, subject),
+        )
 
 
 def check_additive_without_base(estate: Estate, ctx: Context) -> Iterator[Problem]:
@@ -66,9 +72,7 @@ def check_additive_without_base(estate: Estate, ctx: Context) -> Iterator[Proble
 
 def check_suite_split(estate: Estate, ctx: Context) -> Iterator[Problem]:
     cat = Catalogue(estate)
-    for assignment, holding in _assigned(estate):
-        if assignment.component is None:
-            continue
+    for assignment, holding in _assigned(estate, lambda a: a.component is not None):
         cal = cat.cals.get(holding.cal)
         what = f"{cal.name} is a suite" if cal and cal.kind == "suite" else f"{holding.cal} is not a suite"
         yield Problem.at(
@@ -85,10 +89,9 @@ def check_reclaimable(estate: Estate, ctx: Context) -> Iterator[Problem]:
     cat = Catalogue(estate)
     people = estate.index("people")
     devices = estate.index("devices")
-    for assignment, holding in _assigned(estate):
-        free = ctx.analysis.reclaimable.get(assignment.id)
-        if free is None:
-            continue
+    reclaimable = ctx.analysis.reclaimable
+    for assignment, holding in _assigned(estate, lambda a: a.id in reclaimable):
+        free = reclaimable[assignment.id]
         kind, subject = assignment.assignee
         if kind == "person":
             person = people.get(subject)
@@ -119,8 +122,8 @@ def check_reclaimable(estate: Estate, ctx: Context) -> Iterator[Problem]:
 
 
 def check_temporary_without_end(estate: Estate, ctx: Context) -> Iterator[Problem]:
-    for assignment, _ in _assigned(estate):
-        if assignment.temporary and assignment.until is None:
+    for assignment, _ in _assigned(estate, lambda a: a.temporary):
+        if assignment.until is None:
             yield Problem.at(
                 assignment.source,
                 "temporary",
@@ -131,8 +134,8 @@ def check_temporary_without_end(estate: Estate, ctx: Context) -> Iterator[Proble
 
 
 def check_temporary_expired(estate: Estate, ctx: Context) -> Iterator[Problem]:
-    for assignment, _ in _assigned(estate):
-        if assignment.temporary and assignment.until is not None and assignment.until < ctx.as_of:
+    for assignment, _ in _assigned(estate, lambda a: a.temporary):
+        if assignment.until is not None and assignment.until < ctx.as_of:
             yield Problem.at(
                 assignment.source,
                 "until",

@@ -27,8 +27,16 @@ class Context:
     history_ids: frozenset[str] = frozenset()  # every assignment id git has seen, for ids never reused
 
     @classmethod
-    def build(cls, estate: Estate, as_of: dt.date, timeline: Timeline | None = None) -> Context:
-        analysis = analyse(estate, as_of)
+    def build(
+        cls,
+        estate: Estate,
+        as_of: dt.date,
+        timeline: Timeline | None = None,
+        earlier: tuple[Estate, Analysis] | None = None,
+    ) -> Context:
+        """The context of a check; ``earlier``: an estate before an edit and its analysis, from which what the
+        edit cannot touch is taken (see ``analyse``)."""
+        analysis = analyse(estate, as_of, earlier)
         transfers = tuple(timeline.transfers) if timeline else ()
         note = timeline.note if timeline else None
         reused = tuple(timeline.reused) if timeline else ()

@@ -24,8 +24,11 @@ COLLECTIONS = (
 
 def check_duplicate_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for collection in COLLECTIONS:
+        records = getattr(estate, collection)
+        if len(estate.index(collection)) == len(records):  # the index keeps one record per id: all are unique
+            continue
         first: dict[str, Any] = {}
-        for record in getattr(estate, collection):
+        for record in records:
             seen = first.setdefault(record.id, record)
             if seen is record:
                 continue
@@ -58,8 +61,11 @@ def _each(record: Any, path: Field, target: str, refs: tuple[str, ...]) -> Itera
 
 def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for collection in COLLECTIONS:
+        index = estate.index(collection)
+        if len({record_id.casefold() for record_id in index}) == len(index):  # no two ids fold alike
+            continue
         seen: dict[str, Any] = {}
-        for record in estate.index(collection).values():
+        for record in index.values():
             folded = record.id.casefold()
             first = seen.setdefault(folded, record)
             if first is not record:
@@ -73,8 +79,9 @@ def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
                 )
 
 
-def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
-    """(record, field path, target collection, referenced id) for every reference in the estate."""
+def _refs(estate: Estate, known: dict[str, set[str]]) -> Iterator[tuple[Any, Field, str, str | None]]:
+    """(record, field path, target collection, referenced id) for every reference in the estate; the people's and
+    assignments' (most of the estate) only for records with a reference not in ``known``."""
     for product in estate.products:
         yield product, "runs_on", "products", product.runs_on
     for cal in estate.cals:
@@ -87,8 +94,10 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
     for holding in estate.holdings:
         yield holding, "cal", "cals", holding.cal
         yield holding, "agreement", "agreements", holding.agreement
+    devices = known["devices"]
     for person in estate.people:
-        yield from _each(person, "devices", "devices", person.devices)
+        if not devices.issuperset(person.devices):
+            yield from _each(person, "devices", "devices", person.devices)
     for dep in estate.deployments:
         yield dep, "product", "products", dep.product
         yield from _each(dep, "hosts", "devices", dep.hosts)
@@ -98,7 +107,16 @@ def _refs(estate: Estate) -> Iterator[tuple[Any, Field, str, str | None]]:
         yield from _each(dep, ("exemptions", "administrators"), "assignees", dep.administrators)
         yield from _each(dep, "external_connectors", "holdings", dep.external_connectors)
         yield dep, "rds_licensing_server", "deployments", dep.rds_licensing_server
+    holdings, people, assignments, cals = known["holdings"], known["people"], known["assignments"], known["cals"]
     for asg in estate.assignments:
+        if (
+            asg.holding in holdings
+            and (asg.person is None or asg.person in people)
+            and (asg.device is None or asg.device in devices)
+            and (asg.replaces is None or asg.replaces in assignments)
+            and (asg.component is None or asg.component in cals)
+        ):
+            continue
         yield asg, "holding", "holdings", asg.holding
         yield asg, "person", "people", asg.person
         yield asg, "device", "devices", asg.device
@@ -115,7 +133,7 @@ def _known(estate: Estate) -> dict[str, set[str]]:
 
 def check_unknown_references(estate: Estate, ctx: Context) -> Iterator[Problem]:
     known = _known(estate)
-    for record, field, target, ref in _refs(estate):
+    for record, field, target, ref in _refs(estate, known):
         if ref is not None and ref not in known[target]:
             noun = {"assignees": "person or device", "people": "person"}.get(target, target[:-1])
             yield Problem.at(
@@ -124,7 +142,7 @@ def check_unknown_references(estate: Estate, ctx: Context) -> Iterator[Problem]:
                 f"{record.id}: unknown {noun} {ref!r}",
                 f"add {'an' if noun[0] in 'aeiou' else 'a'} {noun} with id {ref!r}, or correct the reference",
             )
-    everything = set().union(*known.values())
+    everything = set().union(*known.values()) if estate.waivers else set()
     for waiver in estate.waivers:
         for index, ref in enumerate(waiver.records):
             if ref not in everything:

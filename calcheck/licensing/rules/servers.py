@@ -110,17 +110,24 @@ def check_external_undetermined(estate: Estate, ctx: Context) -> Iterator[Proble
 
 def check_multiplexing(estate: Estate, ctx: Context) -> Iterator[Problem]:
     behind: dict[str, set[Subject]] = defaultdict(set)
-    others: dict[str, set[Subject]] = defaultdict(set)
+    others: set[str] = set()  # deployments reached by anyone but a service account
     for exemption in ctx.analysis.exemptions:
-        target = behind if "service account" in exemption.reason else others
-        target[exemption.need.deployment.id].add(exemption.need.subject)
+        if "service account" in exemption.reason:
+            behind[exemption.need.deployment.id].add(exemption.need.subject)
+        else:
+            others.add(exemption.need.deployment.id)
+    if not behind:
+        return
+    seen: set[int] = set()  # needs of subjects alike share their tuple of deployments: each is read once
     for coverage in ctx.analysis.coverages:
-        for dep in coverage.need.deployments:
-            others[dep.id].add(coverage.need.subject)
+        deps = coverage.need.deployments
+        if id(deps) not in seen:
+            seen.add(id(deps))
+            others.update(dep.id for dep in deps)
     deployments = estate.index("deployments")
     fronted = {f for dep in deployments.values() for f in dep.access.via}
     for dep_id in sorted(behind):
-        if others.get(dep_id) or dep_id in fronted:
+        if dep_id in others or dep_id in fronted:
             continue
         accounts = sorted(s[1] for s in behind[dep_id])
         dep = deployments[dep_id]

@@ -152,7 +152,7 @@ def check_renewal_due(estate: Estate, ctx: Context) -> Iterator[Problem]:
 
 def check_subscription_ended(estate: Estate, ctx: Context) -> Iterator[Problem]:
     cat = Catalogue(estate)
-    needing = _people_needing(ctx)
+    needing: dict[str, set[str]] | None = None  # worked out for the first ended subscription still assigned
     for holding in _online_holdings(estate, cat):
         problem = ctx.analysis.entitlement.get(holding.id)
         end = holding.subscription_until
@@ -160,7 +160,8 @@ def check_subscription_ended(estate: Estate, ctx: Context) -> Iterator[Problem]:
             continue
         grants = set(cat.expand(holding.cal))
         assigned = {a.person for a in ctx.analysis.in_force.get(holding.id, []) if a.person}
-        current = sorted(p for p in assigned if needing.get(p, set()) & grants)
+        needing = _people_needing(ctx) if needing is None and assigned else needing
+        current = sorted(p for p in assigned if needing is not None and needing.get(p, set()) & grants)
         if current:
             shown = ", ".join(current[:5]) + (f" and {len(current) - 5} more" if len(current) > 5 else "")
             yield Problem.at(

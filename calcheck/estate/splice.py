@@ -1,0 +1,66 @@
+"""An estate read again after a few files changed: the unchanged files' records are kept, the changed files' read.
+
+``load_estate`` builds an estate by reading every file in order and appending each file's records; an estate whose
+files differ only in a few, each read cleanly before and after (no unreadable, unparsable or schema-invalid
+record, no configuration), is the old estate with those files' records replaced in file order. Anything else
+(a file with a finding, the configuration, a file added or removed besides those named) is not spliced: the caller
+reads every file again.
+"""
+
+from __future__ import annotations
+
+from calcheck.estate import build
+from calcheck.estate.cache import Checked, FileCache
+from calcheck.estate.loading import load_checked
+from calcheck.estate.model import Estate
+from calcheck.estate.sources import EstateSource
+from calcheck.estate.yamlload import LoadedFile
+
+COLLECTIONS = ("products", "cals", "holdings", "people", "devices", "deployments", "assignments", "audits", "waivers")
+
+
+def replaced_files(
+    estate: Estate,
+    files: tuple[str, ...],
+    before: EstateSource,
+    after: EstateSource,
+    changed: list[str],
+    cache: FileCache | None = None,
+) -> tuple[Estate, list[str]] | None:
+    """``estate`` (read from ``files`` of ``before``) as ``after`` reads, where only ``changed`` differ; with the
+    files ``after`` has, in order. None when splicing would not give exactly what reading ``after`` gives."""
+    now = after.yaml_files()
+    if after.links() or set(now) != set(files) | set(changed) or len(set(changed)) != len(changed):
+        return None
+    scratch = Estate(estate.root)
+    for relative in changed:
+        if relative in files and not _clean(*load_checked(before, relative, cache)):
+            return None
+        loaded, checked = load_checked(after, relative, cache)
+        if not _clean(loaded, checked):
+            return None
+        for doc, (kind, _) in zip(loaded.documents, checked, strict=True):
+            assert kind is not None
+            build.add_document(scratch, loaded.path, kind, doc, after.inspect)
+    order = {after.display(relative): i for i, relative in enumerate(now)}
+    replaced = {after.display(relative) for relative in changed}
+    spliced = Estate(
+        estate.root,
+        estate.config,
+        list(estate.configs),
+        invalid_ids={kind: set(ids) for kind, ids in estate.invalid_ids.items()},
+    )
+    for name in COLLECTIONS:
+        records, added = getattr(estate, name), getattr(scratch, name)
+        kept = [r for r in records if r.source.path not in replaced]
+        if added:  # in file order, as reading every file appends them (the sort is stable; built-ins first)
+            kept = sorted(kept + added, key=lambda r: order.get(r.source.path, -1))
+        setattr(spliced, name, kept)
+    return spliced, now
+
+
+def _clean(loaded: LoadedFile, checked: Checked) -> bool:
+    """Read without any finding, every document of a kind that adds records and none of them left out."""
+    if loaded.findings or loaded.broken_paths or len(checked) != len(loaded.documents):
+        return False
+    return all(kind is not None and kind != "config" and not problems for kind, problems in checked)
