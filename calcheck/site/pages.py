@@ -347,9 +347,7 @@ def record_histories(history: Sequence[Entry], ids: Collection[str]) -> dict[str
                         if not mine or mine[-1] is not part:  # an id named twice in one event: the event once
                             mine.append(part)
         for record_id, mine in events.items():
-            found.setdefault(record_id, []).append(
-                Entry(entry.sha, entry.date, entry.author, entry.title, tuple(mine))
-            )
+            found.setdefault(record_id, []).append(Entry(entry.sha, entry.date, entry.author, entry.title, tuple(mine)))
     return found
 
 
