@@ -94,3 +94,17 @@ def test_cold_warm_and_uncached_builds_are_byte_identical(
     assert site_tree(repository) == cold
     assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
     assert site_tree(repository) == cold
+
+
+def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> None:
+    from calcheck.site import markup
+
+    alphabet = ["a", "é", "\\", "\b", "\f", "\n", "\t", "\x00", "\x7f", "\u202e", "\u2066", "\u200f", "😀", "\ud800",
+                "<", "&", '"', "\\u202e", "\u00a0", "\u061c", "\x85", "z"]  # fmt: skip
+    rng = __import__("random").Random(16)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        payload = __import__("json").dumps([text, {text: [text]}], ensure_ascii=True)
+        assert markup._shown(payload) == markup._JSON_ESCAPE.sub(markup._visible, payload), repr(text)
+    shown = markup.script_data("t", ["\u202eevil\x00", "Zoë"])
+    assert "\\\\u202e" in shown and "\\\\x00" in shown and "Zo\\u00eb" in shown
