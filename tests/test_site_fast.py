@@ -94,6 +94,26 @@ def test_cold_warm_and_uncached_builds_are_byte_identical(
     assert site_tree(repository) == cold
     assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
     assert site_tree(repository) == cold
+    # one new commit: the build that reuses what the caches hold equals the one that reuses nothing
+    edit(
+        repository / "licenses" / "assignments" / "hr.yaml",
+        "A-0119, holding: EA-CORE-USER",
+        "A-0119, holding: EA-WS22-USER",
+    )
+    git(repository, "commit", "-q", "-am", "Bruno moves to a server CAL", day=9)
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    warm = site_tree(repository)
+    assert warm != cold
+    # a tampered file cache (every entry rewritten) changes nothing either
+    entries = [path for path in (tmp_path / "cold-cache").rglob("*") if path.is_file()]
+    assert entries
+    for path in entries:
+        path.write_bytes(b'{"kind": "people", "people": []}\n' + path.read_bytes()[::-1])
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    assert site_tree(repository) == warm
+    (repository / ".git" / "calcheck" / "trend.json").unlink()
+    assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
+    assert site_tree(repository) == warm
 
 
 def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> None:
