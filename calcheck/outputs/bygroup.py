@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -87,21 +88,26 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
     covering = _covering_order(analysis)
     shares: dict[tuple[str, int], Share] = {}
     for index, pool in enumerate(position.pools):
+        assigned = [
+            assignment.assignee
+            for holding_id in pool.holdings
+            if analysis.entitlement.get(holding_id) is None
+            for assignment in analysis.in_force.get(holding_id, [])
+        ]
+        short = sorted(pool.uncovered_subjects) + sorted(
+            pool.required_subjects, key=lambda s: covering.get(s, ("", "")), reverse=True
+        )
 
         def share(name: str, pool: Pool = pool, index: int = index) -> Share:
             return shares.setdefault((name, index), Share(pool))
 
-        for subject in pool.required_subjects | pool.uncovered_subjects:
-            share(group(subject)).required += 1
-        for holding_id in pool.holdings:
-            if analysis.entitlement.get(holding_id) is None:
-                for assignment in analysis.in_force.get(holding_id, []):
-                    share(group(assignment.assignee)).assigned += 1
-        short = sorted(pool.uncovered_subjects) + sorted(
-            pool.required_subjects, key=lambda s: covering.get(s, ("", "")), reverse=True
-        )
-        for subject in short[: pool.shortfall]:
-            share(group(subject)).shortfall += 1
+        # counted by group first: a pool of 100,000 subjects has a few hundred groups
+        for name, count in Counter(map(group, pool.required_subjects | pool.uncovered_subjects)).items():
+            share(name).required += count
+        for name, count in Counter(map(group, assigned)).items():
+            share(name).assigned += count
+        for name, count in Counter(map(group, short[: pool.shortfall])).items():
+            share(name).shortfall += count
     groups: dict[str, Group] = {}
     for (name, _), found in sorted(shares.items()):
         groups.setdefault(name, Group(name)).shares.append(found)

@@ -148,6 +148,7 @@ def published_proof(name: str) -> str:
 
 # In JSON written with ensure_ascii: an escaped backslash, a \\uXXXX escape, or a \\b or \\f escape.
 _JSON_ESCAPE = re.compile(r"(\\\\)|\\u([0-9a-f]{4})|\\([bf])")
+_JSON_ESCAPES = re.compile(r"\\\\|\\u[0-9a-f]{4}|\\[bf]")  # the same, without groups: ``findall`` gives text
 
 
 # What ``clean`` escapes that a CSV file could hold: controls (but line ends) and bidirectional formatting.
@@ -171,11 +172,24 @@ def _visible(match: re.Match[str]) -> str:
     return one_line(char).replace("\\", "\\\\")
 
 
+def _shown(payload: str) -> str:
+    """``_JSON_ESCAPE.sub(_visible, payload)``, found in C: a large table holds hundreds of thousands of escapes
+    (every letter beyond ASCII in a name), few of them distinct, and almost never one that ``_visible`` changes."""
+    changed: dict[str, str] = {}
+    for escape in set(_JSON_ESCAPES.findall(payload)):
+        match = _JSON_ESCAPE.fullmatch(escape)
+        if match is not None and _visible(match) != escape:
+            changed[escape] = _visible(match)
+    if not changed:
+        return payload
+    return _JSON_ESCAPE.sub(lambda match: changed.get(match.group(0), match.group(0)), payload)
+
+
 def script_data(name: str, data: object) -> str:
     """A JavaScript file that hands JSON data to the page; safe inside any context. Control and bidirectional
     characters arrive as their visible escapes (as ``clean`` shows them)."""
     payload = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
     if "\\u" in payload or "\\b" in payload or "\\f" in payload:
-        payload = _JSON_ESCAPE.sub(_visible, payload)
+        payload = _shown(payload)
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f"window.calcheckData = window.calcheckData || {{}};\nwindow.calcheckData[{json.dumps(name)}] = {payload};\n"

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import KINDS
 from calcheck.estate.model import Estate, Holding
 from calcheck.estate.schema import load_schemas, schema_dir, schema_uri
-from calcheck.git.history import Entry, summarise
+from calcheck.git.history import Entry, Event, summarise
 from calcheck.licensing.elp import Pool, Position
 from calcheck.licensing.engine import CheckResult
 from calcheck.licensing.rules import REGISTRY
@@ -327,12 +327,31 @@ def _holdings(data: SiteInput, names: Names) -> Files:
         + "# Holdings\n\nEvery CAL purchase, with its proof of purchase. Holdings with more assignments than CALs"
         " are highlighted.\n" + table(headers, _holding_rows(data), raw_columns=frozenset(range(10)), layout=layout)
     }
+    histories = record_histories(data.history, data.result.estate.index("holdings"))
     for holding in holdings:
-        files.update(_holding_page(data, holding, names))
+        files.update(_holding_page(data, holding, names, histories.get(holding.id, [])))
     return files
 
 
-def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
+def record_histories(history: Sequence[Entry], ids: Collection[str]) -> dict[str, list[Entry]]:
+    """Each record's own change history, as ``Entry.only`` gives it (entries without its events left out),
+    for every record in ``ids`` at once: one pass over the history, not one per record."""
+    found: dict[str, list[Entry]] = {}
+    for entry in history:
+        events: dict[str, list[Event]] = {}
+        for event in entry.events:
+            for part in event.detail or (event,):
+                for record_id in part.ids:
+                    if record_id in ids:
+                        mine = events.setdefault(record_id, [])
+                        if not mine or mine[-1] is not part:  # an id named twice in one event: the event once
+                            mine.append(part)
+        for record_id, mine in events.items():
+            found.setdefault(record_id, []).append(Entry(entry.sha, entry.date, entry.author, entry.title, tuple(mine)))
+    return found
+
+
+def _holding_page(data: SiteInput, holding: Holding, names: Names, history: list[Entry]) -> Files:
     name = slug(holding.id)
     analysis = data.result.context.analysis
     assigned = analysis.in_force.get(holding.id, [])
@@ -389,7 +408,6 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
         key = pool_name(pool.cal, pool.version, pool.type)
         files.update(_trend_charts(f"pool-{slug(key)}", f"{pool.label} over time", data.trend, key))
         trend = _picture(f"../charts/pool-{slug(key)}", f"{pool.label} over time")
-    history = [e.only(holding.id) for e in data.history]
     history_rows = [
         [
             cell(e.date.date()),
@@ -398,7 +416,6 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names) -> Files:
             "<br>".join(cell(names.scrub(ev.text)) for ev in summarise(list(e.events))),
         ]
         for e in reversed(history)
-        if e.events
     ]
     lines = [
         WIDE + f"# Holding {text(holding.id)}",

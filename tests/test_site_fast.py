@@ -1,0 +1,130 @@
+"""The site's fast paths give exactly the slow paths' answer: per-record histories gathered in one pass, and built
+sites byte-identical whatever the caches hold."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck.site import build
+from calcheck.site.pages import record_histories
+from tests.conftest import AS_OF, ROOT
+
+Run = Callable[..., tuple[int, str, str]]
+STAMPED = {"sitemap.xml", "sitemap.xml.gz"}  # MkDocs stamps these with the build's day, whatever the input
+
+
+def git(project: Path, *args: str, day: int = 5) -> None:
+    when = f"2026-01-{day:02d}T09:00:00+00:00"
+    env = {"GIT_AUTHOR_NAME": "Dana", "GIT_AUTHOR_EMAIL": "d@x", "GIT_COMMITTER_NAME": "Dana",
+           "GIT_COMMITTER_EMAIL": "d@x", "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when, "PATH": "/usr/bin:/bin",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}  # fmt: skip
+    subprocess.run(["git", *args], cwd=project, env=env, check=True, capture_output=True)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    content = path.read_text()
+    assert old in content, old
+    path.write_text(content.replace(old, new, 1))
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    """The bundled estate and site in a git repository with a history of transfers, moves, changes and removals."""
+    shutil.copytree(ROOT / "site", tmp_path / "site", ignore=shutil.ignore_patterns("_build", "screenshots"))
+    shutil.copytree(ROOT / "licenses", tmp_path / "licenses")
+    estate = tmp_path / "licenses"
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "Initial estate")
+    sales = estate / "assignments" / "sales.yaml"
+    edit(sales, "{id: A-0097, holding: EA-WS22-USER", "{id: A-0097, holding: EA-CORE-USER")
+    edit(sales, "{id: A-0099, holding: EA-WS22-USER", "{id: A-0099, holding: EA-CORE-USER")
+    git(tmp_path, "commit", "-q", "-am", "Move two CALs", day=6)
+    git(tmp_path, "mv", "licenses/assignments/sales.yaml", "licenses/assignments/sales-emea.yaml")
+    git(tmp_path, "commit", "-q", "-m", "Rename the sales register", day=7)
+    hr = estate / "assignments" / "hr.yaml"
+    edit(hr, "  - {id: A-0118, holding: EA-CORE-USER, person: anja.nielsen, since: 2024-09-02}\n", "")
+    git(tmp_path, "commit", "-q", "-am", "Anja left", day=8)
+    return tmp_path
+
+
+def test_record_histories_equal_each_records_own_history(repository: Path) -> None:
+    entries = build._history(repository / "licenses")
+    ids = {i for e in entries for event in e.events for part in (*event.detail, event) for i in part.ids}
+    assert {"A-0097", "EA-WS22-USER", "EA-CORE-USER", "A-0118"} <= ids
+    found = record_histories(entries, ids)
+    for record_id in sorted(ids):
+        expected = [e.only(record_id) for e in entries if e.only(record_id).events]
+        got = found.get(record_id, [])
+        assert [(e.sha, e.title, [ev.text for ev in e.events]) for e in got] == [
+            (e.sha, e.title, [ev.text for ev in e.events]) for e in expected
+        ], record_id
+    assert record_histories(entries, set()) == {}
+
+
+def site_tree(project: Path) -> dict[str, str]:
+    """Every file of the built site (its docs and its HTML) by path, as a digest; MkDocs' own stamps left out."""
+    tree = {}
+    for folder in ("docs", "html"):
+        top = project / "site" / "_build" / folder
+        for root, _, names in os.walk(top):
+            for name in names:
+                path = Path(root) / name
+                if name not in STAMPED:
+                    tree[f"{folder}/{path.relative_to(top).as_posix()}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return tree
+
+
+def test_cold_warm_and_uncached_builds_are_byte_identical(
+    repository: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cold-cache"))
+    estate = str(repository / "licenses")
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    cold = site_tree(repository)
+    assert "html/holdings/EA-CORE-USER.html" in cold and "html/search/search_index.json" in cold
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    assert site_tree(repository) == cold
+    assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
+    assert site_tree(repository) == cold
+    # one new commit: the build that reuses what the caches hold equals the one that reuses nothing
+    edit(
+        repository / "licenses" / "assignments" / "hr.yaml",
+        "A-0119, holding: EA-CORE-USER",
+        "A-0119, holding: EA-WS22-USER",
+    )
+    git(repository, "commit", "-q", "-am", "Bruno moves to a server CAL", day=9)
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    warm = site_tree(repository)
+    assert warm != cold
+    # a tampered file cache (every entry rewritten) changes nothing either
+    entries = [path for path in (tmp_path / "cold-cache").rglob("*") if path.is_file()]
+    assert entries
+    for path in entries:
+        path.write_bytes(b'{"kind": "people", "people": []}\n' + path.read_bytes()[::-1])
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    assert site_tree(repository) == warm
+    (repository / ".git" / "calcheck" / "trend.json").unlink()
+    assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
+    assert site_tree(repository) == warm
+
+
+def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> None:
+    from calcheck.site import markup
+
+    alphabet = ["a", "é", "\\", "\b", "\f", "\n", "\t", "\x00", "\x7f", "\u202e", "\u2066", "\u200f", "😀", "\ud800",
+                "<", "&", '"', "\\u202e", "\u00a0", "\u061c", "\x85", "z"]  # fmt: skip
+    rng = __import__("random").Random(16)
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        payload = __import__("json").dumps([text, {text: [text]}], ensure_ascii=True)
+        assert markup._shown(payload) == markup._JSON_ESCAPE.sub(markup._visible, payload), repr(text)
+    shown = markup.script_data("t", ["\u202eevil\x00", "Zoë"])
+    assert "\\\\u202e" in shown and "\\\\x00" in shown and "Zo\\u00eb" in shown
