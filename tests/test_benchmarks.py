@@ -36,6 +36,8 @@ def test_generated_estate_and_history(tmp_path: Path) -> None:
     assert result.context.position.total("owned") >= result.context.position.total("assigned")
     repo = GitRepo(out)
     assert len(repo.log("licenses", repo.resolve("HEAD"))) == 9
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=out, capture_output=True, check=True)
+    assert status.stdout == b""  # the work tree is the last commit, nothing left over
     again = tmp_path / "again"
     subprocess.run([*command[:2], str(again), *command[3:]], check=True)
     first = sorted(p.relative_to(out).as_posix() for p in (out / "licenses").rglob("*.yaml"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -289,6 +290,7 @@ def history(out: Path, commits: int, people: int, real: Records | None = None) -
         else:
             head = commit(f"Reassign a CAL ({number})", {path: files[path]})
     subprocess.run(["git", "fast-import", "--quiet"], cwd=out, input=bytes(stream), check=True, env=env)
+    shutil.rmtree(out / "licenses")  # the first version's files: a renamed one would stay behind, untracked
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=out, check=True, env=env)
 
 
