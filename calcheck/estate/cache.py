@@ -30,7 +30,7 @@ from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.lazy import LazyDict
-from calcheck.estate.yamlload import Document, LoadedFile, Pos
+from calcheck.estate.yamlload import Document, LoadedFile, Pos, peek
 
 FORMAT = "calcheck-file-cache/2"
 Located = tuple[Finding, tuple[Any, ...]]
@@ -184,7 +184,7 @@ def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
     """Append ``pos`` as integers in the order the data gives (see ``_decode_pos``)."""
     out += (pos[0], pos[1])
     if isinstance(data, dict):
-        children = pos[2]
+        children = peek(pos[2])  # a record's packed positions stay packed (the estate keeps them)
         if not isinstance(children, dict) or list(children) != list(data):
             raise _Invalid("positions do not follow the data")
         for name, value in data.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import re
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from typing import Any
 import yaml
 
 from calcheck.core.findings import Finding, Severity
+from calcheck.estate.lazy import LazyDict
 
 # A position tree mirrors the data: a scalar is (line, col); a mapping is
 # (line, col, {key: (key_line, key_col, child)}); a sequence is (line, col, [child, ...]).
+# A mapping's dict is a PosDict: kept as packed integers and expanded on first read (see below).
 Pos = tuple[Any, ...]
 
 MAX_DEPTH = 64
@@ -175,8 +178,67 @@ def load_bytes(path: str, raw: bytes) -> LoadedFile:
     return result
 
 
+class PosDict(LazyDict):
+    """A mapping's positions ``{key: (key_line, key_col, child)}``, packed until first read.
+
+    A large estate holds hundreds of thousands of records whose positions are read only when a finding points into
+    one: packed, a record's positions take a few hundred bytes instead of over a kilobyte of small tuples. ``ints``
+    holds, per key in order, its line and column, then its scalar value's line and column, or 0 for a value that is
+    a list or mapping, whose position tree is the next one in ``nested``.
+    """
+
+    __slots__ = ("_ints", "_keys", "_nested")
+
+    def __init__(self, keys: tuple[str, ...], ints: array[int], nested: tuple[Pos, ...]) -> None:
+        self._make = None
+        self._keys: tuple[str, ...] | None = keys
+        self._ints = ints
+        self._nested = nested
+
+    def _fill(self) -> PosDict:
+        keys = self._keys
+        if keys is not None:
+            self._keys = None
+            dict.update(self, expand(keys, self._ints, self._nested))
+            self._ints = _NO_INTS
+            self._nested = ()
+        return self
+
+    def peek(self) -> dict[str, Any]:
+        """The positions, without keeping them expanded (for a reader that needs them once)."""
+        keys = self._keys
+        return dict(dict.items(self)) if keys is None else expand(keys, self._ints, self._nested)
+
+
+_NO_INTS = array("I")
+
+
+def expand(keys: tuple[str, ...], ints: Any, nested: tuple[Pos, ...]) -> dict[str, Any]:
+    """A mapping's positions from their packed form (see ``PosDict``)."""
+    found: dict[str, Any] = {}
+    at = 0
+    inner = iter(nested)
+    for key in keys:
+        value_line = ints[at + 2]
+        if value_line:
+            found[key] = (ints[at], ints[at + 1], (value_line, ints[at + 3]))
+            at += 4
+        else:
+            found[key] = (ints[at], ints[at + 1], next(inner))
+            at += 3
+    return found
+
+
+def peek(children: Any) -> Any:
+    """A mapping's positions to read once: a packed PosDict is expanded without being kept so."""
+    return children.peek() if type(children) is PosDict else children
+
+
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}  # records repeat their keys: one tuple per order
+
+
 class _Frame:
-    __slots__ = ("anchor", "col", "container", "is_map", "key", "key_pos", "line", "nodes", "pos")
+    __slots__ = ("anchor", "col", "container", "is_map", "key", "line", "nested", "nodes", "pos")
 
     def __init__(self, is_map: bool, line: int, col: int, anchor: str | None) -> None:
         self.is_map = is_map
@@ -184,10 +246,23 @@ class _Frame:
         self.col = col
         self.anchor = anchor
         self.container: Any = {} if is_map else []
-        self.pos: Any = {} if is_map else []
+        # A mapping's positions as packed integers (see PosDict) and the trees of its list and mapping values; a
+        # sequence's, its items' position trees.
+        self.pos: list[Any] = []
+        self.nested: list[Pos] = []
         self.key: str | None = None
-        self.key_pos: tuple[int, int] = (0, 0)
         self.nodes = 1
+
+    def positions(self) -> Any:
+        """The finished container's children positions."""
+        if not self.is_map:
+            return self.pos
+        if not self.container:
+            return {}
+        keys = tuple(self.container)
+        if len(_KEY_ORDERS) < _RESOLVED_LIMIT:
+            keys = _KEY_ORDERS.setdefault(keys, keys)
+        return PosDict(keys, array("I", self.pos), tuple(self.nested))
 
 
 class _Builder:
@@ -262,7 +337,7 @@ class _Builder:
             if kind is scalar_event and event.tag is None and event.anchor is None and stack:
                 # The common case, inlined: an untagged scalar inside a container (see _scalar and _add).
                 mark = event.start_mark
-                here = (mark.line + 1, mark.column + 1)
+                line, col = mark.line + 1, mark.column + 1
                 text = event.value
                 if event.implicit[0]:
                     value = resolved.get(text, _MISSING)
@@ -278,18 +353,18 @@ class _Builder:
                 frame.nodes += 1
                 if not frame.is_map:
                     frame.container.append(value)
-                    frame.pos.append(here)
+                    frame.pos.append((line, col))
                 elif frame.key is None:
                     key = value if type(value) is str else _key_text(value)
                     if key in frame.container:
-                        self._set_key(frame, value, *here)
+                        self._set_key(frame, value, line, col)
                     else:
                         frame.key = key
-                        frame.key_pos = here
+                        frame.pos += (line, col)
                 else:
                     if frame.key is not _DISCARD:
                         frame.container[frame.key] = value
-                        frame.pos[frame.key] = (*frame.key_pos, here)
+                        frame.pos += (line, col)
                     frame.key = None
                 continue
             if kind is stream_end:
@@ -368,7 +443,7 @@ class _Builder:
 
     def _end(self, event: Any) -> None:
         frame = self.stack.pop()
-        pos = (frame.line, frame.col, frame.pos)
+        pos = (frame.line, frame.col, frame.positions())
         if frame.anchor:
             self.anchors[frame.anchor] = (frame.container, pos, frame.nodes)
         self._add(frame.container, pos, frame.nodes, frame.line, frame.col)
@@ -408,7 +483,11 @@ class _Builder:
         else:
             if frame.key is not _DISCARD:
                 frame.container[frame.key] = value
-                frame.pos[frame.key] = (*frame.key_pos, pos)
+                if len(pos) == 2:
+                    frame.pos += pos
+                else:
+                    frame.pos.append(0)
+                    frame.nested.append(pos)
             frame.key = None
 
     def _set_key(self, frame: _Frame, value: Any, line: int, col: int) -> None:
@@ -423,7 +502,7 @@ class _Builder:
             raise _Abort
         key = _key_text(value)
         if key in frame.container:
-            first_line, first_col = frame.pos[key][:2]
+            first_line, first_col = expand(tuple(frame.container), frame.pos, tuple(frame.nested))[key][:2]
             self.result.problem(
                 "duplicate-key",
                 line,
@@ -435,8 +514,9 @@ class _Builder:
             if self.doc_count == 1:
                 self.result.broken_paths.append(self._path())
             key = _DISCARD
+        else:
+            frame.pos += (line, col)
         frame.key = key
-        frame.key_pos = (line, col)
 
     def _path(self) -> tuple[Any, ...]:
         """Data path of the innermost open container."""
