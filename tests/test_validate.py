@@ -57,7 +57,8 @@ def test_validate_prints_the_file_findings_with_the_exit_code_of_check(run_cli: 
 
 
 # What `validate` must never load: the rest of the command line, the model, the licensing rules, git, the YAML
-# round-trip editor, the site, and (for a valid file) the pure-Python jsonschema that only words errors.
+# round-trip editor, the site, and (for a valid file) the pure-Python jsonschema that only words errors, nor
+# dataclasses (and inspect with it).
 NEVER = (
     "calcheck.cli.changes",
     "calcheck.cli.editing",
@@ -77,7 +78,7 @@ NEVER = (
     "openpyxl",
     "_hashlib",
 )
-ONLY_WHEN_INVALID = ("jsonschema", "referencing")
+ONLY_WHEN_INVALID = ("jsonschema", "referencing", "dataclasses", "inspect")
 
 
 def _modules_after(argv: list[str], cwd: Path) -> set[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -198,6 +197,8 @@ def _without_invalid_records(
 
 
 def _builtin(record: T) -> T:
+    import dataclasses  # here: `validate FILE` builds no records
+
     from calcheck.estate.model import BUILTIN
 
     return dataclasses.replace(record, source=BUILTIN)

@@ -15,7 +15,6 @@ import re
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -63,29 +62,88 @@ _MAX_INT_DIGITS = 4000
 _MAX_INT_BITS = 13_000  # about 3,900 decimal digits: Python prints (in messages) integers up to 4,300 digits
 
 
-@dataclass(slots=True)
 class Document:
-    """One YAML document: its data, position tree and start position."""
+    """One YAML document: its data, position tree and start position.
 
+    A plain record (compared by its fields) written out rather than made with ``dataclasses``, whose import
+    `validate FILE` would otherwise pay for (see ``calcheck.core.findings.Finding``).
+    """
+
+    __slots__ = ("column", "data", "line", "odd_numbers", "pos")
+    _names = ("data", "pos", "line", "column", "odd_numbers")
     data: Any
     pos: Pos
     line: int
     column: int
     # A decimal that JSON Schema could take for an integer (1e3, 40.0) or that is not finite (.nan, .inf):
     # the schema then checks the document in full (see ``schema.validate_document``).
-    odd_numbers: bool = False
+    odd_numbers: bool
+
+    def __init__(self, data: Any, pos: Pos, line: int, column: int, odd_numbers: bool = False) -> None:
+        self.data = data
+        self.pos = pos
+        self.line = line
+        self.column = column
+        self.odd_numbers = odd_numbers
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.data, self.pos, self.line, self.column, self.odd_numbers)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Document)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        return _repr(self, self._names, self._fields())
 
 
-@dataclass(slots=True)
 class LoadedFile:
+    """One file's documents and the problems found reading it (a plain record, like ``Document``)."""
+
+    __slots__ = ("broken_paths", "documents", "findings", "path")
+    _names = ("path", "documents", "findings", "broken_paths")
     path: str
-    documents: list[Document] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    documents: list[Document]
+    findings: list[Finding]
     # Data paths of mappings that lost a duplicate key: their records are not used.
-    broken_paths: list[tuple[Any, ...]] = field(default_factory=list)
+    broken_paths: list[tuple[Any, ...]]
+
+    def __init__(
+        self,
+        path: str,
+        documents: list[Document] | None = None,
+        findings: list[Finding] | None = None,
+        broken_paths: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.path = path
+        self.documents = [] if documents is None else documents
+        self.findings = [] if findings is None else findings
+        self.broken_paths = [] if broken_paths is None else broken_paths
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.path, self.documents, self.findings, self.broken_paths)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, LoadedFile)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return _repr(self, self._names, self._fields())
 
     def problem(self, rule: str, line: int, col: int, message: str, hint: str) -> None:
         self.findings.append(Finding(rule, Severity.ERROR, self.path, line, col, message, hint))
+
+
+def _repr(record: object, names: tuple[str, ...], values: tuple[Any, ...]) -> str:
+    return f"{type(record).__qualname__}({', '.join(f'{n}={v!r}' for n, v in zip(names, values, strict=True))})"
 
 
 _MISSING = object()
