@@ -268,7 +268,8 @@ class PosDict(LazyDict):
         return dict(dict.items(self)) if keys is None else expand(keys, self._ints, self._nested)
 
 
-_NO_INTS = array("I")
+_INT_CODE = "I" if array("I").itemsize >= 4 else "L"  # unsigned, at least 32 bits: a line of a 32 MiB file
+_NO_INTS = array(_INT_CODE)
 
 
 def expand(keys: tuple[str, ...], ints: Any, nested: tuple[Pos, ...]) -> dict[str, Any]:
@@ -320,7 +321,7 @@ class _Frame:
         keys = tuple(self.container)
         if len(_KEY_ORDERS) < _RESOLVED_LIMIT:
             keys = _KEY_ORDERS.setdefault(keys, keys)
-        return PosDict(keys, array("I", self.pos), tuple(self.nested))
+        return PosDict(keys, array(_INT_CODE, self.pos), tuple(self.nested))
 
 
 class _Builder:
