@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,16 @@ def test_a_packed_mapping_reads_as_a_dict() -> None:
     assert children == plain and plain == children and children.get("z") is None and children["a"] == plain["a"]
     assert dict(children) == {**children} == plain and list(children.items()) == list(plain.items())
     assert repr(children) == repr(plain) and json.dumps(children) == json.dumps(plain)
+
+
+def test_packed_positions_pickle_packed() -> None:
+    pos = load_bytes("f.yaml", b"- {a: 1, b: [x]}\n- {a: 2, b: [y]}\n").documents[0].pos
+    again = pickle.loads(pickle.dumps(pos))
+    assert [type(item[2]) for item in again[2]] == [PosDict, PosDict] and all(_packed(item[2]) for item in again[2])
+    assert again[2][0][2]._keys is again[2][1][2]._keys  # one tuple for one order of keys
+    assert again == pos and again[2][1][2]["b"] == (2, 10, (2, 13, [(2, 14)]))
+    pos[2][0][2]["a"]  # expanded: pickled as the plain dict it now is
+    assert pickle.loads(pickle.dumps(pos[2][0][2])) == {"a": (1, 4, (1, 7)), "b": (1, 10, (1, 13, [(1, 14)]))}
 
 
 def test_duplicate_keys_name_the_first_position(tmp_path: Path) -> None:

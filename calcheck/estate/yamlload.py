@@ -262,10 +262,22 @@ class PosDict(LazyDict):
             self._nested = ()
         return self
 
+    def __reduce__(self) -> Any:
+        """Pickled packed (a result sent between processes stays as small as it was)."""
+        if self._keys is None:
+            return super().__reduce__()
+        return (_packed, (self._keys, self._ints, self._nested))
+
     def peek(self) -> dict[str, Any]:
         """The positions, without keeping them expanded (for a reader that needs them once)."""
         keys = self._keys
         return dict(dict.items(self)) if keys is None else expand(keys, self._ints, self._nested)
+
+
+def _packed(keys: tuple[str, ...], ints: array[int], nested: tuple[Pos, ...]) -> PosDict:
+    if len(_KEY_ORDERS) < _RESOLVED_LIMIT:
+        keys = _KEY_ORDERS.setdefault(keys, keys)
+    return PosDict(keys, ints, nested)
 
 
 _INT_CODE = "I" if array("I").itemsize >= 4 else "L"  # unsigned, at least 32 bits: a line of a 32 MiB file
