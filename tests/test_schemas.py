@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from calcheck.estate import schema
+from calcheck.estate.kinds import KINDS
 from calcheck.estate.loading import builtin_catalogue
 from calcheck.estate.parse import load_bytes
 from calcheck.estate.yamlload import Document
@@ -55,7 +56,7 @@ def test_schema_is_valid_and_refers_only_beside_itself(path: Path) -> None:
 
 def test_every_kind_has_a_schema() -> None:
     names = {p.name for p in SCHEMA_FILES}
-    assert {f"{kind}.schema.json" for kind in schema.KINDS} <= names
+    assert {f"{kind}.schema.json" for kind in KINDS} <= names
 
 
 def test_schemas_are_shipped_in_the_wheel() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from calcheck.estate import model as m
 from calcheck.estate.sources import FileState
-from calcheck.estate.yamlload import Document, Pos
+from calcheck.estate.yamlload import Document, Pos, peek
 
 
 @cache
@@ -249,7 +249,7 @@ def _config(data: dict[str, Any], src: m.Source) -> m.Config:
 
 
 def _child_list(pos: Pos, key: str) -> list[Pos]:
-    entry = pos[2].get(key)
+    entry = peek(pos[2]).get(key)  # the record's positions stay packed
     return list(entry[2][2]) if entry is not None and len(entry[2]) == 3 else []
 
 

@@ -30,7 +30,7 @@ from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.lazy import LazyDict
-from calcheck.estate.yamlload import Document, LoadedFile, Pos
+from calcheck.estate.yamlload import Document, LoadedFile, Pos, peek
 
 FORMAT = "calcheck-file-cache/2"
 Located = tuple[Finding, tuple[Any, ...]]
@@ -194,7 +194,7 @@ def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
     out += (pos[0], pos[1])
     kind = type(data)
     if kind is dict or (kind not in _SCALARS and isinstance(data, dict)):
-        children = pos[2]
+        children = peek(pos[2])  # a record's packed positions stay packed (the estate keeps them)
         if not isinstance(children, dict) or list(children) != list(data):
             raise _Invalid("positions do not follow the data")
         for name, value in data.items():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate import schema
@@ -110,8 +109,7 @@ def load_checked(source: EstateSource, relative: str, cache: FileCache | None = 
     return load_all(source, [relative], cache)[0]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
     """A file to parse: where it is, its bytes and its cache key."""
 
     relative: str
@@ -245,6 +243,8 @@ def _without_invalid_records(
 
 
 def _builtin(record: T) -> T:
+    import dataclasses  # here: `validate FILE` builds no records
+
     from calcheck.estate.model import BUILTIN
 
     return dataclasses.replace(record, source=BUILTIN)

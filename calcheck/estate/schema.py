@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from calcheck.core.findings import Finding, Severity
-from calcheck.estate.kinds import KINDS
 from calcheck.estate.yamlload import Document, locate, locate_key
 
 BASE_URI = "https://calcheck.dev/schemas/v1/"  # an identifier, never fetched
@@ -76,23 +75,27 @@ def schema_uri(kind: str) -> str:
 
 
 class Validators:
-    """Validators for every kind, built once per process."""
+    """Validators built once per process, each kind's on its first use (`validate FILE` needs one or two)."""
 
     def __init__(self) -> None:
-        import jsonschema_rs
-
-        schemas = load_schemas()
-        registry = jsonschema_rs.Registry(list(schemas.items()))
-        self._fast = {
-            kind: jsonschema_rs.Draft202012Validator(
-                schemas[schema_uri(kind)], registry=registry, validate_formats=True
-            )
-            for kind in KINDS
-        }
+        self._registry: Any = None
+        self._fast: dict[str, Any] = {}
         self._slow: dict[str, Any] = {}
 
+    def _compiled(self, kind: str) -> Any:
+        import jsonschema_rs
+
+        if self._registry is None:
+            self._registry = jsonschema_rs.Registry(list(load_schemas().items()))
+        validator = jsonschema_rs.Draft202012Validator(
+            load_schemas()[schema_uri(kind)], registry=self._registry, validate_formats=True
+        )
+        self._fast[kind] = validator
+        return validator
+
     def is_valid(self, kind: str, data: Any) -> bool:
-        return bool(self._fast[kind].is_valid(data))
+        validator = self._fast.get(kind) or self._compiled(kind)
+        return bool(validator.is_valid(data))
 
     def detailed(self, kind: str) -> Any:
         """The ``jsonschema`` validator for ``kind``, built on first use."""

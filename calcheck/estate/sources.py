@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import hashlib
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -140,6 +139,8 @@ class WorkTree:
                 return FileState.LINK, None
         if not stat.S_ISREG(mode):
             return FileState.NOT_A_FILE, None
+        import hashlib  # here: `validate FILE` never hashes, and OpenSSL's loading is a noticeable part of its start
+
         with open(target, "rb") as handle:
             return FileState.OK, hashlib.file_digest(handle, "sha256").hexdigest()
 

@@ -12,17 +12,19 @@ from __future__ import annotations
 import gc
 import math
 import re
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from calcheck.core.findings import Finding, Severity
+from calcheck.estate.lazy import LazyDict
 
 # A position tree mirrors the data: a scalar is (line, col); a mapping is
 # (line, col, {key: (key_line, key_col, child)}); a sequence is (line, col, [child, ...]).
+# A mapping's dict is a PosDict: kept as packed integers and expanded on first read (see below).
 Pos = tuple[Any, ...]
 
 MAX_DEPTH = 64
@@ -60,29 +62,88 @@ _MAX_INT_DIGITS = 4000
 _MAX_INT_BITS = 13_000  # about 3,900 decimal digits: Python prints (in messages) integers up to 4,300 digits
 
 
-@dataclass(slots=True)
 class Document:
-    """One YAML document: its data, position tree and start position."""
+    """One YAML document: its data, position tree and start position.
 
+    A plain record (compared by its fields) written out rather than made with ``dataclasses``, whose import
+    `validate FILE` would otherwise pay for (see ``calcheck.core.findings.Finding``).
+    """
+
+    __slots__ = ("column", "data", "line", "odd_numbers", "pos")
+    _names = ("data", "pos", "line", "column", "odd_numbers")
     data: Any
     pos: Pos
     line: int
     column: int
     # A decimal that JSON Schema could take for an integer (1e3, 40.0) or that is not finite (.nan, .inf):
     # the schema then checks the document in full (see ``schema.validate_document``).
-    odd_numbers: bool = False
+    odd_numbers: bool
+
+    def __init__(self, data: Any, pos: Pos, line: int, column: int, odd_numbers: bool = False) -> None:
+        self.data = data
+        self.pos = pos
+        self.line = line
+        self.column = column
+        self.odd_numbers = odd_numbers
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.data, self.pos, self.line, self.column, self.odd_numbers)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Document)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+    def __repr__(self) -> str:
+        return _repr(self, self._names, self._fields())
 
 
-@dataclass(slots=True)
 class LoadedFile:
+    """One file's documents and the problems found reading it (a plain record, like ``Document``)."""
+
+    __slots__ = ("broken_paths", "documents", "findings", "path")
+    _names = ("path", "documents", "findings", "broken_paths")
     path: str
-    documents: list[Document] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    documents: list[Document]
+    findings: list[Finding]
     # Data paths of mappings that lost a duplicate key: their records are not used.
-    broken_paths: list[tuple[Any, ...]] = field(default_factory=list)
+    broken_paths: list[tuple[Any, ...]]
+
+    def __init__(
+        self,
+        path: str,
+        documents: list[Document] | None = None,
+        findings: list[Finding] | None = None,
+        broken_paths: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.path = path
+        self.documents = [] if documents is None else documents
+        self.findings = [] if findings is None else findings
+        self.broken_paths = [] if broken_paths is None else broken_paths
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.path, self.documents, self.findings, self.broken_paths)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, LoadedFile)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return _repr(self, self._names, self._fields())
 
     def problem(self, rule: str, line: int, col: int, message: str, hint: str) -> None:
         self.findings.append(Finding(rule, Severity.ERROR, self.path, line, col, message, hint))
+
+
+def _repr(record: object, names: tuple[str, ...], values: tuple[Any, ...]) -> str:
+    return f"{type(record).__qualname__}({', '.join(f'{n}={v!r}' for n, v in zip(names, values, strict=True))})"
 
 
 _MISSING = object()
@@ -175,8 +236,80 @@ def load_bytes(path: str, raw: bytes) -> LoadedFile:
     return result
 
 
+class PosDict(LazyDict):
+    """A mapping's positions ``{key: (key_line, key_col, child)}``, packed until first read.
+
+    A large estate holds hundreds of thousands of records whose positions are read only when a finding points into
+    one: packed, a record's positions take a few hundred bytes instead of over a kilobyte of small tuples. ``ints``
+    holds, per key in order, its line and column, then its scalar value's line and column, or 0 for a value that is
+    a list or mapping, whose position tree is the next one in ``nested``.
+    """
+
+    __slots__ = ("_ints", "_keys", "_nested")
+
+    def __init__(self, keys: tuple[str, ...], ints: array[int], nested: tuple[Pos, ...]) -> None:
+        self._make = None
+        self._keys: tuple[str, ...] | None = keys
+        self._ints = ints
+        self._nested = nested
+
+    def _fill(self) -> PosDict:
+        keys = self._keys
+        if keys is not None:
+            self._keys = None
+            dict.update(self, expand(keys, self._ints, self._nested))
+            self._ints = _NO_INTS
+            self._nested = ()
+        return self
+
+    def __reduce__(self) -> Any:
+        """Pickled packed (a result sent between processes stays as small as it was)."""
+        if self._keys is None:
+            return super().__reduce__()
+        return (_packed, (self._keys, self._ints, self._nested))
+
+    def peek(self) -> dict[str, Any]:
+        """The positions, without keeping them expanded (for a reader that needs them once)."""
+        keys = self._keys
+        return dict(dict.items(self)) if keys is None else expand(keys, self._ints, self._nested)
+
+
+def _packed(keys: tuple[str, ...], ints: array[int], nested: tuple[Pos, ...]) -> PosDict:
+    if len(_KEY_ORDERS) < _RESOLVED_LIMIT:
+        keys = _KEY_ORDERS.setdefault(keys, keys)
+    return PosDict(keys, ints, nested)
+
+
+_INT_CODE = "I" if array("I").itemsize >= 4 else "L"  # unsigned, at least 32 bits: a line of a 32 MiB file
+_NO_INTS = array(_INT_CODE)
+
+
+def expand(keys: tuple[str, ...], ints: Any, nested: tuple[Pos, ...]) -> dict[str, Any]:
+    """A mapping's positions from their packed form (see ``PosDict``)."""
+    found: dict[str, Any] = {}
+    at = 0
+    inner = iter(nested)
+    for key in keys:
+        value_line = ints[at + 2]
+        if value_line:
+            found[key] = (ints[at], ints[at + 1], (value_line, ints[at + 3]))
+            at += 4
+        else:
+            found[key] = (ints[at], ints[at + 1], next(inner))
+            at += 3
+    return found
+
+
+def peek(children: Any) -> Any:
+    """A mapping's positions to read once: a packed PosDict is expanded without being kept so."""
+    return children.peek() if type(children) is PosDict else children
+
+
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}  # records repeat their keys: one tuple per order
+
+
 class _Frame:
-    __slots__ = ("anchor", "col", "container", "is_map", "key", "key_pos", "line", "nodes", "pos")
+    __slots__ = ("anchor", "col", "container", "is_map", "key", "line", "nested", "nodes", "pos")
 
     def __init__(self, is_map: bool, line: int, col: int, anchor: str | None) -> None:
         self.is_map = is_map
@@ -184,10 +317,23 @@ class _Frame:
         self.col = col
         self.anchor = anchor
         self.container: Any = {} if is_map else []
-        self.pos: Any = {} if is_map else []
+        # A mapping's positions as packed integers (see PosDict) and the trees of its list and mapping values; a
+        # sequence's, its items' position trees.
+        self.pos: list[Any] = []
+        self.nested: list[Pos] = []
         self.key: str | None = None
-        self.key_pos: tuple[int, int] = (0, 0)
         self.nodes = 1
+
+    def positions(self) -> Any:
+        """The finished container's children positions."""
+        if not self.is_map:
+            return self.pos
+        if not self.container:
+            return {}
+        keys = tuple(self.container)
+        if len(_KEY_ORDERS) < _RESOLVED_LIMIT:
+            keys = _KEY_ORDERS.setdefault(keys, keys)
+        return PosDict(keys, array(_INT_CODE, self.pos), tuple(self.nested))
 
 
 class _Builder:
@@ -262,7 +408,7 @@ class _Builder:
             if kind is scalar_event and event.tag is None and event.anchor is None and stack:
                 # The common case, inlined: an untagged scalar inside a container (see _scalar and _add).
                 mark = event.start_mark
-                here = (mark.line + 1, mark.column + 1)
+                line, col = mark.line + 1, mark.column + 1
                 text = event.value
                 if event.implicit[0]:
                     value = resolved.get(text, _MISSING)
@@ -278,18 +424,18 @@ class _Builder:
                 frame.nodes += 1
                 if not frame.is_map:
                     frame.container.append(value)
-                    frame.pos.append(here)
+                    frame.pos.append((line, col))
                 elif frame.key is None:
                     key = value if type(value) is str else _key_text(value)
                     if key in frame.container:
-                        self._set_key(frame, value, *here)
+                        self._set_key(frame, value, line, col)
                     else:
                         frame.key = key
-                        frame.key_pos = here
+                        frame.pos += (line, col)
                 else:
                     if frame.key is not _DISCARD:
                         frame.container[frame.key] = value
-                        frame.pos[frame.key] = (*frame.key_pos, here)
+                        frame.pos += (line, col)
                     frame.key = None
                 continue
             if kind is stream_end:
@@ -368,7 +514,7 @@ class _Builder:
 
     def _end(self, event: Any) -> None:
         frame = self.stack.pop()
-        pos = (frame.line, frame.col, frame.pos)
+        pos = (frame.line, frame.col, frame.positions())
         if frame.anchor:
             self.anchors[frame.anchor] = (frame.container, pos, frame.nodes)
         self._add(frame.container, pos, frame.nodes, frame.line, frame.col)
@@ -408,7 +554,11 @@ class _Builder:
         else:
             if frame.key is not _DISCARD:
                 frame.container[frame.key] = value
-                frame.pos[frame.key] = (*frame.key_pos, pos)
+                if len(pos) == 2:
+                    frame.pos += pos
+                else:
+                    frame.pos.append(0)
+                    frame.nested.append(pos)
             frame.key = None
 
     def _set_key(self, frame: _Frame, value: Any, line: int, col: int) -> None:
@@ -423,7 +573,7 @@ class _Builder:
             raise _Abort
         key = _key_text(value)
         if key in frame.container:
-            first_line, first_col = frame.pos[key][:2]
+            first_line, first_col = expand(tuple(frame.container), frame.pos, tuple(frame.nested))[key][:2]
             self.result.problem(
                 "duplicate-key",
                 line,
@@ -435,8 +585,9 @@ class _Builder:
             if self.doc_count == 1:
                 self.result.broken_paths.append(self._path())
             key = _DISCARD
+        else:
+            frame.pos += (line, col)
         frame.key = key
-        frame.key_pos = (line, col)
 
     def _path(self) -> tuple[Any, ...]:
         """Data path of the innermost open container."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +58,7 @@ def apply_config(estate: Estate, findings: list[Finding]) -> list[Finding]:
             continue
         override = config.severity.get(finding.rule)
         if override is not None:
-            finding = dataclasses.replace(finding, severity=Severity.parse(override))
+            finding = finding.replace(severity=Severity.parse(override))
         result.append(finding)
     return result
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 
 from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
@@ -13,15 +12,28 @@ from calcheck.core.text import one_line
 JSON_FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
 class ReportContext:
-    estate: str
-    organisation: str | None
-    as_of: str
-    files: int
-    fail_on: Severity
-    colour: bool = False
-    waived: int = 0
+    """What a report says besides its findings (a plain record: no ``dataclasses`` import for `validate FILE`)."""
+
+    __slots__ = ("as_of", "colour", "estate", "fail_on", "files", "organisation", "waived")
+
+    def __init__(
+        self,
+        estate: str,
+        organisation: str | None,
+        as_of: str,
+        files: int,
+        fail_on: Severity,
+        colour: bool = False,
+        waived: int = 0,
+    ) -> None:
+        self.estate = estate
+        self.organisation = organisation
+        self.as_of = as_of
+        self.files = files
+        self.fail_on = fail_on
+        self.colour = colour
+        self.waived = waived
 
 
 def counts(findings: list[Finding]) -> Counter[Severity]:
