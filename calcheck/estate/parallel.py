@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -71,14 +72,24 @@ def parse_all(
             children.append(started)
         else:  # no worker: this process parses that share too
             shares[0].extend(share)
+    # Each worker's pipe is drained as it writes (a pipe holds 64 KiB: a worker would otherwise wait for this
+    # process to finish its own share before it could go on), by threads started after every fork.
+    drains = [_Drain(stream) for _pid, stream in children]
     try:
         for index in shares[0]:
             results[index] = parse(work[index])
-        for _pid, stream in children:
-            for index, body in _collect(stream):
+        for drain in drains:
+            for index, body in drain.results():
                 if 0 <= index < len(work) and results[index] is None:
                     results[index] = decode(work[index], body)
+    except BaseException:  # interrupted: the workers' results are of no use
+        for pid, _stream in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise
     finally:
+        for drain in drains:
+            drain.thread.join()
         for pid, stream in children:
             _reap(pid, stream)
     return [result if result is not None else parse(work[i]) for i, result in enumerate(results)]
@@ -138,23 +149,35 @@ def _fork(work: Sequence[T], share: list[int], produce: Callable[[T], bytes | No
     return pid, read_end
 
 
-def _collect(stream: int) -> list[tuple[int, bytes]]:
-    """What a worker sent whole: (index, bytes) pairs; a cut-off last one is left out (and parsed here)."""
-    chunks = []
-    with contextlib.suppress(OSError):
-        while chunk := os.read(stream, 1 << 20):
-            chunks.append(chunk)
-    data = b"".join(chunks)
-    found: list[tuple[int, bytes]] = []
-    offset = 0
-    while offset + _LENGTH.size <= len(data):
-        index, length = _LENGTH.unpack_from(data, offset)
-        offset += _LENGTH.size
-        if offset + length > len(data):
-            break
-        found.append((index, data[offset : offset + length]))
-        offset += length
-    return found
+class _Drain:
+    """Reads a worker's pipe to its end on a thread of its own."""
+
+    def __init__(self, stream: int) -> None:
+        self.stream = stream
+        self.chunks: list[bytes] = []
+        self.thread = threading.Thread(target=self._read, name="calcheck-drain", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.stream, 1 << 20):
+                self.chunks.append(chunk)
+
+    def results(self) -> list[tuple[int, bytes]]:
+        """What the worker sent whole: (index, bytes) pairs; a cut-off last one is left out (and parsed here)."""
+        self.thread.join()
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        found: list[tuple[int, bytes]] = []
+        offset = 0
+        while offset + _LENGTH.size <= len(data):
+            index, length = _LENGTH.unpack_from(data, offset)
+            offset += _LENGTH.size
+            if offset + length > len(data):
+                break
+            found.append((index, data[offset : offset + length]))
+            offset += length
+        return found
 
 
 def _reap(pid: int, stream: int) -> None:
