@@ -21,6 +21,7 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
+from calcheck.edits.textedit import RecordFile, TextEditError
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
@@ -240,40 +241,108 @@ def _when(text: str) -> dt.date:
     raise ValueError(text)
 
 
-class _Files:
-    """The estate files an import edits, each read once for a round trip."""
+@dataclass
+class _Target:
+    """One estate file an import edits: its records located in its text, the edits made, and the round trip
+    (read only when the text edit does not apply)."""
 
-    def __init__(self) -> None:
-        self.files: dict[Path, EditableFile] = {}
-        self.new: dict[Path, list[dict[str, Any]]] = {}
-        self._by_id: dict[Path, dict[Any, Any]] = {}
+    path: Path
+    collection: str
+    text: RecordFile | None
+    ids: dict[Any, int]
+    edits: list[tuple[str, str, Any, str]] = field(default_factory=list)  # (record id, key, value, after)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    round_trip: EditableFile | None = None
+    by_id: dict[Any, Any] = field(default_factory=dict)
 
-    def record(self, source_path: str, collection: str, record_id: str) -> Any:
-        """The editable record ``record_id`` of a file (each file indexed once: imports touch thousands)."""
-        path = Path(source_path)
-        index = self._by_id.get(path)
-        if index is None:
-            if path not in self.files:
-                self.files[path] = EditableFile.read(path)
-            index = self._by_id[path] = {}
-            for record in self.files[path].records(collection):
+    def get(self, record_id: str, key: str) -> Any:
+        if self.text is not None:
+            return self.text.current(self.ids[record_id]).get(key)
+        return self._record(record_id).get(key)
+
+    def set(self, record_id: str, key: str, value: Any, after: str) -> None:
+        self.edits.append((record_id, key, value, after))
+        if self.text is not None:
+            try:
+                self.text.set(self.ids[record_id], key, value, after)
+                return
+            except TextEditError:
+                self.text = None  # the round trip replays every edit so far
+                for edit in self.edits[:-1]:
+                    insert_after(self._record(edit[0]), edit[3], edit[1], edit[2])
+        insert_after(self._record(record_id), after, key, value)
+
+    def _record(self, record_id: str) -> Any:
+        if self.round_trip is None:
+            self.round_trip = EditableFile.read(self.path)
+            for record in self.round_trip.records(self.collection):
                 if isinstance(record, dict):  # an item that is not a record is the check's to report
-                    index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
-        if record_id not in index:  # the round trip keeps what the check reads past: a tag on the id, say
-            raise EditError(f"{path}: the record {record_id} cannot be found for editing; edit it by hand")
-        return index[record_id]
+                    self.by_id.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads
+        if record_id not in self.by_id:  # the round trip keeps what the check reads past: a tag on the id, say
+            raise EditError(f"{self.path}: the record {record_id} cannot be found for editing; edit it by hand")
+        return self.by_id[record_id]
 
-    def changes(self, collection: str) -> list[Change]:
-        found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]
+    def change(self) -> Change | None:
+        """The file as edited: as text where that reads back exactly as intended, else by the round trip."""
+        if self.text is not None:
+            for values in self.added:
+                self.text.append(values)
+            try:
+                after = self.text.confirmed()
+            except TextEditError:
+                self.text = None
+            else:
+                if after == self.text.text:
+                    return None
+                edited = EditableFile(self.path, self.text.text, self.text.digest, None)
+                return Change(self.path, self.text.text, after, "", edited)
+            for record_id, key, value, after_key in self.edits:
+                insert_after(self._record(record_id), after_key, key, value)
+        if self.round_trip is None:
+            self.round_trip = EditableFile.read(self.path)
+        items = self.round_trip.records(self.collection)
+        for values in self.added:
+            items.append(styled_record(items, values))  # in the style of the file's records
+        rendered, before = self.round_trip.render(), self.round_trip.text
+        return Change(self.path, before, rendered, "", self.round_trip) if rendered != before else None
+
+
+class _Files:
+    """The estate files an import edits, each read once."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.targets: dict[Path, _Target] = {}
+        self.new: dict[Path, list[dict[str, Any]]] = {}
+
+    def target(self, path: Path) -> _Target:
+        found = self.targets.get(path)
+        if found is None:
+            try:
+                text: RecordFile | None = RecordFile.read(path, self.collection)
+            except TextEditError:
+                text = None
+            ids = text.index() if text is not None else {}
+            found = self.targets[path] = _Target(path, self.collection, text, ids)
+        return found
+
+    def record(self, source_path: str, record_id: str) -> tuple[_Target, str]:
+        """The file holding ``record_id`` and the id (each file indexed once: imports touch thousands)."""
+        target = self.target(Path(source_path))
+        if target.text is not None and record_id not in target.ids:
+            target.text = None  # the round trip finds it, or says why not
+        if target.text is None:
+            target.get(record_id, "id")
+        return target, record_id
+
+    def changes(self) -> list[Change]:
         for path, records in self.new.items():
             if path.exists():
-                edited = self.files.get(path) or EditableFile.read(path)
-                for r in records:
-                    items = edited.records(collection)
-                    items.append(styled_record(items, r))  # in the style of the file's records
-                found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
-            else:
-                text, data = new_file("", collection, records)
+                self.target(path).added.extend(records)
+        found = [change for target in self.targets.values() if (change := target.change()) is not None]
+        for path, records in self.new.items():
+            if not path.exists():
+                text, data = new_file("", self.collection, records)
                 found.append(Change(path, "", text, "", None, data))
         return found
 
@@ -302,7 +371,7 @@ def plan_people(
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = _Files()
+    files = _Files("people")
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -337,22 +406,22 @@ def plan_people(
             plan.added.append(identifier)
             continue
         matched[person.id] = row
-        record = files.record(person.source.path, "people", person.id)
+        held, who = files.record(person.source.path, person.id)
         updates = {
-            k: values[k] for k in ("name", "email", "department") if values.get(k) and record.get(k) != values[k]
+            k: values[k] for k in ("name", "email", "department") if values.get(k) and held.get(who, k) != values[k]
         }
         for key, value in updates.items():
-            insert_after(record, "status", key, value)
+            held.set(who, key, value, "status")
         if enabled is False and person.status != "departed":
-            _depart(record, on)
+            _depart(*files.record(person.source.path, person.id), on)
             plan.leavers.append(person.id)
         elif updates:
             plan.updated.append(person.id)
     for person in [] if partial else people.values():
         if person.id not in matched and person.kind in ("employee", "contractor") and person.status != "departed":
-            _depart(files.record(person.source.path, "people", person.id), on)
+            _depart(*files.record(person.source.path, person.id), on)
             plan.leavers.append(person.id)
-    plan.changes = files.changes("people")
+    plan.changes = files.changes()
     return plan
 
 
@@ -370,9 +439,9 @@ def _left_out(export: str, row: Row, what: str, identifier: str) -> Finding:
     )
 
 
-def _depart(record: Any, on: dt.date) -> None:
-    record["status"] = "departed"
-    insert_after(record, "status", "departed", on)
+def _depart(target: _Target, record: str, on: dt.date) -> None:
+    target.set(record, "status", "departed", "status")
+    target.set(record, "departed", on, "status")
 
 
 def plan_devices(
@@ -383,7 +452,7 @@ def plan_devices(
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = _Files()
+    files = _Files("devices")
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -398,11 +467,11 @@ def plan_devices(
     for device in [] if partial else devices.values():
         gone = device.id.casefold() not in listed
         if gone and device.kind in ("workstation", "mobile") and device.status == "active":
-            record = files.record(device.source.path, "devices", device.id)
-            record["status"] = "retired"
-            insert_after(record, "status", "retired", on)
+            held, who = files.record(device.source.path, device.id)
+            held.set(who, "status", "retired", "status")
+            held.set(who, "retired", on, "status")
             plan.leavers.append(device.id)
-    plan.changes = files.changes("devices")
+    plan.changes = files.changes()
     return plan
 
 

@@ -138,7 +138,7 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
 
 
-def _read_back(path: Path, text: str) -> dict[str, Any] | None:
+def read_back(path: Path, text: str) -> dict[str, Any] | None:
     """The document ``text`` holds as calcheck reads it, or None if it does not read cleanly as one mapping."""
     from calcheck.estate.parse import load_bytes
 
@@ -149,7 +149,7 @@ def _read_back(path: Path, text: str) -> dict[str, Any] | None:
 
 def _confirmed(path: Path, key: str, before: Document, text: str, items: list[Any]) -> bool:
     """Whether ``text`` reads back as ``before`` with exactly ``items`` as its list."""
-    data = _read_back(path, text)
+    data = read_back(path, text)
     if data is None or data.get(key) != items:
         return False
     return {k: v for k, v in data.items() if k != key} == {k: v for k, v in before.data.items() if k != key}
@@ -157,7 +157,7 @@ def _confirmed(path: Path, key: str, before: Document, text: str, items: list[An
 
 def confirmed_items(path: Path, text: str, key: str = "assignments") -> list[Any] | None:
     """The records of ``key`` in ``text`` as calcheck reads them (None if it does not read cleanly)."""
-    data = _read_back(path, text)
+    data = read_back(path, text)
     items = data.get(key) if data is not None else None
     return items if isinstance(items, list) else None
 
