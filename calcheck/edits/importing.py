@@ -21,7 +21,7 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.textedit import RecordFile, TextEditError
+from calcheck.edits.textedit import RecordFile, TextEditError, new_text
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
 from calcheck.licensing.engine import CheckResult
 
@@ -307,6 +307,20 @@ class _Target:
         return Change(self.path, before, rendered, "", self.round_trip) if rendered != before else None
 
 
+def _plain_record(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in record.items()}
+
+
+def _new_file(path: Path, collection: str, records: list[dict[str, Any]]) -> Change:
+    """A new file of ``records``: written as text, or by ruamel.yaml for a value text does not write."""
+    try:
+        data: Any = {"kind": collection, collection: [_plain_record(r) for r in records]}
+        text = new_text(collection, records)
+    except TextEditError:
+        text, data = new_file("", collection, records)
+    return Change(path, "", text, "", None, data)
+
+
 class _Files:
     """The estate files an import edits, each read once."""
 
@@ -342,8 +356,7 @@ class _Files:
         found = [change for target in self.targets.values() if (change := target.change()) is not None]
         for path, records in self.new.items():
             if not path.exists():
-                text, data = new_file("", self.collection, records)
-                found.append(Change(path, "", text, "", None, data))
+                found.append(_new_file(path, self.collection, records))
         return found
 
 

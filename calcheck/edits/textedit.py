@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import yaml
 
 from calcheck.edits.recordstyle import SAME_PLACE, order_like
 from calcheck.edits.yamledit import read_back
-from calcheck.estate.yamlload import resolve_plain
+from calcheck.estate.yamlload import gc_paused, resolve_plain
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what libyaml counts as a line break
@@ -263,6 +264,19 @@ class RecordFile:
         return "\r\n" if "\r\n" in self.text else "\n"
 
 
+def new_text(collection: str, records: list[dict[str, Any]]) -> str:
+    """A new ``kind: collection`` file holding ``records`` one per line, as ``yamledit.new_file`` writes it.
+
+    Written directly (ruamel.yaml takes minutes for the tens of thousands of records an import can add); the
+    caller reads it back with the checker's loader, as every new file is.
+    """
+    lines = [f"kind: {collection}", f"{collection}:"]
+    for record in records:
+        pairs = ", ".join(f"{k}: {_scalar(v, '', True)}" for k, v in record.items())
+        lines.append(f"  - {{{pairs}}}")
+    return "\n".join(lines) + "\n"
+
+
 def _in_place_of(key: str, values: dict[str, Any]) -> str:
     other = SAME_PLACE.get(key)
     return other if other in values and key not in values else key
@@ -312,23 +326,23 @@ def _locate(text: str, collection: str) -> list[_Record | None]:
         return int(starts[mark.line] + mark.column)
 
     try:
-        events = list(yaml.parse(text, Loader=_LOADER))
+        with gc_paused():  # a million short-lived events: the cyclic GC would only slow the walk down
+            return _Walk(yaml.parse(text, Loader=_LOADER), at).items(collection)
     except yaml.YAMLError as error:
         raise TextEditError("not readable by libyaml") from error
-    return _Walk(events, at).items(collection)
 
 
 class _Walk:
     """A pass over one document's events that finds its list of records."""
 
-    def __init__(self, events: list[Any], at: Any) -> None:
+    def __init__(self, events: Iterator[Any], at: Any) -> None:
         self.events = events
         self.at = at
-        self.i = 0
 
     def next(self) -> Any:
-        event = self.events[self.i]
-        self.i += 1
+        event = next(self.events, None)
+        if event is None:
+            raise TextEditError("the events end early")
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise TextEditError("anchors and aliases are edited by the round trip")
         if getattr(event, "tag", None) is not None:
