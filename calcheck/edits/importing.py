@@ -21,8 +21,8 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.textedit import RecordFile, TextEditError, new_text
-from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
+from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
+from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -324,8 +324,9 @@ def _new_file(path: Path, collection: str, records: list[dict[str, Any]]) -> Cha
 class _Files:
     """The estate files an import edits, each read once."""
 
-    def __init__(self, collection: str) -> None:
+    def __init__(self, collection: str, reader: Reader) -> None:
         self.collection = collection
+        self.reader = reader
         self.targets: dict[Path, _Target] = {}
         self.new: dict[Path, list[dict[str, Any]]] = {}
 
@@ -333,7 +334,7 @@ class _Files:
         found = self.targets.get(path)
         if found is None:
             try:
-                text: RecordFile | None = RecordFile.read(path, self.collection)
+                text: RecordFile | None = RecordFile.read(path, self.collection, self.reader)
             except TextEditError:
                 text = None
             ids = text.index() if text is not None else {}
@@ -378,13 +379,14 @@ def plan_people(
     partial: bool,
     export: str = "import",
     conventions: tuple[str, ...] = (),
+    reader: Reader = read_back,
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = _Files("people")
+    files = _Files("people", reader)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -458,14 +460,20 @@ def _depart(target: _Target, record: str, on: dt.date) -> None:
 
 
 def plan_devices(
-    result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool, export: str = "import"
+    result: CheckResult,
+    rows: dict[str, Row],
+    on: dt.date,
+    target: Path,
+    partial: bool,
+    export: str = "import",
+    reader: Reader = read_back,
 ) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = _Files("devices")
+    files = _Files("devices", reader)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -500,16 +508,18 @@ def plan_import(
     partial: bool = False,
     force: bool = False,
     conventions: tuple[str, ...] = (),
+    reader: Reader = read_back,
 ) -> ImportPlan:
+    """The import's changes, or its problems; ``reader`` reads an estate file's text as the check does."""
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
     if problems or more:
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
     if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions)
+        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader)
     else:
-        plan = plan_devices(result, validated, on, target, partial, str(path))
+        plan = plan_devices(result, validated, on, target, partial, str(path), reader)
     schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
     plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]

@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ _FLOW_SPECIAL = re.compile(r"[,\[\]{}]")
 _YAML11 = re.compile(r"(?i)(y|n|yes|no|on|off|true|false|null|~|[-+]?(\.?\d.*|\.inf|\.nan))\Z")
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
 _DOUBLE_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x85": "\\N", "\u2028": "\\L"}
+
+
+Reader = Callable[[Path, str], "dict[str, Any] | None"]  # a file's text -> its one document, as the check reads it
 
 
 class TextEditError(Exception):
@@ -93,26 +96,29 @@ class RecordFile:
         self._appended: list[dict[str, Any]] = []
         self._styles: dict[str, str] | None = None
         self.digest = ""
+        self.reader: Reader = read_back
 
     @classmethod
-    def read(cls, path: Path, collection: str) -> RecordFile:
-        """The file as the checker reads it, its records located; TextEditError if it cannot be edited as text."""
+    def read(cls, path: Path, collection: str, reader: Reader = read_back) -> RecordFile:
+        """The file as ``reader`` (the checker's loader) reads it, its records located; TextEditError if it cannot
+        be edited as text."""
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise TextEditError(f"{path}: not UTF-8 text") from None
-        data = read_back(path, text)
+        data = reader(path, text)
         if data is None:
             raise TextEditError(f"{path}: does not read cleanly")
         found = cls(path, text, data, collection)
         found.digest = hashlib.sha256(raw).hexdigest()
+        found.reader = reader
         return found
 
     def confirmed(self) -> str:
         """The edited text, after making sure the checker reads it as exactly the records intended."""
         after = self.render()
-        if read_back(self.path, after) != self.expected():
+        if self.reader(self.path, after) != self.expected():
             raise TextEditError(f"{self.path}: the edited text would not read back as intended")
         return after
 
@@ -320,51 +326,55 @@ def _plain_ok(value: str, flow: bool) -> bool:
 
 def _locate(text: str, collection: str) -> list[_Record | None]:
     """Each item of the document's ``collection`` list: None for an item that is not a mapping of plain keys."""
+    # libyaml counts lines and columns in characters after a byte-order mark, each line break one line
     starts = [1 if text.startswith("\ufeff") else 0] + [m.end() for m in _BREAK.finditer(text)]
-
-    def at(mark: Any) -> int:
-        return int(starts[mark.line] + mark.column)
-
     try:
         with gc_paused():  # a million short-lived events: the cyclic GC would only slow the walk down
-            return _Walk(yaml.parse(text, Loader=_LOADER), at).items(collection)
+            return _Walk(yaml.parse(text, Loader=_LOADER), starts).items(collection)
     except yaml.YAMLError as error:
         raise TextEditError("not readable by libyaml") from error
 
 
-class _Walk:
-    """A pass over one document's events that finds its list of records."""
+_SCALAR, _MAP, _SEQ = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+_MAP_END, _SEQ_END = yaml.MappingEndEvent, yaml.SequenceEndEvent
 
-    def __init__(self, events: Iterator[Any], at: Any) -> None:
+
+class _Walk:
+    """A pass over one document's events that finds its list of records (the hot loop of an import: kept lean)."""
+
+    def __init__(self, events: Iterator[Any], starts: list[int]) -> None:
         self.events = events
-        self.at = at
+        self.starts = starts
+
+    def at(self, mark: Any) -> int:
+        return int(self.starts[mark.line] + mark.column)
 
     def next(self) -> Any:
-        event = next(self.events, None)
-        if event is None:
-            raise TextEditError("the events end early")
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise TextEditError("anchors and aliases are edited by the round trip")
-        if getattr(event, "tag", None) is not None:
-            raise TextEditError("tags are edited by the round trip")
+        event: Any = next(self.events, None)
+        kind = event.__class__
+        if kind is _SCALAR or kind is _MAP or kind is _SEQ:
+            if event.anchor is not None or event.tag is not None:
+                raise TextEditError("anchors and tags are edited by the round trip")
+        elif event is None or kind is yaml.AliasEvent:
+            raise TextEditError("aliases are edited by the round trip")
         return event
 
     def items(self, collection: str) -> list[_Record | None]:
         kinds = [type(self.next()) for _ in range(3)]
-        if kinds != [yaml.StreamStartEvent, yaml.DocumentStartEvent, yaml.MappingStartEvent]:
+        if kinds != [yaml.StreamStartEvent, yaml.DocumentStartEvent, _MAP]:
             raise TextEditError("not one mapping")
         found: list[_Record | None] | None = None
         while True:
             key = self.next()
-            if isinstance(key, yaml.MappingEndEvent):
+            if key.__class__ is _MAP_END:
                 break
-            if not isinstance(key, yaml.ScalarEvent):
+            if key.__class__ is not _SCALAR:
                 raise TextEditError("a key that is not text")
             if key.value == collection and key.style == "" and found is None:
                 found = self._list()
             else:
                 self._skip(self.next())
-        if not isinstance(self.next(), yaml.DocumentEndEvent) or not isinstance(self.next(), yaml.StreamEndEvent):
+        if type(self.next()) is not yaml.DocumentEndEvent or type(self.next()) is not yaml.StreamEndEvent:
             raise TextEditError("more than one document")
         if found is None:
             raise TextEditError(f"no {collection} list")
@@ -372,14 +382,14 @@ class _Walk:
 
     def _list(self) -> list[_Record | None]:
         start = self.next()
-        if not isinstance(start, yaml.SequenceStartEvent) or start.flow_style:
+        if start.__class__ is not _SEQ or start.flow_style:
             raise TextEditError("the list is not a block list")
         found: list[_Record | None] = []
         while True:
             event = self.next()
-            if isinstance(event, yaml.SequenceEndEvent):
+            if event.__class__ is _SEQ_END:
                 return found
-            if isinstance(event, yaml.MappingStartEvent):
+            if event.__class__ is _MAP:
                 found.append(self._record(event))
             else:
                 self._skip(event)
@@ -387,41 +397,51 @@ class _Walk:
 
     def _record(self, start: Any) -> _Record | None:
         """One item's keys and values; None (its events passed over) unless every key is plain text, once."""
-        record = _Record(bool(start.flow_style), self.at(start.start_mark), start.start_mark.column)
+        starts, step = self.starts, self.next
+        record = _Record(bool(start.flow_style), self.at(start.start_mark), 0)
+        values = record.values
         plain = True
         while True:
-            key = self.next()
-            if isinstance(key, yaml.MappingEndEvent):
+            key = step()
+            if key.__class__ is _MAP_END:
                 if record.flow:
                     record.end = self.at(key.end_mark)
-                return record if plain and record.values else None
-            if not isinstance(key, yaml.ScalarEvent):  # a complex key
+                return record if plain and values else None
+            if key.__class__ is not _SCALAR:  # a complex key
                 self._skip(key)
-            value = self.next()
-            end = self._skip(value)
-            if not isinstance(key, yaml.ScalarEvent) or key.style != "" or key.value in record.values:
+                self._skip(step())
                 plain = False
                 continue
-            if not record.values:
+            value = step()
+            first: Any = value.start_mark
+            if value.__class__ is _SCALAR:
+                last: Any = value.end_mark
+                end, style = starts[last.line] + last.column, value.style
+            else:
+                end, style = self._skip(value), None
+            name = key.value
+            if key.style != "" or name in values:
+                plain = False
+                continue
+            if not values:
                 mark: Any = key.start_mark
                 record.column = int(mark.column)
-            style = value.style if isinstance(value, yaml.ScalarEvent) else None
-            record.values[key.value] = _Value(self.at(value.start_mark), end, style)
+            values[name] = _Value(starts[first.line] + first.column, end, style)
             record.end = end
 
     def _skip(self, event: Any) -> int:
         """Pass over the node that starts with ``event``; the offset just after its last content."""
-        if isinstance(event, yaml.ScalarEvent):
-            return int(self.at(event.end_mark))
+        if event.__class__ is _SCALAR:
+            return self.at(event.end_mark)
         flows = [bool(event.flow_style)]
         end = self.at(event.end_mark)
         while flows:
             event = self.next()
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                flows.append(bool(event.flow_style))
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                if flows.pop():
-                    end = self.at(event.end_mark)
-            elif isinstance(event, yaml.ScalarEvent):
+            kind = event.__class__
+            if kind is _SCALAR:
                 end = self.at(event.end_mark)
-        return int(end)
+            elif kind is _MAP or kind is _SEQ:
+                flows.append(bool(event.flow_style))
+            elif flows.pop():  # the end of a flow collection: its closing bracket is content
+                end = self.at(event.end_mark)
+        return end
