@@ -23,6 +23,7 @@ from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
 from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
+from calcheck.estate.yamlload import gc_paused
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -516,10 +517,11 @@ def plan_import(
     if problems or more:
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
-    if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader)
-    else:
-        plan = plan_devices(result, validated, on, target, partial, str(path), reader)
+    with gc_paused():  # hundreds of thousands of located values, none of them in a cycle
+        if kind == "people":
+            plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader)
+        else:
+            plan = plan_devices(result, validated, on, target, partial, str(path), reader)
     schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
     plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]
