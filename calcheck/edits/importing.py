@@ -332,14 +332,16 @@ class _Files:
         self.new: dict[Path, list[dict[str, Any]]] = {}
 
     def target(self, path: Path) -> _Target:
-        found = self.targets.get(path)
+        """The file at ``path``, however spelt (a record's source and --file-to may name one file two ways)."""
+        same = Path(os.path.abspath(path))
+        found = self.targets.get(same)
         if found is None:
             try:
                 text: RecordFile | None = RecordFile.read(path, self.collection, self.reader)
             except TextEditError:
                 text = None
             ids = text.index() if text is not None else {}
-            found = self.targets[path] = _Target(path, self.collection, text, ids)
+            found = self.targets[same] = _Target(path, self.collection, text, ids)
         return found
 
     def record(self, source_path: str, record_id: str) -> tuple[_Target, str]:
