@@ -12,7 +12,7 @@ import fnmatch
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -258,7 +258,7 @@ class _Target:
 
     def get(self, record_id: str, key: str) -> Any:
         if self.text is not None:
-            return self.text.current(self.ids[record_id]).get(key)
+            return self.text.value(self.ids[record_id], key)
         return self._record(record_id).get(key)
 
     def set(self, record_id: str, key: str, value: Any, after: str) -> None:
@@ -312,23 +312,29 @@ def _plain_record(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in record.items()}
 
 
-def _new_file(path: Path, collection: str, records: list[dict[str, Any]]) -> Change:
-    """A new file of ``records``: written as text, or by ruamel.yaml for a value text does not write."""
+def _new_file(path: Path, collection: str, records: list[dict[str, Any]], reader: Reader, header: str) -> Change:
+    """A new file of ``records``: written as text and read back now (the check of the edited estate then reads it
+    from the memo), else written by ruamel.yaml and read back with the other changes."""
     try:
-        data: Any = {"kind": collection, collection: [_plain_record(r) for r in records]}
-        text = new_text(collection, records)
+        text = header + new_text(collection, records)
     except TextEditError:
-        text, data = new_file("", collection, records)
+        pass
+    else:
+        if reader(path, text) == {"kind": collection, collection: [_plain_record(r) for r in records]}:
+            return Change(path, "", text, "", None, None)
+    text, data = new_file(header, collection, records)
     return Change(path, "", text, "", None, data)
 
 
 class _Files:
     """The estate files an import edits, each read once."""
 
-    def __init__(self, collection: str, reader: Reader) -> None:
+    def __init__(self, collection: str, reader: Reader, header: str = "") -> None:
         self.collection = collection
         self.reader = reader
+        self.header = header  # the first lines of a new file
         self.targets: dict[Path, _Target] = {}
+        self.sources: dict[str, _Target] = {}  # by a record's source path, as the model gives it
         self.new: dict[Path, list[dict[str, Any]]] = {}
 
     def target(self, path: Path) -> _Target:
@@ -346,7 +352,9 @@ class _Files:
 
     def record(self, source_path: str, record_id: str) -> tuple[_Target, str]:
         """The file holding ``record_id`` and the id (each file indexed once: imports touch thousands)."""
-        target = self.target(Path(source_path))
+        target = self.sources.get(source_path)
+        if target is None:
+            target = self.sources[source_path] = self.target(Path(source_path))
         if target.text is not None and record_id not in target.ids:
             target.text = None  # the round trip finds it, or says why not
         if target.text is None:
@@ -360,7 +368,7 @@ class _Files:
         found = [change for target in self.targets.values() if (change := target.change()) is not None]
         for path, records in self.new.items():
             if not path.exists():
-                found.append(_new_file(path, self.collection, records))
+                found.append(_new_file(path, self.collection, records, self.reader, self.header))
         return found
 
 
@@ -383,13 +391,14 @@ def plan_people(
     export: str = "import",
     conventions: tuple[str, ...] = (),
     reader: Reader = read_back,
+    header: str = "",
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = _Files("people", reader)
+    files = _Files("people", reader, header)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -470,13 +479,14 @@ def plan_devices(
     partial: bool,
     export: str = "import",
     reader: Reader = read_back,
+    header: str = "",
 ) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = _Files("devices", reader)
+    files = _Files("devices", reader, header)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -519,14 +529,13 @@ def plan_import(
     if problems or more:
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
-    with gc_paused():  # hundreds of thousands of located values, none of them in a cycle
-        if kind == "people":
-            plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader)
-        else:
-            plan = plan_devices(result, validated, on, target, partial, str(path), reader)
     schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
-    plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]
+    with gc_paused():  # hundreds of thousands of located values, none of them in a cycle
+        if kind == "people":
+            plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader, modeline)
+        else:
+            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline)
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

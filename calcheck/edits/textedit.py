@@ -130,6 +130,13 @@ class RecordFile:
                 found.setdefault(item.get("id"), i)
         return found
 
+    def value(self, index: int, key: str) -> Any:
+        """Field ``key`` of record ``index`` as the checker reads it, with the edits planned so far."""
+        pending = self._pending.get(index)
+        if pending is not None and key in pending.values:
+            return pending.values[key]
+        return self.items[index].get(key)
+
     def current(self, index: int) -> dict[str, Any]:
         """Record ``index`` as the checker reads it, with the edits planned so far."""
         record = self.items[index]
