@@ -252,3 +252,25 @@ def test_a_device_import_retires_records_in_place(
     assert (code, err) == (0, ""), out
     expected = devices.replace("status: 'active', name", "status: 'retired', retired: 2026-12-01, name")
     assert (estate / "devices" / "devices.yaml").read_bytes() == _encode(expected, True, True)
+
+
+def test_a_subscription_import_ends_assignments_in_place(
+    estate: Callable[[dict[str, str]], Path], run_cli: Run
+) -> None:
+    from tests.test_import_subscriptions import DEPLOYMENTS, HOLDINGS, NEW_FILE, SAMPLES
+    from tests.test_import_subscriptions import PEOPLE as TENANT
+
+    assignments = (
+        "kind: assignments\nassignments:\n  # bought with the 2025 renewal\n"
+        "  - id: A-0001\n    holding: M365-E3\n    person: bob\n    since: 2025-07-01\n\n"
+        "  - {id: A-0002, holding: O365-E3, person: erin, since: '2025-07-01'}  # Ærø\n\n"
+    )
+    root = estate({"people/people.yaml": TENANT, "holdings/online.yaml": HOLDINGS,
+                   "assignments/assignments.yaml": assignments, "deployments/deployments.yaml": DEPLOYMENTS})  # fmt: skip
+    sample = SAMPLES / "m365-admin-users.csv"
+    code, out, err = run_cli("import", "subscriptions", str(sample), "--path", str(root), "--on", "2026-06-30")
+    assert (code, err) == (0, ""), out
+    # until: written as most dates of the file are (one plain, one quoted: plain on a tie)
+    expected = assignments.replace("since: '2025-07-01'}", "since: '2025-07-01', until: 2026-06-29}")
+    assert (root / "assignments" / "assignments.yaml").read_text(encoding="utf-8") == expected
+    assert (root / "assignments" / "online-services.yaml").read_text(encoding="utf-8") == NEW_FILE

@@ -326,7 +326,7 @@ def _new_file(path: Path, collection: str, records: list[dict[str, Any]], reader
     return Change(path, "", text, "", None, data)
 
 
-class _Files:
+class Files:
     """The estate files an import edits, each read once."""
 
     def __init__(self, collection: str, reader: Reader, header: str = "") -> None:
@@ -398,7 +398,7 @@ def plan_people(
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = _Files("people", reader, header)
+    files = Files("people", reader, header)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -486,7 +486,7 @@ def plan_devices(
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = _Files("devices", reader, header)
+    files = Files("devices", reader, header)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:

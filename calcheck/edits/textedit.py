@@ -272,7 +272,7 @@ class RecordFile:
 
     def _newline_at(self, offset: int) -> str:
         found = _BREAK.match(self.text, offset)
-        if found is not None and found.group() in ("\n", "\r\n"):
+        if found is not None and found.group() in ("\n", "\r\n", "\r"):
             return found.group()
         return "\r\n" if "\r\n" in self.text else "\n"
 
