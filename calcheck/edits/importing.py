@@ -365,7 +365,12 @@ class Files:
         for path, records in self.new.items():
             if path.exists():
                 self.target(path).added.extend(records)
-        found = [change for target in self.targets.values() if (change := target.change()) is not None]
+        self.sources.clear()
+        found: list[Change] = []
+        while self.targets:  # each file's located records let go as soon as its change is made (memory)
+            change = self.targets.pop(next(iter(self.targets))).change()
+            if change is not None:
+                found.append(change)
         for path, records in self.new.items():
             if not path.exists():
                 found.append(_new_file(path, self.collection, records, self.reader, self.header))
