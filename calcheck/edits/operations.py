@@ -337,7 +337,10 @@ def loaded_as_checked(base: Baseline, path: Path, text: str) -> LoadedFile:
 
 
 def read_as_checked(base: Baseline, path: Path, text: str) -> dict[str, Any] | None:
-    """The one document ``text`` holds as the check reads it (None if it does not read cleanly as one mapping)."""
+    """The one document ``text`` holds as the check reads it (None if it does not read cleanly as one mapping, or
+    ``path`` is not in the estate)."""
+    if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(base.estate)):
+        return None
     loaded = loaded_as_checked(base, path, text)
     data = loaded.documents[0].data if len(loaded.documents) == 1 and not loaded.findings else None
     return data if isinstance(data, dict) else None
