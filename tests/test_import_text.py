@@ -274,3 +274,23 @@ def test_a_subscription_import_ends_assignments_in_place(
     expected = assignments.replace("since: '2025-07-01'}", "since: '2025-07-01', until: 2026-06-29}")
     assert (root / "assignments" / "assignments.yaml").read_text(encoding="utf-8") == expected
     assert (root / "assignments" / "online-services.yaml").read_text(encoding="utf-8") == NEW_FILE
+
+
+def test_an_edit_text_cannot_make_moves_the_whole_file_to_the_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run
+) -> None:
+    """A folded name cannot be replaced as text: the file's edits so far are made again by the round trip."""
+    text = (
+        "kind: people\npeople:\n  - {id: alice, name: Alice, kind: employee, status: active}\n"
+        "  - id: bob\n    name: >\n      Bob\n    kind: employee\n    status: active\n"
+    )
+    estate = _estate(tmp_path, text.encode())
+    export = tmp_path / "ad.csv"
+    export.write_text("SamAccountName,Name,Department,Enabled\nalice,Alice,Sales,True\nbob,Robert,,True\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("import", "people", str(export), "--on", ON.isoformat(), "--partial")
+    assert (code, err) == (0, ""), out
+    assert (estate / "people" / "people.yaml").read_text() == (
+        "kind: people\npeople:\n  - {id: alice, name: Alice, kind: employee, status: active, department: Sales}\n"
+        "  - id: bob\n    name: >-\n      Robert\n    kind: employee\n    status: active\n"  # as ruamel.yaml writes it
+    )

@@ -262,16 +262,22 @@ class _Target:
         return self._record(record_id).get(key)
 
     def set(self, record_id: str, key: str, value: Any, after: str) -> None:
-        self.edits.append((record_id, key, value, after))
         if self.text is not None:
             try:
                 self.text.set(self.ids[record_id], key, value, after)
-                return
             except TextEditError:
-                self.text = None  # the round trip replays every edit so far
-                for edit in self.edits[:-1]:
-                    insert_after(self._record(edit[0]), edit[3], edit[1], edit[2])
+                self.leave_text()
+            else:
+                self.edits.append((record_id, key, value, after))
+                return
+        self.edits.append((record_id, key, value, after))
         insert_after(self._record(record_id), after, key, value)
+
+    def leave_text(self) -> None:
+        """Edit by the round trip from now on: every edit so far is made on it too."""
+        self.text = None
+        for record_id, key, value, after in self.edits:
+            insert_after(self._record(record_id), after, key, value)
 
     def _record(self, record_id: str) -> Any:
         if self.round_trip is None:
@@ -291,14 +297,12 @@ class _Target:
             try:
                 after = self.text.confirmed()
             except TextEditError:
-                self.text = None
+                self.leave_text()
             else:
                 if after == self.text.text:
                     return None
                 edited = EditableFile(self.path, self.text.text, self.text.digest, None)
                 return Change(self.path, self.text.text, after, "", edited)
-            for record_id, key, value, after_key in self.edits:
-                insert_after(self._record(record_id), after_key, key, value)
         if self.round_trip is None:
             self.round_trip = EditableFile.read(self.path)
         items = self.round_trip.records(self.collection)
@@ -356,7 +360,7 @@ class Files:
         if target is None:
             target = self.sources[source_path] = self.target(Path(source_path))
         if target.text is not None and record_id not in target.ids:
-            target.text = None  # the round trip finds it, or says why not
+            target.leave_text()  # the round trip finds it, or says why not
         if target.text is None:
             target.get(record_id, "id")
         return target, record_id
