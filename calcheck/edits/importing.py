@@ -12,7 +12,7 @@ import fnmatch
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from calcheck.core.progress import progress
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file
+from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
+from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
+from calcheck.estate.yamlload import gc_paused
 from calcheck.licensing.engine import CheckResult
 
 # Normalised header names (lowercase letters and digits only) each field may come from, by source.
@@ -240,41 +242,142 @@ def _when(text: str) -> dt.date:
     raise ValueError(text)
 
 
-class _Files:
-    """The estate files an import edits, each read once for a round trip."""
+@dataclass
+class _Target:
+    """One estate file an import edits: its records located in its text, the edits made, and the round trip
+    (read only when the text edit does not apply)."""
 
-    def __init__(self) -> None:
-        self.files: dict[Path, EditableFile] = {}
-        self.new: dict[Path, list[dict[str, Any]]] = {}
-        self._by_id: dict[Path, dict[Any, Any]] = {}
+    path: Path
+    collection: str
+    text: RecordFile | None
+    ids: dict[Any, int]
+    edits: list[tuple[str, str, Any, str]] = field(default_factory=list)  # (record id, key, value, after)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    round_trip: EditableFile | None = None
+    by_id: dict[Any, Any] = field(default_factory=dict)
 
-    def record(self, source_path: str, collection: str, record_id: str) -> Any:
-        """The editable record ``record_id`` of a file (each file indexed once: imports touch thousands)."""
-        path = Path(source_path)
-        index = self._by_id.get(path)
-        if index is None:
-            if path not in self.files:
-                self.files[path] = EditableFile.read(path)
-            index = self._by_id[path] = {}
-            for record in self.files[path].records(collection):
+    def get(self, record_id: str, key: str) -> Any:
+        if self.text is not None:
+            return self.text.value(self.ids[record_id], key)
+        return self._record(record_id).get(key)
+
+    def set(self, record_id: str, key: str, value: Any, after: str) -> None:
+        if self.text is not None:
+            try:
+                self.text.set(self.ids[record_id], key, value, after)
+            except TextEditError:
+                self.leave_text()
+            else:
+                self.edits.append((record_id, key, value, after))
+                return
+        self.edits.append((record_id, key, value, after))
+        insert_after(self._record(record_id), after, key, value)
+
+    def leave_text(self) -> None:
+        """Edit by the round trip from now on: every edit so far is made on it too."""
+        self.text = None
+        for record_id, key, value, after in self.edits:
+            insert_after(self._record(record_id), after, key, value)
+
+    def _record(self, record_id: str) -> Any:
+        if self.round_trip is None:
+            self.round_trip = EditableFile.read(self.path)
+            for record in self.round_trip.records(self.collection):
                 if isinstance(record, dict):  # an item that is not a record is the check's to report
-                    index.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads them
-        if record_id not in index:  # the round trip keeps what the check reads past: a tag on the id, say
-            raise EditError(f"{path}: the record {record_id} cannot be found for editing; edit it by hand")
-        return index[record_id]
+                    self.by_id.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads
+        if record_id not in self.by_id:  # the round trip keeps what the check reads past: a tag on the id, say
+            raise EditError(f"{self.path}: the record {record_id} cannot be found for editing; edit it by hand")
+        return self.by_id[record_id]
 
-    def changes(self, collection: str) -> list[Change]:
-        found = [Change(p, f.text, f.render(), "", f) for p, f in self.files.items() if f.render() != f.text]
+    def change(self) -> Change | None:
+        """The file as edited: as text where that reads back exactly as intended, else by the round trip."""
+        if self.text is not None:
+            for values in self.added:
+                self.text.append(values)
+            try:
+                after = self.text.confirmed()
+            except TextEditError:
+                self.leave_text()
+            else:
+                if after == self.text.text:
+                    return None
+                edited = EditableFile(self.path, self.text.text, self.text.digest, None)
+                return Change(self.path, self.text.text, after, "", edited)
+        if self.round_trip is None:
+            self.round_trip = EditableFile.read(self.path)
+        items = self.round_trip.records(self.collection)
+        for values in self.added:
+            items.append(styled_record(items, values))  # in the style of the file's records
+        rendered, before = self.round_trip.render(), self.round_trip.text
+        return Change(self.path, before, rendered, "", self.round_trip) if rendered != before else None
+
+
+def _plain_record(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in record.items()}
+
+
+def _new_file(path: Path, collection: str, records: list[dict[str, Any]], reader: Reader, header: str) -> Change:
+    """A new file of ``records``: written as text and read back now (the check of the edited estate then reads it
+    from the memo), else written by ruamel.yaml and read back with the other changes."""
+    try:
+        text = header + new_text(collection, records)
+    except TextEditError:
+        pass
+    else:
+        if reader(path, text) == {"kind": collection, collection: [_plain_record(r) for r in records]}:
+            return Change(path, "", text, "", None, None)
+    text, data = new_file(header, collection, records)
+    return Change(path, "", text, "", None, data)
+
+
+class Files:
+    """The estate files an import edits, each read once."""
+
+    def __init__(self, collection: str, reader: Reader, header: str = "") -> None:
+        self.collection = collection
+        self.reader = reader
+        self.header = header  # the first lines of a new file
+        self.targets: dict[Path, _Target] = {}
+        self.sources: dict[str, _Target] = {}  # by a record's source path, as the model gives it
+        self.new: dict[Path, list[dict[str, Any]]] = {}
+
+    def target(self, path: Path) -> _Target:
+        """The file at ``path``, however spelt (a record's source and --file-to may name one file two ways)."""
+        same = Path(os.path.abspath(path))
+        found = self.targets.get(same)
+        if found is None:
+            try:
+                text: RecordFile | None = RecordFile.read(path, self.collection, self.reader)
+            except TextEditError:
+                text = None
+            ids = text.index() if text is not None else {}
+            found = self.targets[same] = _Target(path, self.collection, text, ids)
+        return found
+
+    def record(self, source_path: str, record_id: str) -> tuple[_Target, str]:
+        """The file holding ``record_id`` and the id (each file indexed once: imports touch thousands)."""
+        target = self.sources.get(source_path)
+        if target is None:
+            target = self.sources[source_path] = self.target(Path(source_path))
+        if target.text is not None and record_id not in target.ids:
+            target.leave_text()  # the round trip finds it, or says why not
+        if target.text is None:
+            target.get(record_id, "id")
+        return target, record_id
+
+    def changes(self) -> list[Change]:
         for path, records in self.new.items():
             if path.exists():
-                edited = self.files.get(path) or EditableFile.read(path)
-                for r in records:
-                    items = edited.records(collection)
-                    items.append(styled_record(items, r))  # in the style of the file's records
-                found = [c for c in found if c.path != path] + [Change(path, edited.text, edited.render(), "", edited)]
-            else:
-                text, data = new_file("", collection, records)
-                found.append(Change(path, "", text, "", None, data))
+                self.target(path).added.extend(records)
+        self.sources.clear()
+        found: list[Change] = []
+        while self.targets:  # each file's located records let go as soon as its change is made (memory)
+            change = self.targets.pop(next(iter(self.targets))).change()
+            if change is not None:
+                found.append(change)
+        for path, records in self.new.items():
+            if not path.exists():
+                found.append(_new_file(path, self.collection, records, self.reader, self.header))
         return found
 
 
@@ -296,13 +399,15 @@ def plan_people(
     partial: bool,
     export: str = "import",
     conventions: tuple[str, ...] = (),
+    reader: Reader = read_back,
+    header: str = "",
 ) -> ImportPlan:
     plan = ImportPlan()
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = _Files()
+    files = Files("people", reader, header)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -337,22 +442,22 @@ def plan_people(
             plan.added.append(identifier)
             continue
         matched[person.id] = row
-        record = files.record(person.source.path, "people", person.id)
+        held, who = files.record(person.source.path, person.id)
         updates = {
-            k: values[k] for k in ("name", "email", "department") if values.get(k) and record.get(k) != values[k]
+            k: values[k] for k in ("name", "email", "department") if values.get(k) and held.get(who, k) != values[k]
         }
         for key, value in updates.items():
-            insert_after(record, "status", key, value)
+            held.set(who, key, value, "status")
         if enabled is False and person.status != "departed":
-            _depart(record, on)
+            _depart(*files.record(person.source.path, person.id), on)
             plan.leavers.append(person.id)
         elif updates:
             plan.updated.append(person.id)
     for person in [] if partial else people.values():
         if person.id not in matched and person.kind in ("employee", "contractor") and person.status != "departed":
-            _depart(files.record(person.source.path, "people", person.id), on)
+            _depart(*files.record(person.source.path, person.id), on)
             plan.leavers.append(person.id)
-    plan.changes = files.changes("people")
+    plan.changes = files.changes()
     return plan
 
 
@@ -370,20 +475,27 @@ def _left_out(export: str, row: Row, what: str, identifier: str) -> Finding:
     )
 
 
-def _depart(record: Any, on: dt.date) -> None:
-    record["status"] = "departed"
-    insert_after(record, "status", "departed", on)
+def _depart(target: _Target, record: str, on: dt.date) -> None:
+    target.set(record, "status", "departed", "status")
+    target.set(record, "departed", on, "status")
 
 
 def plan_devices(
-    result: CheckResult, rows: dict[str, Row], on: dt.date, target: Path, partial: bool, export: str = "import"
+    result: CheckResult,
+    rows: dict[str, Row],
+    on: dt.date,
+    target: Path,
+    partial: bool,
+    export: str = "import",
+    reader: Reader = read_back,
+    header: str = "",
 ) -> ImportPlan:
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = _Files()
+    files = Files("devices", reader, header)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -398,11 +510,11 @@ def plan_devices(
     for device in [] if partial else devices.values():
         gone = device.id.casefold() not in listed
         if gone and device.kind in ("workstation", "mobile") and device.status == "active":
-            record = files.record(device.source.path, "devices", device.id)
-            record["status"] = "retired"
-            insert_after(record, "status", "retired", on)
+            held, who = files.record(device.source.path, device.id)
+            held.set(who, "status", "retired", "status")
+            held.set(who, "retired", on, "status")
             plan.leavers.append(device.id)
-    plan.changes = files.changes("devices")
+    plan.changes = files.changes()
     return plan
 
 
@@ -418,19 +530,21 @@ def plan_import(
     partial: bool = False,
     force: bool = False,
     conventions: tuple[str, ...] = (),
+    reader: Reader = read_back,
 ) -> ImportPlan:
+    """The import's changes, or its problems; ``reader`` reads an estate file's text as the check does."""
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
     if problems or more:
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
-    if kind == "people":
-        plan = plan_people(result, validated, source, on, target, partial, str(path), conventions)
-    else:
-        plan = plan_devices(result, validated, on, target, partial, str(path))
     schemas = Path(os.path.relpath(estate.resolve().parent / "schemas", target.resolve().parent)).as_posix()
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
-    plan.changes = [replace(c, after=modeline + c.after) if c.edited is None else c for c in plan.changes]
+    with gc_paused():  # hundreds of thousands of located values, none of them in a cycle
+        if kind == "people":
+            plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader, modeline)
+        else:
+            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline)
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

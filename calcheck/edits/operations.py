@@ -31,9 +31,10 @@ from calcheck.edits.yamledit import (
     require,
 )
 from calcheck.estate.cache import FileCache
-from calcheck.estate.loading import builtin_cal_names
+from calcheck.estate.loading import builtin_cal_names, load_checked
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree, is_hidden
+from calcheck.estate.yamlload import LoadedFile
 from calcheck.git.timeline import EditHistory
 from calcheck.licensing import engine
 from calcheck.licensing.diff import Diff, compare
@@ -319,7 +320,7 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
             raise EditError(f"{change.path}: a hidden file or folder, which calcheck does not read")
         intended = change.intended if change.intended is not None else getattr(change.edited, "data", None)
         if intended is not None:  # None: a line edit, confirmed when it was planned
-            confirm(change.path, change.after, intended)
+            confirm(change.path, change.after, intended, loaded_as_checked(base, change.path, change.after))
     root = base.estate.resolve()
     overrides = {c.path.resolve().relative_to(root).as_posix(): c.after.encode("utf-8") for c in changes}
     timeline = base.history.after(overrides) if base.history is not None else None
@@ -335,6 +336,23 @@ def review(base: Baseline, changes: list[Change], label: str = "after the edit")
     )
     diff = compare(base.result, after, "now", label)
     return Review(base.result, after, diff, tuple(duplicates(base.result, after)))
+
+
+def loaded_as_checked(base: Baseline, path: Path, text: str) -> LoadedFile:
+    """``text`` (the new content of estate file ``path``) loaded as the check will load it, through the baseline's
+    cache: with a ``FileMemo`` the check of the edited estate then reads it from there."""
+    relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(base.estate)).as_posix()
+    return load_checked(Overlay(base.estate, {relative: text.encode("utf-8")}), relative, base.cache)[0]
+
+
+def read_as_checked(base: Baseline, path: Path, text: str) -> dict[str, Any] | None:
+    """The one document ``text`` holds as the check reads it (None if it does not read cleanly as one mapping, or
+    ``path`` is not in the estate)."""
+    if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(base.estate)):
+        return None
+    loaded = loaded_as_checked(base, path, text)
+    data = loaded.documents[0].data if len(loaded.documents) == 1 and not loaded.findings else None
+    return data if isinstance(data, dict) else None
 
 
 def duplicates(before: engine.CheckResult, after: engine.CheckResult) -> list[str]:

@@ -23,9 +23,9 @@ from typing import Any
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.edits.csvinput import decode_export, read_export
-from calcheck.edits.importing import person_id
+from calcheck.edits.importing import Files, person_id
 from calcheck.edits.operations import Change
-from calcheck.edits.yamledit import EditableFile, flow_record, insert_after, next_id
+from calcheck.edits.yamledit import next_id, read_back
 from calcheck.estate.model import Cal, Holding, Person
 from calcheck.licensing import subscriptions as online
 from calcheck.licensing.coverage import in_force
@@ -321,22 +321,18 @@ def _to_end(
 def _changes(
     result: CheckResult, ending: list[str], new: list[dict[str, Any]], on: dt.date, target: Path
 ) -> list[Change]:
-    files: dict[Path, EditableFile] = {}
+    files = Files("assignments", read_back)  # edited as text where that reads back exactly, as people imports are
     assignments = result.estate.index("assignments")
     for assignment_id in ending:
-        path = Path(assignments[assignment_id].source.path)
-        edited = files.get(path) or files.setdefault(path, EditableFile.read(path))
-        record = next(r for r in edited.records("assignments") if r.get("id") == assignment_id)
-        insert_after(record, "since", "until", on - dt.timedelta(days=1))
+        held, record = files.record(assignments[assignment_id].source.path, assignment_id)
+        held.set(record, "until", on - dt.timedelta(days=1), "since")
     changes: list[Change] = []
     if new and target.exists():
-        edited = files.get(target) or files.setdefault(target, EditableFile.read(target))
-        for values in new:
-            edited.records("assignments").append(flow_record(values))
+        files.new[target] = new  # in the style of the file's records
     elif new:
         body = "".join(
             f"  - {{id: {v['id']}, holding: {v['holding']}, person: {v['person']}, since: {v['since']}}}\n" for v in new
         )
         changes.append(Change(target, "", "kind: assignments\nassignments:\n" + body, "", None))
-    changes += [Change(p, f.text, f.render(), "", f) for p, f in files.items() if f.render() != f.text]
+    changes += files.changes()
     return sorted(changes, key=lambda c: str(c.path))

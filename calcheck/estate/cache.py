@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -123,6 +123,58 @@ class FileCache:
                 raise
         except OSError:
             return
+
+
+@dataclass(frozen=True, slots=True)
+class FileMemo(FileCache):
+    """Files loaded in this process, by content, in front of the persistent cache (when there is one).
+
+    An edit checks the estate twice, as it is and as the edit would leave it: the second check parses only the
+    files the edit changed. Results are those of the same bytes read the same way, so they cannot differ; nothing
+    is kept once the process ends (``--no-cache`` turns off only what is kept between runs). A file's earlier
+    version is dropped when a later one is stored.
+    """
+
+    inner: FileCache | None = None
+    entries: dict[str, tuple[LoadedFile, Checked]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # key -> the estate-relative path it is for
+    latest: dict[str, str] = field(default_factory=dict)  # estate-relative path -> the key stored last
+
+    @classmethod
+    def over(cls, inner: FileCache | None) -> FileMemo:
+        return cls(inner.directory if inner is not None else Path(os.devnull), inner)
+
+    def key(self, shown: str, relative: str, raw: bytes) -> str:
+        if self.inner is not None:
+            key = self.inner.key(shown, relative, raw)
+        else:
+            digest = hashlib.sha256(f"\0{shown}\0{relative}\0{len(raw)}\0".encode("utf-8", "surrogateescape"))
+            digest.update(raw)
+            key = digest.hexdigest()
+        self.files[key] = relative
+        return key
+
+    def get(self, key: str) -> tuple[LoadedFile, Checked] | None:
+        found = self.entries.get(key)
+        if found is None and self.inner is not None:
+            found = self.inner.get(key)
+            if found is not None:
+                self._keep(key, found)
+        return found
+
+    def put(self, key: str, loaded: LoadedFile, checked: Checked) -> None:
+        self._keep(key, (loaded, checked))
+        if self.inner is not None:
+            self.inner.put(key, loaded, checked)
+
+    def _keep(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
+        relative = self.files.get(key)
+        if relative is not None:
+            earlier = self.latest.get(relative)
+            if earlier is not None and earlier != key:
+                self.entries.pop(earlier, None)
+            self.latest[relative] = key
+        self.entries[key] = result
 
 
 def open_cache(enabled: bool = True) -> FileCache | None:
