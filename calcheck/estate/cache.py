@@ -30,7 +30,7 @@ from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.lazy import LazyDict
-from calcheck.estate.yamlload import Document, LoadedFile, Pos, peek
+from calcheck.estate.yamlload import Document, LoadedFile, Pos, PosDict, peek
 
 FORMAT = "calcheck-file-cache/2"
 Located = tuple[Finding, tuple[Any, ...]]
@@ -245,7 +245,9 @@ def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
     """
     out += (pos[0], pos[1])
     kind = type(data)
-    if kind is dict or (kind not in _SCALARS and isinstance(data, dict)):
+    if kind is dict and type(pos[2]) is PosDict and (packed := pos[2].packed()) is not None:
+        _encode_packed(data, packed, out)
+    elif kind is dict or (kind not in _SCALARS and isinstance(data, dict)):
         children = peek(pos[2])  # a record's packed positions stay packed (the estate keeps them)
         if not isinstance(children, dict) or list(children) != list(data):
             raise _Invalid("positions do not follow the data")
@@ -270,6 +272,32 @@ def _encode_pos(data: Any, pos: Pos, out: list[int]) -> None:
         raise _Invalid(f"a {kind.__name__} value")
     elif len(pos) != 2:
         raise _Invalid("a scalar with children")
+
+
+def _encode_packed(data: dict[str, Any], packed: tuple[tuple[str, ...], Any, tuple[Pos, ...]], out: list[int]) -> None:
+    """``_encode_pos`` of a mapping whose positions are packed: a scalar's four integers are already in order."""
+    keys, ints, nested = packed
+    if keys != tuple(data):
+        raise _Invalid("positions do not follow the data")
+    at = 0
+    inner = iter(nested)
+    for name, value in data.items():
+        if type(name) is not str:
+            raise _Invalid("a key that is not text")
+        if type(value) in _SCALARS:
+            if not ints[at + 2]:
+                raise _Invalid("a scalar with children")
+            out += ints[at : at + 4]
+            at += 4
+        else:
+            if ints[at + 2]:
+                raise _Invalid("a collection without children")
+            out += (ints[at], ints[at + 1])
+            at += 3
+            child = next(inner, None)
+            if child is None:
+                raise _Invalid("positions do not follow the data")
+            _encode_pos(value, child, out)
 
 
 def _ints(values: list[int]) -> str:

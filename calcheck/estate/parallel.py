@@ -2,12 +2,12 @@
 
 Parsing YAML is most of a cold check and each file is parsed on its own, so when there is enough to parse and
 more than one core, the files are split between this process and forked workers. A worker parses its share and
-writes each result to a pipe as the JSON the file cache stores (the caller's ``produce``: ``cache.encode_entry``,
-which the cache's tests already prove gives back exactly what was parsed); this process parses its own share
-meanwhile, then decodes the workers' results (``decode``: checked field by field, as a cache entry is). Nothing
-but this process's own children writes to those pipes, and a result that does not come back whole (a worker that
-fails or is killed, an entry that does not decode, a result the format cannot carry) is parsed here instead: the
-answer never depends on the workers.
+writes each result to a nameless file in memory as the JSON the file cache stores (the caller's ``produce``:
+``cache.encode_entry``, which the cache's tests already prove gives back exactly what was parsed); this process
+parses its own share meanwhile, then decodes the workers' results (``decode``: checked field by field, as a cache
+entry is). Nothing but this process's own children writes to those files, and a result that does not come back
+whole (a worker that fails or is killed, an entry that does not decode, a result the format cannot carry) is parsed
+here instead: the answer never depends on the workers.
 
 ``CALCHECK_JOBS=N`` sets how many processes share the work (``1``: none is forked); by default, every core this
 process may run on, up to 8. Workers are forked only from a process with one thread, and only on systems with
@@ -20,6 +20,7 @@ import contextlib
 import os
 import signal
 import struct
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -72,26 +73,21 @@ def parse_all(
             children.append(started)
         else:  # no worker: this process parses that share too
             shares[0].extend(share)
-    # Each worker's pipe is drained as it writes (a pipe holds 64 KiB: a worker would otherwise wait for this
-    # process to finish its own share before it could go on), by threads started after every fork.
-    drains = [_Drain(stream) for _pid, stream in children]
     try:
         for index in shares[0]:
             results[index] = parse(work[index])
-        for drain in drains:
-            for index, body in drain.results():
+        for pid, output in children:
+            for index, body in _collect(pid, output):
                 if 0 <= index < len(work) and results[index] is None:
                     results[index] = decode(work[index], body)
     except BaseException:  # interrupted: the workers' results are of no use
-        for pid, _stream in children:
+        for pid, _output in children:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         raise
     finally:
-        for drain in drains:
-            drain.thread.join()
-        for pid, stream in children:
-            _reap(pid, stream)
+        for pid, output in children:
+            _reap(pid, output)
     return [result if result is not None else parse(work[i]) for i, result in enumerate(results)]
 
 
@@ -122,21 +118,20 @@ def _workers(total: int) -> int:
 
 
 def _fork(work: Sequence[T], share: list[int], produce: Callable[[T], bytes | None]) -> tuple[int, int] | None:
+    """A worker writing its share's results to a file of its own; (its pid, that file) or None."""
     try:
-        read_end, write_end = os.pipe()
+        output = _scratch_file()
     except OSError:
         return None
     try:
         pid = os.fork()
     except OSError:
-        os.close(read_end)
-        os.close(write_end)
+        os.close(output)
         return None
     if pid == 0:  # the worker: never returns
         status = 1
         try:
-            os.close(read_end)
-            with os.fdopen(write_end, "wb", buffering=1 << 20) as stream:
+            with os.fdopen(output, "wb", buffering=1 << 20) as stream:
                 for index in share:
                     body = produce(work[index])
                     if body is not None:
@@ -145,43 +140,45 @@ def _fork(work: Sequence[T], share: list[int], produce: Callable[[T], bytes | No
             status = 0
         finally:
             os._exit(status)
-    os.close(write_end)
-    return pid, read_end
+    return pid, output
 
 
-class _Drain:
-    """Reads a worker's pipe to its end on a thread of its own."""
+def _scratch_file() -> int:
+    """A file in memory with no name (or, without memfd, an unlinked temporary): nothing is left behind.
 
-    def __init__(self, stream: int) -> None:
-        self.stream = stream
-        self.chunks: list[bytes] = []
-        self.thread = threading.Thread(target=self._read, name="calcheck-drain", daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
+    Unlike a pipe, a worker never waits for this process to read what it wrote.
+    """
+    if hasattr(os, "memfd_create"):
         with contextlib.suppress(OSError):
-            while chunk := os.read(self.stream, 1 << 20):
-                self.chunks.append(chunk)
-
-    def results(self) -> list[tuple[int, bytes]]:
-        """What the worker sent whole: (index, bytes) pairs; a cut-off last one is left out (and parsed here)."""
-        self.thread.join()
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        found: list[tuple[int, bytes]] = []
-        offset = 0
-        while offset + _LENGTH.size <= len(data):
-            index, length = _LENGTH.unpack_from(data, offset)
-            offset += _LENGTH.size
-            if offset + length > len(data):
-                break
-            found.append((index, data[offset : offset + length]))
-            offset += length
-        return found
+            return os.memfd_create("calcheck-parse", os.MFD_CLOEXEC)
+    with tempfile.TemporaryFile(prefix="calcheck-parse-") as handle:
+        return os.dup(handle.fileno())
 
 
-def _reap(pid: int, stream: int) -> None:
+def _collect(pid: int, output: int) -> list[tuple[int, bytes]]:
+    """What a worker wrote whole, once it has ended: (index, bytes) pairs; a cut-off last one is left out."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, 0)
+    chunks = []
     with contextlib.suppress(OSError):
-        os.close(stream)
+        os.lseek(output, 0, os.SEEK_SET)
+        while chunk := os.read(output, 1 << 24):
+            chunks.append(chunk)
+    data = b"".join(chunks)
+    found: list[tuple[int, bytes]] = []
+    offset = 0
+    while offset + _LENGTH.size <= len(data):
+        index, length = _LENGTH.unpack_from(data, offset)
+        offset += _LENGTH.size
+        if offset + length > len(data):
+            break
+        found.append((index, data[offset : offset + length]))
+        offset += length
+    return found
+
+
+def _reap(pid: int, output: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(output)
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, 0)

@@ -268,6 +268,11 @@ class PosDict(LazyDict):
             return super().__reduce__()
         return (_packed, (self._keys, self._ints, self._nested))
 
+    def packed(self) -> tuple[tuple[str, ...], array[int], tuple[Pos, ...]] | None:
+        """The packed form (keys, integers, nested trees; see the class), or None once expanded."""
+        keys = self._keys
+        return None if keys is None else (keys, self._ints, self._nested)
+
     def peek(self) -> dict[str, Any]:
         """The positions, without keeping them expanded (for a reader that needs them once)."""
         keys = self._keys
