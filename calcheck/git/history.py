@@ -456,7 +456,7 @@ class HistoryBuilder:
         transfers_only: bool = False,
         latest: dt.date | None = None,
     ) -> None:
-        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described.
+        """With ``transfers_only`` (what a check needs), only assignments are followed and no entry is kept.
 
         A commit is dated by its committer date, but never later than ``latest`` (a check's --as-of): whoever
         makes a commit chooses its dates, and a date in the future must not put a reassignment out of reach.
@@ -558,7 +558,8 @@ class HistoryBuilder:
         when = commit.committed.date()
         events = self._describe(diff, min(when, self.latest) if self.latest else when, commit.sha)
         entry = Entry(commit.sha, commit.committed, commit.author, title, tuple(events))
-        self.history.entries.append(entry)
+        if not self.transfers_only:  # a check reads only the transfers (and the history cache keeps only those)
+            self.history.entries.append(entry)
         return entry
 
     def apply(self, before: Records, after: Records, date: dt.date, sha: str) -> list[Event]:

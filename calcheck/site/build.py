@@ -27,7 +27,7 @@ from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
-from calcheck.git.timeline import builder_at, open_repo, timeline_for
+from calcheck.git.timeline import entries_at, open_repo, timeline_for
 from calcheck.licensing import engine
 from calcheck.site import output
 from calcheck.site.markup import published_proof
@@ -55,12 +55,12 @@ class SitePaths:
         return paths
 
 
-def _history(estate: Path) -> list[Entry]:
+def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
     """The estate's history, when it is in a git repository with its full history."""
     repo = open_repo(estate)
     if repo is None or not repo.has_commits() or repo.is_shallow():
         return []
-    return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names()).history.entries
+    return entries_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names(), filecache)
 
 
 def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
@@ -128,8 +128,8 @@ def generate(
     if fresh:
         output.fresh(paths.docs.parent)
     output.real_folders(paths.config.parent, paths.docs)
-    entries = _history(estate_dir)
-    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
+    entries = _history(estate_dir, filecache)
+    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names(), filecache)
     result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}
