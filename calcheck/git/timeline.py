@@ -54,18 +54,21 @@ def builder_at(
 def entries_at(
     repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], cache: FileCache | None = None
 ) -> list[Entry]:
-    """The history's entries up to ``commit``: those of ``builder_at``, from the cache alone when it has them all."""
+    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all."""
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
-    store = open_history_cache(cache.directory) if cache is not None else None
-    if store is not None:
-        commits = repo.log(prefix, commit)
-        keys = chain_keys(walk_key(prefix, cal_names, False), commits, None)
-        with gc_paused(freeze=True):
-            entries = _entries(store, keys, commits)
-        if entries is not None:
-            return entries
-    return builder_at(repo, prefix, commit, cal_names, cache=cache).history.entries
+    if cache is None:
+        return builder_at(repo, prefix, commit, cal_names).history.entries
+    store = HistoryCache(cache.directory / "history")
+    commits = repo.log(prefix, commit)
+    walk = walk_key(prefix, cal_names, False)
+    with gc_paused(freeze=True):
+        known = _cached_entries(store, chain_keys(walk, commits, None), commits)
+        if len(known) == len(commits):
+            return known
+        builder = HistoryBuilder(repo.blob, cal_names, prefix)
+        _walk_cached(repo, builder, commits, store, walk, known)
+    return builder.history.entries
 
 
 def _walk(repo: GitRepo, builder: HistoryBuilder, commits: list[Commit], keep: Keep | None = None) -> None:
@@ -83,10 +86,19 @@ def _walk(repo: GitRepo, builder: HistoryBuilder, commits: list[Commit], keep: K
 Keep = Callable[[int, Entry], None]
 
 
-def _walk_cached(repo: GitRepo, builder: HistoryBuilder, commits: list[Commit], store: HistoryCache, walk: str) -> None:
-    """Resume from the latest cached state, walk the rest, and cache what was walked."""
+def _walk_cached(
+    repo: GitRepo,
+    builder: HistoryBuilder,
+    commits: list[Commit],
+    store: HistoryCache,
+    walk: str,
+    known: list[Entry] | None = None,
+) -> None:
+    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries)."""
     keys = chain_keys(walk, commits, builder.latest)
-    prior = _resume(store, walk, keys, commits, builder)
+    if known is None:
+        known = [] if builder.transfers_only else _cached_entries(store, keys, commits)
+    prior = _resume(store, walk, keys, builder, known)
     done = keys.index(prior.key) + 1 if prior is not None else 0
     if done == len(commits):
         return
@@ -100,36 +112,34 @@ def _walk_cached(repo: GitRepo, builder: HistoryBuilder, commits: list[Commit], 
 
 
 def _resume(
-    store: HistoryCache, walk: str, keys: list[str], commits: list[Commit], builder: HistoryBuilder
+    store: HistoryCache, walk: str, keys: list[str], builder: HistoryBuilder, known: list[Entry]
 ) -> Snapshot | None:
-    """Put the cached state after the latest cached commit (returned) into ``builder``; None: none is cached."""
-    for index in range(len(keys) - 1, -1, -1):
+    """Put the cached state after the latest cached commit (returned) into ``builder``; None: none is cached.
+
+    A full history resumes only where the entries of every commit up to there are cached (``known``).
+    """
+    last = len(keys) if builder.transfers_only else len(known)
+    for index in range(last - 1, -1, -1):
         if not store.has_snapshot(walk, keys[index]):
             continue
-        entries: list[Entry] | None = []
-        if not builder.transfers_only:
-            entries = _entries(store, keys[: index + 1], commits)
-            if entries is None:
-                return None  # an earlier entry is missing or damaged: walk from the start (and cache it anew)
         snapshot = store.snapshot(walk, keys[index])
         if snapshot is None:
             continue
         builder.state, builder.effective_since, builder.gone = snapshot.state, snapshot.effective_since, snapshot.gone
         history = builder.history
-        history.entries, history.transfers, history.reused, history.ids = (
-            entries or [], snapshot.transfers, snapshot.reused, snapshot.ids
-        )  # fmt: skip
+        history.entries = [] if builder.transfers_only else known[: index + 1]
+        history.transfers, history.reused, history.ids = snapshot.transfers, snapshot.reused, snapshot.ids
         return snapshot
     return None
 
 
-def _entries(store: HistoryCache, keys: list[str], commits: list[Commit]) -> list[Entry] | None:
-    """The cached entries of the commits ``keys`` name (the first ones of ``commits``), or None if one is missing."""
+def _cached_entries(store: HistoryCache, keys: list[str], commits: list[Commit]) -> list[Entry]:
+    """The cached entries of the first commits, up to the first one not cached."""
     entries: list[Entry] = []
     for key, record in zip(keys, commits, strict=False):
         entry = store.entry(key, record.sha)
         if entry is None:
-            return None
+            break
         entries.append(entry)
     return entries
 
