@@ -213,3 +213,13 @@ def test_no_cache_environment_variable_turns_it_off(repo: Path, tmp_path: Path) 
     for command in COMMANDS:
         subprocess.run([sys.executable, "-m", "calcheck", *command], cwd=repo, env=env, capture_output=True, check=False)
     assert not cache.exists()
+
+
+def test_a_new_commit_adds_at_most_one_trend_point() -> None:
+    """The trend's commits are stable as the history grows, so their cached positions are used again."""
+    before: set[int] = set()
+    for count in range(1, 3000):
+        chosen = set(build.trend_indices(count))
+        assert 0 in chosen and len(chosen) <= build.TREND_POINTS
+        assert len(chosen - before) <= 1 and max(chosen) >= count - 1 - 2 * (count // build.TREND_POINTS)
+        before = chosen

@@ -42,22 +42,34 @@ class Event:
     """One thing a commit did, in words, with the ids of the records involved.
 
     ``text`` may be given as a function that writes it on first use: the thousands of like events of a large
-    commit are usually only counted (see ``summarise``), and a check reads none of them.
+    commit are usually only counted (see ``summarise``), and a check reads none of them. So may ``detail`` (the
+    history cache gives the summarised events so, and ``history`` prints only their count).
     """
 
-    __slots__ = ("_ids", "_text", "detail", "group")
+    __slots__ = ("_detail", "_ids", "_text", "group")
 
     def __init__(
         self,
         text: str | Callable[[], str],
         ids: tuple[str, ...] | None,
         group: str = "",
-        detail: tuple[Event, ...] = (),
+        detail: tuple[Event, ...] | Callable[[], tuple[Event, ...]] = (),
     ) -> None:
         self._text = text
         self._ids = ids  # None: those of ``detail``, gathered on first use
         self.group = group  # events of one group are summarised when a commit has many of them
-        self.detail = detail
+        self._detail = detail
+
+    @property
+    def detail(self) -> tuple[Event, ...]:
+        if not isinstance(self._detail, tuple):
+            self._detail = self._detail()
+        return self._detail
+
+    @property
+    def given_ids(self) -> tuple[str, ...] | None:
+        """The ids as given (None: those of ``detail``)."""
+        return self._ids
 
     @property
     def text(self) -> str:

@@ -66,6 +66,9 @@ def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
 def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
     """The position at up to TREND_POINTS commits (each computed once, then cached by commit).
 
+    The commits are the first and every ``step``-th after it, ``step`` the least power of two that keeps them to
+    TREND_POINTS (``trend_indices``): a new commit adds at most one point, and when the history outgrows the step,
+    the points of the doubled step are among those already computed.
     The cache lives in the repository's git folder, where no commit can put a file: a ``trend.json`` committed
     anywhere in the work tree is never read.
     """
@@ -74,8 +77,7 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     repo = open_repo(estate)
     assert repo is not None
     prefix = repo.prefix(estate)
-    step = max(1, len(entries) // TREND_POINTS)
-    chosen = entries[::-1][::step][:TREND_POINTS][::-1]
+    chosen = [entries[index] for index in trend_indices(len(entries))]
     store = repo.private_dir() / "calcheck" / "trend.json"
     known = _read_trend(store)
     points = []
@@ -91,6 +93,14 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
         store.parent.mkdir(exist_ok=True)
         write_text(store, json.dumps(known, sort_keys=True))
     return points
+
+
+def trend_indices(count: int) -> range:
+    """Which of ``count`` commits (oldest first) the trend shows: the first and every ``step``-th after it."""
+    step = 1
+    while -(-count // step) > TREND_POINTS:
+        step *= 2
+    return range(0, count, step)
 
 
 def _read_trend(store: Path) -> dict[str, object]:
