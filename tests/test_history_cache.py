@@ -98,6 +98,7 @@ COMMANDS = [
     ["check", "licenses", "--as-of", AS_OF, "--rev", "HEAD~1", "--format", "json"],
     ["diff", "HEAD~3", "--path", "licenses", "--as-of", AS_OF, "--format", "json"],
     ["diff", "HEAD~1", "HEAD", "--path", "licenses", "--as-of", AS_OF],
+    ["transfer", "A-2", "--to-person", "alice", "--path", "licenses", "--as-of", AS_OF, "--dry-run"],  # 90-day rule
 ]
 
 
