@@ -224,3 +224,35 @@ def test_a_new_commit_adds_at_most_one_trend_point() -> None:
         assert 0 in chosen and len(chosen) <= build.TREND_POINTS
         assert len(chosen - before) <= 1 and max(chosen) >= count - 1 - 2 * (count // build.TREND_POINTS)
         before = chosen
+
+
+def test_snapshots_stored_as_changes_on_changes_read_back_exactly(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from calcheck.estate.transfers import Reuse, Transfer
+
+    store = HistoryCache(tmp_path)
+    day = dt.date(2026, 1, 5)
+    now = Snapshot({("people", f"p{i}"): ("a.yaml", {"id": f"p{i}"}) for i in range(5)}, {"A-1": day}, {"A-9": "x"})
+    store.put_snapshot("walk", "0" * 64, now)
+    prior = store.snapshot("walk", "0" * 64)
+    for step in range(1, 5):
+        assert prior is not None and prior.depth == (step - 1) % 4
+        now = prior.copy()
+        now.state.pop(("people", f"p{step}"))
+        now.state[("devices", f"d{step}")] = ("b.yaml", {"id": f"d{step}", "n": step})
+        now.effective_since[f"A-{step}"] = day + dt.timedelta(days=step)
+        now.gone.pop("A-9", None)
+        now.gone[f"A-{step + 10}"] = "y"
+        now.transfers.append(Transfer("H", f"A-{step}", "p0", day, day, None, False, "c" * 40))
+        now.reused.append(Reuse(f"A-{step}", "a", "b", "c" * 40, day))
+        now.ids.add(f"A-{step}")
+        touched = {("people", f"p{step}"), ("devices", f"d{step}")}
+        key = str(step) * 64
+        store.put_snapshot("walk", key, now, prior if step != 4 else None, touched)  # the 4th whole again
+        prior = store.snapshot("walk", key)
+        assert prior is not None
+        assert (prior.state, prior.effective_since, prior.gone) == (now.state, now.effective_since, now.gone)
+        assert (prior.transfers, prior.reused, prior.ids) == (now.transfers, now.reused, now.ids)
+    (tmp_path / "snapshots" / "walk" / f"{'0' * 64}.json").unlink()  # the base of the first three
+    assert store.snapshot("walk", "3" * 64) is None and store.snapshot("walk", "4" * 64) is not None

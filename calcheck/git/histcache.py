@@ -28,7 +28,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -38,7 +38,7 @@ from typing import Any
 from calcheck import __version__
 from calcheck.estate.cache import reader_digest
 from calcheck.estate.transfers import Reuse, Transfer
-from calcheck.git.history import Entry, Event, Records
+from calcheck.git.history import Entry, Event, RecordKey, Records
 from calcheck.git.repo import Commit
 
 FORMAT = "calcheck-history-cache/1"
@@ -157,8 +157,16 @@ class HistoryCache:
         prior.key, prior.depth = key, depth
         return prior
 
-    def put_snapshot(self, walk: str, key: str, snapshot: Snapshot, prior: Snapshot | None = None) -> None:
-        """Store a snapshot: as its changes on ``prior`` (a cached snapshot it grew from), or whole.
+    def put_snapshot(
+        self,
+        walk: str,
+        key: str,
+        snapshot: Snapshot,
+        prior: Snapshot | None = None,
+        touched: Collection[RecordKey] | None = None,
+    ) -> None:
+        """Store a snapshot: as its changes on ``prior`` (a cached snapshot it grew from, ``touched``: the records the
+        walk since then changed, if known), or whole.
 
         All but the most recently used ``SNAPSHOTS_KEPT`` whole snapshots and ``CHANGES_KEPT`` others of this walk
         are removed (a snapshot stored as changes on one removed is then a miss).
@@ -167,7 +175,7 @@ class HistoryCache:
             prior = None
         whole, changes = self._snapshot_paths(walk, key)
         target, other = (changes, whole) if prior is not None else (whole, changes)
-        if _write(target, lambda: _encode_snapshot(key, snapshot, prior)):
+        if _write(target, lambda: _encode_snapshot(key, snapshot, prior, touched)):
             with contextlib.suppress(OSError):
                 other.unlink(missing_ok=True)
             _prune(target.parent, SNAPSHOTS_KEPT, CHANGES_KEPT)
@@ -277,13 +285,18 @@ def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
     }
 
 
-def _encode_snapshot(key: str, now: Snapshot, prior: Snapshot | None) -> dict[str, Any]:
-    """A snapshot as changes on ``prior`` (None: on nothing, so whole)."""
+def _encode_snapshot(
+    key: str, now: Snapshot, prior: Snapshot | None, touched: Collection[RecordKey] | None
+) -> dict[str, Any]:
+    """A snapshot as changes on ``prior`` (None: on nothing, so whole); ``touched``: all records that may differ."""
     before = prior or Snapshot({}, {}, {})
-    state = before.state
-    changed = [[kind, rid, path, record] for (kind, rid), found in now.state.items()
-               if state.get((kind, rid)) is not found for path, record in (found,)]  # fmt: skip
-    _plain(changed)
+    state, current = before.state, now.state
+    if prior is None or touched is None:
+        touched = current.keys() | state.keys()
+    changed = [k for k in touched if k in current and state.get(k) is not current[k]]
+    paths, records = [current[k][0] for k in changed], [current[k][1] for k in changed]
+    _plain(records)
+    removed = [k for k in touched if k in state and k not in current]
     since, gone = before.effective_since, before.gone
     if len(now.transfers) < len(before.transfers) or len(now.reused) < len(before.reused):
         raise _Invalid("not grown from the prior snapshot")
@@ -292,8 +305,8 @@ def _encode_snapshot(key: str, now: Snapshot, prior: Snapshot | None) -> dict[st
         "key": key,
         "base": prior.key if prior else None,
         "depth": prior.depth + 1 if prior else 0,
-        "state": changed,
-        "removed": [list(k) for k in state.keys() - now.state.keys()],
+        "state": [[k[0] for k in changed], [k[1] for k in changed], paths, records],
+        "removed": [[k[0] for k in removed], [k[1] for k in removed]],
         "since": {aid: day.isoformat() for aid, day in now.effective_since.items() if since.get(aid) != day},
         "unset": sorted(since.keys() - now.effective_since.keys()),
         "gone": {aid: what for aid, what in now.gone.items() if gone.get(aid) != what},
@@ -432,12 +445,12 @@ def _apply(snapshot: Snapshot, found: dict[str, Any]) -> None:
     snapshot.ids.update(_texts(found["ids"]))
 
 
-def _columns(value: Any, width: int) -> list[tuple[Any, ...]]:
-    """Rows of ``width`` items as ``width`` columns."""
-    rows = _list(value)
-    if not set(map(type, rows)) <= {list} or not set(map(len, rows)) <= {width}:
-        raise _Invalid("rows")
-    return list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+def _columns(value: Any, width: int) -> list[list[Any]]:
+    """``width`` columns of one length."""
+    columns = _list(value)
+    if len(columns) != width or not set(map(type, columns)) <= {list} or len(set(map(len, columns))) > 1:
+        raise _Invalid("columns")
+    return columns
 
 
 def _texts(value: Any) -> list[str]:

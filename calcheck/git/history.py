@@ -485,6 +485,7 @@ class HistoryBuilder:
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
         self.gone: dict[str, str] = {}  # removed assignment id -> what it was (ids are never reused)
+        self.touched: set[RecordKey] | None = None  # when a set: every record key ``add`` changes is added to it
 
     def reads(self, path: str | None) -> bool:
         """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
@@ -567,6 +568,8 @@ class HistoryBuilder:
         for key in diff.before:
             self.state.pop(key, None)
         self.state.update(diff.after)
+        if self.touched is not None:
+            self.touched.update(diff.before, diff.after)
         when = commit.committed.date()
         events = self._describe(diff, min(when, self.latest) if self.latest else when, commit.sha)
         entry = Entry(commit.sha, commit.committed, commit.author, title, tuple(events))
@@ -579,6 +582,8 @@ class HistoryBuilder:
         for key in before:
             self.state.pop(key, None)
         self.state.update(after)
+        if self.touched is not None:
+            self.touched.update(before, after)
         return self._describe(_CommitDiff(before, after), date, sha)
 
     def _track_ids(self, diff: _CommitDiff, date: dt.date, sha: str) -> None:

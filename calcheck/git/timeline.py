@@ -103,12 +103,14 @@ def _walk_cached(
     if done == len(commits):
         return
     before = prior.copy() if prior is not None else None  # to store the new state as changes on it
+    builder.touched = set()
     rest = keys[done:]
     keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(rest[i], entry)
     _walk(repo, builder, commits[done:], keep)
     got = builder.history
     after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
-    store.put_snapshot(walk, keys[-1], after, before)
+    store.put_snapshot(walk, keys[-1], after, before, builder.touched)
+    builder.touched = None
 
 
 def _resume(
