@@ -80,7 +80,9 @@ def repo(tmp_path: Path) -> Path:
     git(root, "checkout", "-q", "main")
     git(root, "merge", "-q", "--no-ff", "more-cals", "-m", "Merge pull request #7 from dana/more-cals\n\nTwo more CALs",
         date="2026-02-11T09:00:00+00:00")  # fmt: skip
-    assignments.write_text(assignments.read_text() + "  - {id: A-1, holding: WS22-U, person: carol, since: 2026-02-15}\n")
+    assignments.write_text(
+        assignments.read_text() + "  - {id: A-1, holding: WS22-U, person: carol, since: 2026-02-15}\n"
+    )
     commit(root, "A-1 again, for carol", "2026-02-15T09:00:00+00:00")
     git(root, "mv", "licenses/people/people.yaml", "licenses/people/staff.yaml")
     commit(root, "Rename the people file", "2026-03-01T09:00:00+00:00")
@@ -212,7 +214,9 @@ def test_no_cache_environment_variable_turns_it_off(repo: Path, tmp_path: Path) 
     cache = tmp_path / "cache"
     env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache), "CALCHECK_NO_CACHE": "1"}
     for command in COMMANDS:
-        subprocess.run([sys.executable, "-m", "calcheck", *command], cwd=repo, env=env, capture_output=True, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "calcheck", *command], cwd=repo, env=env, capture_output=True, check=False
+        )
     assert not cache.exists()
 
 
