@@ -200,7 +200,7 @@ def test_a_link_in_the_cache_is_never_followed(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere.json"
     target.write_text("keep me")
     plain = Snapshot({("people", "p"): ("a.yaml", {"id": "p"})}, {}, {})
-    folder = tmp_path / "cache" / "snapshots" / "walk"
+    folder = tmp_path / "cache" / "walk" / "snapshots"
     folder.mkdir(parents=True)
     (folder / f"{'k' * 64}.json").symlink_to(target)
     assert store.snapshot("walk", "k" * 64) is None  # not read through the link
@@ -258,5 +258,24 @@ def test_snapshots_stored_as_changes_on_changes_read_back_exactly(tmp_path: Path
         assert prior is not None
         assert (prior.state, prior.effective_since, prior.gone) == (now.state, now.effective_since, now.gone)
         assert (prior.transfers, prior.reused, prior.ids) == (now.transfers, now.reused, now.ids)
-    (tmp_path / "snapshots" / "walk" / f"{'0' * 64}.json").unlink()  # the base of the first three
+    (tmp_path / "walk" / "snapshots" / f"{'0' * 64}.json").unlink()  # the base of the first three
     assert store.snapshot("walk", "3" * 64) is None and store.snapshot("walk", "4" * 64) is not None
+
+
+def test_only_the_most_recently_used_walks_are_kept(tmp_path: Path) -> None:
+    from calcheck.git import histcache
+
+    store = HistoryCache(tmp_path / "cache")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.json").write_text("keep me")
+    plain = Snapshot({("people", "p"): ("a.yaml", {"id": "p"})}, {}, {})
+    for index in range(histcache.WALKS_KEPT + 3):
+        store.put_snapshot(f"walk{index:02d}", "k" * 64, plain)
+        if index == 0:  # removed later: the link with it, never what it points to
+            (tmp_path / "cache" / "walk00" / "link").symlink_to(outside)
+        os.utime(tmp_path / "cache" / f"walk{index:02d}", ns=(index * 10**9, index * 10**9))
+    store.put_snapshot("latest", "k" * 64, plain)
+    kept = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert kept == ["latest"] + [f"walk{i:02d}" for i in range(4, histcache.WALKS_KEPT + 3)]
+    assert (outside / "keep.json").read_text() == "keep me"

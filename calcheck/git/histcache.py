@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ FORMAT = "calcheck-history-cache/1"
 SNAPSHOTS_KEPT = 4  # whole snapshots per kind of walk: enough for a check, a diff's base and a site build
 CHANGES_KEPT = 32  # snapshots stored as changes on another, per kind of walk
 MAX_DEPTH = 16  # changes on changes, at most: then a snapshot is stored whole again
+WALKS_KEPT = 8  # kinds of walk (estate paths, calcheck versions) whose entries and snapshots are kept
 
 
 class _Invalid(Exception):
@@ -108,17 +110,22 @@ class HistoryCache:
 
     directory: Path
 
-    def _entry_path(self, key: str) -> Path:
-        return self.directory / "entries" / key[:2] / f"{key}.json"
+    def _entry_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / key[:2] / f"{key}.json"
 
     def _snapshot_paths(self, walk: str, key: str) -> tuple[Path, Path]:
         """Where a snapshot stored whole, and one stored as changes on another, is kept (pruned apart)."""
-        folder = self.directory / "snapshots" / walk
+        folder = self.directory / walk / "snapshots"
         return folder / f"{key}.json", folder / f"{key}.changes.json"
 
-    def entry(self, key: str, sha: str) -> Entry | None:
+    def used(self, walk: str) -> None:
+        """Mark a kind of walk as used now: the least recently used beyond ``WALKS_KEPT`` are removed."""
+        with contextlib.suppress(OSError, NotImplementedError):
+            os.utime(self.directory / walk, follow_symlinks=False)
+
+    def entry(self, walk: str, key: str, sha: str) -> Entry | None:
         """The entry of commit ``sha`` under ``key``, or None."""
-        body = _read(self._entry_path(key))
+        body = _read(self._entry_path(walk, key))
         if body is None:
             return None
         try:
@@ -126,8 +133,8 @@ class HistoryCache:
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
 
-    def put_entry(self, key: str, entry: Entry) -> None:
-        _write(self._entry_path(key), lambda: _encode_entry(key, entry))
+    def put_entry(self, walk: str, key: str, entry: Entry) -> None:
+        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry))
 
     def has_snapshot(self, walk: str, key: str) -> bool:
         return any(path.is_file() for path in self._snapshot_paths(walk, key))
@@ -179,6 +186,8 @@ class HistoryCache:
             with contextlib.suppress(OSError):
                 other.unlink(missing_ok=True)
             _prune(target.parent, SNAPSHOTS_KEPT, CHANGES_KEPT)
+            self.used(walk)
+            _prune_walks(self.directory, WALKS_KEPT)
 
 
 def open_history_cache(directory: Path | None) -> HistoryCache | None:
@@ -239,6 +248,19 @@ def _prune(folder: Path, whole: int, changes: int) -> None:
         if kept[kind] < 0:
             with contextlib.suppress(OSError):
                 (folder / name).unlink()
+
+
+def _prune_walks(folder: Path, kept: int) -> None:
+    """Remove all but the ``kept`` most recently used walks' folders (links are left alone, never followed)."""
+    try:
+        with os.scandir(folder) as found:
+            walks = [
+                (e.stat(follow_symlinks=False).st_mtime_ns, e.name) for e in found if e.is_dir(follow_symlinks=False)
+            ]
+    except OSError:
+        return
+    for _, name in sorted(walks, reverse=True)[kept:]:
+        shutil.rmtree(folder / name, ignore_errors=True)  # removes links inside, never what they point to
 
 
 def _regular(entry: os.DirEntry[str]) -> bool:

@@ -63,8 +63,9 @@ def entries_at(
     commits = repo.log(prefix, commit)
     walk = walk_key(prefix, cal_names, False)
     with gc_paused(freeze=True):
-        known = _cached_entries(store, chain_keys(walk, commits, None), commits)
+        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits)
         if len(known) == len(commits):
+            store.used(walk)
             return known
         builder = HistoryBuilder(repo.blob, cal_names, prefix)
         _walk_cached(repo, builder, commits, store, walk, known)
@@ -97,15 +98,16 @@ def _walk_cached(
     """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries)."""
     keys = chain_keys(walk, commits, builder.latest)
     if known is None:
-        known = [] if builder.transfers_only else _cached_entries(store, keys, commits)
+        known = [] if builder.transfers_only else _cached_entries(store, walk, keys, commits)
     prior = _resume(store, walk, keys, builder, known)
     done = keys.index(prior.key) + 1 if prior is not None else 0
     if done == len(commits):
+        store.used(walk)
         return
     before = prior.copy() if prior is not None else None  # to store the new state as changes on it
     builder.touched = set()
     rest = keys[done:]
-    keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(rest[i], entry)
+    keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(walk, rest[i], entry)
     _walk(repo, builder, commits[done:], keep)
     got = builder.history
     after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
@@ -135,11 +137,11 @@ def _resume(
     return None
 
 
-def _cached_entries(store: HistoryCache, keys: list[str], commits: list[Commit]) -> list[Entry]:
+def _cached_entries(store: HistoryCache, walk: str, keys: list[str], commits: list[Commit]) -> list[Entry]:
     """The cached entries of the first commits, up to the first one not cached."""
     entries: list[Entry] = []
     for key, record in zip(keys, commits, strict=False):
-        entry = store.entry(key, record.sha)
+        entry = store.entry(walk, key, record.sha)
         if entry is None:
             break
         entries.append(entry)
