@@ -39,6 +39,7 @@ def add_history(commands: Subparsers) -> Handler:
     history.add_argument("--since", type=parse_date, metavar="DATE", help="only changes committed on or after DATE")
     history.add_argument("--id", metavar="RECORD", help="only changes that involve this record id")
     history.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    cache_option(history, "walk every commit again instead of reusing the cached history")
     return cmd_history
 
 
@@ -63,17 +64,18 @@ def add_diff(commands: Subparsers) -> Handler:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from calcheck.estate import loading
-    from calcheck.git.timeline import builder_at, open_repo
+    from calcheck.git.timeline import entries_at, open_repo
     from calcheck.outputs.historyview import RENDERERS
 
     path = estate_path(args)
     repo = open_repo(path)
     if repo is None:
         raise UsageError(f"{path} is not inside a git repository")
-    builder = builder_at(repo, repo.prefix(path), repo.resolve(args.rev), loading.builtin_cal_names())
+    commit = repo.resolve(args.rev)
+    walked = entries_at(repo, repo.prefix(path), commit, loading.builtin_cal_names(), file_cache(args))
     entries = [
         e
-        for e in builder.history.entries
+        for e in walked
         if (args.since is None or e.date.date() >= args.since) and (args.as_of is None or e.date.date() <= args.as_of)
     ]
     if args.id is not None:

@@ -97,10 +97,11 @@ def estate_options(
         cache_option(parser)
 
 
-def cache_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--no-cache", action="store_true", help="parse every file again instead of reusing unchanged files' results"
-    )
+def cache_option(
+    parser: argparse.ArgumentParser,
+    text: str = "parse every file (and walk every commit) again instead of reusing cached results",
+) -> None:
+    parser.add_argument("--no-cache", action="store_true", help=text)
 
 
 def file_cache(args: argparse.Namespace) -> FileCache | None:
@@ -159,7 +160,7 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: 
     from calcheck.licensing import engine
 
     source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
-    timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names()) if history else None
+    timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), cache) if history else None
     try:
         return keep(engine.check(source, as_of, timeline, cache))
     finally:

@@ -76,6 +76,11 @@ def _salt() -> bytes:
     return digest.digest()
 
 
+def reader_digest() -> bytes:
+    """A digest of the reading code, the schemas and the libraries' versions: what every cached reading depends on."""
+    return _salt()
+
+
 @dataclass(frozen=True, slots=True)
 class FileCache:
     """Loaded and validated files, by content."""

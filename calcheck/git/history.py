@@ -42,22 +42,34 @@ class Event:
     """One thing a commit did, in words, with the ids of the records involved.
 
     ``text`` may be given as a function that writes it on first use: the thousands of like events of a large
-    commit are usually only counted (see ``summarise``), and a check reads none of them.
+    commit are usually only counted (see ``summarise``), and a check reads none of them. So may ``detail`` (the
+    history cache gives the summarised events so, and ``history`` prints only their count).
     """
 
-    __slots__ = ("_ids", "_text", "detail", "group")
+    __slots__ = ("_detail", "_ids", "_text", "group")
 
     def __init__(
         self,
         text: str | Callable[[], str],
         ids: tuple[str, ...] | None,
         group: str = "",
-        detail: tuple[Event, ...] = (),
+        detail: tuple[Event, ...] | Callable[[], tuple[Event, ...]] = (),
     ) -> None:
         self._text = text
         self._ids = ids  # None: those of ``detail``, gathered on first use
         self.group = group  # events of one group are summarised when a commit has many of them
-        self.detail = detail
+        self._detail = detail
+
+    @property
+    def detail(self) -> tuple[Event, ...]:
+        if not isinstance(self._detail, tuple):
+            self._detail = self._detail()
+        return self._detail
+
+    @property
+    def given_ids(self) -> tuple[str, ...] | None:
+        """The ids as given (None: those of ``detail``)."""
+        return self._ids
 
     @property
     def text(self) -> str:
@@ -456,7 +468,7 @@ class HistoryBuilder:
         transfers_only: bool = False,
         latest: dt.date | None = None,
     ) -> None:
-        """With ``transfers_only`` (what a check needs), only assignments are followed and nothing is described.
+        """With ``transfers_only`` (what a check needs), only assignments are followed and no entry is kept.
 
         A commit is dated by its committer date, but never later than ``latest`` (a check's --as-of): whoever
         makes a commit chooses its dates, and a date in the future must not put a reassignment out of reach.
@@ -473,6 +485,7 @@ class HistoryBuilder:
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
         self.gone: dict[str, str] = {}  # removed assignment id -> what it was (ids are never reused)
+        self.touched: set[RecordKey] | None = None  # when a set: every record key ``add`` changes is added to it
 
     def reads(self, path: str | None) -> bool:
         """Whether this file's contents matter to the history (a YAML file below the estate's folder)."""
@@ -555,10 +568,13 @@ class HistoryBuilder:
         for key in diff.before:
             self.state.pop(key, None)
         self.state.update(diff.after)
+        if self.touched is not None:
+            self.touched.update(diff.before, diff.after)
         when = commit.committed.date()
         events = self._describe(diff, min(when, self.latest) if self.latest else when, commit.sha)
         entry = Entry(commit.sha, commit.committed, commit.author, title, tuple(events))
-        self.history.entries.append(entry)
+        if not self.transfers_only:  # a check reads only the transfers (and the history cache keeps only those)
+            self.history.entries.append(entry)
         return entry
 
     def apply(self, before: Records, after: Records, date: dt.date, sha: str) -> list[Event]:
@@ -566,6 +582,8 @@ class HistoryBuilder:
         for key in before:
             self.state.pop(key, None)
         self.state.update(after)
+        if self.touched is not None:
+            self.touched.update(before, after)
         return self._describe(_CommitDiff(before, after), date, sha)
 
     def _track_ids(self, diff: _CommitDiff, date: dt.date, sha: str) -> None:

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from calcheck.core.errors import UsageError
+from calcheck.estate.cache import FileCache
 from calcheck.estate.transfers import UNCOMMITTED, Timeline
 from calcheck.estate.yamlload import gc_paused
-from calcheck.git.history import HistoryBuilder, Records, parse_records, pr_title
-from calcheck.git.repo import SHALLOW_HINT, GitRepo
+from calcheck.git.histcache import HistoryCache, Snapshot, chain_keys, open_history_cache, walk_key
+from calcheck.git.history import Entry, HistoryBuilder, Records, parse_records, pr_title
+from calcheck.git.repo import SHALLOW_HINT, Commit, GitRepo
 
 
 def open_repo(estate: Path) -> GitRepo | None:
@@ -28,22 +30,127 @@ def builder_at(
     *,
     transfers_only: bool = False,
     latest: dt.date | None = None,
+    cache: FileCache | None = None,
 ) -> HistoryBuilder:
-    """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``)."""
+    """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``).
+
+    With ``cache`` (the file cache: the history cache lives beside it), the walk resumes after the last commit whose
+    state is cached (the earlier entries are read from the cache), and what it walks is cached in turn: the answer is
+    the same (see ``calcheck.git.histcache``).
+    """
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     commits = repo.log(prefix, commit)
     builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only, latest=latest)
-    with repo.stream(builder.blobs_needed(commits)) as blobs, gc_paused(freeze=True):
-        builder.read_blob = blobs.read  # read ahead on another core; the walk builds many long-lived records
-        for record in commits:
-            title = record.subject if transfers_only else pr_title(record.subject, _message(repo, record.sha))
-            builder.add(record, title)
-        builder.read_blob = repo.blob
+    store = open_history_cache(cache.directory) if cache is not None else None
+    with gc_paused(freeze=True):  # the walk (or the cache) builds many long-lived records
+        if store is None:
+            _walk(repo, builder, commits)
+        else:
+            _walk_cached(repo, builder, commits, store, walk_key(prefix, cal_names, transfers_only))
     return builder
 
 
-def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[str, str]) -> Timeline:
+def entries_at(
+    repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], cache: FileCache | None = None
+) -> list[Entry]:
+    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all."""
+    if repo.is_shallow():
+        raise UsageError(SHALLOW_HINT)
+    if cache is None:
+        return builder_at(repo, prefix, commit, cal_names).history.entries
+    store = HistoryCache(cache.directory / "history")
+    commits = repo.log(prefix, commit)
+    walk = walk_key(prefix, cal_names, False)
+    with gc_paused(freeze=True):
+        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits)
+        if len(known) == len(commits):
+            store.used(walk)
+            return known
+        builder = HistoryBuilder(repo.blob, cal_names, prefix)
+        _walk_cached(repo, builder, commits, store, walk, known)
+    return builder.history.entries
+
+
+def _walk(repo: GitRepo, builder: HistoryBuilder, commits: list[Commit], keep: Keep | None = None) -> None:
+    """Apply ``commits`` to ``builder`` in order, reading their files ahead; ``keep`` is given each entry."""
+    with repo.stream(builder.blobs_needed(commits)) as blobs:
+        builder.read_blob = blobs.read  # read ahead on another core
+        for index, record in enumerate(commits):
+            title = record.subject if builder.transfers_only else pr_title(record.subject, _message(repo, record.sha))
+            entry = builder.add(record, title)
+            if keep is not None:
+                keep(index, entry)
+        builder.read_blob = repo.blob
+
+
+Keep = Callable[[int, Entry], None]
+
+
+def _walk_cached(
+    repo: GitRepo,
+    builder: HistoryBuilder,
+    commits: list[Commit],
+    store: HistoryCache,
+    walk: str,
+    known: list[Entry] | None = None,
+) -> None:
+    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries)."""
+    keys = chain_keys(walk, commits, builder.latest)
+    if known is None:
+        known = [] if builder.transfers_only else _cached_entries(store, walk, keys, commits)
+    prior = _resume(store, walk, keys, builder, known)
+    done = keys.index(prior.key) + 1 if prior is not None else 0
+    if done == len(commits):
+        store.used(walk)
+        return
+    before = prior.copy() if prior is not None else None  # to store the new state as changes on it
+    builder.touched = set()
+    rest = keys[done:]
+    keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(walk, rest[i], entry)
+    _walk(repo, builder, commits[done:], keep)
+    got = builder.history
+    after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
+    store.put_snapshot(walk, keys[-1], after, before, builder.touched)
+    builder.touched = None
+
+
+def _resume(
+    store: HistoryCache, walk: str, keys: list[str], builder: HistoryBuilder, known: list[Entry]
+) -> Snapshot | None:
+    """Put the cached state after the latest cached commit (returned) into ``builder``; None: none is cached.
+
+    A full history resumes only where the entries of every commit up to there are cached (``known``).
+    """
+    last = len(keys) if builder.transfers_only else len(known)
+    for index in range(last - 1, -1, -1):
+        if not store.has_snapshot(walk, keys[index]):
+            continue
+        snapshot = store.snapshot(walk, keys[index])
+        if snapshot is None:
+            continue
+        builder.state, builder.effective_since, builder.gone = snapshot.state, snapshot.effective_since, snapshot.gone
+        history = builder.history
+        history.entries = [] if builder.transfers_only else known[: index + 1]
+        history.transfers, history.reused, history.ids = snapshot.transfers, snapshot.reused, snapshot.ids
+        return snapshot
+    return None
+
+
+def _cached_entries(store: HistoryCache, walk: str, keys: list[str], commits: list[Commit]) -> list[Entry]:
+    """The cached entries of the first commits, up to the first one not cached."""
+    entries: list[Entry] = []
+    for key, record in zip(keys, commits, strict=False):
+        entry = store.entry(walk, key, record.sha)
+        if entry is None:
+            break
+        entries.append(entry)
+    return entries
+
+
+def timeline_for(
+    estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[str, str], cache: FileCache | None = None
+) -> Timeline:
     """Transfers for the 90-day rule, from git when the estate is in a repository (else none)."""
     repo = open_repo(estate)
     if repo is None:
@@ -54,7 +161,8 @@ def timeline_for(estate: Path, rev: str | None, as_of: dt.date, cal_names: dict[
         if repo.is_shallow():
             return Timeline(note=SHALLOW_HINT)
         prefix = repo.prefix(estate)
-        builder = builder_at(repo, prefix, repo.resolve(rev or "HEAD"), cal_names, transfers_only=True, latest=as_of)
+        commit = repo.resolve(rev or "HEAD")
+        builder = builder_at(repo, prefix, commit, cal_names, transfers_only=True, latest=as_of, cache=cache)
         if rev is None and not repo.bare:
             _add_uncommitted(repo, prefix, builder, as_of)
         history = builder.history
@@ -93,7 +201,7 @@ class EditHistory:
     work tree's uncommitted changes, and the files the edit would write.
     """
 
-    def __init__(self, estate: Path, as_of: dt.date, cal_names: dict[str, str]) -> None:
+    def __init__(self, estate: Path, as_of: dt.date, cal_names: dict[str, str], cache: FileCache | None = None) -> None:
         self.now = Timeline()
         self._as_of = as_of
         self._repo = open_repo(estate)
@@ -107,9 +215,8 @@ class EditHistory:
                 self.now = Timeline(note=SHALLOW_HINT)
                 return
             prefix = self._repo.prefix(estate)
-            builder = builder_at(
-                self._repo, prefix, self._repo.resolve("HEAD"), cal_names, transfers_only=True, latest=as_of
-            )
+            head = self._repo.resolve("HEAD")
+            builder = builder_at(self._repo, prefix, head, cal_names, transfers_only=True, latest=as_of, cache=cache)
             state, since, count = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
             _add_uncommitted(self._repo, prefix, builder, as_of)
             self.now = _timeline(builder)

@@ -27,7 +27,7 @@ from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
-from calcheck.git.timeline import builder_at, open_repo, timeline_for
+from calcheck.git.timeline import entries_at, open_repo, timeline_for
 from calcheck.licensing import engine
 from calcheck.site import output
 from calcheck.site.markup import published_proof
@@ -55,17 +55,20 @@ class SitePaths:
         return paths
 
 
-def _history(estate: Path) -> list[Entry]:
+def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
     """The estate's history, when it is in a git repository with its full history."""
     repo = open_repo(estate)
     if repo is None or not repo.has_commits() or repo.is_shallow():
         return []
-    return builder_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names()).history.entries
+    return entries_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names(), filecache)
 
 
 def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
     """The position at up to TREND_POINTS commits (each computed once, then cached by commit).
 
+    The commits are the first and every ``step``-th after it, ``step`` the least power of two that keeps them to
+    TREND_POINTS (``trend_indices``): a new commit adds at most one point, and when the history outgrows the step,
+    the points of the doubled step are among those already computed.
     The cache lives in the repository's git folder, where no commit can put a file: a ``trend.json`` committed
     anywhere in the work tree is never read.
     """
@@ -74,8 +77,7 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     repo = open_repo(estate)
     assert repo is not None
     prefix = repo.prefix(estate)
-    step = max(1, len(entries) // TREND_POINTS)
-    chosen = entries[::-1][::step][:TREND_POINTS][::-1]
+    chosen = [entries[index] for index in trend_indices(len(entries))]
     store = repo.private_dir() / "calcheck" / "trend.json"
     known = _read_trend(store)
     points = []
@@ -91,6 +93,14 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
         store.parent.mkdir(exist_ok=True)
         write_text(store, json.dumps(known, sort_keys=True))
     return points
+
+
+def trend_indices(count: int) -> range:
+    """Which of ``count`` commits (oldest first) the trend shows: the first and every ``step``-th after it."""
+    step = 1
+    while -(-count // step) > TREND_POINTS:
+        step *= 2
+    return range(0, count, step)
 
 
 def _read_trend(store: Path) -> dict[str, object]:
@@ -128,8 +138,8 @@ def generate(
     if fresh:
         output.fresh(paths.docs.parent)
     output.real_folders(paths.config.parent, paths.docs)
-    entries = _history(estate_dir)
-    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names())
+    entries = _history(estate_dir, filecache)
+    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names(), filecache)
     result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}

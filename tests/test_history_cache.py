@@ -1,0 +1,281 @@
+"""The history cache: history, check, diff and the site print the same bytes cold, warm, after a new commit, after
+a rewritten history, with the cache damaged, and without it (real git repositories, pinned dates)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from calcheck.git.histcache import HistoryCache, Snapshot
+from calcheck.licensing.rules.example import base_files, write_estate
+from calcheck.site import build
+from tests.conftest import ROOT
+
+AS_OF = "2026-03-20"  # the reassignment of 2026-02-04 is within 90 days
+PEOPLE = """\
+kind: people
+people:
+  - {id: alice, name: Alice, kind: employee, status: active}
+  - {id: bob, name: Bob, kind: employee, status: active}
+  - {id: carol, name: Carol, kind: employee, status: active}
+  - {id: dave, name: Dave, kind: employee, status: active}
+"""
+ASSIGNMENTS = """\
+kind: assignments
+assignments:
+  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
+  - {id: A-2, holding: WS22-U, person: bob, since: 2026-01-05}
+"""
+
+
+def git(repo: Path, *args: str, date: str = "2026-01-05T09:00:00+00:00") -> str:
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(repo.parent), "TZ": "UTC",
+        "GIT_AUTHOR_NAME": "Dana Admin", "GIT_AUTHOR_EMAIL": "dana@example.com",
+        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
+        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }  # fmt: skip
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+def commit(repo: Path, message: str, date: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, date=date)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Transfers inside 90 days, an id removed and given to another record, a merge, a renamed file."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / ".git" / "info" / "exclude").write_text("site/\n")  # the site's configuration and build, never committed
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, root / "licenses")
+    assignments = estate / "assignments" / "assignments.yaml"
+    assignments.write_text(ASSIGNMENTS)
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    edit(assignments, "person: bob, since: 2026-01-05", "person: dave, since: 2026-02-04")
+    commit(root, "Give bob's CAL to dave", "2026-02-04T09:00:00+00:00")
+    edit(assignments, "  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}\n", "")
+    commit(root, "Alice leaves", "2026-02-06T09:00:00+00:00")
+    git(root, "checkout", "-q", "-b", "more-cals")
+    edit(estate / "holdings" / "holdings.yaml", "quantity: 3", "quantity: 5")
+    commit(root, "Buy two more CALs", "2026-02-10T09:00:00+00:00")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "more-cals", "-m", "Merge pull request #7 from dana/more-cals\n\nTwo more CALs",
+        date="2026-02-11T09:00:00+00:00")  # fmt: skip
+    assignments.write_text(
+        assignments.read_text() + "  - {id: A-1, holding: WS22-U, person: carol, since: 2026-02-15}\n"
+    )
+    commit(root, "A-1 again, for carol", "2026-02-15T09:00:00+00:00")
+    git(root, "mv", "licenses/people/people.yaml", "licenses/people/staff.yaml")
+    commit(root, "Rename the people file", "2026-03-01T09:00:00+00:00")
+    shutil.copytree(ROOT / "site", root / "site", ignore=shutil.ignore_patterns("_build", "_generated"))
+    return root
+
+
+COMMANDS = [
+    ["history", "licenses"],
+    ["history", "licenses", "--format", "json"],
+    ["history", "licenses", "--id", "A-1", "--format", "markdown"],
+    ["history", "licenses", "--rev", "HEAD~2", "--since", "2026-02-01"],
+    ["check", "licenses", "--as-of", AS_OF, "--format", "json"],
+    ["check", "licenses", "--as-of", "2026-02-08", "--format", "json"],  # earlier than some commits
+    ["check", "licenses", "--as-of", AS_OF, "--rev", "HEAD~1", "--format", "json"],
+    ["diff", "HEAD~3", "--path", "licenses", "--as-of", AS_OF, "--format", "json"],
+    ["diff", "HEAD~1", "HEAD", "--path", "licenses", "--as-of", AS_OF],
+    ["transfer", "A-2", "--to-person", "alice", "--path", "licenses", "--as-of", AS_OF, "--dry-run"],  # 90-day rule
+]
+
+
+def outputs(repo: Path, cache: Path, *extra: str) -> list[str]:
+    """Every command's output (and exit code), each in a fresh process, then the site's generated pages."""
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
+    found = []
+    for command in COMMANDS:
+        done = subprocess.run([sys.executable, "-m", "calcheck", *command, *extra], cwd=repo, env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+        found.append(f"{done.returncode}\n{done.stdout}")
+    return [*found, *site_pages(repo, cache, "--no-cache" not in extra)]
+
+
+def site_pages(repo: Path, cache: Path, cached: bool) -> list[str]:
+    """The site's generated pages (history, trend and the rest), as ``site build`` writes them before MkDocs runs."""
+    from calcheck.estate.cache import FileCache
+
+    shutil.rmtree(repo / ".git" / "calcheck", ignore_errors=True)  # the trend's own cache: the same every time
+    paths = build.SitePaths.of(repo / "site" / "mkdocs.yml")
+    import datetime as dt
+
+    build.generate(repo / "licenses", paths, dt.date.fromisoformat(AS_OF), FileCache(cache) if cached else None)
+    pages = sorted(p for p in paths.docs.rglob("*") if p.is_file() and p.suffix in (".md", ".svg"))
+    assert any(p.name == "history.md" for p in pages)
+    return [f"{p.relative_to(paths.docs)}\n{p.read_text()}" for p in pages]
+
+
+def cache_files(cache: Path) -> list[Path]:
+    return sorted((cache / "history").rglob("*.json"))
+
+
+def test_outputs_are_the_same_cold_warm_after_new_and_rewritten_commits_and_uncached(
+    repo: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    expected = outputs(repo, tmp_path / "unused", "--no-cache")
+    assert not (tmp_path / "unused").exists()
+    assert "id-reused" in expected[4] and "A-2" in expected[4]
+    assert outputs(repo, cache) == expected  # cold: fills the cache
+    assert any("snapshots" in p.parts for p in cache_files(cache))
+    assert any("entries" in p.parts for p in cache_files(cache))
+    assert outputs(repo, cache) == expected  # warm
+
+    edit(repo / "licenses" / "assignments" / "assignments.yaml", "person: dave,", "person: bob,")
+    commit(repo, "Give dave's CAL back to bob", "2026-03-05T09:00:00+00:00")
+    assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")  # one commit more, on a warm cache
+    assert any(p.name.endswith(".changes.json") for p in cache_files(cache))
+
+    git(repo, "commit", "-q", "--amend", "-m", "Give the CAL back to bob", date="2026-03-06T09:00:00+00:00")
+    assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")  # the last commit amended: another id
+
+    git(repo, "rebase", "-q", "--force-rebase", "HEAD~4", date="2026-03-07T09:00:00+00:00")  # new ids from there
+    assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")
+
+
+def test_a_damaged_or_forged_cache_is_a_miss_and_is_rebuilt(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    expected = outputs(repo, cache, "--no-cache")
+    assert outputs(repo, cache) == expected
+    files = cache_files(cache)
+    assert files
+    for index, path in enumerate(files):
+        body = path.read_bytes()
+        if index % 3 == 0:
+            path.write_bytes(body[: len(body) // 2])  # truncated
+        elif index % 3 == 1:
+            path.write_bytes(body.replace(b'"', b"'", 1))  # edited: the digest no longer matches
+        else:  # every list of another shape, under a matching digest
+            data = json.loads(body.partition(b"\n")[2])
+            forged = json.dumps({k: [[1, None]] if isinstance(v, list) else v for k, v in data.items()}).encode()
+            path.write_bytes(hashlib.sha256(forged).hexdigest().encode() + b"\n" + forged)
+    assert outputs(repo, cache) == expected
+    for path in cache_files(cache):  # rebuilt: every entry reads again
+        head, _, body = path.read_bytes().partition(b"\n")
+        assert head == hashlib.sha256(body).hexdigest().encode(), path
+    assert outputs(repo, cache) == expected
+
+
+def test_records_json_cannot_hold_exactly_are_not_cached(tmp_path: Path) -> None:
+    store = HistoryCache(tmp_path)
+    odd = Snapshot({("people", "p"): ("a.yaml", {"id": "p", 1: "a key that is a number"})}, {}, {})
+    store.put_snapshot("walk", "k" * 64, odd)
+    assert store.snapshot("walk", "k" * 64) is None
+    nan = Snapshot({("people", "p"): ("a.yaml", {"id": "p", "n": float("nan")})}, {}, {})
+    store.put_snapshot("walk", "k" * 64, nan)
+    assert store.snapshot("walk", "k" * 64) is None
+    plain = Snapshot({("people", "p"): ("a.yaml", {"id": "p", "n": 1.5, "l": [1, None, True]})}, {}, {})
+    store.put_snapshot("walk", "k" * 64, plain)
+    found = store.snapshot("walk", "k" * 64)
+    assert found is not None and found.state == plain.state
+
+
+def test_a_link_in_the_cache_is_never_followed(tmp_path: Path) -> None:
+    store = HistoryCache(tmp_path / "cache")
+    target = tmp_path / "elsewhere.json"
+    target.write_text("keep me")
+    plain = Snapshot({("people", "p"): ("a.yaml", {"id": "p"})}, {}, {})
+    folder = tmp_path / "cache" / "walk" / "snapshots"
+    folder.mkdir(parents=True)
+    (folder / f"{'k' * 64}.json").symlink_to(target)
+    assert store.snapshot("walk", "k" * 64) is None  # not read through the link
+    store.put_snapshot("walk", "k" * 64, plain)
+    assert target.read_text() == "keep me"  # the link was replaced, not written through
+    assert not (folder / f"{'k' * 64}.json").is_symlink()
+    assert store.snapshot("walk", "k" * 64) is not None
+
+
+def test_no_cache_environment_variable_turns_it_off(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache), "CALCHECK_NO_CACHE": "1"}
+    for command in COMMANDS:
+        subprocess.run(
+            [sys.executable, "-m", "calcheck", *command], cwd=repo, env=env, capture_output=True, check=False
+        )
+    assert not cache.exists()
+
+
+def test_a_new_commit_adds_at_most_one_trend_point() -> None:
+    """The trend's commits are stable as the history grows, so their cached positions are used again."""
+    before: set[int] = set()
+    for count in range(1, 3000):
+        chosen = set(build.trend_indices(count))
+        assert 0 in chosen and len(chosen) <= build.TREND_POINTS
+        assert len(chosen - before) <= 1 and max(chosen) >= count - 1 - 2 * (count // build.TREND_POINTS)
+        before = chosen
+
+
+def test_snapshots_stored_as_changes_on_changes_read_back_exactly(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from calcheck.estate.transfers import Reuse, Transfer
+
+    store = HistoryCache(tmp_path)
+    day = dt.date(2026, 1, 5)
+    now = Snapshot({("people", f"p{i}"): ("a.yaml", {"id": f"p{i}"}) for i in range(5)}, {"A-1": day}, {"A-9": "x"})
+    store.put_snapshot("walk", "0" * 64, now)
+    prior = store.snapshot("walk", "0" * 64)
+    for step in range(1, 5):
+        assert prior is not None and prior.depth == (step - 1) % 4
+        now = prior.copy()
+        now.state.pop(("people", f"p{step}"))
+        now.state[("devices", f"d{step}")] = ("b.yaml", {"id": f"d{step}", "n": step})
+        now.effective_since[f"A-{step}"] = day + dt.timedelta(days=step)
+        now.gone.pop("A-9", None)
+        now.gone[f"A-{step + 10}"] = "y"
+        now.transfers.append(Transfer("H", f"A-{step}", "p0", day, day, None, False, "c" * 40))
+        now.reused.append(Reuse(f"A-{step}", "a", "b", "c" * 40, day))
+        now.ids.add(f"A-{step}")
+        touched = {("people", f"p{step}"), ("devices", f"d{step}")}
+        key = str(step) * 64
+        store.put_snapshot("walk", key, now, prior if step != 4 else None, touched)  # the 4th whole again
+        prior = store.snapshot("walk", key)
+        assert prior is not None
+        assert (prior.state, prior.effective_since, prior.gone) == (now.state, now.effective_since, now.gone)
+        assert (prior.transfers, prior.reused, prior.ids) == (now.transfers, now.reused, now.ids)
+    (tmp_path / "walk" / "snapshots" / f"{'0' * 64}.json").unlink()  # the base of the first three
+    assert store.snapshot("walk", "3" * 64) is None and store.snapshot("walk", "4" * 64) is not None
+
+
+def test_only_the_most_recently_used_walks_are_kept(tmp_path: Path) -> None:
+    from calcheck.git import histcache
+
+    store = HistoryCache(tmp_path / "cache")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.json").write_text("keep me")
+    plain = Snapshot({("people", "p"): ("a.yaml", {"id": "p"})}, {}, {})
+    for index in range(histcache.WALKS_KEPT + 3):
+        store.put_snapshot(f"walk{index:02d}", "k" * 64, plain)
+        if index == 0:  # removed later: the link with it, never what it points to
+            (tmp_path / "cache" / "walk00" / "link").symlink_to(outside)
+        os.utime(tmp_path / "cache" / f"walk{index:02d}", ns=(index * 10**9, index * 10**9))
+    store.put_snapshot("latest", "k" * 64, plain)
+    kept = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert kept == ["latest"] + [f"walk{i:02d}" for i in range(4, histcache.WALKS_KEPT + 3)]
+    assert (outside / "keep.json").read_text() == "keep me"
