@@ -353,11 +353,31 @@ def _decode(entry: Any, key: str) -> tuple[LoadedFile, Checked]:
         if collection != RECORD_KEYS.get(kind or ""):
             raise _Invalid("collection")
         data = doc["data"]
+        _share_values(data, collection)
         pos = _decode_document_pos(data, doc["pos"], collection)
         loaded.documents.append(Document(data, pos, _int(doc["line"]), _int(doc["column"])))
         problems = [(_decode_finding(f), _where(w)) for f, w in _list(doc["problems"])]
         checked.append((kind, problems))
     return loaded, checked
+
+
+def _share_values(data: Any, collection: str | None) -> None:
+    """One object for each text that records repeat (dates, statuses, holding ids), as the loader gives them.
+
+    JSON makes a new string for every value; a large estate's records would hold tens of megabytes of copies.
+    """
+    records = data.get(collection) if collection and isinstance(data, dict) else None
+    if not isinstance(records, list):
+        return
+    shared = _SHARED
+    for record in records:
+        if type(record) is dict:
+            for name, value in record.items():
+                if type(value) is str and len(value) <= 40:
+                    record[name] = shared.setdefault(value, value) if len(shared) < 200_000 else value
+
+
+_SHARED: dict[str, str] = {}
 
 
 def _list(value: Any) -> list[Any]:
