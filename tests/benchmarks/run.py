@@ -237,7 +237,7 @@ def _compile_calcheck() -> str:
 
     package = Path(calcheck.__file__).resolve().parent
     done = compileall.compile_dir(str(package), quiet=1)
-    return f"calcheck's bytecode compiled ({package})" if done else "calcheck's bytecode NOT compiled"
+    return "calcheck's bytecode compiled" if done else f"calcheck's bytecode NOT compiled ({package})"
 
 
 def versions() -> str:
