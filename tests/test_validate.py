@@ -76,9 +76,10 @@ NEVER = (
     "ruamel",
     "mkdocs",
     "openpyxl",
-    "_hashlib",
 )
-ONLY_WHEN_INVALID = ("jsonschema", "referencing", "dataclasses", "inspect")
+# The pure-Python jsonschema's own imports reach OpenSSL's hashes on some builds (Debian's Python has no built-in
+# _sha512, so `random` imports hashlib): only a valid file is held to doing without them.
+ONLY_WHEN_INVALID = ("jsonschema", "referencing", "dataclasses", "inspect", "_hashlib")
 
 
 def _modules_after(argv: list[str], cwd: Path) -> set[str]:
