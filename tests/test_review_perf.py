@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,26 @@ def test_an_import_into_a_file_with_a_record_whose_id_is_not_text_does_not_crash
     assert (estate / "people" / "people.yaml").read_text(encoding="utf-8") == text.replace(
         "status: active}\n", "status: active, department: Sales}\n", 1
     )
+
+
+def test_two_estates_in_one_repository_each_have_their_own_trend(tmp_path: Path) -> None:
+    """The site's trend cache is kept per repository: a point is the position of one estate at one commit."""
+    from calcheck.site import build
+    from tests.test_history_cache import commit, git
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    small = write_estate(base_files(), root / "a" / "licenses")
+    large = write_estate(base_files(), root / "b" / "licenses")
+    holdings = large / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 3", "quantity: 7"))
+    commit(root, "Two estates", "2026-01-05T09:00:00+00:00")
+
+    def points(estate: Path) -> list[object]:
+        return [p.to_json() for p in build.trend(estate, build._history(estate))]
+
+    expected = points(large)
+    shutil.rmtree(root / ".git" / "calcheck")
+    assert points(small) != expected  # the estates differ
+    assert points(large) == expected  # not the other estate's points at the same commit
