@@ -283,8 +283,9 @@ class _Target:
         if self.round_trip is None:
             self.round_trip = EditableFile.read(self.path)
             for record in self.round_trip.records(self.collection):
-                if isinstance(record, dict):  # an item that is not a record is the check's to report
-                    self.by_id.setdefault(record.get("id"), record)  # the first of equal ids, as the check reads
+                # an item that is not a record, or an id that is not text, is the check's to report
+                if isinstance(record, dict) and isinstance(record.get("id"), str):
+                    self.by_id.setdefault(record["id"], record)  # the first of equal ids, as the check reads
         if record_id not in self.by_id:  # the round trip keeps what the check reads past: a tag on the id, say
             raise EditError(f"{self.path}: the record {record_id} cannot be found for editing; edit it by hand")
         return self.by_id[record_id]

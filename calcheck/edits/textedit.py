@@ -123,11 +123,12 @@ class RecordFile:
         return after
 
     def index(self) -> dict[Any, int]:
-        """Record index by id (the first of equal ids, as the check reads them)."""
+        """Record index by id (the first of equal ids, as the check reads them; an id that is not text names no
+        record the check reads)."""
         found: dict[Any, int] = {}
         for i, item in enumerate(self.items):
-            if isinstance(item, dict):
-                found.setdefault(item.get("id"), i)
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                found.setdefault(item["id"], i)
         return found
 
     def value(self, index: int, key: str) -> Any:

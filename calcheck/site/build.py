@@ -64,7 +64,7 @@ def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
 
 
 def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
-    """The position at up to TREND_POINTS commits (each computed once, then cached by commit).
+    """The position at up to TREND_POINTS commits (each computed once, then cached by commit and estate path).
 
     The commits are the first and every ``step``-th after it, ``step`` the least power of two that keeps them to
     TREND_POINTS (``trend_indices``): a new commit adds at most one point, and when the history outgrows the step,
@@ -82,7 +82,7 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     known = _read_trend(store)
     points = []
     for entry in chosen:
-        key = f"{__version__}:{entry.sha}"
+        key = f"{__version__}:{entry.sha}:{prefix}"  # one repository may hold several estates
         point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
         if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)

@@ -1,0 +1,59 @@
+"""Adversarial inputs for the performance work of issue 16: each fast path gives the plain path's answer."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calcheck.licensing.rules.example import base_files, write_estate
+
+Run = Callable[..., tuple[int, str, str]]
+EXPORT = "SamAccountName,Name,Department,Enabled\nalice,Alice,Sales,True\n"
+
+
+@pytest.mark.parametrize("name", ["Alice", "&n Alice"])  # edited as text, and by the round trip (an anchor)
+@pytest.mark.parametrize("odd", ["[x]", "{x: 1}"])
+def test_an_import_into_a_file_with_a_record_whose_id_is_not_text_does_not_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Run, name: str, odd: str
+) -> None:
+    """A record whose id is a list or mapping is the check's to report; the import edits the file's other records."""
+    text = (
+        "kind: people\npeople:\n"
+        f"  - {{id: alice, name: {name}, kind: employee, status: active}}\n"
+        f"  - {{id: {odd}, name: Odd, kind: employee, status: active}}\n"
+    )
+    estate = write_estate({**base_files(), "people/people.yaml": text}, tmp_path / "licenses")
+    export = tmp_path / "ad.csv"
+    export.write_text(EXPORT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli("import", "people", str(export), "--on", "2026-11-30", "--partial", "--force")
+    assert (code, err) == (0, ""), out
+    assert (estate / "people" / "people.yaml").read_text(encoding="utf-8") == text.replace(
+        "status: active}\n", "status: active, department: Sales}\n", 1
+    )
+
+
+def test_two_estates_in_one_repository_each_have_their_own_trend(tmp_path: Path) -> None:
+    """The site's trend cache is kept per repository: a point is the position of one estate at one commit."""
+    from calcheck.site import build
+    from tests.test_history_cache import commit, git
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    small = write_estate(base_files(), root / "a" / "licenses")
+    large = write_estate(base_files(), root / "b" / "licenses")
+    holdings = large / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 3", "quantity: 7"))
+    commit(root, "Two estates", "2026-01-05T09:00:00+00:00")
+
+    def points(estate: Path) -> list[object]:
+        return [p.to_json() for p in build.trend(estate, build._history(estate))]
+
+    expected = points(large)
+    shutil.rmtree(root / ".git" / "calcheck")
+    assert points(small) != expected  # the estates differ
+    assert points(large) == expected  # not the other estate's points at the same commit
