@@ -57,3 +57,29 @@ def test_two_estates_in_one_repository_each_have_their_own_trend(tmp_path: Path)
     shutil.rmtree(root / ".git" / "calcheck")
     assert points(small) != expected  # the estates differ
     assert points(large) == expected  # not the other estate's points at the same commit
+
+
+def test_trend_points_of_other_code_are_not_reused(tmp_path: Path) -> None:
+    """A point is keyed by calcheck's code as well as its version: an editable install's change of rules must not
+    keep showing the points the old code computed (here, an entry under the key without the code's digest)."""
+    import json
+
+    from calcheck import __version__
+    from calcheck.site import build
+    from tests.test_history_cache import commit, git
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate(base_files(), root / "licenses")
+    commit(root, "Estate", "2026-01-05T09:00:00+00:00")
+    entries = build._history(estate)
+    expected = [p.to_json() for p in build.trend(estate, entries)]
+    store = root / ".git" / "calcheck" / "trend.json"
+    known = json.loads(store.read_text())
+    assert all(key.split(":")[1] == build._code() for key in known)
+    forged = {key: {**value, "totals": [999, 999, 999, 999]} for key, value in known.items()}
+    store.write_text(json.dumps(forged))
+    assert [p.to_json()["totals"] for p in build.trend(estate, entries)] == [[999] * 4]  # the key is what counts
+    store.write_text(json.dumps({f"{__version__}:{key.split(':', 2)[2]}": value for key, value in forged.items()}))
+    assert [p.to_json() for p in build.trend(estate, entries)] == expected

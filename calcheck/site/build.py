@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -22,7 +24,7 @@ from calcheck import __version__
 from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
-from calcheck.estate.cache import FileCache
+from calcheck.estate.cache import FileCache, reader_digest
 from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
@@ -82,7 +84,7 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     known = _read_trend(store)
     points = []
     for entry in chosen:
-        key = f"{__version__}:{entry.sha}:{prefix}"  # one repository may hold several estates
+        key = f"{__version__}:{_code()}:{entry.sha}:{prefix}"  # one repository may hold several estates
         point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
         if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
@@ -93,6 +95,17 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
         store.parent.mkdir(exist_ok=True)
         write_text(store, json.dumps(known, sort_keys=True))
     return points
+
+
+@functools.cache
+def _code() -> str:
+    """A digest of what a point depends on besides the commit: calcheck's code and data (an editable install
+    changes them without a new version), the schemas and the libraries' versions."""
+    digest = hashlib.sha256(reader_digest())
+    package = Path(__file__).resolve().parent.parent
+    for path in sorted([*package.rglob("*.py"), *(package / "data").rglob("*.yaml")]):
+        digest.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def trend_indices(count: int) -> range:
