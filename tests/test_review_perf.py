@@ -83,3 +83,28 @@ def test_trend_points_of_other_code_are_not_reused(tmp_path: Path) -> None:
     assert [p.to_json()["totals"] for p in build.trend(estate, entries)] == [[999] * 4]  # the key is what counts
     store.write_text(json.dumps({f"{__version__}:{key.split(':', 2)[2]}": value for key, value in forged.items()}))
     assert [p.to_json() for p in build.trend(estate, entries)] == expected
+
+
+def test_an_edit_that_removes_an_uncommitted_reused_id_no_longer_sees_the_reuse(tmp_path: Path) -> None:
+    """The edit's history is put back to HEAD before the edit's files are applied: the work tree's changes are not
+    counted twice, nor kept when the edit undoes them (here: an id reused in the work tree, removed by the edit)."""
+    import datetime as dt
+
+    from calcheck.git.timeline import EditHistory
+    from tests.test_history_cache import commit, git
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate(base_files(), root / "licenses")
+    register = estate / "assignments" / "assignments.yaml"
+    commit(root, "Estate", "2026-01-05T09:00:00+00:00")
+    text = register.read_text()
+    register.write_text(text.replace("  - {id: A-2, holding: WS22-U, person: bob, since: 2024-03-01}\n", ""))
+    commit(root, "A-2 ends", "2026-02-05T09:00:00+00:00")
+    register.write_text(text.replace("person: bob", "person: carol"))  # A-2 given again, to someone else
+    edit = EditHistory(estate, dt.date(2026, 6, 1), {})
+    assert [r.assignment for r in edit.now.reused] == ["A-2"]
+    without = text.replace("  - {id: A-2, holding: WS22-U, person: bob, since: 2024-03-01}\n", "").encode()
+    assert edit.after({"assignments/assignments.yaml": without}).reused == []
+    assert [r.assignment for r in edit.after({"assignments/assignments.yaml": register.read_bytes()}).reused] == ["A-2"]
