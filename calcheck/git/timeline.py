@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from calcheck.core.errors import UsageError
@@ -205,7 +206,7 @@ class EditHistory:
         self.now = Timeline()
         self._as_of = as_of
         self._repo = open_repo(estate)
-        self._walked: tuple[HistoryBuilder, str, Records, dict[str, dt.date], int] | None = None
+        self._walked: tuple[HistoryBuilder, str, _AtHead] | None = None
         if self._repo is None:
             return
         with self._repo:  # its git processes end here (and again after each later use)
@@ -217,24 +218,55 @@ class EditHistory:
             prefix = self._repo.prefix(estate)
             head = self._repo.resolve("HEAD")
             builder = builder_at(self._repo, prefix, head, cal_names, transfers_only=True, latest=as_of, cache=cache)
-            state, since, count = dict(builder.state), dict(builder.effective_since), len(builder.history.transfers)
+            at_head = _AtHead.of(builder)
             _add_uncommitted(self._repo, prefix, builder, as_of)
             self.now = _timeline(builder)
-            self._walked = (builder, prefix, state, since, count)
+            self._walked = (builder, prefix, at_head)
 
     def after(self, overrides: dict[str, bytes]) -> Timeline:
         """The transfers once files are written as ``overrides`` (contents by path relative to the estate)."""
         if self._walked is None or self._repo is None:
             return Timeline(note=self.now.note)
-        builder, prefix, state, since, count = self._walked
-        builder.state, builder.effective_since = dict(state), dict(since)  # back to HEAD
-        del builder.history.transfers[count:]
+        builder, prefix, at_head = self._walked
+        at_head.restore(builder)
         inside = f"{prefix}/" if prefix else ""
         with self._repo:
             _add_uncommitted(
                 self._repo, prefix, builder, self._as_of, {inside + p: raw for p, raw in overrides.items()}
             )
         return _timeline(builder)
+
+
+@dataclass(frozen=True)
+class _AtHead:
+    """What applying the work tree's changes alters in a walked builder, as it was at HEAD."""
+
+    state: Records
+    since: dict[str, dt.date]
+    gone: dict[str, str]
+    transfers: int
+    reused: int
+    ids: frozenset[str]
+
+    @classmethod
+    def of(cls, builder: HistoryBuilder) -> _AtHead:
+        history = builder.history
+        return cls(
+            dict(builder.state),
+            dict(builder.effective_since),
+            dict(builder.gone),
+            len(history.transfers),
+            len(history.reused),
+            frozenset(history.ids),
+        )
+
+    def restore(self, builder: HistoryBuilder) -> None:
+        """Put ``builder`` back to HEAD (the work tree's changes are then applied again, with an edit's files)."""
+        builder.state, builder.effective_since, builder.gone = dict(self.state), dict(self.since), dict(self.gone)
+        history = builder.history
+        del history.transfers[self.transfers :]
+        del history.reused[self.reused :]
+        history.ids = set(self.ids)
 
 
 def _timeline(builder: HistoryBuilder) -> Timeline:
