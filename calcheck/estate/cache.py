@@ -98,14 +98,9 @@ class FileCache:
 
     def get(self, key: str) -> tuple[LoadedFile, Checked] | None:
         """The cached result, or None (missing, unreadable or not exactly as written)."""
-        try:
-            head, _, body = self._path(key).read_bytes().partition(b"\n")
-            # Record positions are decoded only when used, so damage there must be caught now: by the digest.
-            if head != hashlib.sha256(body).hexdigest().encode():
-                return None
-        except OSError:
-            return None
-        return decode_entry(key, body)
+        # Record positions are decoded only when used, so damage there must be caught now: by the digest.
+        body = read_entry(self._path(key))
+        return decode_entry(key, body) if body is not None else None
 
     def put(self, key: str, loaded: LoadedFile, checked: Checked) -> None:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
@@ -115,19 +110,7 @@ class FileCache:
 
     def put_body(self, key: str, body: bytes) -> None:
         """Store an entry ``encode_entry`` made for ``key``."""
-        target = self._path(key)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(handle, "wb") as stream:
-                    stream.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError:
-            return
+        write_entry(self._path(key), body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +163,40 @@ class FileMemo(FileCache):
                 self.entries.pop(earlier, None)
             self.latest[relative] = key
         self.entries[key] = result
+
+
+def read_entry(path: Path) -> bytes | None:
+    """The body of an entry file (a line with the SHA-256 of the body, then the body) whose digest matches it,
+    read without following a link; None when it is missing, unreadable or damaged."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(handle, "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return None
+    head, _, body = data.partition(b"\n")
+    return body if head == hashlib.sha256(body).hexdigest().encode() else None
+
+
+def write_entry(target: Path, body: bytes) -> bool:
+    """Write ``body`` as an entry file (digest line, body) atomically: an exclusive temporary under an unpredictable
+    name, renamed over ``target`` (a link there is replaced, never written through). False when it cannot be."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return False
+    return True
 
 
 def open_cache(enabled: bool = True) -> FileCache | None:

@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from calcheck import __version__
-from calcheck.estate.cache import reader_digest
+from calcheck.estate.cache import read_entry, reader_digest, write_entry
 from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.history import Entry, Event, RecordKey, Records
 from calcheck.git.repo import Commit
@@ -125,7 +124,7 @@ class HistoryCache:
 
     def entry(self, walk: str, key: str, sha: str) -> Entry | None:
         """The entry of commit ``sha`` under ``key``, or None."""
-        body = _read(self._entry_path(walk, key))
+        body = read_entry(self._entry_path(walk, key))
         if body is None:
             return None
         try:
@@ -142,7 +141,7 @@ class HistoryCache:
     def snapshot(self, walk: str, key: str, limit: int = MAX_DEPTH) -> Snapshot | None:
         """The state after the commit of ``key``, or None (missing, damaged, or changes on a snapshot now gone)."""
         for path in self._snapshot_paths(walk, key):
-            body = _read(path)
+            body = read_entry(path)
             if body is not None:
                 return self._decode(walk, key, limit, path, body)
         return None
@@ -198,40 +197,13 @@ def open_history_cache(directory: Path | None) -> HistoryCache | None:
 # --- files ----------------------------------------------------------------------------------------------------
 
 
-def _read(path: Path) -> bytes | None:
-    """The JSON of an entry whose digest line matches it, read without following a link; else None."""
-    try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return None
-    try:
-        with os.fdopen(handle, "rb") as stream:
-            data = stream.read()
-    except OSError:
-        return None
-    head, _, body = data.partition(b"\n")
-    return body if head == hashlib.sha256(body).hexdigest().encode() else None
-
-
 def _write(target: Path, encode: Any) -> bool:
     """Write ``encode()`` as an entry (digest line, JSON) atomically; what cannot be stored exactly is skipped."""
     try:
         body = json.dumps(encode(), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
         return False
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
-            os.replace(temporary, target)  # a link at the target is replaced, never written through
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError:
-        return False
-    return True
+    return write_entry(target, body)
 
 
 def _prune(folder: Path, whole: int, changes: int) -> None:
