@@ -129,3 +129,17 @@ def test_a_generated_estate_checks_the_same_on_one_core_and_on_all(tmp_path: Pat
     assert outputs[0][1] and outputs[0] == outputs[1] == outputs[2]
     day = dt.date(2026, 11, 30)
     assert engine.check(out / "licenses", day).findings  # the estate has findings to compare
+
+
+def test_a_memo_keeps_what_the_workers_parsed(always_parallel: None, tmp_path: Path) -> None:
+    """An edit's second check takes every file it did not change from the memo, the workers' share included."""
+    from calcheck.estate.cache import FileMemo
+
+    for inner in (None, FileCache(tmp_path / "cache")):
+        memo = FileMemo.over(inner)
+        source = WorkTree(ROOT / "licenses")
+        files = source.yaml_files()
+        first = load_all(source, files, memo)
+        assert len(memo.entries) == len(files)
+        again = load_all(source, files, memo)
+        assert all(a is b for (a, _), (b, _) in zip(again, first, strict=True))  # the very objects kept

@@ -109,8 +109,11 @@ class FileCache:
             self.put_body(key, body)
 
     def put_body(self, key: str, body: bytes) -> None:
-        """Store an entry ``encode_entry`` made for ``key``."""
+        """Store an entry ``encode_entry`` made for ``key`` (a parsing worker does, then ``received`` follows)."""
         write_entry(self._path(key), body)
+
+    def received(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
+        """``result``, stored by a parsing worker with ``put_body``, is back in this process (nothing to do here)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,9 @@ class FileMemo(FileCache):
         self._keep(key, (loaded, checked))
         if self.inner is not None:
             self.inner.put(key, loaded, checked)
+
+    def received(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
+        self._keep(key, result)  # the worker wrote the persistent entry; the process's memo is kept here
 
     def _keep(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
         relative = self.files.get(key)

@@ -152,12 +152,18 @@ def load_all(
             cache.put_body(item.key, body)
         return body
 
+    def received(item: _Pending, body: bytes) -> tuple[LoadedFile, Checked] | None:  # a worker's result
+        result = decode_entry(item.key or "", body)
+        if result is not None and cache is not None and item.key is not None:
+            cache.received(item.key, result)
+        return result
+
     parsed = parallel.parse_all(
         [item for _, item in pending],
         lambda item: len(item.raw),
         here,
         produce,
-        lambda item, body: decode_entry(item.key or "", body),
+        received,
     )
     for (index, _), result in zip(pending, parsed, strict=True):
         results[index] = result
