@@ -10,7 +10,7 @@ import pytest
 
 from calcheck.licensing.rules.example import base_files, write_estate
 from tests.conftest import ROOT
-from tests.test_git import commit, git
+from tests.test_git import PEOPLE, commit, git
 
 Run = Callable[..., tuple[int, str, str]]
 DAY = "2026-11-30"
@@ -82,13 +82,6 @@ def test_a_transfer_to_someone_who_has_the_cal_is_a_duplicate(bundled: Path, run
     ) in out.splitlines()
 
 
-PEOPLE = """\
-kind: people
-people:
-  - {id: alice, name: Alice, kind: employee, status: active}
-  - {id: bob, name: Bob, kind: employee, status: active}
-  - {id: carol, name: Carol, kind: employee, status: active}
-"""
 DEPLOYMENTS = """\
 kind: deployments
 deployments:

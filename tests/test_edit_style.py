@@ -10,17 +10,10 @@ import pytest
 
 from calcheck.edits.recordstyle import order_like
 from calcheck.licensing.rules.example import base_files, write_estate
-from tests.test_git import commit, git
+from tests.test_git import PEOPLE, commit, git
 
 Run = Callable[..., tuple[int, str, str]]
 DAY = "2026-11-30"
-PEOPLE = """\
-kind: people
-people:
-  - {id: alice, name: Alice, kind: employee, status: active}
-  - {id: bob, name: Bob, kind: employee, status: active}
-  - {id: carol, name: Carol, kind: employee, status: active}
-"""
 BLOCK = """\
 # yaml-language-server: $schema=../../schemas/assignments.schema.json
 kind: assignments

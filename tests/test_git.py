@@ -30,14 +30,15 @@ assignments:
 
 def git(repo: Path, *args: str, date: str = "2026-01-05T09:00:00+00:00") -> str:
     env = {
-        **os.environ,
+        "PATH": os.environ["PATH"], "HOME": str(repo.parent), "TZ": "UTC",
         "GIT_AUTHOR_NAME": "Dana Admin", "GIT_AUTHOR_EMAIL": "dana@example.com",
         "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
         "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
         "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
     }  # fmt: skip
-    result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True)
-    return result.stdout
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
 
 
 def commit(repo: Path, message: str, date: str) -> None:

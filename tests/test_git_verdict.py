@@ -13,21 +13,9 @@ import pytest
 
 from calcheck.git.repo import GitError, GitRepo, parse_log
 from calcheck.licensing.rules.example import base_files, write_estate
+from tests.test_git import ASSIGNMENTS, PEOPLE
 
 Run = Callable[..., tuple[int, str, str]]
-PEOPLE = """\
-kind: people
-people:
-  - {id: alice, name: Alice, kind: employee, status: active}
-  - {id: bob, name: Bob, kind: employee, status: active}
-  - {id: carol, name: Carol, kind: employee, status: active}
-"""
-ASSIGNMENTS = """\
-kind: assignments
-assignments:
-  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
-  - {id: A-2, holding: WS22-U, person: bob, since: 2026-01-05}
-"""
 DANA = "2026-01-05T09:00:00+00:00"
 
 

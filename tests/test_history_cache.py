@@ -17,6 +17,7 @@ from calcheck.git.histcache import HistoryCache, Snapshot
 from calcheck.licensing.rules.example import base_files, write_estate
 from calcheck.site import build
 from tests.conftest import ROOT
+from tests.test_git import ASSIGNMENTS, commit, git
 
 AS_OF = "2026-03-20"  # the reassignment of 2026-02-04 is within 90 days
 PEOPLE = """\
@@ -27,30 +28,6 @@ people:
   - {id: carol, name: Carol, kind: employee, status: active}
   - {id: dave, name: Dave, kind: employee, status: active}
 """
-ASSIGNMENTS = """\
-kind: assignments
-assignments:
-  - {id: A-1, holding: WS22-U, person: alice, since: 2026-01-05}
-  - {id: A-2, holding: WS22-U, person: bob, since: 2026-01-05}
-"""
-
-
-def git(repo: Path, *args: str, date: str = "2026-01-05T09:00:00+00:00") -> str:
-    env = {
-        "PATH": os.environ["PATH"], "HOME": str(repo.parent), "TZ": "UTC",
-        "GIT_AUTHOR_NAME": "Dana Admin", "GIT_AUTHOR_EMAIL": "dana@example.com",
-        "GIT_COMMITTER_NAME": "Dana Admin", "GIT_COMMITTER_EMAIL": "dana@example.com",
-        "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
-    }  # fmt: skip
-    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr + done.stdout
-    return done.stdout
-
-
-def commit(repo: Path, message: str, date: str) -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", message, date=date)
 
 
 def edit(path: Path, old: str, new: str) -> None:
