@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from calcheck.estate import fastlane
@@ -118,9 +119,49 @@ class History:
     ids: set[str] = field(default_factory=set)  # every assignment id seen
 
 
-_SKIP = r"(?:(?:[ \t]*#[^\n]*|[ \t]*)\n)*"  # blank and comment lines
-_HEAD = re.compile(rf"{_SKIP}kind:[ \t]*(?P<kind>[a-z]+)[ \t]*\n{_SKIP}(?P<key>[a-z]+):[ \t]*\n")
-_FIRST_ITEM = re.compile(rf"{_SKIP}( +)- ")
+_SKIP = r"(?:[ \t]*(?:#[^\r\n]*)?\r?\n)*"  # blank and comment lines
+_END = r"(?:[ \t]+#[^\r\n]*)?[ \t]*\r?\n"  # the end of a line: maybe a comment
+_HEAD = re.compile(rf"\ufeff?{_SKIP}kind: [ \t]*(?P<kind>[a-z]+){_END}{_SKIP}(?P<key>[a-z]+):{_END}")
+_FIRST_ITEM = re.compile(rf"{_SKIP}( *)- ")
+_ODD_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # line breaks YAML knows besides LF and CR LF
+
+
+@cache
+def _stray_line(indent: str) -> re.Pattern[str]:
+    """A line that is none of: an item at ``indent``, a line deeper than the items, blank, a comment."""
+    return re.compile(rf"\n(?!{indent}- |{indent} |[ \t]*(?:#[^\r\n]*)?\r?(?:\n|\Z))")
+
+
+@cache
+def _item_start(indent: str) -> re.Pattern[str]:
+    return re.compile(rf"\r?\n(?={indent}- )")
+
+
+def _shape(text: str) -> tuple[int, int, str, str] | None:
+    """(where the header ends, where the first item starts, the items' indent, the list key) of a file of the
+    usual shape, else None.
+
+    The usual shape: maybe a byte-order mark, ``kind:`` and the list key (each maybe after blank and comment lines,
+    maybe with a comment), then the list's items at one indent (column 0 too), every other line blank, a comment
+    or deeper than the items, and no line break but LF and CR LF. Anything else in the file (a document marker, a
+    second key, a line at the items' indent that starts no item, a tab, a lone CR...) answers None: such a file is
+    read whole, as the check reads it.
+    """
+    head = _HEAD.match(text)
+    if head is None or RECORD_KEYS.get(head.group("kind")) != head.group("key"):
+        return None
+    first = _FIRST_ITEM.match(text, head.end())
+    if first is None or _ODD_BREAK.search(text):
+        return None
+    indent = first.group(1)
+    if _stray_line(indent).search(text, first.start(1)):
+        return None
+    return head.end(), first.start(1), indent, head.group("key")
+
+
+def _item_texts(body: str, indent: str) -> list[str]:
+    """The texts of a run of whole list items at ``indent`` (``body`` starts with the first)."""
+    return _item_start(indent).split(body.rstrip("\r\n"))
 
 
 class RecordParser:
@@ -134,38 +175,45 @@ class RecordParser:
     """
 
     def __init__(self, only: str | None = None) -> None:
-        self.items: dict[str, tuple[RecordKey, dict[str, Any]] | None] = {}
+        self.by_key: dict[str, dict[str, Entry_ | None]] = {}  # per list key: item text -> its entry
         self.alone: set[str] = set()  # items that do not read on their own as one clean list item
         self.only = only  # read only the records of this list key (None: all)
 
-    def parse(self, path: str, raw: bytes) -> Parsed:
-        split = _split_items(raw)
+    def parse(self, path: str, raw: bytes, shaped: Shaped | None) -> Parsed:
+        """A file version's records (``shaped``: ``_shaped(raw)``)."""
+        split = (shaped[0][2], shaped[1]) if shaped else None
         if split is not None and self.only not in (None, split[0]):
             return Parsed([], frozenset())
         if split is None or not self.readable(path, raw, *split):
             return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
-        return Parsed(None, frozenset(split[1]), split[1], self.items)
+        return Parsed(None, frozenset(split[1]), split[1], self.items(split[0]))
+
+    def items(self, key: str) -> dict[str, Entry_ | None]:
+        """The entries of the items of files of this list key read so far, by item text (the same text in a file
+        of another kind is another record)."""
+        return self.by_key.setdefault(key, {})
 
     def readable(self, path: str, raw: bytes, key: str, chunks: list[str]) -> bool:
         """Whether these items of ``raw`` read one by one as the whole file reads them; each is filed if so."""
         if b"*" in raw:
             return False  # a possible alias: an item may stand for another's value
-        missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in self.items))
+        items = self.items(key)
+        missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in items))
         if len(missing) > 16:  # a file read for the first time
             for chunk, record in zip(missing, fastlane.items(missing), strict=True):
                 if record is not None:
                     self._file(key, chunk, record)
-            missing = [chunk for chunk in missing if chunk not in self.items]
+            missing = [chunk for chunk in missing if chunk not in items]
             if len(missing) > 16:  # many items outside the fast lane: libyaml reads the file in one go
                 self._parse_whole(path, raw, key, chunks)
-                missing = [chunk for chunk in missing if chunk not in self.items]
+                missing = [chunk for chunk in missing if chunk not in items]
         for chunk in missing:
             self.item_entry(path, key, chunk)
         return not self.alone.intersection(chunks)
 
     def _file(self, key: str, chunk: str, record: Any) -> None:
         rid = record.get("id") if isinstance(record, dict) else None
-        self.items[chunk] = ((key, rid), record) if isinstance(rid, str) else None
+        self.items(key)[chunk] = ((key, rid), record) if isinstance(rid, str) else None
 
     def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> None:
         """Parse a file (free of aliases) seen for the first time in one go, and file its items under their texts."""
@@ -173,13 +221,15 @@ class RecordParser:
         data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
         items = data.get(key) if isinstance(data, dict) else None
         if isinstance(items, list) and len(items) == len(chunks):  # else the texts and items do not line up
+            known = self.items(key)
             for chunk, item in zip(chunks, items, strict=True):
-                if chunk not in self.items:
+                if chunk not in known:
                     self._file(key, chunk, item)
 
     def item_entry(self, path: str, key: str, chunk: str) -> Entry_ | None:
         """One item's (key, record), from the cache or parsed now (None: no record, or not readable alone)."""
-        if chunk not in self.items and chunk not in self.alone:
+        items = self.items(key)
+        if chunk not in items and chunk not in self.alone:
             item = fastlane.item(chunk)
             if item is None:
                 loaded = load_bytes(path, chunk.encode("utf-8"))
@@ -190,13 +240,16 @@ class RecordParser:
                     return None
                 item = data[0]
             self._file(key, chunk, item)
-        return self.items.get(chunk)
+        return items.get(chunk)
 
     def changed(self, old: Parsed, new: Parsed) -> tuple[list[Entry_], list[Entry_]]:
         """The entries only in ``old`` and only in ``new`` (same file, two versions)."""
-        if old.chunks is not None and new.chunks is not None:
-            gone = [self.items[c] for c in old.chunks - new.chunks]
-            came = [self.items[c] for c in new.chunks - old.chunks]
+        items, before, after = old._items, old.chunks, new.chunks
+        if before is not None and after is not None and items is not None and items is new._items:  # of one kind
+            if not (old.unique and new.unique):  # a key twice: which record counts depends on the others
+                return old.entries, new.entries
+            gone = [items[c] for c in before - after]
+            came = [items[c] for c in after - before]
             return [e for e in gone if e is not None], [e for e in came if e is not None]
         kept = set(map(id, old.entries)) & set(map(id, new.entries))
         return [e for e in old.entries if id(e) not in kept], [e for e in new.entries if id(e) not in kept]
@@ -221,41 +274,28 @@ class Parsed:
             self._entries = [e for e in map(self._items.__getitem__, self._order) if e is not None]
         return self._entries
 
+    @property
+    def unique(self) -> bool:
+        """Whether no two of its records share a key (when some do, the file's last one counts, as in a check)."""
+        return len({key for key, _ in self.entries}) == len(self.entries)
 
-def _split_items(raw: bytes) -> tuple[str, list[str]] | None:
-    """(list key, item texts) for a file of the usual shape, else None."""
+
+Layout = tuple[int, bytes, str]  # where the header ends (a byte offset), the item marker b"\n<indent>- ", list key
+Shaped = tuple[Layout, list[str]]  # and the texts of the items
+
+
+def _shaped(raw: bytes) -> Shaped | None:
+    """The layout and item texts of a file of the usual shape (see ``_shape``), else None."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    head = _HEAD.match(text)
-    if head is None or head.group("kind") not in RECORD_KEYS or head.group("key") != RECORD_KEYS[head.group("kind")]:
+    shape = _shape(text)
+    if shape is None:
         return None
-    body = text[head.end() :]
-    first = _FIRST_ITEM.match(body)
-    if first is None:
-        return None
-    indent = first.group(1)
-    # Every other line must be blank, a comment, or indented at least as deep as the items.
-    if re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body[first.start() :]):
-        return None
-    chunks = re.split(rf"\n(?={indent}- )", body[first.start() :].rstrip("\n"))
-    return RECORD_KEYS[head.group("kind")], chunks
-
-
-def _layout(raw: bytes) -> tuple[int, bytes, str] | None:
-    """(byte offset where the items start, the item marker b'\n<indent>- ', list key) of a usual-shape file."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    head = _HEAD.match(text)
-    if head is None or RECORD_KEYS.get(head.group("kind")) != head.group("key"):
-        return None
-    first = _FIRST_ITEM.match(text, head.end())
-    if first is None or "\r" in text:
-        return None
-    return len(text[: head.end()].encode("utf-8")), b"\n" + first.group(1).encode() + b"- ", head.group("key")
+    head_end, first, indent, key = shape
+    layout = (len(text[:head_end].encode("utf-8")), b"\n" + indent.encode() + b"- ", key)
+    return layout, _item_texts(text[first:], indent)
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:
@@ -289,19 +329,21 @@ def _common_run(a: bytes, b: bytes, limit: int, part: Callable[[bytes, int, int]
     return low
 
 
-def _region_items(region: bytes, marker: bytes) -> list[str] | None:
-    """The items of a run of whole items (it starts with one), split like the full file is; None if unusual."""
+def _region_items(region: bytes, marker: bytes, checked: bool) -> list[str] | None:
+    """The items of a run of whole items (it starts with one) of a usual-shape file, split as the whole file is;
+    unless ``checked``, None if a line of it is unusual (see ``_shape``)."""
     try:
         text = region.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not text.strip("\n"):
+    if not text.strip("\r\n"):
         return []
     indent = marker[1:-2].decode()
-    body = text.rstrip("\n")
-    if not body.startswith(indent + "- ") or re.search(rf"\n(?!{indent}|[ \t]*(#|\n|\Z))", body):
+    if not checked and (
+        not text.startswith(indent + "- ") or _ODD_BREAK.search(text) or _stray_line(indent).search(text)
+    ):
         return None
-    return re.split(rf"\n(?={indent}- )", body)
+    return _item_texts(text, indent)
 
 
 def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
@@ -481,7 +523,9 @@ class HistoryBuilder:
         self.state: Records = {}
         self.effective_since: dict[str, dt.date] = {}
         self._cache: dict[str, Parsed] = {}
-        self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None]] = {}
+        # per path: its latest version's blob, bytes and layout, and whether it is known to read item by item
+        self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None, bool]] = {}
+        self._keys: dict[str, Counter[RecordKey]] = {}  # per path: how many of its records have each key
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
         self.gone: dict[str, str] = {}  # removed assignment id -> what it was (ids are never reused)
@@ -501,50 +545,75 @@ class HistoryBuilder:
     def _region_change(self, change: Change) -> tuple[list[Entry_], list[Entry_]] | None:
         """The records a change touched, found by comparing only the changed byte range of two versions.
 
-        Successive versions of a file share their start and end; only the items between are split and looked up.
-        Any doubt (a change in the header, an unusual line, an unknown earlier version) answers None, and the
-        caller compares whole versions instead.
+        Successive versions of a file share their start and end; only the items between are split, checked and
+        looked up. This needs the earlier version to be of the usual shape and to read item by item as it reads
+        whole (see ``_shape`` and ``RecordParser``): then so does the new one when its changed range does. Any doubt
+        (no such earlier version, a change in the header, an unusual line) answers None, and the caller compares
+        whole versions instead.
         """
         path = change.new_path or ""
-        known = self._last.get(path)
         if change.new_blob is None or not self.reads(path):
             return None
+        known = self._last.get(path)
         new_raw = self.read_blob(change.new_blob)
-        layout = _layout(new_raw)
-        self._last[path] = (change.new_blob, new_raw, layout)
-        if known is None or known[0] != change.old_blob or known[2] is None or layout is None or layout != known[2]:
+        self._last[path] = (change.new_blob, new_raw, None, False)
+        if known is None or known[0] != change.old_blob or not known[3] or known[2] is None:
             return None
-        old_raw, (header_end, marker, key) = known[1], layout
-        if self.parser.only not in (None, key):
-            return [], []
+        old_raw, layout = known[1], known[2]
+        header_end, marker, key = layout
         same_start = _common_prefix(old_raw, new_raw)
         same_end = _common_suffix(old_raw, new_raw, min(len(old_raw), len(new_raw)) - same_start)
         start = old_raw.rfind(marker, 0, same_start + 1)
         if start < header_end - 1 or same_start < header_end:
             return None
+        if self.parser.only not in (None, key):  # a file of another kind, and still so: none of its records matter
+            self._last[path] = (change.new_blob, new_raw, layout, True)
+            return [], []
         start += 1
         next_item = old_raw.find(marker, max(start, len(old_raw) - same_end - 1))
         end = next_item + 1 if next_item >= 0 else len(old_raw)
         tail = len(old_raw) - end
-        old_items = _region_items(old_raw[start:end], marker)
-        new_items = _region_items(new_raw[start : len(new_raw) - tail], marker)
+        old_items = _region_items(old_raw[start:end], marker, checked=True)
+        new_items = _region_items(new_raw[start : len(new_raw) - tail], marker, checked=False)
         if old_items is None or new_items is None:
             return None
         gone_items, came_items = set(old_items) - set(new_items), set(new_items) - set(old_items)
         readable = self.parser.readable(path, old_raw, key, list(gone_items))
         if not (readable and self.parser.readable(path, new_raw, key, list(came_items))):
             return None  # an item read alone may not be what the check reads: compare whole versions
-        gone = [self.parser.item_entry(path, key, c) for c in gone_items]
-        came = [self.parser.item_entry(path, key, c) for c in came_items]
-        return [e for e in gone if e is not None], [e for e in came if e is not None]
+        gone = [e for e in (self.parser.item_entry(path, key, c) for c in gone_items) if e is not None]
+        came = [e for e in (self.parser.item_entry(path, key, c) for c in came_items) if e is not None]
+        if not self._only_holders(path, gone, came):
+            self._keys.pop(path, None)
+            return None
+        self._last[path] = (change.new_blob, new_raw, layout, True)
+        return gone, came
+
+    def _only_holders(self, path: str, gone: list[Entry_], came: list[Entry_]) -> bool:
+        """Whether the items that changed hold the only records of their keys in the file (a check reads a key's last
+        record only, so which one counts would depend on the items around them); if so, the file's count of records
+        per key is brought up to date."""
+        counts = self._keys.get(path)
+        gone_keys = {key for key, _ in gone}
+        if counts is None or len(gone_keys) < len(gone) or len({key for key, _ in came}) < len(came):
+            return False
+        if any(counts[key] != 1 for key in gone_keys) or any(counts[key] != (key in gone_keys) for key, _ in came):
+            return False
+        for key in gone_keys:
+            del counts[key]
+        counts.update(key for key, _ in came)
+        return True
 
     def _records(self, path: str, blob: str | None) -> Parsed:
         if blob is None or not self.reads(path):
             return Parsed([], frozenset())
         if blob not in self._cache:
             raw = self.read_blob(blob)
-            self._last[path] = (blob, raw, _layout(raw))
-            self._cache[blob] = self.parser.parse(path, raw)
+            shaped = _shaped(raw)
+            parsed = self._cache[blob] = self.parser.parse(path, raw, shaped)
+            self._last[path] = (blob, raw, shaped and shaped[0], shaped is not None and parsed.chunks is not None)
+        elif self._last.get(path, ("",))[0] != blob:
+            self._last.pop(path, None)  # its bytes are not at hand: the next change is compared whole
         return self._cache[blob]
 
     def add(self, commit: Commit, title: str) -> Entry:
@@ -561,6 +630,9 @@ class HistoryBuilder:
                     old, new = self.parser.changed(old_file, new_file)
                 else:
                     old, new = old_file.entries, new_file.entries
+                    self._keys.pop(change.old_path or "", None)
+                if change.new_path is not None:
+                    self._keys[change.new_path] = Counter(key for key, _ in new_file.entries)
             if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
                 self._cache.pop(change.old_blob or "", None)
             diff.before.update((key, (change.old_path or "", record)) for key, record in old)

@@ -1,0 +1,175 @@
+"""History's item-by-item and changed-range readings find what reading every version whole with libyaml finds.
+
+Files are written the ways admins, editors and imports write them: items at column 0 or indented, flow or block
+records, CR LF line ends, a byte-order mark, comments and blank lines, quoting, Unicode. Some versions carry a
+hostile line (a tab, a lone CR, a Unicode line break, a document marker, an anchor and alias, a second key, a
+record over several lines, a key twice in a record): the fast readings must then fall back, never differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from calcheck.git.history import HistoryBuilder, Parsed, parse_records
+from calcheck.git.repo import Change, Commit
+
+HOSTILE = [
+    "\tholding: H9",
+    "  note: a\rlone CR",
+    "  note: a\u2028line separator",
+    "  note: next\x85line",
+    "---",
+    "...",
+    "  - &a {id: Z-1, holding: H1, person: p1, since: 2026-01-01}\n  - *a",
+    "other: []",
+    "  - {id: Z-2, holding: H1,\n    person: p2, since: 2026-01-01}",
+    "  - {id: Z-3, holding: H1, holding: H2, person: p3, since: 2026-01-01}",
+    "  - id: Z-4\n    note: |\n      - not an item\n    holding: H1\n    person: p4\n    since: 2026-01-01",
+    "- {id: Z-5, holding: H1, person: p5, since: 2026-01-01}",
+    "  -\n    id: Z-6\n    holding: H1",
+    "  # a comment\n\n",
+    "  - 'just text'",
+    "  - {id: [Z-7], holding: H1}",
+]
+
+
+def render(row: dict[str, str], style: dict[str, object], indent: str) -> str:
+    fields = [f"{k}: {v}" for k, v in row.items()]
+    if style["flow"]:
+        return f"{indent}- {{{', '.join(fields)}}}"
+    pad = indent + "  "
+    return f"{indent}- " + f"\n{pad}".join(fields)
+
+
+def versions(seed: int, steps: int) -> list[bytes]:
+    rng = random.Random(seed)
+    indent = rng.choice(["", "  ", "    "])
+    newline = rng.choice(["\n", "\n", "\r\n"])
+    head = rng.choice(["", "\ufeff", "# register\n", "\ufeff# yaml-language-server: $schema=x\n\n"])
+    kind_line = rng.choice(["kind: assignments\n", "kind: assignments  # the register\n", "kind:  assignments \n"])
+    style = {"flow": rng.random() < 0.5}
+    quote = rng.choice(["", "'", '"'])
+
+    def row(name: str, holding: int, who: str) -> dict[str, str]:
+        found = {"id": f"{quote}{name}{quote}", "holding": f"H{holding}", "person": who, "since": "2026-01-01"}
+        if rng.random() < 0.3:
+            found["note"] = rng.choice(["'Zoë Ångström'", '"ticket #12: moved"', "plain words", "'it''s'"])
+        return found
+
+    rows: list[str] = [render(row(f"A-{i:03d}", i % 3, f"p{i}"), style, indent) for i in range(10)]
+    found = []
+    for step in range(steps):
+        action = rng.choice(["edit", "edit", "insert", "delete", "comment", "swap", "append", "hostile", "heal"])
+        index = rng.randrange(len(rows)) if rows else 0
+        if action == "edit" and rows:
+            rows[index] = rows[index].replace("person: p", f"person: q{step}x", 1).replace("person: q", "person: r", 1)
+        elif action == "insert":
+            rows.insert(index, render(row(f"B-{step:03d}", 1, f"n{step}"), style, indent))
+        elif action == "delete" and len(rows) > 1:
+            del rows[index]
+        elif action == "comment" and rows:
+            rows[index] += f"\n{indent}  # note {step}" if rng.random() < 0.5 else "\n"
+        elif action == "swap" and len(rows) > 1:
+            rows[0], rows[-1] = rows[-1], rows[0]
+        elif action == "hostile" and rows:
+            rows.insert(index, rng.choice(HOSTILE).replace("  - ", f"{indent}- ").replace("\n    ", f"\n{indent}  "))
+        elif action == "heal":
+            rows = [r for r in rows if "Z-" not in r and r.strip() not in ("---", "...", "other: []")]
+            rows = [r for r in rows if "\t" not in r and "\r" not in r and "\u2028" not in r and "\x85" not in r]
+        else:
+            rows.append(render(row(f"C-{step:03d}", 2, f"d{step}"), style, indent))
+        text = head + kind_line + "assignments:\n" + "\n".join(rows) + "\n"
+        found.append(text.replace("\n", newline).encode("utf-8"))
+    return found
+
+
+def replay(texts: list[bytes], whole: bool) -> tuple[list[list[str]], dict[object, object]]:
+    blobs = {f"{i:040x}": t for i, t in enumerate(texts)}
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
+    if whole:  # every version read whole by the check's loader, every record compared
+        builder._region_change = lambda change: None  # type: ignore[method-assign]
+        builder.parser.parse = lambda path, raw, shaped: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+    events = []
+    previous = None
+    for i, _ in enumerate(texts):
+        blob = f"{i:040x}"
+        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
+                        previous, blob)  # fmt: skip
+        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
+        commit = Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when)
+        events.append([e.text for e in builder.add(commit, commit.subject).events])
+        previous = blob
+    return events, {key: value[1] for key, value in builder.state.items()}
+
+
+def test_every_shape_reads_as_the_whole_file_reads(monkeypatch: object) -> None:
+    taken: list[bool] = []
+    original = HistoryBuilder._region_change
+
+    def counted(self: HistoryBuilder, change: Change) -> object:
+        result = original(self, change)
+        taken.append(result is not None)
+        return result
+
+    HistoryBuilder._region_change = counted  # type: ignore[method-assign,assignment]
+    try:
+        for seed in range(160):
+            texts = versions(seed, 30)
+            assert replay(texts, False) == replay(texts, True), seed
+    finally:
+        HistoryBuilder._region_change = original  # type: ignore[method-assign]
+    assert taken.count(True) > len(taken) // 2  # most changes were compared by their changed range alone
+
+
+def test_the_same_item_text_in_files_of_two_kinds_is_two_records() -> None:
+    person = b"kind: people\npeople:\n  - {id: X1, name: Same}\n"
+    device = b"kind: devices\ndevices:\n  - {id: X1, name: Same}\n"
+    blobs = {"a" * 40: person, "b" * 40: device}
+    found = []
+    for whole in (False, True):
+        builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
+        if whole:
+            builder.parser.parse = lambda path, raw, shaped: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        first = (
+            Change("A", None, "licenses/p.yaml", None, "a" * 40),
+            Change("A", None, "licenses/d.yaml", None, "b" * 40),
+        )
+        added = builder.add(Commit("c" * 40, (), "t", "t@x", when, "c", first, when), "c")
+        # the people file becomes a devices file of the same item text
+        turned = (Change("M", "licenses/p.yaml", "licenses/p.yaml", "a" * 40, "b" * 40),)
+        changed = builder.add(Commit("d" * 40, (), "t", "t@x", when, "d", turned, when), "d")
+        found.append(([e.text for e in added.events], [e.text for e in changed.events], sorted(builder.state)))
+    assert (
+        found[0]
+        == found[1]
+        == (
+            ["device X1 added", "person X1 added (None, None)"],
+            ["device X1 added", "person X1 removed"],  # the devices file still holds one too
+            [("devices", "X1")],
+        )
+    )
+
+
+def test_a_key_held_twice_in_a_file_is_read_as_the_check_reads_it() -> None:
+    """The check reads a key's last record; removing or changing one of two is compared whole, as the check sees it."""
+    head = "kind: assignments\nassignments:\n"
+    first = "- {id: Z, holding: H1, person: p1, since: 2026-01-01}\n"
+    second = "- {id: Z, holding: H1, person: p2, since: 2026-01-01}\n"
+    other = "- {id: Y, holding: H2, person: p3, since: 2026-01-01}\n"
+    texts = [
+        (head + first + other + second).encode(),
+        (head + first + other).encode(),  # the last Z goes: the first one counts again
+        (head + first.replace("p1", "p4") + other).encode(),
+        (head + first.replace("p1", "p4") + other + first).encode(),  # Z twice again, the later one counting
+        (head + other + first).encode(),
+    ]
+    fast, whole = replay(texts, False), replay(texts, True)
+    assert fast == whole
+    assert fast[0][1:] == [
+        ["CAL from holding H1 reassigned from p2 to p1"],
+        ["CAL from holding H1 reassigned from p1 to p4"],
+        ["CAL from holding H1 reassigned from p4 to p1"],
+        [],
+    ]
