@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
+import pytest
+
+from calcheck.estate import parallel
+from calcheck.git import history
 from calcheck.git.history import HistoryBuilder, Parsed, parse_records
 from calcheck.git.repo import Change, Commit
 
+ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = [
     "\tholding: H9",
     "  note: a\rlone CR",
@@ -42,7 +48,8 @@ def render(row: dict[str, str], style: dict[str, object], indent: str) -> str:
     return f"{indent}- " + f"\n{pad}".join(fields)
 
 
-def versions(seed: int, steps: int) -> list[bytes]:
+def versions(seed: int, steps: int, tag: str = "") -> list[bytes]:
+    """A file's versions (its record ids start with ``tag``)."""
     rng = random.Random(seed)
     indent = rng.choice(["", "  ", "    "])
     newline = rng.choice(["\n", "\n", "\r\n"])
@@ -57,7 +64,7 @@ def versions(seed: int, steps: int) -> list[bytes]:
             found["note"] = rng.choice(["'Zoë Ångström'", '"ticket #12: moved"', "plain words", "'it''s'"])
         return found
 
-    rows: list[str] = [render(row(f"A-{i:03d}", i % 3, f"p{i}"), style, indent) for i in range(10)]
+    rows: list[str] = [render(row(f"{tag}A-{i:03d}", i % 3, f"p{i}"), style, indent) for i in range(10)]
     found = []
     for step in range(steps):
         action = rng.choice(["edit", "edit", "insert", "delete", "comment", "swap", "append", "hostile", "heal"])
@@ -65,7 +72,7 @@ def versions(seed: int, steps: int) -> list[bytes]:
         if action == "edit" and rows:
             rows[index] = rows[index].replace("person: p", f"person: q{step}x", 1).replace("person: q", "person: r", 1)
         elif action == "insert":
-            rows.insert(index, render(row(f"B-{step:03d}", 1, f"n{step}"), style, indent))
+            rows.insert(index, render(row(f"{tag}B-{step:03d}", 1, f"n{step}"), style, indent))
         elif action == "delete" and len(rows) > 1:
             del rows[index]
         elif action == "comment" and rows:
@@ -78,7 +85,7 @@ def versions(seed: int, steps: int) -> list[bytes]:
             rows = [r for r in rows if "Z-" not in r and r.strip() not in ("---", "...", "other: []")]
             rows = [r for r in rows if "\t" not in r and "\r" not in r and "\u2028" not in r and "\x85" not in r]
         else:
-            rows.append(render(row(f"C-{step:03d}", 2, f"d{step}"), style, indent))
+            rows.append(render(row(f"{tag}C-{step:03d}", 2, f"d{step}"), style, indent))
         text = head + kind_line + "assignments:\n" + "\n".join(rows) + "\n"
         found.append(text.replace("\n", newline).encode("utf-8"))
     return found
@@ -89,7 +96,7 @@ def replay(texts: list[bytes], whole: bool) -> tuple[list[list[str]], dict[objec
     builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
     if whole:  # every version read whole by the check's loader, every record compared
         builder._region_change = lambda change: None  # type: ignore[method-assign]
-        builder.parser.parse = lambda path, raw, shaped: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+        builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
     events = []
     previous = None
     for i, _ in enumerate(texts):
@@ -130,7 +137,7 @@ def test_the_same_item_text_in_files_of_two_kinds_is_two_records() -> None:
     for whole in (False, True):
         builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
         if whole:
-            builder.parser.parse = lambda path, raw, shaped: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+            builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
         when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         first = (
             Change("A", None, "licenses/p.yaml", None, "a" * 40),
@@ -173,3 +180,49 @@ def test_a_key_held_twice_in_a_file_is_read_as_the_check_reads_it() -> None:
         ["CAL from holding H1 reassigned from p4 to p1"],
         [],
     ]
+
+
+def walk_many(files: dict[str, list[bytes]]) -> tuple[list[list[str]], dict[object, object], list[object]]:
+    """A first commit adding every file's first version, then one commit per later version, file by file."""
+    blobs: dict[str, bytes] = {}
+    changes: list[list[Change]] = [[]]
+    last: dict[str, str] = {}
+    for path, texts in files.items():
+        for step, text in enumerate(texts):
+            blob = f"{len(blobs):040x}"
+            blobs[blob] = text
+            change = Change("M" if step else "A", path if step else None, path, last.get(path), blob)
+            if step:
+                changes.append([])
+            changes[-1 if step else 0].append(change)
+            last[path] = blob
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
+    events = []
+    for number, commit_changes in enumerate(changes):
+        when = dt.datetime(2026, 1, 1 + number % 28, tzinfo=dt.UTC)
+        commit = Commit(f"{number:040x}", (), "t", "t@x", when, f"c{number}", tuple(commit_changes), when)
+        events.append([e.text for e in builder.add(commit, commit.subject).events])
+    state = {key: value[1] for key, value in builder.state.items()}
+    return events, state, list(builder.history.transfers)
+
+
+def test_a_large_commit_parsed_on_every_core_reads_as_one_process_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first commit (or any commit bringing many files) is parsed by forked workers: the history is the same."""
+    files = {f"licenses/a/s{seed}.yaml": versions(seed, 12, f"S{seed}") for seed in range(40)}
+    for number, bad in enumerate(sorted((ROOT / "tests" / "bad-input").iterdir())):
+        files[f"licenses/bad/{number}.yaml"] = [bad.read_bytes()]
+    monkeypatch.setenv("CALCHECK_JOBS", "1")
+    alone = walk_many(files)
+    received: list[object] = []
+    decode = history._decode_loaded
+
+    def counted(item: tuple[str, str, bytes], body: bytes) -> object:
+        received.append(decode(item, body))
+        return received[-1]
+
+    monkeypatch.setattr(history, "_decode_loaded", counted)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setenv("CALCHECK_JOBS", "3")
+    assert walk_many(files) == alone
+    assert len(received) > 20 and all(received)  # the workers parsed their share, and every result came back whole
+    assert (len(alone[0]), len(alone[1]), len(alone[2])) == (441, 326, 72)

@@ -19,6 +19,7 @@ from calcheck.estate import fastlane
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.parse import load_bytes
 from calcheck.estate.transfers import Reuse, Transfer
+from calcheck.estate.yamlload import LoadedFile
 from calcheck.git.repo import Change, Commit
 
 RecordKey = tuple[str, str]  # (kind, id)
@@ -179,13 +180,15 @@ class RecordParser:
         self.alone: set[str] = set()  # items that do not read on their own as one clean list item
         self.only = only  # read only the records of this list key (None: all)
 
-    def parse(self, path: str, raw: bytes, shaped: Shaped | None) -> Parsed:
-        """A file version's records (``shaped``: ``_shaped(raw)``)."""
+    def parse(self, path: str, raw: bytes, shaped: Shaped | None, loaded: LoadedFile | None = None) -> Parsed:
+        """A file version's records (``shaped``: ``_shaped(raw)``; ``loaded``: ``load_bytes(path, raw)`` if at hand)."""
         split = (shaped[0][2], shaped[1]) if shaped else None
         if split is not None and self.only not in (None, split[0]):
             return Parsed([], frozenset())
+        if split is not None and loaded is not None and b"*" not in raw:
+            self._parse_whole(path, raw, *split, loaded)
         if split is None or not self.readable(path, raw, *split):
-            return Parsed([e for e in parse_records(path, raw) if self.only in (None, e[0][0])], None)
+            return Parsed([e for e in parse_records(path, raw, loaded) if self.only in (None, e[0][0])], None)
         return Parsed(None, frozenset(split[1]), split[1], self.items(split[0]))
 
     def items(self, key: str) -> dict[str, Entry_ | None]:
@@ -215,9 +218,11 @@ class RecordParser:
         rid = record.get("id") if isinstance(record, dict) else None
         self.items(key)[chunk] = ((key, rid), record) if isinstance(rid, str) else None
 
-    def _parse_whole(self, path: str, raw: bytes, key: str, chunks: list[str]) -> None:
+    def _parse_whole(
+        self, path: str, raw: bytes, key: str, chunks: list[str], loaded: LoadedFile | None = None
+    ) -> None:
         """Parse a file (free of aliases) seen for the first time in one go, and file its items under their texts."""
-        loaded = load_bytes(path, raw)
+        loaded = loaded or load_bytes(path, raw)
         data = loaded.documents[0].data if loaded.documents and not loaded.findings else None
         items = data.get(key) if isinstance(data, dict) else None
         if isinstance(items, list) and len(items) == len(chunks):  # else the texts and items do not line up
@@ -298,6 +303,23 @@ def _shaped(raw: bytes) -> Shaped | None:
     return layout, _item_texts(text[first:], indent)
 
 
+_PRELOAD_BATCH = 8_000_000  # bytes of files parsed on every core at once (their results are held until read)
+
+
+def _encode_loaded(item: tuple[str, str, bytes]) -> bytes | None:  # in a parsing worker
+    from calcheck.estate.cache import encode_entry
+
+    loaded = load_bytes(item[1], item[2])
+    return encode_entry(item[0], loaded, [(None, [])] * len(loaded.documents))
+
+
+def _decode_loaded(item: tuple[str, str, bytes], body: bytes) -> LoadedFile | None:  # what a worker sent
+    from calcheck.estate.cache import decode_entry
+
+    found = decode_entry(item[0], body)
+    return found[0] if found is not None else None
+
+
 def _common_prefix(a: bytes, b: bytes) -> int:
     """Length of the common start of two byte strings: block by block, then a binary search in the first
     differing block (every comparison is a C-speed compare of slices, and little is copied)."""
@@ -346,9 +368,10 @@ def _region_items(region: bytes, marker: bytes, checked: bool) -> list[str] | No
     return _item_texts(text, indent)
 
 
-def parse_records(path: str, raw: bytes) -> list[tuple[RecordKey, dict[str, Any]]]:
-    """The records of one file's content, by (kind, id); unreadable content yields none."""
-    loaded = load_bytes(path, raw)
+def parse_records(path: str, raw: bytes, loaded: LoadedFile | None = None) -> list[tuple[RecordKey, dict[str, Any]]]:
+    """The records of one file's content, by (kind, id); unreadable content yields none (``loaded``: the content
+    already loaded)."""
+    loaded = loaded or load_bytes(path, raw)
     if not loaded.documents or not isinstance(loaded.documents[0].data, dict):
         return []
     data = loaded.documents[0].data
@@ -525,6 +548,7 @@ class HistoryBuilder:
         self._cache: dict[str, Parsed] = {}
         # per path: its latest version's blob, bytes and layout, and whether it is known to read item by item
         self._last: dict[str, tuple[str, bytes, tuple[int, bytes, str] | None, bool]] = {}
+        self._preloaded: dict[str, tuple[bytes, Shaped | None, LoadedFile | None]] = {}  # blob -> read (and parsed)
         self._keys: dict[str, Counter[RecordKey]] = {}  # per path: how many of its records have each key
         self.parser = RecordParser("assignments" if transfers_only else None)
         self.history = History()
@@ -608,16 +632,57 @@ class HistoryBuilder:
         if blob is None or not self.reads(path):
             return Parsed([], frozenset())
         if blob not in self._cache:
-            raw = self.read_blob(blob)
-            shaped = _shaped(raw)
-            parsed = self._cache[blob] = self.parser.parse(path, raw, shaped)
+            preloaded = self._preloaded.pop(blob, None)
+            raw, shaped, loaded = preloaded if preloaded is not None else self._read(blob)
+            parsed = self._cache[blob] = self.parser.parse(path, raw, shaped, loaded)
             self._last[path] = (blob, raw, shaped and shaped[0], shaped is not None and parsed.chunks is not None)
         elif self._last.get(path, ("",))[0] != blob:
             self._last.pop(path, None)  # its bytes are not at hand: the next change is compared whole
         return self._cache[blob]
 
+    def _read(self, blob: str) -> tuple[bytes, Shaped | None, None]:
+        raw = self.read_blob(blob)
+        return raw, _shaped(raw), None
+
+    def _preload(self, commit: Commit) -> None:
+        """Read the file versions this commit brings that will be read whole (a first commit's: all of them), and
+        when they are many, parse them on every core (``calcheck.estate.parallel``) a batch at a time."""
+        wanted: dict[str, str] = {}
+        for change in commit.changes:
+            blob, path = change.new_blob, change.new_path or ""
+            if blob is None or not self.reads(path) or blob in self._cache or blob in self._preloaded:
+                continue
+            last = self._last.get(path)
+            if change.old_path == path and last is not None and last[0] == change.old_blob and last[3]:
+                continue  # compared by its changed range
+            wanted.setdefault(blob, path)
+        if len(wanted) < 2:
+            return
+        batch: list[tuple[str, str, bytes]] = []
+        for blob, path in wanted.items():
+            raw, shaped, _ = self._preloaded[blob] = self._read(blob)
+            if self.parser.only in (None, shaped[0][2] if shaped else None) or shaped is None:
+                batch.append((blob, path, raw))
+            if sum(len(item[2]) for item in batch) >= _PRELOAD_BATCH:
+                self._parse_batch(batch)
+                batch = []
+        self._parse_batch(batch)
+
+    def _parse_batch(self, batch: list[tuple[str, str, bytes]]) -> None:
+        from calcheck.estate import parallel  # a history of small commits needs neither
+
+        if sum(len(raw) for _, _, raw in batch) < parallel.MIN_PARALLEL_BYTES:
+            return  # read one by one as they come: forking would cost more than it saves
+        found = parallel.parse_all(
+            batch, lambda item: len(item[2]), lambda item: load_bytes(item[1], item[2]), _encode_loaded, _decode_loaded
+        )
+        for (blob, _, _), loaded in zip(batch, found, strict=True):
+            raw, shaped, _ = self._preloaded[blob]
+            self._preloaded[blob] = (raw, shaped, loaded)
+
     def add(self, commit: Commit, title: str) -> Entry:
         """Apply one commit's changes to the state and describe them."""
+        self._preload(commit)
         diff = _CommitDiff({}, {})
         for change in commit.changes:
             region = self._region_change(change) if change.old_path == change.new_path else None
