@@ -70,3 +70,22 @@ def test_real_style_files_mean_exactly_their_records() -> None:
         seen |= {"crlf" if "\r\n" in text else "", "bom" if raw.startswith(b"\xef\xbb\xbf") else ""}
         seen |= {"comment" if "\n# " in text or "  # " in text else "", "quoted" if "'" in text or '"' in text else ""}
     assert seen >= {"flow", "block", "crlf", "bom", "comment", "quoted"}
+
+
+def test_a_real_style_history_merges_pull_requests_that_change_one_file(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    command = [sys.executable, str(GENERATE), str(out), "--assignments", "300", "--people", "120", "--devices", "60",
+               "--holdings", "8", "--deployments", "10", "--commits", "30", "--style", "real"]  # fmt: skip
+    subprocess.run(command, check=True)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=out, capture_output=True, text=True, check=True).stdout
+
+    merges = git("log", "--merges", "--format=%H %P").split("\n")[:-1]
+    assert len(merges) == 2  # commits 13 and 27 of 30 come through a pull request
+    for line in merges:
+        merge, first, branch = line.split()
+        assert git("rev-parse", f"{branch}^") == first + "\n"  # the branch starts at main's last commit
+        assert len(git("diff", "--name-only", first, branch).split()) == 1  # and changes one file, as its merge does
+        assert git("diff", "--name-only", first, merge) == git("diff", "--name-only", first, branch)
+    assert git("status", "--porcelain") == ""

@@ -233,7 +233,10 @@ def history(out: Path, commits: int, people: int, real: Records | None = None) -
     stamp = 1_767_600_000
     mark = 0
 
-    def commit(message: str, changed: dict[str, bytes], ref: str = "main", merge: int | None = None) -> int:
+    def commit(
+        message: str, changed: dict[str, bytes], ref: str = "main", merge: int | None = None, start: int | None = None
+    ) -> int:
+        """A commit on ``ref`` (a new branch starts at ``start``; ``merge``: the other parent) changing files."""
         nonlocal stamp, mark
         stamp += 3600
         mark += 1
@@ -241,6 +244,8 @@ def history(out: Path, commits: int, people: int, real: Records | None = None) -
             f"commit refs/heads/{ref}\nmark :{mark}\ncommitter Bench <b@x> {stamp} +0000\n"
             f"data {len(message.encode())}\n{message}\n".encode()
         )
+        if start is not None:
+            stream.extend(f"from :{start}\n".encode())
         if merge is not None:
             stream.extend(f"merge :{merge}\n".encode())
         for path, data in changed.items():
@@ -281,7 +286,7 @@ def history(out: Path, commits: int, people: int, real: Records | None = None) -
                 )
             files[path] = "\n".join(lines).encode()
         if real is not None and number % 14 == 13:  # through a pull request: a branch commit, then its merge
-            branch = commit(f"Reassign a CAL ({number})", {path: files[path]}, ref=f"pr{number}", merge=head)
+            branch = commit(f"Reassign a CAL ({number})", {path: files[path]}, ref=f"pr{number}", start=head)
             head = commit(
                 f"Merge pull request #{number} from team/reassign-{number}\n\nReassign a CAL ({number})",
                 {path: files[path]},
