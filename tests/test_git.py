@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -384,3 +385,22 @@ def test_a_rule_the_base_already_disables_is_no_regression(repo: Path, run_cli: 
         "ratchet against HEAD: 1 regression(s)",
         "  Windows Server CAL 2022 (User): shortfall 0 -> 2",
     ]
+
+
+def test_diff_reads_the_files_both_sides_share_once_and_says_what_two_separate_checks_say(
+    repo: Path, run_cli: Run
+) -> None:
+    """``diff`` keeps what it loaded for one side for the other (same bytes): its answer is that of two checks."""
+    from calcheck.cli.common import check_at
+    from calcheck.licensing.diff import compare
+    from calcheck.outputs.diffview import RENDERERS
+
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(path.read_text().replace("person: alice", "person: nobody").replace("A-2,", "A-2, bad: 1,"))
+    estate, as_of = repo / "licenses", dt.date(2026, 3, 15)
+    for base, head in (("HEAD~3", None), ("HEAD~1", "HEAD"), ("HEAD", None)):
+        sides = check_at(estate, base, as_of, True), check_at(estate, head, as_of, True)
+        alone = compare(*sides, base, head or "working tree")
+        for form in ("text", "json"):
+            args = ["diff", base, *([head] if head else []), "--as-of", "2026-03-15", "--format", form, "--no-cache"]
+            assert run_cli(*args)[1].rstrip("\n") == RENDERERS[form](alone).rstrip("\n")

@@ -85,12 +85,13 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from calcheck.estate.cache import FileMemo
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
 
     path = Path(args.path) if args.path is not None else estate_path(argparse.Namespace(path=None, rev=args.base))
     as_of = args.as_of or dt.date.today()
-    cache = file_cache(args)
+    cache = FileMemo.over(file_cache(args))  # the files the two sides share are read once, --no-cache or not
     base = check_at(path, args.base, as_of, not args.no_history, cache)
     head = check_at(path, args.head, as_of, not args.no_history, cache)
     emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)

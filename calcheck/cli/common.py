@@ -160,7 +160,8 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: 
     from calcheck.licensing import engine
 
     source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
-    timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), cache) if history else None
+    lasting = cache.lasting() if cache is not None else None
+    timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), lasting) if history else None
     try:
         return keep(engine.check(source, as_of, timeline, cache))
     finally:

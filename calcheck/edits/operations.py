@@ -289,7 +289,8 @@ class Baseline:
 
 def baseline(estate: Path, as_of: dt.date, *, history: bool = True, cache: FileCache | None = None) -> Baseline:
     """Check the estate now; with ``history``, the 90-day rule reads git and the work tree as a check does."""
-    walked = EditHistory(estate, as_of, builtin_cal_names(), cache) if history else None
+    lasting = cache.lasting() if cache is not None else None  # the history cache lives beside the lasting one
+    walked = EditHistory(estate, as_of, builtin_cal_names(), lasting) if history else None
     result = engine.check(WorkTree(estate), as_of, walked.now if walked is not None else None, cache)
     return Baseline(estate, as_of, result, walked, cache)
 

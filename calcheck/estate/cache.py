@@ -115,6 +115,10 @@ class FileCache:
     def received(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
         """``result``, stored by a parsing worker with ``put_body``, is back in this process (nothing to do here)."""
 
+    def lasting(self) -> FileCache | None:
+        """The cache kept between runs (its folder also holds the history cache), if any."""
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class FileMemo(FileCache):
@@ -157,6 +161,9 @@ class FileMemo(FileCache):
         self._keep(key, (loaded, checked))
         if self.inner is not None:
             self.inner.put(key, loaded, checked)
+
+    def lasting(self) -> FileCache | None:
+        return self.inner
 
     def received(self, key: str, result: tuple[LoadedFile, Checked]) -> None:
         self._keep(key, result)  # the worker wrote the persistent entry; the process's memo is kept here
