@@ -156,12 +156,15 @@ def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: 
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
     from calcheck.git.repo import GitTree, open_tree
-    from calcheck.git.timeline import timeline_for
     from calcheck.licensing import engine
 
     source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
-    lasting = cache.lasting() if cache is not None else None
-    timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), lasting) if history else None
+    timeline = None
+    if history:  # a check without its history need not load the code that walks it
+        from calcheck.git.timeline import timeline_for
+
+        lasting = cache.lasting() if cache is not None else None
+        timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), lasting)
     try:
         return keep(engine.check(source, as_of, timeline, cache))
     finally:
