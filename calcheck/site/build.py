@@ -24,7 +24,7 @@ from calcheck import __version__
 from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
-from calcheck.estate.cache import FileCache, reader_digest
+from calcheck.estate.cache import FileCache, FileMemo, reader_digest
 from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
@@ -153,11 +153,12 @@ def generate(
     output.real_folders(paths.config.parent, paths.docs)
     entries = _history(estate_dir, filecache)
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names(), filecache)
-    result = engine.check(WorkTree(estate_dir), as_of, timeline, filecache)
+    memo = FileMemo.over(filecache)  # the trend's checks read again only the files that changed in between
+    result = engine.check(WorkTree(estate_dir), as_of, timeline, memo)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}
     now = TrendPoint.of(f"{as_of}", result.context.position)
-    points = [*trend(estate_dir, entries, filecache), now]
+    points = [*trend(estate_dir, entries, memo), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
     files: dict[str, str | bytes] = dict(render_site(data))
