@@ -111,9 +111,18 @@ def test_cold_warm_and_uncached_builds_are_byte_identical(
         path.write_bytes(b'{"kind": "people", "people": []}\n' + path.read_bytes()[::-1])
     assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
     assert site_tree(repository) == warm
-    (repository / ".git" / "calcheck" / "trend.json").unlink()
+    trend = repository / ".git" / "calcheck" / "trend.json"
+    trend.write_bytes(trend.read_bytes().replace(b'"totals": [', b'"totals": [1'))  # every kept point made wrong
+    assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
+    assert site_tree(repository) == warm  # --no-cache reads none of them ...
+    kept = trend.read_bytes()
+    trend.unlink()
     assert run_cli("site", "build", estate, "--as-of", AS_OF, "--no-cache")[0] == 0
     assert site_tree(repository) == warm
+    assert not trend.exists()  # ... and writes none
+    trend.write_bytes(kept)
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    assert site_tree(repository) != warm  # while a build with caches believes them (the folder is trusted)
 
 
 def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> None:

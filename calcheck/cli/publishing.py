@@ -79,7 +79,8 @@ def cmd_site(args: argparse.Namespace) -> int:
     if args.site_command == "serve":
         build.serve(estate, paths, args.as_of, args.engine, args.dev_addr)
         return EXIT_OK
-    result = build.generate(estate, paths, args.as_of or dt.date.today(), file_cache(args))
+    cache = file_cache(args)
+    result = build.generate(estate, paths, args.as_of or dt.date.today(), cache, cached=cache is not None)
     build.run_engine(args.engine, paths)
     position = result.context.position
     print(

@@ -65,14 +65,16 @@ def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
     return entries_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names(), filecache)
 
 
-def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None) -> list[TrendPoint]:
+def trend(
+    estate: Path, entries: list[Entry], filecache: FileCache | None = None, cached: bool = True
+) -> list[TrendPoint]:
     """The position at up to TREND_POINTS commits (each computed once, then cached by commit and estate path).
 
     The commits are the first and every ``step``-th after it, ``step`` the least power of two that keeps them to
     TREND_POINTS (``trend_indices``): a new commit adds at most one point, and when the history outgrows the step,
     the points of the doubled step are among those already computed.
     The cache lives in the repository's git folder, where no commit can put a file: a ``trend.json`` committed
-    anywhere in the work tree is never read.
+    anywhere in the work tree is never read. Not ``cached`` (``--no-cache``), every point is computed and none kept.
     """
     if not entries:
         return []
@@ -81,7 +83,7 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
     prefix = repo.prefix(estate)
     chosen = [entries[index] for index in trend_indices(len(entries))]
     store = repo.private_dir() / "calcheck" / "trend.json"
-    known = _read_trend(store)
+    known = _read_trend(store) if cached else {}
     points = []
     for entry in chosen:
         key = f"{__version__}:{_code()}:{entry.sha}:{prefix}"  # one repository may hold several estates
@@ -91,9 +93,10 @@ def trend(estate: Path, entries: list[Entry], filecache: FileCache | None = None
             point = TrendPoint.of(str(entry.date.date()), result.context.position)
             known[key] = point.to_json()
         points.append(point)
-    with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
-        store.parent.mkdir(exist_ok=True)
-        write_text(store, json.dumps(known, sort_keys=True))
+    if cached:
+        with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
+            store.parent.mkdir(exist_ok=True)
+            write_text(store, json.dumps(known, sort_keys=True))
     return points
 
 
@@ -141,12 +144,18 @@ def _publish_proofs(estate_dir: Path, result: engine.CheckResult) -> dict[str, P
 
 
 def generate(
-    estate_dir: Path, paths: SitePaths, as_of: dt.date, filecache: FileCache | None = None, fresh: bool = True
+    estate_dir: Path,
+    paths: SitePaths,
+    as_of: dt.date,
+    filecache: FileCache | None = None,
+    fresh: bool = True,
+    cached: bool = True,
 ) -> engine.CheckResult:
     """Write every page of the site into the build folder; returns the check the pages show.
 
     ``filecache`` is the loaded-file cache the checks may use (see ``calcheck.estate.cache``); ``fresh``: remove
-    the build folder first and create it anew (``serve`` keeps it between regenerations).
+    the build folder first and create it anew (``serve`` keeps it between regenerations); ``cached``: the trend's
+    points may be read from and kept in the trend cache (see ``trend``).
     """
     if fresh:
         output.fresh(paths.docs.parent)
@@ -158,7 +167,7 @@ def generate(
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}
     now = TrendPoint.of(f"{as_of}", result.context.position)
-    points = [*trend(estate_dir, entries, memo), now]
+    points = [*trend(estate_dir, entries, memo, cached=cached), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
     files: dict[str, str | bytes] = dict(render_site(data))
