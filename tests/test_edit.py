@@ -270,3 +270,61 @@ def test_audit_record_and_export_say_when_the_tree_is_dirty(copy: Path, run_cli:
     assert (manifest()["revision"], manifest()["dirty"]) == (head, True)
     assert (manifest("--rev", "HEAD")["revision"], manifest("--rev", "HEAD")["dirty"]) == (head, False)
     assert audited("2026-12-04") == (head, True)
+
+
+def test_assign_appends_to_a_file_of_any_style_as_text_reading_back_as_the_round_trip_does(
+    copy: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A record is appended to files written every way (block, flow, CR LF, BOM, comments, quoting) as text: no
+    other byte changes, and the file reads back as the round trip through ruamel.yaml would leave it."""
+    import sys
+
+    from calcheck.edits.yamledit import read_back
+    from calcheck.estate.yamlload import load_bytes
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    try:
+        import realistic
+    finally:
+        sys.path.pop(0)
+    target = copy / "assignments" / "sales.yaml"
+    records = load_bytes(str(target), target.read_bytes()).documents[0].data["assignments"]
+    pristine = tmp_path / "pristine"
+    shutil.copytree(copy.parent, pristine)
+    command = [
+        "assign",
+        "EA-WS22-USER",
+        "--person",
+        "svc.backup",
+        "--since",
+        DAY,
+        "--as-of",
+        DAY,
+        "--file",
+        str(target),
+    ]
+    styles, round_trips = set(), 0
+    for seed in range(60):
+        shutil.rmtree(copy)
+        shutil.copytree(pristine / "licenses", copy)
+        before = realistic.render_file("assignments", records, seed)
+        target.write_bytes(before)
+        styles |= {name for name, mark in (("block", b"- id:"), ("flow", b"- {"), ("column 0", b"\n- "),
+                   ("CR LF", b"\r\n"), ("BOM", b"\xef\xbb\xbf"), ("comment", b"  #")) if mark in before}  # fmt: skip
+        code, out, err = run_cli(*command)
+        assert code == 0, (seed, out, err)
+        after = target.read_bytes()
+        start = next((i for i, (x, y) in enumerate(zip(before, after, strict=False)) if x != y), len(before))
+        kept = before[:start] + after[len(after) - (len(before) - start) :]
+        assert kept == before, seed  # every byte kept: only text inserted, at one place
+        added = after[start : len(after) - (len(before) - start)].decode("utf-8")
+        assert added.count("svc.backup") == 1 and "A-0163" in added and added.count("\n") <= 5, seed
+        target.write_bytes(before)  # the same edit as a round trip
+        with monkeypatch.context() as patched:
+            patched.setattr(operations, "_append_as_text", lambda path, values: None)
+            code = run_cli(*command)[0]
+        if code == 0:  # (the round trip refuses a file whose formatting it would not keep)
+            round_trips += 1
+            text = after.decode("utf-8")
+            assert read_back(target, text) == read_back(target, target.read_bytes().decode("utf-8")), seed
+    assert round_trips >= 30 and styles == {"block", "flow", "column 0", "CR LF", "BOM", "comment"}

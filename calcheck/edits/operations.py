@@ -11,11 +11,12 @@ import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
 from calcheck.edits.recordstyle import styled_record, styled_value, tail_records
+from calcheck.edits.textedit import RecordFile, TextEditError
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
@@ -151,10 +152,33 @@ def plan_assign(
     appended = append_line(path, "assignments", _like_register(path, values)) if as_text else None
     if appended is not None:
         return Change(path, appended[0].text, appended[1], summary, appended[0])
+    added = _append_as_text(path, values) if as_text else None
+    if added is not None:
+        return Change(path, added.text, added.after, summary, added.file)
     edited = EditableFile.read(path)
     items = edited.records("assignments")
     items.append(styled_record(items, values))  # block or flow, key order and quoting of its neighbours
     return Change(path, edited.text, edited.render(), summary, edited)
+
+
+class _Appended(NamedTuple):
+    text: str
+    after: str
+    file: EditableFile
+
+
+def _append_as_text(path: Path, values: dict[str, Any]) -> _Appended | None:
+    """The file with a record appended in the shape of its last one, done as text (see ``calcheck.edits.textedit``):
+    every other byte is kept, and the result must read back as the records intended. None: leave it to the round
+    trip (a value text cannot carry, a last record that does not start its line, a file that does not read cleanly).
+    """
+    try:
+        found = RecordFile.read(path, "assignments")
+        found.append(values)
+        after = found.confirmed()
+    except TextEditError:
+        return None
+    return _Appended(found.text, after, EditableFile(path, found.text, found.digest, None))
 
 
 def _taken(result: engine.CheckResult, collection: str) -> list[str]:
