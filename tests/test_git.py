@@ -390,7 +390,8 @@ def test_a_rule_the_base_already_disables_is_no_regression(repo: Path, run_cli: 
 def test_diff_reads_the_files_both_sides_share_once_and_says_what_two_separate_checks_say(
     repo: Path, run_cli: Run
 ) -> None:
-    """``diff`` keeps what it loaded for one side for the other (same bytes): its answer is that of two checks."""
+    """``diff`` keeps what it loaded for one side for the other (same bytes) and, without the history cache, walks
+    the history once for both sides when the base is on the head's way: its answer is that of two checks."""
     from calcheck.cli.common import check_at
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
@@ -398,7 +399,7 @@ def test_diff_reads_the_files_both_sides_share_once_and_says_what_two_separate_c
     path = repo / "licenses" / "assignments" / "assignments.yaml"
     path.write_text(path.read_text().replace("person: alice", "person: nobody").replace("A-2,", "A-2, bad: 1,"))
     estate, as_of = repo / "licenses", dt.date(2026, 3, 15)
-    for base, head in (("HEAD~3", None), ("HEAD~1", "HEAD"), ("HEAD", None)):
+    for base, head in (("HEAD~3", None), ("HEAD~1", "HEAD"), ("HEAD", None), ("HEAD", "HEAD~2")):
         sides = check_at(estate, base, as_of, True), check_at(estate, head, as_of, True)
         alone = compare(*sides, base, head or "working tree")
         for form in ("text", "json"):

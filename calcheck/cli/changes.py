@@ -91,8 +91,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path is not None else estate_path(argparse.Namespace(path=None, rev=args.base))
     as_of = args.as_of or dt.date.today()
-    cache = FileMemo.over(file_cache(args))  # the files the two sides share are read once, --no-cache or not
-    base = check_at(path, args.base, as_of, not args.no_history, cache)
-    head = check_at(path, args.head, as_of, not args.no_history, cache)
+    lasting = file_cache(args)
+    cache = FileMemo.over(lasting)  # the files the two sides share are read once, --no-cache or not
+    walked = None
+    if not args.no_history and lasting is None:  # (with the history cache, the second walk resumes from the first)
+        from calcheck.estate.loading import builtin_cal_names
+        from calcheck.git.timeline import timelines_for
+
+        walked = timelines_for(path, args.base, args.head, as_of, builtin_cal_names())
+    base = check_at(path, args.base, as_of, not args.no_history, cache, walked[0] if walked else None)
+    head = check_at(path, args.head, as_of, not args.no_history, cache, walked[1] if walked else None)
     emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
     return EXIT_OK

@@ -17,6 +17,7 @@ from calcheck.core.text import one_line
 if TYPE_CHECKING:
     from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
+    from calcheck.estate.transfers import Timeline
     from calcheck.licensing.engine import CheckResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -151,16 +152,23 @@ def estate_path(args: argparse.Namespace) -> Path:
         return Path("licenses")  # a bare repository has no folder to find: use the conventional path
 
 
-def check_at(path: Path, rev: str | None, as_of: dt.date, history: bool, cache: FileCache | None = None) -> CheckResult:
-    """Check the estate at ``path`` in the work tree, or as it was at ``rev``."""
+def check_at(
+    path: Path,
+    rev: str | None,
+    as_of: dt.date,
+    history: bool,
+    cache: FileCache | None = None,
+    timeline: Timeline | None = None,
+) -> CheckResult:
+    """Check the estate at ``path`` in the work tree, or as it was at ``rev`` (``timeline``: its history, if already
+    walked)."""
     from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
     from calcheck.git.repo import GitTree, open_tree
     from calcheck.licensing import engine
 
     source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
-    timeline = None
-    if history:  # a check without its history need not load the code that walks it
+    if history and timeline is None:  # a check without its history need not load the code that walks it
         from calcheck.git.timeline import timeline_for
 
         lasting = cache.lasting() if cache is not None else None

@@ -277,3 +277,34 @@ def _timeline(builder: HistoryBuilder) -> Timeline:
 
 def _message(repo: GitRepo, sha: str) -> Callable[[], str]:
     return lambda: repo.message(sha)
+
+
+def timelines_for(
+    estate: Path, base: str, head: str | None, as_of: dt.date, cal_names: dict[str, str]
+) -> tuple[Timeline, Timeline] | None:
+    """``timeline_for`` at ``base`` and at ``head`` (None: the work tree) from one walk, when ``base``'s history is
+    the start of ``head``'s (a diff against an earlier commit): the walk to ``head`` passes ``base`` on its way, and
+    what a walk has found after a commit never depends on the commits after it. None: walk each on its own."""
+    repo = open_repo(estate)
+    if repo is None:
+        return None
+    with repo:
+        if not repo.has_commits() or repo.is_shallow():
+            return None
+        prefix = repo.prefix(estate)
+        earlier = repo.log(prefix, repo.resolve(base))
+        commits = repo.log(prefix, repo.resolve(head or "HEAD"))
+        if [c.sha for c in commits[: len(earlier)]] != [c.sha for c in earlier]:
+            return None
+        builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=True, latest=as_of)
+        at_base = [Timeline()]
+
+        def keep(index: int, entry: Entry) -> None:
+            if index == len(earlier) - 1:
+                at_base[0] = _timeline(builder)
+
+        with gc_paused(freeze=True):
+            _walk(repo, builder, commits, keep)
+        if head is None and not repo.bare:
+            _add_uncommitted(repo, prefix, builder, as_of)
+        return at_base[0], _timeline(builder)
