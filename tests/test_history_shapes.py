@@ -226,3 +226,30 @@ def test_a_large_commit_parsed_on_every_core_reads_as_one_process_reads_it(monke
     assert walk_many(files) == alone
     assert len(received) > 20 and all(received)  # the workers parsed their share, and every result came back whole
     assert (len(alone[0]), len(alone[1]), len(alone[2])) == (441, 326, 72)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("indicator", ["|", ">", "|+", ">+", "|-", "|2"])
+def test_a_block_scalar_ending_an_item_keeps_the_line_breaks_the_whole_file_gives_it(
+    newline: str, indicator: str
+) -> None:
+    """A block scalar's value holds the line breaks after it (clip: one, keep: all, up to the next item): an item's
+    text must end with them, or read alone it loses them, and a changed range would report a change the check never
+    sees, or miss one it does."""
+    head = "kind: assignments\nassignments:\n"
+    flat = "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    block = f"- id: A2\n  holding: H1\n  since: 2026-01-01\n  person: {indicator}\n    p2\n"
+    plain = "- id: A2\n  holding: H1\n  since: 2026-01-01\n  person: p2\n"
+    texts = [
+        head + flat,
+        head + block + flat,  # a block scalar ends an item that is not the last
+        head + block + "\n\n" + flat,  # with blank lines after it
+        head + flat + block,  # the last item
+        head + flat + block + "\n",  # the last item, the file ending in a blank line
+        head + flat + block.rstrip("\n"),  # no final line break
+        head + flat + plain,  # the same person, written plain
+        head + block + "# kept\n" + flat,
+    ]
+    encoded = [t.replace("\n", newline).encode() for t in texts]
+    assert replay(encoded, False) == replay(encoded, True)
+    assert replay(encoded[::-1], False) == replay(encoded[::-1], True)
