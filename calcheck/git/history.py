@@ -135,7 +135,7 @@ def _stray_line(indent: str) -> re.Pattern[str]:
 
 @cache
 def _item_start(indent: str) -> re.Pattern[str]:
-    return re.compile(rf"\r?\n(?={indent}- )")
+    return re.compile(rf"(?<=\n)(?={indent}- )")
 
 
 def _shape(text: str) -> tuple[int, int, str, str] | None:
@@ -161,8 +161,16 @@ def _shape(text: str) -> tuple[int, int, str, str] | None:
 
 
 def _item_texts(body: str, indent: str) -> list[str]:
-    """The texts of a run of whole list items at ``indent`` (``body`` starts with the first)."""
-    return _item_start(indent).split(body.rstrip("\r\n"))
+    """The texts of a run of whole list items at ``indent`` (``body`` starts with the first), each with the line
+    breaks, blank and comment lines after it: a block scalar ending an item holds the breaks after it (one, or all
+    up to the next item), and read alone the item must read as it does in the file."""
+    return _item_start(indent).split(body)
+
+
+def _lf(chunk: str) -> str:
+    """An item's text with LF line ends, for the fast lane: its grammar holds no quoted or block scalar, so the
+    kind of line break changes nothing it reads (and it reads none but LF)."""
+    return chunk.replace("\r\n", "\n")
 
 
 class RecordParser:
@@ -203,7 +211,7 @@ class RecordParser:
         items = self.items(key)
         missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in items))
         if len(missing) > 16:  # a file read for the first time
-            for chunk, record in zip(missing, fastlane.items(missing), strict=True):
+            for chunk, record in zip(missing, fastlane.items([_lf(chunk) for chunk in missing]), strict=True):
                 if record is not None:
                     self._file(key, chunk, record)
             missing = [chunk for chunk in missing if chunk not in items]
@@ -235,7 +243,7 @@ class RecordParser:
         """One item's (key, record), from the cache or parsed now (None: no record, or not readable alone)."""
         items = self.items(key)
         if chunk not in items and chunk not in self.alone:
-            item = fastlane.item(chunk)
+            item = fastlane.item(_lf(chunk))
             if item is None:
                 loaded = load_bytes(path, chunk.encode("utf-8"))
                 clean = loaded.documents and not loaded.findings and not loaded.broken_paths
