@@ -253,3 +253,40 @@ def test_a_block_scalar_ending_an_item_keeps_the_line_breaks_the_whole_file_give
     encoded = [t.replace("\n", newline).encode() for t in texts]
     assert replay(encoded, False) == replay(encoded, True)
     assert replay(encoded[::-1], False) == replay(encoded[::-1], True)
+
+
+def transfers(texts: list[bytes], whole: bool) -> list[tuple[str, str, str]]:
+    """The 90-day rule's transfers of a file's versions, as a check walks them (assignments only)."""
+    blobs = {f"{i:040x}": t for i, t in enumerate(texts)}
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=True)
+    if whole:
+        builder._region_change = lambda change: None  # type: ignore[method-assign]
+        builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+    previous = None
+    for i, _ in enumerate(texts):
+        blob = f"{i:040x}"
+        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
+                        previous, blob)  # fmt: skip
+        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
+        builder.add(Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when), "c")
+        previous = blob
+    return [(t.holding, t.assignment, t.previous) for t in builder.history.transfers]
+
+
+@pytest.mark.parametrize("joint", [" #", "  # moved", " #- ", "\t#"])
+def test_a_changed_line_that_turns_the_next_unchanged_item_into_a_comment_is_read_as_the_file_reads(
+    joint: str,
+) -> None:
+    """Replacing the line break before an unchanged item with a comment start makes that item part of a comment:
+    the changed range must not end where the old version's line break was, or the item seems to stay and a
+    reassignment of its CAL (removed here, added there) slips past the 90-day rule."""
+    head = "kind: assignments\nassignments:\n"
+    first = "  - {id: A1, holding: H1, person: p1, since: 2026-01-01}"
+    second = "  - {id: A2, holding: H2, person: p2, since: 2026-01-01}\n"
+    third = "  - {id: A3, holding: H2, person: p3, since: 2026-01-02}"
+    texts = [
+        (head + first + "\n" + second).encode(),
+        (head + third + joint + second).encode(),  # A1 goes, A3 comes, and A2 is now a comment
+    ]
+    assert replay(texts, False) == replay(texts, True)
+    assert transfers(texts, False) == transfers(texts, True) == [("H2", "A3", "p2")]
