@@ -602,7 +602,9 @@ class HistoryBuilder:
             self._last[path] = (change.new_blob, new_raw, layout, True)
             return [], []
         start += 1
-        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end - 1))
+        # the next unchanged item, its line break included: a new version that changed the break before it (into a
+        # comment's start, say) changed how that item reads
+        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end))
         end = next_item + 1 if next_item >= 0 else len(old_raw)
         tail = len(old_raw) - end
         old_items = _region_items(old_raw[start:end], marker, checked=True)
