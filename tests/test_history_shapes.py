@@ -290,3 +290,35 @@ def test_a_changed_line_that_turns_the_next_unchanged_item_into_a_comment_is_rea
     ]
     assert replay(texts, False) == replay(texts, True)
     assert transfers(texts, False) == transfers(texts, True) == [("H2", "A3", "p2")]
+
+
+def test_items_reordered_or_repeated_around_a_key_held_twice_are_read_as_the_file_reads() -> None:
+    """Which of a key's records counts depends on their order (the last one): moving items that change no text, or
+    adding a second copy of an item's text, changes what the check reads, and so what the 90-day rule sees."""
+    head = "kind: assignments\nassignments:\n"
+    shadow = "- {id: A1, holding: H2, person: p9, since: 2026-01-01}\n"
+    real = "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    other = "- {id: B, holding: H3, person: pb, since: 2026-01-01}\n"
+    more = "- {id: C, holding: H4, person: pc, since: 2026-01-01}\n"
+    swapped = [
+        head + real + other + more,
+        head + shadow + other + real + more,  # a shadow copy first: the real one still counts
+        head + more + other + real + shadow,  # the shadow goes last: it counts, the CAL moves to p9
+        head + more + other + shadow,  # the real one goes: nothing changes any more
+    ]
+    repeated = [
+        head + real + other + shadow + more,
+        head + real + other + shadow + more + real,  # the same text again, last: p1 counts again
+        head + other + shadow + more + real,
+    ]
+    twice = [
+        head + other + real + more,
+        head + other + real + real + more,  # the same item twice
+        head + other + real + shadow.replace("H2", "H1") + more,  # the second copy changes: p9 counts
+        head + other + shadow.replace("H2", "H1") + more,
+    ]
+    for versions_ in (swapped, repeated, twice):
+        texts = [t.encode() for t in versions_]
+        assert replay(texts, False) == replay(texts, True)
+        assert transfers(texts, False) == transfers(texts, True)
+    assert transfers([t.encode() for t in swapped], True) == [("H2", "A1", "p1")]
