@@ -611,7 +611,8 @@ class HistoryBuilder:
         new_items = _region_items(new_raw[start : len(new_raw) - tail], marker, checked=False)
         if old_items is None or new_items is None:
             return None
-        gone_items, came_items = set(old_items) - set(new_items), set(new_items) - set(old_items)
+        old_count, new_count = Counter(old_items), Counter(new_items)  # an item's text may be there twice
+        gone_items, came_items = list(old_count - new_count), list(new_count - old_count)
         readable = self.parser.readable(path, old_raw, key, list(gone_items))
         if not (readable and self.parser.readable(path, new_raw, key, list(came_items))):
             return None  # an item read alone may not be what the check reads: compare whole versions
@@ -626,7 +627,8 @@ class HistoryBuilder:
     def _only_holders(self, path: str, gone: list[Entry_], came: list[Entry_]) -> bool:
         """Whether the items that changed hold the only records of their keys in the file (a check reads a key's last
         record only, so which one counts would depend on the items around them); if so, the file's count of records
-        per key is brought up to date."""
+        per key is brought up to date. Only a file holding each key once has a count: there the order of its items
+        changes nothing, and so it stays (each key that came was not there, or went)."""
         counts = self._keys.get(path)
         gone_keys = {key for key, _ in gone}
         if counts is None or len(gone_keys) < len(gone) or len({key for key, _ in came}) < len(came):
@@ -706,8 +708,10 @@ class HistoryBuilder:
                 else:
                     old, new = old_file.entries, new_file.entries
                     self._keys.pop(change.old_path or "", None)
-                if change.new_path is not None:
+                if change.new_path is not None:  # a key held twice: the order of items counts, compare whole
                     self._keys[change.new_path] = Counter(key for key, _ in new_file.entries)
+                    if not new_file.unique:
+                        del self._keys[change.new_path]
             if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
                 self._cache.pop(change.old_blob or "", None)
             diff.before.update((key, (change.old_path or "", record)) for key, record in old)
