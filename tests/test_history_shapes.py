@@ -322,3 +322,68 @@ def test_items_reordered_or_repeated_around_a_key_held_twice_are_read_as_the_fil
         assert replay(texts, False) == replay(texts, True)
         assert transfers(texts, False) == transfers(texts, True)
     assert transfers([t.encode() for t in swapped], True) == [("H2", "A1", "p1")]
+
+
+def two_files(commits: list[dict[str, str]], whole: bool) -> tuple[list[list[str]], list[tuple[str, str, str]]]:
+    """Events and transfers of commits that each set the text of some of two files (a check's walk: assignments)."""
+    blobs: dict[str, bytes] = {}
+    last: dict[str, str] = {}
+    found: list[tuple[list[str], list[tuple[str, str, str]]]] = []
+    for only in (False, True):
+        builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=only)
+        if whole:
+            builder._region_change = lambda change: None  # type: ignore[method-assign]
+            builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+        events, last = [], {}
+        for number, texts in enumerate(commits):
+            changes = []
+            for path, text in texts.items():
+                blob = f"{len(blobs):040x}"
+                blobs[blob] = text.encode()
+                changes.append(Change("M" if path in last else "A", path if path in last else None, path,
+                                      last.get(path), blob))  # fmt: skip
+                last[path] = blob
+            when = dt.datetime(2026, 1, 1 + number, tzinfo=dt.UTC)
+            commit = Commit(f"{number:040x}", (), "t", "t@x", when, f"c{number}", tuple(changes), when)
+            events.append([e.text for e in builder.add(commit, commit.subject).events])
+        found.append((events, [(t.holding, t.assignment, t.previous) for t in builder.history.transfers]))
+    assert found[0][1] == found[1][1]  # a check's walk finds the transfers the full walk finds
+    return found[0]
+
+
+def test_an_item_too_deep_for_the_whole_file_breaks_the_file_as_the_check_reads_it() -> None:
+    """The check reads no record of a file nested deeper than it allows: read alone, the deep item is one level
+    shallower, and must not read as a record (nor the file's other items stay), or a CAL moved to another file in
+    the same commit is no transfer."""
+    head = "kind: assignments\nassignments:\n"
+    kept = head + "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    deep = "- {id: A9, holding: H9, person: p9, since: 2026-01-01, note: " + "[" * 62 + "]" * 62 + "}\n"
+    other = head + "- {id: B1, holding: H2, person: q1, since: 2026-01-01}\n"
+    moved = other + "- {id: A2, holding: H1, person: p2, since: 2026-01-02}\n"
+    commits = [
+        {"licenses/a.yaml": kept, "licenses/b.yaml": other},
+        {"licenses/a.yaml": kept + deep, "licenses/b.yaml": moved},
+    ]
+    fast, whole = two_files(commits, False), two_files(commits, True)
+    assert fast == whole
+    assert whole[1] == [("H1", "A2", "p1")]
+
+
+def test_a_file_too_large_for_the_check_reads_as_no_records() -> None:
+    """The check reads no record of a file over its size limit, however usual its items."""
+    head = "kind: assignments\nassignments:\n"
+    kept = head + "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    padding = "# " + "x" * 1000 + "\n"
+    large = kept + padding * (32 * 1024 + 1)
+    other = head + "- {id: B1, holding: H2, person: q1, since: 2026-01-01}\n"
+    moved = other + "- {id: A2, holding: H1, person: p2, since: 2026-01-02}\n"
+    commits = [
+        {"licenses/a.yaml": kept, "licenses/b.yaml": other},
+        {"licenses/a.yaml": large, "licenses/b.yaml": moved},  # grown past the limit: A1 is gone as the check reads
+        {"licenses/a.yaml": kept},
+    ]
+    fast, whole = two_files(commits, False), two_files(commits, True)
+    assert fast == whole
+    assert whole[1] == [("H1", "A2", "p1")]
+    first = [{"licenses/a.yaml": large}, {"licenses/a.yaml": kept}]  # read whole first, then by its changed range
+    assert two_files(first, False) == two_files(first, True)
