@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from calcheck.estate import parallel
+from calcheck.estate.yamlload import MAX_FILE_BYTES
 from calcheck.git import history
 from calcheck.git.history import HistoryBuilder, Parsed, parse_records
 from calcheck.git.repo import Change, Commit
@@ -374,7 +375,7 @@ def test_a_file_too_large_for_the_check_reads_as_no_records() -> None:
     head = "kind: assignments\nassignments:\n"
     kept = head + "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
     padding = "# " + "x" * 1000 + "\n"
-    large = kept + padding * (32 * 1024 + 1)
+    large = kept + padding * (MAX_FILE_BYTES // len(padding) + 1)
     other = head + "- {id: B1, holding: H2, person: q1, since: 2026-01-01}\n"
     moved = other + "- {id: A2, holding: H1, person: p2, since: 2026-01-02}\n"
     commits = [
