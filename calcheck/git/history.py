@@ -19,7 +19,7 @@ from calcheck.estate import fastlane
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.parse import load_bytes
 from calcheck.estate.transfers import Reuse, Transfer
-from calcheck.estate.yamlload import LoadedFile
+from calcheck.estate.yamlload import MAX_FILE_BYTES, LoadedFile
 from calcheck.git.repo import Change, Commit
 
 RecordKey = tuple[str, str]  # (kind, id)
@@ -244,10 +244,11 @@ class RecordParser:
         items = self.items(key)
         if chunk not in items and chunk not in self.alone:
             item = fastlane.item(_lf(chunk))
-            if item is None:
-                loaded = load_bytes(path, chunk.encode("utf-8"))
+            if item is None:  # read under its list key, as deep as in the file (the check limits nesting)
+                loaded = load_bytes(path, f"{key}:\n{chunk}".encode())
                 clean = loaded.documents and not loaded.findings and not loaded.broken_paths
                 data = loaded.documents[0].data if clean else None
+                data = data.get(key) if isinstance(data, dict) and len(data) == 1 else None
                 if not isinstance(data, list) or len(data) != 1:
                     self.alone.add(chunk)
                     return None
@@ -299,6 +300,8 @@ Shaped = tuple[Layout, list[str]]  # and the texts of the items
 
 def _shaped(raw: bytes) -> Shaped | None:
     """The layout and item texts of a file of the usual shape (see ``_shape``), else None."""
+    if len(raw) > MAX_FILE_BYTES:  # the check reads none of its records
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -590,6 +593,8 @@ class HistoryBuilder:
         new_raw = self.read_blob(change.new_blob)
         self._last[path] = (change.new_blob, new_raw, None, False)
         if known is None or known[0] != change.old_blob or not known[3] or known[2] is None:
+            return None
+        if len(new_raw) > MAX_FILE_BYTES:  # the check reads none of its records
             return None
         old_raw, layout = known[1], known[2]
         header_end, marker, key = layout
