@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from calcheck.estate import parallel
+from calcheck.estate.yamlload import MAX_FILE_BYTES
 from calcheck.git import history
 from calcheck.git.history import HistoryBuilder, Parsed, parse_records
 from calcheck.git.repo import Change, Commit
@@ -226,3 +227,164 @@ def test_a_large_commit_parsed_on_every_core_reads_as_one_process_reads_it(monke
     assert walk_many(files) == alone
     assert len(received) > 20 and all(received)  # the workers parsed their share, and every result came back whole
     assert (len(alone[0]), len(alone[1]), len(alone[2])) == (441, 326, 72)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("indicator", ["|", ">", "|+", ">+", "|-", "|2"])
+def test_a_block_scalar_ending_an_item_keeps_the_line_breaks_the_whole_file_gives_it(
+    newline: str, indicator: str
+) -> None:
+    """A block scalar's value holds the line breaks after it (clip: one, keep: all, up to the next item): an item's
+    text must end with them, or read alone it loses them, and a changed range would report a change the check never
+    sees, or miss one it does."""
+    head = "kind: assignments\nassignments:\n"
+    flat = "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    block = f"- id: A2\n  holding: H1\n  since: 2026-01-01\n  person: {indicator}\n    p2\n"
+    plain = "- id: A2\n  holding: H1\n  since: 2026-01-01\n  person: p2\n"
+    texts = [
+        head + flat,
+        head + block + flat,  # a block scalar ends an item that is not the last
+        head + block + "\n\n" + flat,  # with blank lines after it
+        head + flat + block,  # the last item
+        head + flat + block + "\n",  # the last item, the file ending in a blank line
+        head + flat + block.rstrip("\n"),  # no final line break
+        head + flat + plain,  # the same person, written plain
+        head + block + "# kept\n" + flat,
+    ]
+    encoded = [t.replace("\n", newline).encode() for t in texts]
+    assert replay(encoded, False) == replay(encoded, True)
+    assert replay(encoded[::-1], False) == replay(encoded[::-1], True)
+
+
+def transfers(texts: list[bytes], whole: bool) -> list[tuple[str, str, str]]:
+    """The 90-day rule's transfers of a file's versions, as a check walks them (assignments only)."""
+    blobs = {f"{i:040x}": t for i, t in enumerate(texts)}
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=True)
+    if whole:
+        builder._region_change = lambda change: None  # type: ignore[method-assign]
+        builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+    previous = None
+    for i, _ in enumerate(texts):
+        blob = f"{i:040x}"
+        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
+                        previous, blob)  # fmt: skip
+        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
+        builder.add(Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when), "c")
+        previous = blob
+    return [(t.holding, t.assignment, t.previous) for t in builder.history.transfers]
+
+
+@pytest.mark.parametrize("joint", [" #", "  # moved", " #- ", "\t#"])
+def test_a_changed_line_that_turns_the_next_unchanged_item_into_a_comment_is_read_as_the_file_reads(
+    joint: str,
+) -> None:
+    """Replacing the line break before an unchanged item with a comment start makes that item part of a comment:
+    the changed range must not end where the old version's line break was, or the item seems to stay and a
+    reassignment of its CAL (removed here, added there) slips past the 90-day rule."""
+    head = "kind: assignments\nassignments:\n"
+    first = "  - {id: A1, holding: H1, person: p1, since: 2026-01-01}"
+    second = "  - {id: A2, holding: H2, person: p2, since: 2026-01-01}\n"
+    third = "  - {id: A3, holding: H2, person: p3, since: 2026-01-02}"
+    texts = [
+        (head + first + "\n" + second).encode(),
+        (head + third + joint + second).encode(),  # A1 goes, A3 comes, and A2 is now a comment
+    ]
+    assert replay(texts, False) == replay(texts, True)
+    assert transfers(texts, False) == transfers(texts, True) == [("H2", "A3", "p2")]
+
+
+def test_items_reordered_or_repeated_around_a_key_held_twice_are_read_as_the_file_reads() -> None:
+    """Which of a key's records counts depends on their order (the last one): moving items that change no text, or
+    adding a second copy of an item's text, changes what the check reads, and so what the 90-day rule sees."""
+    head = "kind: assignments\nassignments:\n"
+    shadow = "- {id: A1, holding: H2, person: p9, since: 2026-01-01}\n"
+    real = "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    other = "- {id: B, holding: H3, person: pb, since: 2026-01-01}\n"
+    more = "- {id: C, holding: H4, person: pc, since: 2026-01-01}\n"
+    swapped = [
+        head + real + other + more,
+        head + shadow + other + real + more,  # a shadow copy first: the real one still counts
+        head + more + other + real + shadow,  # the shadow goes last: it counts, the CAL moves to p9
+        head + more + other + shadow,  # the real one goes: nothing changes any more
+    ]
+    repeated = [
+        head + real + other + shadow + more,
+        head + real + other + shadow + more + real,  # the same text again, last: p1 counts again
+        head + other + shadow + more + real,
+    ]
+    twice = [
+        head + other + real + more,
+        head + other + real + real + more,  # the same item twice
+        head + other + real + shadow.replace("H2", "H1") + more,  # the second copy changes: p9 counts
+        head + other + shadow.replace("H2", "H1") + more,
+    ]
+    for versions_ in (swapped, repeated, twice):
+        texts = [t.encode() for t in versions_]
+        assert replay(texts, False) == replay(texts, True)
+        assert transfers(texts, False) == transfers(texts, True)
+    assert transfers([t.encode() for t in swapped], True) == [("H2", "A1", "p1")]
+
+
+def two_files(commits: list[dict[str, str]], whole: bool) -> tuple[list[list[str]], list[tuple[str, str, str]]]:
+    """Events and transfers of commits that each set the text of some of two files (a check's walk: assignments)."""
+    blobs: dict[str, bytes] = {}
+    last: dict[str, str] = {}
+    found: list[tuple[list[str], list[tuple[str, str, str]]]] = []
+    for only in (False, True):
+        builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=only)
+        if whole:
+            builder._region_change = lambda change: None  # type: ignore[method-assign]
+            builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
+        events, last = [], {}
+        for number, texts in enumerate(commits):
+            changes = []
+            for path, text in texts.items():
+                blob = f"{len(blobs):040x}"
+                blobs[blob] = text.encode()
+                changes.append(Change("M" if path in last else "A", path if path in last else None, path,
+                                      last.get(path), blob))  # fmt: skip
+                last[path] = blob
+            when = dt.datetime(2026, 1, 1 + number, tzinfo=dt.UTC)
+            commit = Commit(f"{number:040x}", (), "t", "t@x", when, f"c{number}", tuple(changes), when)
+            events.append([e.text for e in builder.add(commit, commit.subject).events])
+        found.append((events, [(t.holding, t.assignment, t.previous) for t in builder.history.transfers]))
+    assert found[0][1] == found[1][1]  # a check's walk finds the transfers the full walk finds
+    return found[0]
+
+
+def test_an_item_too_deep_for_the_whole_file_breaks_the_file_as_the_check_reads_it() -> None:
+    """The check reads no record of a file nested deeper than it allows: read alone, the deep item is one level
+    shallower, and must not read as a record (nor the file's other items stay), or a CAL moved to another file in
+    the same commit is no transfer."""
+    head = "kind: assignments\nassignments:\n"
+    kept = head + "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    deep = "- {id: A9, holding: H9, person: p9, since: 2026-01-01, note: " + "[" * 62 + "]" * 62 + "}\n"
+    other = head + "- {id: B1, holding: H2, person: q1, since: 2026-01-01}\n"
+    moved = other + "- {id: A2, holding: H1, person: p2, since: 2026-01-02}\n"
+    commits = [
+        {"licenses/a.yaml": kept, "licenses/b.yaml": other},
+        {"licenses/a.yaml": kept + deep, "licenses/b.yaml": moved},
+    ]
+    fast, whole = two_files(commits, False), two_files(commits, True)
+    assert fast == whole
+    assert whole[1] == [("H1", "A2", "p1")]
+
+
+def test_a_file_too_large_for_the_check_reads_as_no_records() -> None:
+    """The check reads no record of a file over its size limit, however usual its items."""
+    head = "kind: assignments\nassignments:\n"
+    kept = head + "- {id: A1, holding: H1, person: p1, since: 2026-01-01}\n"
+    padding = "# " + "x" * 1000 + "\n"
+    large = kept + padding * (MAX_FILE_BYTES // len(padding) + 1)
+    other = head + "- {id: B1, holding: H2, person: q1, since: 2026-01-01}\n"
+    moved = other + "- {id: A2, holding: H1, person: p2, since: 2026-01-02}\n"
+    commits = [
+        {"licenses/a.yaml": kept, "licenses/b.yaml": other},
+        {"licenses/a.yaml": large, "licenses/b.yaml": moved},  # grown past the limit: A1 is gone as the check reads
+        {"licenses/a.yaml": kept},
+    ]
+    fast, whole = two_files(commits, False), two_files(commits, True)
+    assert fast == whole
+    assert whole[1] == [("H1", "A2", "p1")]
+    first = [{"licenses/a.yaml": large}, {"licenses/a.yaml": kept}]  # read whole first, then by its changed range
+    assert two_files(first, False) == two_files(first, True)

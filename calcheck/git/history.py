@@ -19,7 +19,7 @@ from calcheck.estate import fastlane
 from calcheck.estate.kinds import RECORD_KEYS
 from calcheck.estate.parse import load_bytes
 from calcheck.estate.transfers import Reuse, Transfer
-from calcheck.estate.yamlload import LoadedFile
+from calcheck.estate.yamlload import MAX_FILE_BYTES, LoadedFile
 from calcheck.git.repo import Change, Commit
 
 RecordKey = tuple[str, str]  # (kind, id)
@@ -135,7 +135,7 @@ def _stray_line(indent: str) -> re.Pattern[str]:
 
 @cache
 def _item_start(indent: str) -> re.Pattern[str]:
-    return re.compile(rf"\r?\n(?={indent}- )")
+    return re.compile(rf"(?<=\n)(?={indent}- )")
 
 
 def _shape(text: str) -> tuple[int, int, str, str] | None:
@@ -161,8 +161,16 @@ def _shape(text: str) -> tuple[int, int, str, str] | None:
 
 
 def _item_texts(body: str, indent: str) -> list[str]:
-    """The texts of a run of whole list items at ``indent`` (``body`` starts with the first)."""
-    return _item_start(indent).split(body.rstrip("\r\n"))
+    """The texts of a run of whole list items at ``indent`` (``body`` starts with the first), each with the line
+    breaks, blank and comment lines after it: a block scalar ending an item holds the breaks after it (one, or all
+    up to the next item), and read alone the item must read as it does in the file."""
+    return _item_start(indent).split(body)
+
+
+def _lf(chunk: str) -> str:
+    """An item's text with LF line ends, for the fast lane: its grammar holds no quoted or block scalar, so the
+    kind of line break changes nothing it reads (and it reads none but LF)."""
+    return chunk.replace("\r\n", "\n")
 
 
 class RecordParser:
@@ -203,7 +211,7 @@ class RecordParser:
         items = self.items(key)
         missing = list(dict.fromkeys(chunk for chunk in chunks if chunk not in items))
         if len(missing) > 16:  # a file read for the first time
-            for chunk, record in zip(missing, fastlane.items(missing), strict=True):
+            for chunk, record in zip(missing, fastlane.items([_lf(chunk) for chunk in missing]), strict=True):
                 if record is not None:
                     self._file(key, chunk, record)
             missing = [chunk for chunk in missing if chunk not in items]
@@ -235,11 +243,12 @@ class RecordParser:
         """One item's (key, record), from the cache or parsed now (None: no record, or not readable alone)."""
         items = self.items(key)
         if chunk not in items and chunk not in self.alone:
-            item = fastlane.item(chunk)
-            if item is None:
-                loaded = load_bytes(path, chunk.encode("utf-8"))
+            item = fastlane.item(_lf(chunk))
+            if item is None:  # read under its list key, as deep as in the file (the check limits nesting)
+                loaded = load_bytes(path, f"{key}:\n{chunk}".encode())
                 clean = loaded.documents and not loaded.findings and not loaded.broken_paths
                 data = loaded.documents[0].data if clean else None
+                data = data.get(key) if isinstance(data, dict) and len(data) == 1 else None
                 if not isinstance(data, list) or len(data) != 1:
                     self.alone.add(chunk)
                     return None
@@ -291,6 +300,8 @@ Shaped = tuple[Layout, list[str]]  # and the texts of the items
 
 def _shaped(raw: bytes) -> Shaped | None:
     """The layout and item texts of a file of the usual shape (see ``_shape``), else None."""
+    if len(raw) > MAX_FILE_BYTES:  # the check reads none of its records
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -583,6 +594,8 @@ class HistoryBuilder:
         self._last[path] = (change.new_blob, new_raw, None, False)
         if known is None or known[0] != change.old_blob or not known[3] or known[2] is None:
             return None
+        if len(new_raw) > MAX_FILE_BYTES:  # the check reads none of its records
+            return None
         old_raw, layout = known[1], known[2]
         header_end, marker, key = layout
         same_start = _common_prefix(old_raw, new_raw)
@@ -594,14 +607,17 @@ class HistoryBuilder:
             self._last[path] = (change.new_blob, new_raw, layout, True)
             return [], []
         start += 1
-        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end - 1))
+        # the next unchanged item, its line break included: a new version that changed the break before it (into a
+        # comment's start, say) changed how that item reads
+        next_item = old_raw.find(marker, max(start, len(old_raw) - same_end))
         end = next_item + 1 if next_item >= 0 else len(old_raw)
         tail = len(old_raw) - end
         old_items = _region_items(old_raw[start:end], marker, checked=True)
         new_items = _region_items(new_raw[start : len(new_raw) - tail], marker, checked=False)
         if old_items is None or new_items is None:
             return None
-        gone_items, came_items = set(old_items) - set(new_items), set(new_items) - set(old_items)
+        old_count, new_count = Counter(old_items), Counter(new_items)  # an item's text may be there twice
+        gone_items, came_items = list(old_count - new_count), list(new_count - old_count)
         readable = self.parser.readable(path, old_raw, key, list(gone_items))
         if not (readable and self.parser.readable(path, new_raw, key, list(came_items))):
             return None  # an item read alone may not be what the check reads: compare whole versions
@@ -616,7 +632,8 @@ class HistoryBuilder:
     def _only_holders(self, path: str, gone: list[Entry_], came: list[Entry_]) -> bool:
         """Whether the items that changed hold the only records of their keys in the file (a check reads a key's last
         record only, so which one counts would depend on the items around them); if so, the file's count of records
-        per key is brought up to date."""
+        per key is brought up to date. Only a file holding each key once has a count: there the order of its items
+        changes nothing, and so it stays (each key that came was not there, or went)."""
         counts = self._keys.get(path)
         gone_keys = {key for key, _ in gone}
         if counts is None or len(gone_keys) < len(gone) or len({key for key, _ in came}) < len(came):
@@ -696,8 +713,10 @@ class HistoryBuilder:
                 else:
                     old, new = old_file.entries, new_file.entries
                     self._keys.pop(change.old_path or "", None)
-                if change.new_path is not None:
+                if change.new_path is not None:  # a key held twice: the order of items counts, compare whole
                     self._keys[change.new_path] = Counter(key for key, _ in new_file.entries)
+                    if not new_file.unique:
+                        del self._keys[change.new_path]
             if change.old_blob != change.new_blob:  # an older version is rarely needed again: free it
                 self._cache.pop(change.old_blob or "", None)
             diff.before.update((key, (change.old_path or "", record)) for key, record in old)
