@@ -308,7 +308,10 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
     # An import changes people or devices, never assignments: the history adds nothing to what it does. Both checks
     # (before and after) share one memo of loaded files: the second parses only the files the import changes.
-    base = operations.baseline(estate, on, history=False, cache=FileMemo.over(file_cache(args)))
+    memo = FileMemo.over(file_cache(args))
+    base = operations.baseline(estate, on, history=False, cache=memo)
+    # Only the files of the kind imported are edited, and read again: the rest need not stay in memory.
+    memo.forget(lambda _, result: any(kind == args.what for kind, _ in result[1]))
     plan = plan_import(
         base.result,
         estate,
