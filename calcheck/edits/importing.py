@@ -18,11 +18,13 @@ from typing import Any
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
+from calcheck.edits import operations
 from calcheck.edits.csvinput import read_export
-from calcheck.edits.operations import Change
+from calcheck.edits.operations import Baseline, Change
 from calcheck.edits.recordstyle import styled_record
 from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
+from calcheck.estate.cache import FileCache, FileMemo
 from calcheck.estate.yamlload import gc_paused
 from calcheck.licensing.engine import CheckResult
 
@@ -517,6 +519,25 @@ def plan_devices(
             plan.leavers.append(device.id)
     plan.changes = files.changes()
     return plan
+
+
+def import_baseline(estate: Path, kind: str, on: dt.date, cache: FileCache | None = None) -> Baseline:
+    """The estate checked before an import of ``kind``, through a memo of loaded files in front of ``cache``.
+
+    An import changes people or devices, never assignments: the history adds nothing to what it does. Both checks
+    (before and after) share the memo: the second parses only the files the import changes, and splices their
+    records into the first's estate. Only the files holding records of ``kind`` are edited and read again, so only
+    theirs stay in the memo (of the others, only whether they read cleanly).
+    """
+    memo = FileMemo.over(cache)
+    base = operations.baseline(estate, on, history=False, cache=memo)
+    memo.forget(lambda _, result: any(found == kind for found, _ in result[1]))
+    return base
+
+
+def checked_reader(base: Baseline) -> Reader:
+    """A reader of estate files' text as ``base``'s check reads them, through its memo (see ``import_baseline``)."""
+    return lambda path, text: operations.read_as_checked(base, path, text)
 
 
 def plan_import(
