@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from calcheck.edits import operations
-from calcheck.edits.importing import ImportPlan, checked_reader, import_baseline, plan_import
+from calcheck.edits.importing import ImportPlan, checked_many, checked_reader, import_baseline, plan_import
 from calcheck.edits.yamledit import read_back
 from calcheck.estate.cache import Checked, FileMemo
 from calcheck.estate.yamlload import LoadedFile
@@ -124,7 +124,19 @@ def _answer(base: operations.Baseline, plan: ImportPlan, after: engine.CheckResu
 def _optimised(estate: Path, export: Path, partial: bool) -> dict[str, Any]:
     base = import_baseline(estate, "people", ON)
     plan = plan_import(
-        base.result, estate, "people", export, "auto", None, ON, None, partial, True, (), checked_reader(base)
+        base.result,
+        estate,
+        "people",
+        export,
+        "auto",
+        None,
+        ON,
+        None,
+        partial,
+        True,
+        (),
+        checked_reader(base),
+        checked_many(base),
     )
     return _answer(base, plan, operations.review(base, plan.changes, "after the import").after)
 

@@ -299,7 +299,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     from calcheck.edits import operations
-    from calcheck.edits.importing import checked_reader, import_baseline, plan_import
+    from calcheck.edits.importing import checked_many, checked_reader, import_baseline, plan_import
     from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
@@ -319,6 +319,7 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
         args.force,
         conventions,
         checked_reader(base),
+        checked_many(base),
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)

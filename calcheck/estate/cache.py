@@ -119,6 +119,9 @@ class FileCache:
         """Whether the file of ``key`` reads cleanly (``reads_cleanly``) when that is known without reading it."""
         return None
 
+    def release(self) -> None:
+        """Let go of the results held in this process's memory (a persistent cache holds none)."""
+
 
 def reads_cleanly(loaded: LoadedFile, checked: Checked) -> bool:
     """Read without any finding, every document of a kind that adds records and none of them left out."""
@@ -188,6 +191,9 @@ class FileMemo(FileCache):
     def clean(self, key: str) -> bool | None:
         found = self.entries.get(key)
         return reads_cleanly(*found) if found is not None else self.verdicts.get(key)
+
+    def release(self) -> None:
+        self.forget(lambda _, __: False)
 
     def forget(self, keep: Callable[[str, tuple[LoadedFile, Checked]], bool]) -> None:
         """Drop every entry but those ``keep`` (given the estate-relative path and the result) wants, all but
