@@ -10,9 +10,11 @@ import csv
 import datetime as dt
 import io
 import random
+import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,15 @@ from typing import Any
 import pytest
 
 from calcheck.edits import importing, operations
-from calcheck.edits.importing import ImportPlan, checked_many, checked_reader, import_baseline, plan_import
+from calcheck.edits.importing import (
+    _LETTERS,
+    ImportPlan,
+    checked_many,
+    checked_reader,
+    import_baseline,
+    person_id,
+    plan_import,
+)
 from calcheck.edits.yamledit import read_back
 from calcheck.estate import parallel
 from calcheck.estate.cache import Checked, FileMemo
@@ -225,3 +235,20 @@ def test_the_check_after_an_import_reads_no_file_again_and_shares_the_unchanged_
     changed = {str(c.path) for c in plan.changes}
     kept = [r for r in base.result.estate.assignments if r.source.path not in changed]
     assert kept and all(a is b for a, b in zip(kept, after.estate.assignments, strict=True))
+
+
+def test_an_ascii_id_is_made_as_any_other() -> None:
+    """``person_id`` skips folding and decomposing an ASCII value: the answer is that of the full walk."""
+
+    def walked(source: str, raw: str) -> str:
+        value = raw.split("@", 1)[0] if source == "entra" else raw
+        folded = unicodedata.normalize("NFKD", value.strip().lower().translate(_LETTERS))
+        plain = "".join(char for char in folded if not unicodedata.combining(char))
+        return re.sub(r"[^a-z0-9._@-]+", "-", plain).strip("-._")
+
+    rng = random.Random(16)
+    letters = [chr(code) for code in range(128)] + ["é", "ø", "ß", "\u0131", "\u212a", "\ufb01"]
+    for _ in range(3000):
+        raw = "".join(rng.choice(letters) for _ in range(rng.randint(0, 14)))
+        for source in ("ad", "entra"):
+            assert person_id(source, raw) == walked(source, raw), (source, raw)

@@ -146,9 +146,14 @@ def _problem(path: str, line: int, message: str, hint: str) -> Finding:
 def person_id(source: str, raw: str) -> str:
     """A person's id from the export: the account name, or a UPN's local part (guests' #EXT# made safe)."""
     value = raw.split("@", 1)[0] if source == "entra" else raw
+    if value.isascii():  # nothing to fold or decompose (most exports): the same answer, without the per-letter walk
+        return _UNSAFE_ID.sub("-", value.strip().lower()).strip("-._")
     folded = unicodedata.normalize("NFKD", value.strip().lower().translate(_LETTERS))
     plain = "".join(char for char in folded if not unicodedata.combining(char))  # josé -> jose
-    return re.sub(r"[^a-z0-9._@-]+", "-", plain).strip("-._")
+    return _UNSAFE_ID.sub("-", plain).strip("-._")
+
+
+_UNSAFE_ID = re.compile(r"[^a-z0-9._@-]+")
 
 
 # Letters that Unicode does not decompose into a base letter and a mark.
