@@ -299,16 +299,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     from calcheck.edits import operations
-    from calcheck.edits.importing import plan_import
-    from calcheck.estate.cache import FileMemo
+    from calcheck.edits.importing import checked_many, checked_reader, import_baseline, plan_import
     from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
 
     mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
-    # An import changes people or devices, never assignments: the history adds nothing to what it does. Both checks
-    # (before and after) share one memo of loaded files: the second parses only the files the import changes.
-    base = operations.baseline(estate, on, history=False, cache=FileMemo.over(file_cache(args)))
+    base = import_baseline(estate, args.what, on, file_cache(args))
     plan = plan_import(
         base.result,
         estate,
@@ -321,7 +318,8 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
         args.partial,
         args.force,
         conventions,
-        lambda path, text: operations.read_as_checked(base, path, text),
+        checked_reader(base),
+        checked_many(base),
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)

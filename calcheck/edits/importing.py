@@ -12,17 +12,20 @@ import fnmatch
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
+from calcheck.edits import operations
 from calcheck.edits.csvinput import read_export
-from calcheck.edits.operations import Change
+from calcheck.edits.operations import Baseline, Change
 from calcheck.edits.recordstyle import styled_record
 from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
+from calcheck.estate.cache import FileCache, FileMemo
 from calcheck.estate.yamlload import gc_paused
 from calcheck.licensing.engine import CheckResult
 
@@ -62,6 +65,9 @@ _TYPE_NAME = re.compile(r"(Microsoft|System)(\.\w+)+")  # what Export-Csv writes
 MOBILE = re.compile(r"(?i)^(ios|ipados|android)")
 TRUE = {"true", "yes", "1", "enabled"}
 FALSE = {"false", "no", "0", "disabled"}
+_READ_BACK_BYTES = 4_000_000  # edited text read back at once: enough for the parsing workers to pay (2 MB)
+# Many files' texts -> each one's document as the check reads it (as ``Reader``, all at once).
+ManyReader = Callable[[list[tuple[Path, str]]], "list[dict[str, Any] | None]"]
 
 
 def _norm(header: str) -> str:
@@ -140,9 +146,14 @@ def _problem(path: str, line: int, message: str, hint: str) -> Finding:
 def person_id(source: str, raw: str) -> str:
     """A person's id from the export: the account name, or a UPN's local part (guests' #EXT# made safe)."""
     value = raw.split("@", 1)[0] if source == "entra" else raw
+    if value.isascii():  # nothing to fold or decompose (most exports): the same answer, without the per-letter walk
+        return _UNSAFE_ID.sub("-", value.strip().lower()).strip("-._")
     folded = unicodedata.normalize("NFKD", value.strip().lower().translate(_LETTERS))
     plain = "".join(char for char in folded if not unicodedata.combining(char))  # josé -> jose
-    return re.sub(r"[^a-z0-9._@-]+", "-", plain).strip("-._")
+    return _UNSAFE_ID.sub("-", plain).strip("-._")
+
+
+_UNSAFE_ID = re.compile(r"[^a-z0-9._@-]+")
 
 
 # Letters that Unicode does not decompose into a base letter and a mark.
@@ -290,15 +301,26 @@ class _Target:
             raise EditError(f"{self.path}: the record {record_id} cannot be found for editing; edit it by hand")
         return self.by_id[record_id]
 
-    def change(self) -> Change | None:
-        """The file as edited: as text where that reads back exactly as intended, else by the round trip."""
-        if self.text is not None:
-            for values in self.added:
-                self.text.append(values)
-            try:
-                after = self.text.confirmed()
-            except TextEditError:
-                self.leave_text()
+    def rendered(self) -> str | None:
+        """The file's edited text, to be read back (``change``); None when the text edit does not apply."""
+        if self.text is None:
+            return None
+        for values in self.added:
+            self.text.append(values)
+        try:
+            after = self.text.render()
+        except TextEditError:
+            self.leave_text()
+            return None
+        self.text.records = []  # located records are needed to render only (memory: imports edit thousands)
+        return after
+
+    def change(self, after: str | None, data: dict[str, Any] | None) -> Change | None:
+        """The file as edited: as text where ``after`` (``rendered``) reads back (``data``) exactly as intended,
+        else by the round trip."""
+        if self.text is not None and after is not None:
+            if data != self.text.expected():
+                self.leave_text()  # the edited text would not read back as intended
             else:
                 if after == self.text.text:
                     return None
@@ -334,9 +356,10 @@ def _new_file(path: Path, collection: str, records: list[dict[str, Any]], reader
 class Files:
     """The estate files an import edits, each read once."""
 
-    def __init__(self, collection: str, reader: Reader, header: str = "") -> None:
+    def __init__(self, collection: str, reader: Reader, header: str = "", many: ManyReader | None = None) -> None:
         self.collection = collection
         self.reader = reader
+        self.many: ManyReader = many or (lambda files: [reader(path, text) for path, text in files])
         self.header = header  # the first lines of a new file
         self.targets: dict[Path, _Target] = {}
         self.sources: dict[str, _Target] = {}  # by a record's source path, as the model gives it
@@ -372,10 +395,21 @@ class Files:
                 self.target(path).added.extend(records)
         self.sources.clear()
         found: list[Change] = []
-        while self.targets:  # each file's located records let go as soon as its change is made (memory)
-            change = self.targets.pop(next(iter(self.targets))).change()
-            if change is not None:
-                found.append(change)
+        while self.targets:
+            # The edited texts are read back some megabytes at a time (on every core, as the check reads the
+            # estate), each file let go once its change is made: a file's two versions are not all held at once.
+            batch: list[tuple[_Target, str | None]] = []
+            size = 0
+            while self.targets and size < _READ_BACK_BYTES:
+                target = self.targets.pop(next(iter(self.targets)))
+                batch.append((target, target.rendered()))
+                size += len(batch[-1][1] or "")
+            read = iter(self.many([(target.path, after) for target, after in batch if after is not None]))
+            for target, after in batch:
+                change = target.change(after, next(read) if after is not None else None)
+                if change is not None:
+                    found.append(change)
+            batch.clear()
         for path, records in self.new.items():
             if not path.exists():
                 found.append(_new_file(path, self.collection, records, self.reader, self.header))
@@ -402,13 +436,15 @@ def plan_people(
     conventions: tuple[str, ...] = (),
     reader: Reader = read_back,
     header: str = "",
+    many: ManyReader | None = None,
 ) -> ImportPlan:
+    """The changes an export of people makes to the estate ``result`` checked (``rows`` by id: emptied once planned)."""
     plan = ImportPlan()
     people = result.estate.index("people")
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = Files("people", reader, header)
+    files = Files("people", reader, header, many)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -458,6 +494,8 @@ def plan_people(
         if person.id not in matched and person.kind in ("employee", "contractor") and person.status != "departed":
             _depart(*files.record(person.source.path, person.id), on)
             plan.leavers.append(person.id)
+    rows.clear()  # planned: the files are edited without them (memory: a row per person)
+    matched.clear()
     plan.changes = files.changes()
     return plan
 
@@ -490,13 +528,15 @@ def plan_devices(
     export: str = "import",
     reader: Reader = read_back,
     header: str = "",
+    many: ManyReader | None = None,
 ) -> ImportPlan:
+    """The changes an export of devices makes to the estate ``result`` checked (``rows``: emptied once planned)."""
     plan = ImportPlan()
     devices = result.estate.index("devices")
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = Files("devices", reader, header)
+    files = Files("devices", reader, header, many)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -515,8 +555,33 @@ def plan_devices(
             held.set(who, "status", "retired", "status")
             held.set(who, "retired", on, "status")
             plan.leavers.append(device.id)
+    rows.clear()  # planned: the files are edited without them (memory: a row per device)
     plan.changes = files.changes()
     return plan
+
+
+def import_baseline(estate: Path, kind: str, on: dt.date, cache: FileCache | None = None) -> Baseline:
+    """The estate checked before an import of ``kind``, through a memo of loaded files in front of ``cache``.
+
+    An import changes people or devices, never assignments: the history adds nothing to what it does. Both checks
+    (before and after) share the memo: the second parses only the files the import changes, and splices their
+    records into the first's estate. Only the files holding records of ``kind`` are edited and read again, so only
+    theirs stay in the memo (of the others, only whether they read cleanly).
+    """
+    memo = FileMemo.over(cache)
+    base = operations.baseline(estate, on, history=False, cache=memo)
+    memo.forget(lambda _, result: any(found == kind for found, _ in result[1]))
+    return base
+
+
+def checked_reader(base: Baseline) -> Reader:
+    """A reader of estate files' text as ``base``'s check reads them, through its memo (see ``import_baseline``)."""
+    return lambda path, text: operations.read_as_checked(base, path, text)
+
+
+def checked_many(base: Baseline) -> ManyReader:
+    """``checked_reader`` of many files at once (the edited files, read back on every core)."""
+    return lambda files: operations.read_all_as_checked(base, files)
 
 
 def plan_import(
@@ -532,10 +597,13 @@ def plan_import(
     force: bool = False,
     conventions: tuple[str, ...] = (),
     reader: Reader = read_back,
+    many: ManyReader | None = None,
 ) -> ImportPlan:
-    """The import's changes, or its problems; ``reader`` reads an estate file's text as the check does."""
+    """The import's changes, or its problems; ``reader`` reads an estate file's text as the check does (``many``:
+    many files' at once; by default one by one with ``reader``)."""
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
+    del rows  # the plan reads the validated rows only, and lets them go once planned (memory)
     if problems or more:
         return ImportPlan(problems=problems + more)
     target = target or estate / kind / "imported.yaml"
@@ -543,9 +611,12 @@ def plan_import(
     modeline = f"# yaml-language-server: $schema={schemas}/{kind}.schema.json\n"  # as every other estate file
     with gc_paused():  # hundreds of thousands of located values, none of them in a cycle
         if kind == "people":
-            plan = plan_people(result, validated, source, on, target, partial, str(path), conventions, reader, modeline)
+            shown = str(path)
+            plan = plan_people(
+                result, validated, source, on, target, partial, shown, conventions, reader, modeline, many
+            )
         else:
-            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline)
+            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline, many)
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

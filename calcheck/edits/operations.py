@@ -32,7 +32,7 @@ from calcheck.edits.yamledit import (
     require,
 )
 from calcheck.estate.cache import FileCache
-from calcheck.estate.loading import builtin_cal_names, load_checked
+from calcheck.estate.loading import builtin_cal_names, load_all, load_checked
 from calcheck.estate.model import Assignment
 from calcheck.estate.sources import WorkTree, is_hidden
 from calcheck.estate.yamlload import LoadedFile
@@ -375,7 +375,26 @@ def read_as_checked(base: Baseline, path: Path, text: str) -> dict[str, Any] | N
     ``path`` is not in the estate)."""
     if not Path(os.path.abspath(path)).is_relative_to(os.path.abspath(base.estate)):
         return None
-    loaded = loaded_as_checked(base, path, text)
+    return _one_mapping(loaded_as_checked(base, path, text))
+
+
+def read_all_as_checked(base: Baseline, files: list[tuple[Path, str]]) -> list[dict[str, Any] | None]:
+    """``read_as_checked`` of each of ``files`` (path, text), read at once: on every core, as the check reads."""
+    root = Path(os.path.abspath(base.estate))
+    inside = {
+        index: Path(os.path.abspath(path)).relative_to(root).as_posix()
+        for index, (path, _) in enumerate(files)
+        if Path(os.path.abspath(path)).is_relative_to(root)
+    }
+    if len(set(inside.values())) != len(inside):  # one file given twice: each text read on its own
+        return [read_as_checked(base, path, text) for path, text in files]
+    overlay = Overlay(base.estate, {relative: files[index][1].encode("utf-8") for index, relative in inside.items()})
+    loaded = iter(load_all(overlay, list(inside.values()), base.cache))
+    return [_one_mapping(next(loaded)[0]) if index in inside else None for index in range(len(files))]
+
+
+def _one_mapping(loaded: LoadedFile) -> dict[str, Any] | None:
+    """The one document of a file that read cleanly as one mapping, else None."""
     data = loaded.documents[0].data if len(loaded.documents) == 1 and not loaded.findings else None
     return data if isinstance(data, dict) else None
 

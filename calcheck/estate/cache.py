@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -119,6 +119,20 @@ class FileCache:
         """The cache kept between runs (its folder also holds the history cache), if any."""
         return self
 
+    def clean(self, key: str) -> bool | None:
+        """Whether the file of ``key`` reads cleanly (``reads_cleanly``) when that is known without reading it."""
+        return None
+
+    def release(self) -> None:
+        """Let go of the results held in this process's memory (a persistent cache holds none)."""
+
+
+def reads_cleanly(loaded: LoadedFile, checked: Checked) -> bool:
+    """Read without any finding, every document of a kind that adds records and none of them left out."""
+    if loaded.findings or loaded.broken_paths or len(checked) != len(loaded.documents):
+        return False
+    return all(kind is not None and kind != "config" and not problems for kind, problems in checked)
+
 
 @dataclass(frozen=True, slots=True)
 class FileMemo(FileCache):
@@ -127,13 +141,15 @@ class FileMemo(FileCache):
     An edit checks the estate twice, as it is and as the edit would leave it: the second check parses only the
     files the edit changed. Results are those of the same bytes read the same way, so they cannot differ; nothing
     is kept once the process ends (``--no-cache`` turns off only what is kept between runs). A file's earlier
-    version is dropped when a later one is stored.
+    version is dropped when a later one is stored, all but whether it read cleanly (what splicing the edited
+    estate asks of it).
     """
 
     inner: FileCache | None = None
     entries: dict[str, tuple[LoadedFile, Checked]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # key -> the estate-relative path it is for
     latest: dict[str, str] = field(default_factory=dict)  # estate-relative path -> the key stored last
+    verdicts: dict[str, bool] = field(default_factory=dict)  # a dropped entry's key -> whether it read cleanly
 
     @classmethod
     def over(cls, inner: FileCache | None) -> FileMemo:
@@ -173,9 +189,27 @@ class FileMemo(FileCache):
         if relative is not None:
             earlier = self.latest.get(relative)
             if earlier is not None and earlier != key:
-                self.entries.pop(earlier, None)
+                dropped = self.entries.pop(earlier, None)
+                if dropped is not None:
+                    self.verdicts[earlier] = reads_cleanly(*dropped)
             self.latest[relative] = key
         self.entries[key] = result
+
+    def clean(self, key: str) -> bool | None:
+        found = self.entries.get(key)
+        return reads_cleanly(*found) if found is not None else self.verdicts.get(key)
+
+    def release(self) -> None:
+        self.forget(lambda _, __: False)
+
+    def forget(self, keep: Callable[[str, tuple[LoadedFile, Checked]], bool]) -> None:
+        """Drop every entry but those ``keep`` (given the estate-relative path and the result) wants, all but
+        whether they read cleanly: what an edit will not read again need not stay in memory."""
+        for key, result in list(self.entries.items()):
+            relative = self.files.get(key)
+            if relative is None or not keep(relative, result):
+                del self.entries[key]
+                self.verdicts[key] = reads_cleanly(*result)
 
 
 def read_entry(path: Path) -> bytes | None:

@@ -10,11 +10,10 @@ reads every file again.
 from __future__ import annotations
 
 from calcheck.estate import build
-from calcheck.estate.cache import Checked, FileCache
+from calcheck.estate.cache import FileCache, reads_cleanly
 from calcheck.estate.loading import load_checked
 from calcheck.estate.model import Estate
 from calcheck.estate.sources import EstateSource
-from calcheck.estate.yamlload import LoadedFile
 
 COLLECTIONS = ("products", "cals", "holdings", "people", "devices", "deployments", "assignments", "audits", "waivers")
 
@@ -34,10 +33,10 @@ def replaced_files(
         return None
     scratch = Estate(estate.root)
     for relative in changed:
-        if relative in files and not _clean(*load_checked(before, relative, cache)):
+        if relative in files and not _read_cleanly(before, relative, cache):
             return None
         loaded, checked = load_checked(after, relative, cache)
-        if not _clean(loaded, checked):
+        if not reads_cleanly(loaded, checked):
             return None
         for doc, (kind, _) in zip(loaded.documents, checked, strict=True):
             assert kind is not None
@@ -59,8 +58,15 @@ def replaced_files(
     return spliced, now
 
 
-def _clean(loaded: LoadedFile, checked: Checked) -> bool:
-    """Read without any finding, every document of a kind that adds records and none of them left out."""
-    if loaded.findings or loaded.broken_paths or len(checked) != len(loaded.documents):
-        return False
-    return all(kind is not None and kind != "config" and not problems for kind, problems in checked)
+def _read_cleanly(source: EstateSource, relative: str, cache: FileCache | None) -> bool:
+    """Whether a file reads cleanly, from ``cache`` when it knows (an edit's memo keeps that of a file's version
+    before the edit, without the version itself), else by reading it."""
+    if cache is not None:
+        try:
+            raw = source.read(relative)
+        except OSError:
+            return False  # unreadable: a finding
+        known = cache.clean(cache.key(source.display(relative), relative, raw))
+        if known is not None:
+            return known
+    return reads_cleanly(*load_checked(source, relative, cache))

@@ -158,6 +158,8 @@ def recheck(
         if spliced is None:
             return check(after, as_of, timeline, cache)
         estate, now = spliced
+        if cache is not None:
+            cache.release()  # the edited files are read: judging the estate needs no file (memory)
         return _judge(estate, list(findings), len(now), as_of, timeline, (list(findings), tuple(now)), base)
 
 
