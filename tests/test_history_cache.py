@@ -111,6 +111,12 @@ def cache_files(cache: Path) -> list[Path]:
     return sorted((cache / "history").rglob("*.json"))
 
 
+def heads(walk: Path) -> list[list[str | None]]:
+    """The shards each snapshot of a walk names, least recently written first."""
+    found = sorted((walk / "snapshots").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return [json.loads(p.read_bytes().partition(b"\n")[2])["shards"] for p in found]
+
+
 def test_outputs_are_the_same_cold_warm_after_new_and_rewritten_commits_and_uncached(
     repo: Path, tmp_path: Path
 ) -> None:
@@ -126,7 +132,9 @@ def test_outputs_are_the_same_cold_warm_after_new_and_rewritten_commits_and_unca
     edit(repo / "licenses" / "assignments" / "assignments.yaml", "person: dave,", "person: bob,")
     commit(repo, "Give dave's CAL back to bob", "2026-03-05T09:00:00+00:00")
     assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")  # one commit more, on a warm cache
-    assert any(p.name.endswith(".changes.json") for p in cache_files(cache))
+    for walk in (cache / "history").iterdir():  # the new snapshot shares the shards the commit left alone
+        *older, newer = heads(walk)
+        assert min(sum(a != b for a, b in zip(old, newer, strict=True)) for old in older) <= 2
 
     git(repo, "commit", "-q", "--amend", "-m", "Give the CAL back to bob", date="2026-03-06T09:00:00+00:00")
     assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")  # the last commit amended: another id
@@ -207,36 +215,117 @@ def test_a_new_commit_adds_at_most_one_trend_point() -> None:
         before = chosen
 
 
-def test_snapshots_stored_as_changes_on_changes_read_back_exactly(tmp_path: Path) -> None:
+def test_a_snapshot_reads_a_shard_when_first_used_and_stores_only_the_shards_that_changed(tmp_path: Path) -> None:
     import datetime as dt
 
     from calcheck.estate.transfers import Reuse, Transfer
+    from calcheck.git.histcache import BUCKETS, ShardLost, bucket_of
 
     store = HistoryCache(tmp_path)
     day = dt.date(2026, 1, 5)
-    now = Snapshot({("people", f"p{i}"): ("a.yaml", {"id": f"p{i}"}) for i in range(5)}, {"A-1": day}, {"A-9": "x"})
+    state = {("people", f"p{i}"): ("a.yaml", {"id": f"p{i}", "n": i}) for i in range(2000)}
+    now = Snapshot(state, {f"A-{i}": day for i in range(500)}, {"A-9": "x"}, ids={"A-1"})
     store.put_snapshot("walk", "0" * 64, now)
+    shards = tmp_path / "walk" / "shards"
+    assert len(list(shards.iterdir())) == BUCKETS  # 2,000 records and 500 dates fill every bucket
     prior = store.snapshot("walk", "0" * 64)
-    for step in range(1, 5):
-        assert prior is not None and prior.depth == (step - 1) % 4
-        now = prior.copy()
-        now.state.pop(("people", f"p{step}"))
-        now.state[("devices", f"d{step}")] = ("b.yaml", {"id": f"d{step}", "n": step})
-        now.effective_since[f"A-{step}"] = day + dt.timedelta(days=step)
-        now.gone.pop("A-9", None)
-        now.gone[f"A-{step + 10}"] = "y"
-        now.transfers.append(Transfer("H", f"A-{step}", "p0", day, day, None, False, "c" * 40))
-        now.reused.append(Reuse(f"A-{step}", "a", "b", "c" * 40, day))
-        now.ids.add(f"A-{step}")
-        touched = {("people", f"p{step}"), ("devices", f"d{step}")}
-        key = str(step) * 64
-        store.put_snapshot("walk", key, now, prior if step != 4 else None, touched)  # the 4th whole again
-        prior = store.snapshot("walk", key)
+    assert prior is not None and prior.ids == {"A-1"}
+    for step in range(1, 4):
         assert prior is not None
-        assert (prior.state, prior.effective_since, prior.gone) == (now.state, now.effective_since, now.gone)
-        assert (prior.transfers, prior.reused, prior.ids) == (now.transfers, now.reused, now.ids)
-    (tmp_path / "walk" / "snapshots" / f"{'0' * 64}.json").unlink()  # the base of the first three
-    assert store.snapshot("walk", "3" * 64) is None and store.snapshot("walk", "4" * 64) is not None
+        record = prior.state[("people", f"p{step}")]  # reads one shard only
+        assert record == state[("people", f"p{step}")] and len(dict.keys(prior.state)) < 100
+        prior.state.pop(("people", f"p{step}"))
+        prior.state[("devices", f"d{step}")] = ("b.yaml", {"id": f"d{step}", "n": step})
+        prior.effective_since[f"A-{step}"] = day + dt.timedelta(days=step)
+        prior.gone.pop("A-9", None)
+        prior.gone[f"A-{step + 10}"] = "y"
+        prior.transfers.append(Transfer("H", f"A-{step}", "p0", day, day, None, False, "c" * 40))
+        prior.reused.append(Reuse(f"A-{step}", "a", "b", "c" * 40, day))
+        prior.ids.add(f"A-{step}")
+        expected = (dict(prior.state), dict(prior.effective_since), dict(prior.gone), list(prior.transfers))
+        touched = len(prior.state.shards.changed)
+        before = len(list(shards.iterdir()))
+        key = str(step) * 64
+        store.put_snapshot("walk", key, prior)
+        assert len(list(shards.iterdir())) <= before + touched  # only the changed buckets are written
+        back = store.snapshot("walk", key)
+        assert back is not None
+        assert (back.state, back.effective_since, back.gone, back.transfers) == expected
+        assert back.reused == [Reuse(f"A-{s}", "a", "b", "c" * 40, day) for s in range(1, step + 1)]
+        assert back.ids == {"A-1", *(f"A-{s}" for s in range(1, step + 1))}
+        prior = store.snapshot("walk", key)  # read again: nothing of it read yet
+    latest = store.snapshot("walk", "3" * 64)
+    assert latest is not None
+    wanted = ("people", "p100")
+    for shard in shards.iterdir():  # every shard damaged: the snapshot reads, but using a record is ShardLost
+        shard.write_bytes(shard.read_bytes()[:-1])
+    with pytest.raises(ShardLost):
+        latest.state.get(wanted)
+    with pytest.raises(ShardLost):  # a bucket that failed is not taken for read
+        latest.state.get(wanted)
+    assert 0 <= bucket_of(wanted) < BUCKETS
+
+
+def test_a_lazy_state_answers_as_a_plain_dict(tmp_path: Path) -> None:
+    """Random lookups, changes and whole reads on a snapshot read back, against the same on a plain dict."""
+    import random
+
+    from calcheck.git.histcache import read_whole
+
+    store = HistoryCache(tmp_path)
+    rng = random.Random(16)
+    plain = {("people", f"p{i}"): ("a.yaml", {"id": f"p{i}"}) for i in range(300)}
+    store.put_snapshot("walk", "0" * 64, Snapshot(dict(plain), {}, {}))
+    for round_ in range(20):
+        found = store.snapshot("walk", "0" * 64)
+        assert found is not None
+        lazy = found.state
+        expected = dict(plain)
+        for _ in range(40):
+            key = ("people", f"p{rng.randrange(400)}")
+            op = rng.randrange(6)
+            if op == 0:
+                assert lazy.get(key) == expected.get(key)
+            elif op == 1:
+                assert (key in lazy) == (key in expected)
+            elif op == 2:
+                assert lazy.pop(key, None) == expected.pop(key, None)
+            elif op == 3:
+                lazy[key] = expected[key] = ("b.yaml", {"id": key[1], "round": round_})
+            elif op == 4:
+                lazy.update({key: ("c.yaml", {})})
+                expected.update({key: ("c.yaml", {})})
+            else:
+                assert lazy.setdefault(key, ("d.yaml", {})) == expected.setdefault(key, ("d.yaml", {}))
+        if round_ % 2:
+            assert lazy == expected and len(lazy) == len(expected) and sorted(lazy) == sorted(expected)
+        else:
+            read_whole(lazy)
+            assert dict(lazy) == expected and lazy.copy() == expected
+        store.put_snapshot("walk", "0" * 64, found)
+        plain = expected
+    again = store.snapshot("walk", "0" * 64)
+    assert again is not None and again.state == plain
+
+
+def test_a_commit_after_shards_were_lost_walks_again(repo: Path, tmp_path: Path) -> None:
+    """Shards removed or damaged behind a snapshot: the walk that meets one starts over, and writes them anew."""
+    cache = tmp_path / "cache"
+    assert outputs(repo, cache) == outputs(repo, cache, "--no-cache")
+    for index, shard in enumerate(sorted((cache / "history").glob("*/shards/*.json"))):
+        if index % 2:
+            shard.unlink()
+        else:
+            shard.write_bytes(shard.read_bytes().replace(b"{", b"[", 1))
+    edit(repo / "licenses" / "assignments" / "assignments.yaml", "person: dave,", "person: bob,")
+    commit(repo, "Give dave's CAL back to bob", "2026-03-05T09:00:00+00:00")
+    expected = outputs(repo, cache, "--no-cache")
+    assert outputs(repo, cache) == expected
+    for walk in (cache / "history").iterdir():  # the newest state of each walk is whole again
+        for digest in filter(None, heads(walk)[-1]):
+            head, _, body = (walk / "shards" / f"{digest}.json").read_bytes().partition(b"\n")
+            assert head == hashlib.sha256(body).hexdigest().encode() == digest.encode()
+    assert outputs(repo, cache) == expected
 
 
 def test_only_the_most_recently_used_walks_are_kept(tmp_path: Path) -> None:

@@ -13,11 +13,17 @@ A key so names exactly one walk up to one commit: an amended or rebased commit, 
 gives other keys, so an entry is never stale and nothing is ever invalidated, only left unused.
 
 Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the
-state after a commit, also under its key, from which a walk resumes. Only the last few snapshots of each kind of
-walk are kept (each holds the estate's records); entries are small and kept. Both are JSON (never pickle) after a
-line with the SHA-256 of that JSON, written atomically through an exclusive temporary file renamed over the
-target, read without following a link, and decoded field by field: anything else (a truncated, edited or forged
-file) is a miss, and the walk reads that part of the history again and writes it anew.
+state after a commit, also under its key, from which a walk resumes. A snapshot is a small head (the transfers, the
+reused ids and every assignment id seen) naming ``BUCKETS`` shards by the SHA-256 of their contents; each shard
+holds the records (and the assignments' dates and removed ids) whose key falls in its bucket. A resumed walk reads
+a shard only when it first uses a record of its bucket, so one commit more reads the few shards that commit
+touches, and stores a new head and only the shards that changed: the others are shared by content. Only the last
+``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head names; entries are small and kept.
+All are JSON (never pickle) after a line with the SHA-256 of that JSON, written atomically through an exclusive
+temporary file renamed over the target, read without following a link, and decoded field by field: anything else
+(a truncated, edited or forged file) is a miss, and the walk reads that part of the history again and writes it
+anew (a shard found missing or damaged while a resumed walk reads it stops that walk: ``ShardLost``, and the
+caller walks again without resuming).
 """
 
 from __future__ import annotations
@@ -26,14 +32,16 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import shutil
-from collections.abc import Callable, Collection, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from calcheck import __version__
 from calcheck.estate.cache import read_entry, reader_digest, write_entry
@@ -41,15 +49,28 @@ from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.history import Entry, Event, RecordKey, Records
 from calcheck.git.repo import Commit
 
-FORMAT = "calcheck-history-cache/1"
-SNAPSHOTS_KEPT = 4  # whole snapshots per kind of walk: enough for a check, a diff's base and a site build
-CHANGES_KEPT = 32  # snapshots stored as changes on another, per kind of walk
-MAX_DEPTH = 16  # changes on changes, at most: then a snapshot is stored whole again
+FORMAT = "calcheck-history-cache/2"
+BUCKETS = 256  # shards per snapshot: one commit more reads and writes a few of them
+HEADS_KEPT = 8  # snapshots per kind of walk: enough for a check, a diff's base and a site build
 WALKS_KEPT = 8  # kinds of walk (estate paths, calcheck versions) whose entries and snapshots are kept
 
 
 class _Invalid(Exception):
     """An entry that does not decode exactly as it was written."""
+
+
+class ShardLost(Exception):
+    """A shard of a resumed snapshot turned out missing or damaged when first read: walk again without resuming."""
+
+
+def bucket_of(key: RecordKey) -> int:
+    """The shard a record's key belongs to (the same in every process: not Python's salted ``hash``)."""
+    return zlib.crc32(f"{key[0]}\0{key[1]}".encode("utf-8", "surrogatepass")) % BUCKETS
+
+
+def _assignment_bucket(aid: str) -> int:
+    """An assignment's date and removal are kept in the shard of its record."""
+    return bucket_of(("assignments", aid))
 
 
 @dataclass(slots=True)
@@ -63,12 +84,182 @@ class Snapshot:
     reused: list[Reuse] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     key: str = ""  # the key it is stored under ("": not stored)
-    depth: int = 0  # how many changes on a whole snapshot it is stored as (0: stored whole)
 
-    def copy(self) -> Snapshot:
-        """A copy that the walk's later changes leave as it is (records themselves are never changed)."""
-        return Snapshot(dict(self.state), dict(self.effective_since), dict(self.gone), list(self.transfers),
-                        list(self.reused), set(self.ids), self.key, self.depth)  # fmt: skip
+
+# --- a snapshot's state, read a shard at a time ---------------------------------------------------------------
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Shards:
+    """The shards of a stored snapshot: which are still unread, and which buckets the walk has changed since."""
+
+    def __init__(self, store: HistoryCache, walk: str, digests: list[str | None]) -> None:
+        self.store, self.walk, self.digests = store, walk, digests
+        self.unread = {bucket for bucket, digest in enumerate(digests) if digest is not None}
+        self.changed: set[int] = set()
+        self.parts: tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]] = ({}, {}, {})
+
+    def read(self, bucket: int) -> None:
+        """Add a bucket's records, dates and removed ids to the three mappings (``ShardLost`` when it cannot)."""
+        digest = self.digests[bucket]
+        assert digest is not None
+        state, since, gone = self.store.shard(self.walk, digest, bucket)
+        self.unread.discard(bucket)  # only now: a shard that cannot be read stays unread, and fails every use
+        dict.update(self.parts[0], state)
+        dict.update(self.parts[1], since)
+        dict.update(self.parts[2], gone)
+
+    def read_all(self) -> None:
+        for bucket in sorted(self.unread):
+            self.read(bucket)
+
+
+class LazyDict(dict[K, V], Generic[K, V]):
+    """A dict whose keys of a bucket are read from the snapshot's shard when one of them is first used.
+
+    A bucket is read before any key of it is looked up, set or removed, so what is read never overrides what the
+    walk has since changed; whatever needs every key (iteration, length, comparison, copies) reads every shard first.
+    The walk (``HistoryBuilder``) uses it as the dict it is.
+    """
+
+    __slots__ = ("_bucket", "_shards")
+
+    def __init__(self, shards: _Shards, bucket: Callable[[K], int]) -> None:
+        super().__init__()
+        self._shards, self._bucket = shards, bucket
+
+    @property
+    def shards(self) -> _Shards:
+        return self._shards
+
+    def _use(self, key: K, change: bool = False) -> None:
+        bucket = self._bucket(key)
+        if bucket in self._shards.unread:
+            self._shards.read(bucket)
+        if change:
+            self._shards.changed.add(bucket)
+
+    def _whole(self) -> None:
+        if self._shards.unread:
+            self._shards.read_all()
+
+    def __getitem__(self, key: K) -> V:
+        self._use(key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        self._use(key)  # type: ignore[arg-type]
+        return dict.__contains__(self, key)
+
+    def get(self, key: K, default: Any = None) -> Any:
+        self._use(key)
+        return dict.get(self, key, default)
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._use(key, True)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: K) -> None:
+        self._use(key, True)
+        dict.__delitem__(self, key)
+
+    def pop(self, key: K, *default: Any) -> Any:
+        self._use(key, True)
+        return dict.pop(self, key, *default)
+
+    def setdefault(self, key: K, default: Any = None) -> Any:
+        self._use(key, True)
+        return dict.setdefault(self, key, default)
+
+    def update(self, *others: Any, **more: V) -> None:
+        for key, value in dict(*others, **more).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> LazyDict[K, V]:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def popitem(self) -> tuple[K, V]:
+        self._whole()
+        key, value = dict.popitem(self)
+        self._shards.changed.add(self._bucket(key))
+        return key, value
+
+    def clear(self) -> None:
+        self._whole()
+        self._shards.changed.update(self._bucket(key) for key in dict.keys(self))
+        dict.clear(self)
+
+    def __iter__(self) -> Iterator[K]:
+        self._whole()
+        return dict.__iter__(self)
+
+    def __reversed__(self) -> Iterator[K]:
+        self._whole()
+        return dict.__reversed__(self)
+
+    def __len__(self) -> int:
+        self._whole()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._whole()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._whole()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._whole()
+        return dict.items(self)
+
+    def copy(self) -> dict[K, V]:
+        self._whole()
+        return dict(dict.items(self))
+
+    def __or__(self, other: Any) -> dict[K, V]:  # type: ignore[override]
+        return self.copy() | other  # type: ignore[no-any-return]
+
+    def __ror__(self, other: Any) -> dict[K, V]:  # type: ignore[override]
+        return dict(other) | self.copy()
+
+    def __eq__(self, other: object) -> bool:
+        self._whole()
+        if isinstance(other, LazyDict):
+            other._whole()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._whole()
+        return dict.__repr__(self)
+
+    def __reduce__(self) -> Any:
+        return (dict, (self.copy(),))
+
+
+def read_whole(mapping: Mapping[Any, Any]) -> None:
+    """Read every unread shard of a snapshot's mapping now (a plain dict: nothing to do)."""
+    if isinstance(mapping, LazyDict):
+        mapping.shards.read_all()
+
+
+def _lazy_parts(shards: _Shards) -> tuple[Records, dict[str, dt.date], dict[str, str]]:
+    state: LazyDict[RecordKey, tuple[str, dict[str, Any]]] = LazyDict(shards, bucket_of)
+    since: LazyDict[str, dt.date] = LazyDict(shards, _assignment_bucket)
+    gone: LazyDict[str, str] = LazyDict(shards, _assignment_bucket)
+    shards.parts = (state, since, gone)
+    return state, since, gone
+
+
+# --- the cache ------------------------------------------------------------------------------------------------
 
 
 @cache
@@ -112,10 +303,11 @@ class HistoryCache:
     def _entry_path(self, walk: str, key: str) -> Path:
         return self.directory / walk / "entries" / key[:2] / f"{key}.json"
 
-    def _snapshot_paths(self, walk: str, key: str) -> tuple[Path, Path]:
-        """Where a snapshot stored whole, and one stored as changes on another, is kept (pruned apart)."""
-        folder = self.directory / walk / "snapshots"
-        return folder / f"{key}.json", folder / f"{key}.changes.json"
+    def _head_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "snapshots" / f"{key}.json"
+
+    def _shard_path(self, walk: str, digest: str) -> Path:
+        return self.directory / walk / "shards" / f"{digest}.json"
 
     def used(self, walk: str) -> None:
         """Mark a kind of walk as used now: the least recently used beyond ``WALKS_KEPT`` are removed."""
@@ -136,57 +328,72 @@ class HistoryCache:
         _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry))
 
     def has_snapshot(self, walk: str, key: str) -> bool:
-        return any(path.is_file() for path in self._snapshot_paths(walk, key))
+        return self._head_path(walk, key).is_file()
 
-    def snapshot(self, walk: str, key: str, limit: int = MAX_DEPTH) -> Snapshot | None:
-        """The state after the commit of ``key``, or None (missing, damaged, or changes on a snapshot now gone)."""
-        for path in self._snapshot_paths(walk, key):
-            body = read_entry(path)
-            if body is not None:
-                return self._decode(walk, key, limit, path, body)
-        return None
-
-    def _decode(self, walk: str, key: str, limit: int, path: Path, body: bytes) -> Snapshot | None:
+    def snapshot(self, walk: str, key: str) -> Snapshot | None:
+        """The state after the commit of ``key`` (its shards read when first used), or None (missing, damaged)."""
+        path = self._head_path(walk, key)
+        body = read_entry(path)
+        if body is None:
+            return None
         try:
-            found = _head(json.loads(body), key, _SNAPSHOT_FIELDS)
-            depth = found["depth"]
-            if type(depth) is not int or not 0 <= depth <= limit or (depth == 0) != (found["base"] is None):
-                raise _Invalid("depth")
-            prior = Snapshot({}, {}, {}) if depth == 0 else self.snapshot(walk, _text(found["base"]), depth - 1)
-            if prior is None or prior.depth != max(depth - 1, 0):
-                return None
-            _apply(prior, found)
+            found = _head(json.loads(body), key, _HEAD_FIELDS)
+            digests = _digests(found["shards"])
+            transfers = [_transfer(t) for t in _list(found["transfers"])]
+            reused = [_reuse(r) for r in _list(found["reused"])]
+            ids = set(_texts(found["ids"]))
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
-        with contextlib.suppress(OSError, NotImplementedError):
-            os.utime(path, follow_symlinks=False)  # recently used: kept longest
-        prior.key, prior.depth = key, depth
-        return prior
+        self._touch([path, *(self._shard_path(walk, d) for d in digests if d is not None)])  # kept longest
+        state, since, gone = _lazy_parts(_Shards(self, walk, digests))
+        return Snapshot(state, since, gone, transfers, reused, ids, key)
 
-    def put_snapshot(
-        self,
-        walk: str,
-        key: str,
-        snapshot: Snapshot,
-        prior: Snapshot | None = None,
-        touched: Collection[RecordKey] | None = None,
-    ) -> None:
-        """Store a snapshot: as its changes on ``prior`` (a cached snapshot it grew from, ``touched``: the records the
-        walk since then changed, if known), or whole.
+    def shard(
+        self, walk: str, digest: str, bucket: int
+    ) -> tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]]:
+        """A shard's records, dates and removed ids, all of ``bucket``; ``ShardLost`` when it is missing or damaged."""
+        body = read_entry(self._shard_path(walk, digest))
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise ShardLost(digest)
+        try:
+            return _decode_shard(json.loads(body), bucket)
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
+            raise ShardLost(digest) from None
 
-        All but the most recently used ``SNAPSHOTS_KEPT`` whole snapshots and ``CHANGES_KEPT`` others of this walk
-        are removed (a snapshot stored as changes on one removed is then a miss).
-        """
-        if prior is not None and (not prior.key or prior.depth >= MAX_DEPTH):
-            prior = None
-        whole, changes = self._snapshot_paths(walk, key)
-        target, other = (changes, whole) if prior is not None else (whole, changes)
-        if _write(target, lambda: _encode_snapshot(key, snapshot, prior, touched)):
-            with contextlib.suppress(OSError):
-                other.unlink(missing_ok=True)
-            _prune(target.parent, SNAPSHOTS_KEPT, CHANGES_KEPT)
+    def put_snapshot(self, walk: str, key: str, snapshot: Snapshot) -> None:
+        """Store a snapshot: the shards of the buckets it changed since it was read (all, when it was not), and a head
+        naming them and the unchanged ones. All but the most recently used ``HEADS_KEPT`` heads of this walk are then
+        removed, and the shards none of the kept heads names."""
+        state = snapshot.state
+        lazy = state.shards if isinstance(state, LazyDict) else None
+        parts = (state, snapshot.effective_since, snapshot.gone)
+        if lazy is not None and lazy.store == self and lazy.walk == walk and all(map(operator.is_, lazy.parts, parts)):
+            digests, buckets = list(lazy.digests), lazy.changed
+        else:
+            for part in parts:
+                read_whole(part)
+            digests, buckets = [None] * BUCKETS, set(range(BUCKETS))
+        try:
+            shards = _encode_shards(snapshot, buckets)
+        except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return
+        for bucket, body in shards.items():
+            digest = hashlib.sha256(body).hexdigest() if body is not None else None
+            if body is not None and not write_entry(self._shard_path(walk, digest or ""), body):
+                return
+            digests[bucket] = digest
+        head = self._head_path(walk, key)
+        if _write(head, lambda: _encode_head(key, snapshot, digests)):
+            self._touch([self._shard_path(walk, d) for d in digests if d is not None])  # no older than the head
+            _prune(head.parent, self.directory / walk / "shards")
             self.used(walk)
             _prune_walks(self.directory, WALKS_KEPT)
+
+    @staticmethod
+    def _touch(paths: Iterable[Path]) -> None:
+        for path in paths:
+            with contextlib.suppress(OSError, NotImplementedError):
+                os.utime(path, follow_symlinks=False)
 
 
 def open_history_cache(directory: Path | None) -> HistoryCache | None:
@@ -200,26 +407,41 @@ def open_history_cache(directory: Path | None) -> HistoryCache | None:
 def _write(target: Path, encode: Any) -> bool:
     """Write ``encode()`` as an entry (digest line, JSON) atomically; what cannot be stored exactly is skipped."""
     try:
-        body = json.dumps(encode(), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        body = _dump(encode())
     except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
         return False
     return write_entry(target, body)
 
 
-def _prune(folder: Path, whole: int, changes: int) -> None:
-    """Remove all but the most recently used snapshots in ``folder`` (links and folders are left alone)."""
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _prune(heads: Path, shards: Path) -> None:
+    """Remove all but the ``HEADS_KEPT`` most recently used heads, then every shard used before all of them: a kept
+    head's shards are touched whenever it is written or read, so none of them is older than it (links and folders
+    are left alone)."""
+    found = _files(heads)
+    for _, name in found[HEADS_KEPT:]:
+        with contextlib.suppress(OSError):
+            (heads / name).unlink()
+    if not found:
+        return
+    oldest = min(when for when, _ in found[:HEADS_KEPT])
+    for when, name in _files(shards):
+        if when < oldest:
+            with contextlib.suppress(OSError):
+                (shards / name).unlink()
+
+
+def _files(folder: Path) -> list[tuple[int, str]]:
+    """The regular ``.json`` files in ``folder``, most recently used first."""
     try:
         with os.scandir(folder) as found:
             files = [(e.stat(follow_symlinks=False).st_mtime_ns, e.name) for e in found if _regular(e)]
     except OSError:
-        return
-    kept = {".json": whole, ".changes.json": changes}
-    for _, name in sorted(files, reverse=True):
-        kind = ".changes.json" if name.endswith(".changes.json") else ".json"
-        kept[kind] -= 1
-        if kept[kind] < 0:
-            with contextlib.suppress(OSError):
-                (folder / name).unlink()
+        return []
+    return sorted(files, reverse=True)
 
 
 def _prune_walks(folder: Path, kept: int) -> None:
@@ -279,38 +501,46 @@ def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
     }
 
 
-def _encode_snapshot(
-    key: str, now: Snapshot, prior: Snapshot | None, touched: Collection[RecordKey] | None
-) -> dict[str, Any]:
-    """A snapshot as changes on ``prior`` (None: on nothing, so whole); ``touched``: all records that may differ."""
-    before = prior or Snapshot({}, {}, {})
-    state, current = before.state, now.state
-    if prior is None or touched is None:
-        touched = current.keys() | state.keys()
-    changed = [k for k in touched if k in current and state.get(k) is not current[k]]
-    paths, records = [current[k][0] for k in changed], [current[k][1] for k in changed]
-    _plain(records)
-    removed = [k for k in touched if k in state and k not in current]
-    since, gone = before.effective_since, before.gone
-    if len(now.transfers) < len(before.transfers) or len(now.reused) < len(before.reused):
-        raise _Invalid("not grown from the prior snapshot")
+def _encode_head(key: str, snapshot: Snapshot, digests: list[str | None]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "key": key,
-        "base": prior.key if prior else None,
-        "depth": prior.depth + 1 if prior else 0,
-        "state": [[k[0] for k in changed], [k[1] for k in changed], paths, records],
-        "removed": [[k[0] for k in removed], [k[1] for k in removed]],
-        "since": {aid: day.isoformat() for aid, day in now.effective_since.items() if since.get(aid) != day},
-        "unset": sorted(since.keys() - now.effective_since.keys()),
-        "gone": {aid: what for aid, what in now.gone.items() if gone.get(aid) != what},
-        "back": sorted(gone.keys() - now.gone.keys()),
-        "transfers": [_encode_transfer(t) for t in now.transfers[len(before.transfers) :]],
-        "reused": [
-            [r.assignment, r.before, r.after, r.commit, r.date.isoformat()] for r in now.reused[len(before.reused) :]
-        ],
-        "ids": sorted(now.ids - before.ids),
+        "shards": digests,
+        "transfers": [_encode_transfer(t) for t in snapshot.transfers],
+        "reused": [_encode_reuse(r) for r in snapshot.reused],
+        "ids": list(snapshot.ids),
     }
+
+
+def _encode_shards(snapshot: Snapshot, buckets: set[int]) -> dict[int, bytes | None]:
+    """The shards of ``buckets`` (None: an empty bucket), each from the records, dates and removed ids loaded."""
+    records: dict[int, list[tuple[RecordKey, tuple[str, dict[str, Any]]]]] = {b: [] for b in buckets}
+    for key, value in dict.items(snapshot.state):
+        found = records.get(bucket_of(key))
+        if found is not None:
+            found.append((key, value))
+    since: dict[int, dict[str, str]] = {b: {} for b in buckets}
+    for aid, day in dict.items(snapshot.effective_since):
+        at = since.get(_assignment_bucket(aid))
+        if at is not None:
+            at[aid] = day.isoformat()
+    gone: dict[int, dict[str, str]] = {b: {} for b in buckets}
+    for aid, what in dict.items(snapshot.gone):
+        at = gone.get(_assignment_bucket(aid))
+        if at is not None:
+            at[aid] = what
+    shards: dict[int, bytes | None] = {}
+    for bucket in sorted(buckets):
+        kept = records[bucket]
+        if not (kept or since[bucket] or gone[bucket]):
+            shards[bucket] = None
+            continue
+        values = [record for _, (_, record) in kept]
+        _plain(values)
+        columns = [[k[0] for k, _ in kept], [k[1] for k, _ in kept], [v[0] for _, v in kept], values]
+        shard = {"format": FORMAT, "bucket": bucket, "state": columns, "since": since[bucket], "gone": gone[bucket]}
+        shards[bucket] = _dump(shard)
+    return shards
 
 
 def _encode_reuse(r: Reuse) -> list[Any]:
@@ -404,39 +634,44 @@ def _decode_entry(value: Any, key: str, sha: str) -> Entry:
     return Entry(sha, date, _text(found["author"]), _text(found["title"]), events)
 
 
-_SNAPSHOT_FIELDS = ("base", "depth", "state", "removed", "since", "unset", "gone", "back", "transfers", "reused", "ids")
+_HEAD_FIELDS = ("shards", "transfers", "reused", "ids")
+_SHARD_FIELDS = ("bucket", "state", "since", "gone")
 
 
-def _apply(snapshot: Snapshot, found: dict[str, Any]) -> None:
-    """Apply a stored snapshot's changes (every field checked, at C speed) to the snapshot it was stored on."""
-    state = snapshot.state
-    kinds, rids = _columns(found["removed"], 2)
-    _all_text(kinds)
-    _all_text(rids)
-    for key in zip(kinds, rids, strict=True):
-        state.pop(key, None)
+def _digests(value: Any) -> list[str | None]:
+    """A head's shards: ``BUCKETS`` SHA-256 digests (None: an empty bucket)."""
+    digests = _list(value)
+    if len(digests) != BUCKETS or not all(d is None or (type(d) is str and _is_digest(d)) for d in digests):
+        raise _Invalid("shards")
+    return digests
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and text.isascii() and text.isalnum() and text == text.lower()
+
+
+def _decode_shard(value: Any, bucket: int) -> tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]]:
+    """A shard's records, dates and removed ids, every field checked (at C speed), every key of ``bucket``."""
+    found = _dict(value)
+    if set(found) != {"format", *_SHARD_FIELDS} or found["format"] != FORMAT or found["bucket"] != bucket:
+        raise _Invalid("another shard")
     kinds, rids, paths, records = _columns(found["state"], 4)
     _all_text(kinds)
     _all_text(rids)
     _all_text(paths)
     if not set(map(type, records)) <= {dict}:
         raise _Invalid("a record")
-    state.update(zip(zip(kinds, rids, strict=True), zip(paths, records, strict=True), strict=True))
-    since = snapshot.effective_since
-    for aid in _texts(found["unset"]):
-        since.pop(aid, None)
-    changed = _dict(found["since"])
-    _all_text(changed)
-    since.update(zip(changed, _days(list(changed.values())), strict=True))
-    gone = snapshot.gone
-    for aid in _texts(found["back"]):
-        gone.pop(aid, None)
-    _all_text(_dict(found["gone"]))
-    _all_text(found["gone"].values())
-    gone.update(found["gone"])
-    snapshot.transfers += [_transfer(t) for t in _list(found["transfers"])]
-    snapshot.reused += [_reuse(r) for r in _list(found["reused"])]
-    snapshot.ids.update(_texts(found["ids"]))
+    keys = list(zip(kinds, rids, strict=True))
+    state = dict(zip(keys, zip(paths, records, strict=True), strict=True))
+    since_text = _dict(found["since"])
+    _all_text(since_text)
+    since = dict(zip(since_text, _days(list(since_text.values())), strict=True))
+    gone = _dict(found["gone"])
+    _all_text(gone)
+    _all_text(gone.values())
+    if ({bucket_of(k) for k in keys} | {_assignment_bucket(a) for a in chain(since, gone)}) - {bucket}:
+        raise _Invalid("a key of another bucket")
+    return state, since, gone
 
 
 def _columns(value: Any, width: int) -> list[list[Any]]:
