@@ -3,12 +3,14 @@ a rewritten history, with the cache damaged, and without it (real git repositori
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -99,7 +101,6 @@ def site_pages(repo: Path, cache: Path, cached: bool) -> list[str]:
 
     shutil.rmtree(repo / ".git" / "calcheck", ignore_errors=True)  # the trend's own cache: the same every time
     paths = build.SitePaths.of(repo / "site" / "mkdocs.yml")
-    import datetime as dt
 
     build.generate(repo / "licenses", paths, dt.date.fromisoformat(AS_OF), FileCache(cache) if cached else None)
     pages = sorted(p for p in paths.docs.rglob("*") if p.is_file() and p.suffix in (".md", ".svg"))
@@ -216,7 +217,6 @@ def test_a_new_commit_adds_at_most_one_trend_point() -> None:
 
 
 def test_a_snapshot_reads_a_shard_when_first_used_and_stores_only_the_shards_that_changed(tmp_path: Path) -> None:
-    import datetime as dt
 
     from calcheck.estate.transfers import Reuse, Transfer
     from calcheck.git.histcache import BUCKETS, ShardLost, bucket_of
@@ -264,6 +264,53 @@ def test_a_snapshot_reads_a_shard_when_first_used_and_stores_only_the_shards_tha
     with pytest.raises(ShardLost):  # a bucket that failed is not taken for read
         latest.state.get(wanted)
     assert 0 <= bucket_of(wanted) < BUCKETS
+
+
+def test_summarised_events_are_read_only_when_used(repo: Path, tmp_path: Path) -> None:
+    """A summary's events are kept apart from their entry: printing the texts does not read them, printing the records
+    does (a damaged file of them is then a miss, walked anew); read later and found damaged, they are an error."""
+    from calcheck.core.errors import CalcheckError
+    from calcheck.git.history import Entry, Event
+
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
+    run = partial(subprocess.run, cwd=repo, env=env, capture_output=True, text=True, check=True)
+    big = repo / "licenses" / "people" / "more.yaml"
+    big.write_text("kind: people\npeople:\n" + "".join(f"  - {{id: p{i}, name: P, kind: employee, status: active}}\n"
+                                                         for i in range(30)))  # fmt: skip
+    commit(repo, "Thirty people", "2026-03-02T09:00:00+00:00")
+    command = [sys.executable, "-m", "calcheck", "history", "licenses"]
+    expected = {f: run([*command, "--format", f, "--no-cache"]).stdout for f in ("text", "json")}
+    assert "30 people added" in expected["text"] and '"p29"' in expected["json"]
+    assert {f: run([*command, "--format", f]).stdout for f in ("text", "json")} == expected
+    details = list((cache / "history").rglob("*.details.json"))
+    assert details  # the thirty people's, and the renamed file's moves
+    for path in details:
+        path.write_bytes(path.read_bytes()[:-2])
+    assert run(command).stdout == expected["text"]  # not read
+    assert run([*command, "--format", "json"]).stdout == expected["json"]  # read, damaged: walked and written anew
+    assert run(command).stdout == expected["text"]
+    for path in details:
+        head, _, body = path.read_bytes().partition(b"\n")
+        assert head == hashlib.sha256(body).hexdigest().encode()
+
+    store = HistoryCache(tmp_path / "direct")
+    members = (Event("p1 added", ("p1",)), Event("p2 added", ("p2",), "", (Event("inner", ("x",)),)))
+    entry = Entry(
+        "c" * 40, dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC), "a", "t", (Event("2 added", None, "g", members),)
+    )
+    store.put_entry("walk", "e" * 64, entry)
+    for details_now in (True, False):
+        found = store.entry("walk", "e" * 64, "c" * 40, details_now)
+        assert found is not None and found.events[0].ids == ("p1", "p2") and found.events[0].text == "2 added"
+        assert found.events[0].detail[1].detail[0].ids == ("x",)
+    (path,) = (tmp_path / "direct").rglob("*.details.json")
+    path.write_bytes(b"0" * 64 + b"\n[]")
+    assert store.entry("walk", "e" * 64, "c" * 40) is None
+    lazy = store.entry("walk", "e" * 64, "c" * 40, details=False)
+    assert lazy is not None and lazy.events[0].text == "2 added"
+    with pytest.raises(CalcheckError, match="damaged"):
+        _ = lazy.events[0].ids
 
 
 def test_a_lazy_state_answers_as_a_plain_dict(tmp_path: Path) -> None:

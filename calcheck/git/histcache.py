@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from calcheck import __version__
+from calcheck.core.errors import CalcheckError
 from calcheck.estate.cache import read_entry, reader_digest, write_entry
 from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.history import Entry, Event, RecordKey, Records
@@ -314,18 +315,63 @@ class HistoryCache:
         with contextlib.suppress(OSError, NotImplementedError):
             os.utime(self.directory / walk, follow_symlinks=False)
 
-    def entry(self, walk: str, key: str, sha: str) -> Entry | None:
-        """The entry of commit ``sha`` under ``key``, or None."""
+    def _details_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / key[:2] / f"{key}.details.json"
+
+    def entry(self, walk: str, key: str, sha: str, details: bool = True) -> Entry | None:
+        """The entry of commit ``sha`` under ``key``, or None.
+
+        The events a large commit's are summarised into (``Event.detail``) are kept apart: with ``details`` they are
+        read and checked now (None when they cannot be), without they are read when first used, and whoever then
+        finds them damaged gets a ``CalcheckError`` (a caller that uses them asks for them).
+        """
         body = read_entry(self._entry_path(walk, key))
         if body is None:
             return None
         try:
-            return _decode_entry(json.loads(body), key, sha)
+            found = _head(json.loads(body), key, ("sha", "date", "author", "title", "events", "details"))
+            if found["sha"] != sha:
+                raise _Invalid("another commit")
+            texts, ids, groups, has = _columns_checked(found["events"], top=True)
+            digest, count = found["details"], sum(has)
+            if (digest is None) != (count == 0) or (digest is not None and not _is_digest(_text(digest))):
+                raise _Invalid("details")
+            lazy = _DetailsLater(self, walk, key, digest or "", count)
+            if details and digest is not None:
+                lazy.read = self._details(walk, key, digest, count)  # checked now: a miss if damaged
+            numbers = iter(range(count))
+            made = [lazy.at(next(numbers)) if flag else () for flag in has]
+            given = [None if i is None else tuple(i) for i in ids]
+            events = tuple(map(Event, texts, given, groups, made))
+            return Entry(sha, _datetime(found["date"]), _text(found["author"]), _text(found["title"]), events)
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
 
+    def _details(self, walk: str, key: str, digest: str, count: int) -> list[Any]:
+        """The checked columns of an entry's ``count`` summarised events' details (``_Invalid`` when damaged)."""
+        body = read_entry(self._details_path(walk, key))
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise _Invalid("details")
+        found = _head(json.loads(body), key, ("details",))
+        details = _list(found["details"])
+        if len(details) != count:
+            raise _Invalid("details")
+        for detail in details:
+            _check_events(detail)
+        return details
+
     def put_entry(self, walk: str, key: str, entry: Entry) -> None:
-        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry))
+        """Store an entry, the details of its summarised events first (apart, so that a history reads them only when
+        it prints them)."""
+        try:
+            details = [_encode_events(e.detail) for e in entry.events if e.detail]
+            body = _dump({"format": FORMAT, "key": key, "details": details}) if details else None
+        except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return
+        if body is not None and not write_entry(self._details_path(walk, key), body):
+            return
+        digest = hashlib.sha256(body).hexdigest() if body is not None else None
+        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry, digest))
 
     def has_snapshot(self, walk: str, key: str) -> bool:
         return self._head_path(walk, key).is_file()
@@ -489,7 +535,9 @@ def _encode_events(events: Sequence[Event]) -> list[Any]:
     ]
 
 
-def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
+def _encode_entry(key: str, entry: Entry, details: str | None) -> dict[str, Any]:
+    """An entry; its events' details are in the file of SHA-256 ``details`` (None: it has none)."""
+    events = entry.events
     return {
         "format": FORMAT,
         "key": key,
@@ -497,7 +545,13 @@ def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
         "date": entry.date.isoformat(),
         "author": entry.author,
         "title": entry.title,
-        "events": _encode_events(entry.events),
+        "events": [
+            [e.text for e in events],
+            [None if e.given_ids is None else list(e.given_ids) for e in events],
+            [e.group for e in events],
+            [bool(e.detail) for e in events],
+        ],
+        "details": details,
     }
 
 
@@ -598,17 +652,24 @@ def _decode_events(value: Any) -> tuple[Event, ...]:
 
 def _check_events(value: Any) -> None:
     """Raise unless ``value`` is four columns of events as written (checked at C speed: an import has thousands)."""
-    texts, ids, groups, details = _list(value)
-    count = len(_list(texts))
-    if len(_list(ids)) != count or len(_list(groups)) != count or len(_list(details)) != count:
-        raise _Invalid("columns of events")
-    if not set(map(type, ids)) <= {list, type(None)} or not set(map(type, details)) <= {list, type(None)}:
-        raise _Invalid("ids or details")
+    _columns_checked(value, top=False)
+
+
+def _columns_checked(value: Any, top: bool) -> list[list[Any]]:
+    """The four columns of events (texts, ids, groups, details), every field checked; an entry's own events (``top``)
+    say only whether each has details (kept apart), the details' events hold them."""
+    columns = _columns(value, 4)
+    texts, ids, groups, details = columns
+    if not set(map(type, ids)) <= {list, type(None)}:
+        raise _Invalid("ids")
+    if not set(map(type, details)) <= ({bool} if top else {list, type(None)}):
+        raise _Invalid("details")
     _all_text(texts)
     _all_text(groups)
     _all_text(chain.from_iterable(filter(None, ids)))
-    for detail in filter(None, details):
+    for detail in () if top else filter(None, details):
         _check_events(detail)
+    return columns
 
 
 def _all_text(values: Iterable[Any]) -> None:
@@ -623,15 +684,33 @@ def _later(value: list[Any]) -> Callable[[], tuple[Event, ...]]:
     return lambda: _decode_events(value)
 
 
-def _decode_entry(value: Any, key: str, sha: str) -> Entry:
-    found = _head(value, key, ("sha", "date", "author", "title", "events"))
-    if found["sha"] != sha:
-        raise _Invalid("another commit")
-    date = dt.datetime.fromisoformat(_text(found["date"]))
-    if date.tzinfo is None or date.isoformat() != found["date"]:
+def _datetime(value: Any) -> dt.datetime:
+    date = dt.datetime.fromisoformat(_text(value))
+    if date.tzinfo is None or date.isoformat() != value:
         raise _Invalid("not a date as written")
-    events = _decode_events(found["events"])
-    return Entry(sha, date, _text(found["author"]), _text(found["title"]), events)
+    return date
+
+
+class _DetailsLater:
+    """An entry's details, read and checked when one of them is first used."""
+
+    def __init__(self, store: HistoryCache, walk: str, key: str, digest: str, count: int) -> None:
+        self.store, self.walk, self.key, self.digest, self.count = store, walk, key, digest, count
+        self.read: list[Any] | None = None
+
+    def at(self, index: int) -> Callable[[], tuple[Event, ...]]:
+        return lambda: self._events(index)
+
+    def _events(self, index: int) -> tuple[Event, ...]:
+        if self.read is None:
+            try:
+                self.read = self.store._details(self.walk, self.key, self.digest, self.count)
+            except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
+                raise CalcheckError(
+                    f"the history cache's details of commit entry {self.key} are damaged; run the command again "
+                    "(the entry is walked anew) or with --no-cache"
+                ) from None
+        return _decode_events(self.read[index])
 
 
 _HEAD_FIELDS = ("shards", "transfers", "reused", "ids")

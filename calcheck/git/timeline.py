@@ -73,9 +73,18 @@ def builder_at(
 
 
 def entries_at(
-    repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], cache: FileCache | None = None
+    repo: GitRepo,
+    prefix: str,
+    commit: str,
+    cal_names: dict[str, str],
+    cache: FileCache | None = None,
+    details: bool = True,
 ) -> list[Entry]:
-    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all."""
+    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all.
+
+    Without ``details`` the caller uses only the texts of summarised events, not the events they summarise (those of
+    cached entries are then read if ever used: see ``HistoryCache.entry``).
+    """
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     if cache is None:
@@ -84,7 +93,7 @@ def entries_at(
     commits = repo.log(prefix, commit)
     walk = walk_key(prefix, cal_names, False)
     with gc_paused(freeze=True):
-        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits)
+        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits, details)
         if len(known) == len(commits):
             store.used(walk)
             return known
@@ -164,11 +173,13 @@ def _resume(
     return None
 
 
-def _cached_entries(store: HistoryCache, walk: str, keys: list[str], commits: list[Commit]) -> list[Entry]:
+def _cached_entries(
+    store: HistoryCache, walk: str, keys: list[str], commits: list[Commit], details: bool = True
+) -> list[Entry]:
     """The cached entries of the first commits, up to the first one not cached."""
     entries: list[Entry] = []
     for key, record in zip(keys, commits, strict=False):
-        entry = store.entry(walk, key, record.sha)
+        entry = store.entry(walk, key, record.sha, details)
         if entry is None:
             break
         entries.append(entry)
