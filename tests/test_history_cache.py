@@ -227,7 +227,7 @@ def test_a_snapshot_reads_a_shard_when_first_used_and_stores_only_the_shards_tha
     now = Snapshot(state, {f"A-{i}": day for i in range(500)}, {"A-9": "x"}, ids={"A-1"})
     store.put_snapshot("walk", "0" * 64, now)
     shards = tmp_path / "walk" / "shards"
-    assert len(list(shards.iterdir())) == BUCKETS  # 2,000 records and 500 dates fill every bucket
+    assert len(list(shards.iterdir())) == BUCKETS + 1  # 2,000 records and 500 dates fill every bucket; the ids
     prior = store.snapshot("walk", "0" * 64)
     assert prior is not None and prior.ids == {"A-1"}
     for step in range(1, 4):
@@ -247,7 +247,7 @@ def test_a_snapshot_reads_a_shard_when_first_used_and_stores_only_the_shards_tha
         before = len(list(shards.iterdir()))
         key = str(step) * 64
         store.put_snapshot("walk", key, prior)
-        assert len(list(shards.iterdir())) <= before + touched  # only the changed buckets are written
+        assert len(list(shards.iterdir())) <= before + touched + 1  # only the changed buckets (and the ids)
         back = store.snapshot("walk", key)
         assert back is not None
         assert (back.state, back.effective_since, back.gone, back.transfers) == expected
@@ -311,6 +311,70 @@ def test_summarised_events_are_read_only_when_used(repo: Path, tmp_path: Path) -
     assert lazy is not None and lazy.events[0].text == "2 added"
     with pytest.raises(CalcheckError, match="damaged"):
         _ = lazy.events[0].ids
+
+
+def test_the_entries_of_each_run_of_commits_are_read_from_one_pack(tmp_path: Path) -> None:
+    from calcheck.git.histcache import PACK
+    from calcheck.git.history import Entry, Event
+
+    store = HistoryCache(tmp_path)
+    count = 2 * PACK + 5
+    keys, shas = [f"{i:064x}" for i in range(count)], [f"{i:040x}" for i in range(count)]
+    when = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    for i in range(count):
+        store.put_entry("walk", keys[i], Entry(shas[i], when, "a", f"t{i}", (Event(f"e{i}", (f"r{i}",)),)))
+
+    def shown(entries: list[Entry]) -> list[tuple[str, str, list[str], list[tuple[str, ...]]]]:
+        return [(e.sha, e.title, [v.text for v in e.events], [v.ids for v in e.events]) for e in entries]
+
+    expected = [(shas[i], f"t{i}", [f"e{i}"], [(f"r{i}",)]) for i in range(count)]
+    assert shown(store.entries("walk", keys, shas)) == expected  # written into packs as read
+    packs = tmp_path / "walk" / "entries" / "packs"
+    assert sorted(p.stem for p in packs.iterdir()) == sorted([keys[PACK - 1], keys[2 * PACK - 1]])
+    for key in keys[: 2 * PACK]:  # the commits' own entries gone: the packs alone answer
+        (tmp_path / "walk" / "entries" / key[:2] / f"{key}.json").unlink()
+    assert shown(store.entries("walk", keys, shas)) == expected
+    short = PACK + 3  # a run not whole is read from its commits' own entries, removed here: the first run only
+    assert shown(store.entries("walk", keys[:short], shas[:short])) == expected[:PACK]
+    other = [*shas[:5], "f" * 40, *shas[6:]]  # another commit at 5: the pack is not its, and nothing else is cached
+    assert store.entries("walk", keys, other) == []
+    pack = packs / f"{keys[2 * PACK - 1]}.json"
+    data = json.loads(pack.read_bytes().partition(b"\n")[2])
+    data["entries"][0], data["entries"][1] = data["entries"][1], data["entries"][0]  # forged, under a right digest
+    forged = json.dumps(data).encode()
+    pack.write_bytes(hashlib.sha256(forged).hexdigest().encode() + b"\n" + forged)
+    assert shown(store.entries("walk", keys, shas)) == expected[:PACK]
+
+
+def test_a_history_longer_than_a_pack_prints_the_same_cached(tmp_path: Path) -> None:
+    from calcheck.git.histcache import PACK
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = write_estate({**base_files(), "people/people.yaml": PEOPLE}, root / "licenses")
+    assignments = estate / "assignments" / "assignments.yaml"
+    assignments.write_text(ASSIGNMENTS)
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    for index in range(PACK + 3):
+        edit(
+            assignments,
+            "person: bob" if index % 2 == 0 else "person: dave",
+            "person: dave" if index % 2 == 0 else "person: bob",
+        )
+        commit(root, f"Change {index}", f"2026-02-{1 + index % 28:02d}T{index % 24:02d}:00:00+00:00")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
+    run = partial(subprocess.run, cwd=root, env=env, capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "calcheck", "history", "licenses", "--format", "json"]
+    expected = run([*command, "--no-cache"]).stdout
+    assert expected.count('"commit"') == PACK + 4
+    assert run(command).stdout == expected  # cold
+    assert run(command).stdout == expected  # warm: the first run of commits from its pack
+    assert list((cache / "history").glob("*/entries/packs/*.json"))
+    edit(assignments, "person: alice", "person: carol")
+    commit(root, "One more", "2026-03-01T09:00:00+00:00")
+    assert run(command).stdout == run([*command, "--no-cache"]).stdout
 
 
 def test_a_lazy_state_answers_as_a_plain_dict(tmp_path: Path) -> None:

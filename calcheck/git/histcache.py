@@ -38,7 +38,7 @@ import shutil
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -52,6 +52,7 @@ from calcheck.git.repo import Commit
 
 FORMAT = "calcheck-history-cache/2"
 BUCKETS = 256  # shards per snapshot: one commit more reads and writes a few of them
+PACK = 128  # commits' entries read from one file, from the first commit on
 HEADS_KEPT = 8  # snapshots per kind of walk: enough for a check, a diff's base and a site build
 WALKS_KEPT = 8  # kinds of walk (estate paths, calcheck versions) whose entries and snapshots are kept
 
@@ -85,6 +86,7 @@ class Snapshot:
     reused: list[Reuse] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     key: str = ""  # the key it is stored under ("": not stored)
+    ids_stored: tuple[str, frozenset[str]] | None = None  # the file of ids it was read with, and those ids
 
 
 # --- a snapshot's state, read a shard at a time ---------------------------------------------------------------
@@ -318,6 +320,9 @@ class HistoryCache:
     def _details_path(self, walk: str, key: str) -> Path:
         return self.directory / walk / "entries" / key[:2] / f"{key}.details.json"
 
+    def _pack_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / "packs" / f"{key}.json"
+
     def entry(self, walk: str, key: str, sha: str, details: bool = True) -> Entry | None:
         """The entry of commit ``sha`` under ``key``, or None.
 
@@ -325,11 +330,60 @@ class HistoryCache:
         read and checked now (None when they cannot be), without they are read when first used, and whoever then
         finds them damaged gets a ``CalcheckError`` (a caller that uses them asks for them).
         """
-        body = read_entry(self._entry_path(walk, key))
-        if body is None:
-            return None
+        value = _loaded(read_entry(self._entry_path(walk, key)))
+        return self._entry(walk, key, sha, value, details) if value is not None else None
+
+    def entries(self, walk: str, keys: Sequence[str], shas: Sequence[str], details: bool = True) -> list[Entry]:
+        """The entries of the first commits (``entry``'s, by key and commit id), up to the first one not cached.
+
+        Each run of ``PACK`` commits from the first is read from one file (a pack), written the first time the run
+        is read whole from its commits' own entries.
+        """
+        found: list[Entry] = []
+        for start in range(0, len(keys), PACK):
+            stop = min(start + PACK, len(keys))
+            got = self._packed(walk, keys, shas, start, details) if stop - start == PACK else None
+            if got is None:
+                values: list[Any] = []
+                got = []
+                for index in range(start, stop):
+                    value = _loaded(read_entry(self._entry_path(walk, keys[index])))
+                    entry = self._entry(walk, keys[index], shas[index], value, details) if value is not None else None
+                    if entry is None:
+                        break
+                    values.append(value)
+                    got.append(entry)
+                if len(got) == PACK:
+                    pack = {"format": FORMAT, "key": keys[stop - 1], "entries": values}
+                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))
+            found += got
+            if len(got) < stop - start:
+                break
+        return found
+
+    def _packed(
+        self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int, details: bool
+    ) -> list[Entry] | None:
+        """The entries of the ``PACK`` commits from ``start`` out of their pack, or None."""
+        last = keys[start + PACK - 1]
         try:
-            found = _head(json.loads(body), key, ("sha", "date", "author", "title", "events", "details"))
+            values = _list(_head(_loaded(read_entry(self._pack_path(walk, last))), last, ("entries",))["entries"])
+        except (KeyError, _Invalid):
+            return None
+        if len(values) != PACK:
+            return None
+        got = []
+        for index, value in enumerate(values, start):
+            entry = self._entry(walk, keys[index], shas[index], value, details)
+            if entry is None:
+                return None
+            got.append(entry)
+        return got
+
+    def _entry(self, walk: str, key: str, sha: str, value: Any, details: bool) -> Entry | None:
+        """The entry a decoded entry file (or an entry of a pack) holds, or None."""
+        try:
+            found = _head(value, key, ("sha", "date", "author", "title", "events", "details"))
             if found["sha"] != sha:
                 raise _Invalid("another commit")
             texts, ids, groups, has = _columns_checked(found["events"], top=True)
@@ -387,12 +441,24 @@ class HistoryCache:
             digests = _digests(found["shards"])
             transfers = [_transfer(t) for t in _list(found["transfers"])]
             reused = [_reuse(r) for r in _list(found["reused"])]
-            ids = set(_texts(found["ids"]))
+            named = found["ids"]
+            ids = set(self._ids(walk, _text(named))) if named is not None else set()
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
-        self._touch([path, *(self._shard_path(walk, d) for d in digests if d is not None)])  # kept longest
+        self._touch([path, *(self._shard_path(walk, d) for d in [*digests, named] if d is not None)])  # kept longest
         state, since, gone = _lazy_parts(_Shards(self, walk, digests))
-        return Snapshot(state, since, gone, transfers, reused, ids, key)
+        stored = (named, frozenset(ids)) if named is not None else None
+        return Snapshot(state, since, gone, transfers, reused, ids, key, stored)
+
+    def _ids(self, walk: str, digest: str) -> list[str]:
+        """The assignment ids a snapshot names (kept apart: one commit more seldom changes them)."""
+        body = read_entry(self._shard_path(walk, digest)) if _is_digest(digest) else None
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise _Invalid("ids")
+        found = _dict(json.loads(body))
+        if set(found) != {"format", "ids"} or found["format"] != FORMAT:
+            raise _Invalid("ids")
+        return _texts(found["ids"])
 
     def shard(
         self, walk: str, digest: str, bucket: int
@@ -428,12 +494,31 @@ class HistoryCache:
             if body is not None and not write_entry(self._shard_path(walk, digest or ""), body):
                 return
             digests[bucket] = digest
+        try:
+            named = self._put_ids(walk, snapshot)
+        except (_Invalid, ValueError, TypeError, UnicodeEncodeError):
+            return
         head = self._head_path(walk, key)
-        if _write(head, lambda: _encode_head(key, snapshot, digests)):
-            self._touch([self._shard_path(walk, d) for d in digests if d is not None])  # no older than the head
+        if _write(head, lambda: _encode_head(key, snapshot, digests, named)):
+            used = [self._shard_path(walk, d) for d in [*digests, named] if d is not None]
+            self._touch(used)  # no older than the head
             _prune(head.parent, self.directory / walk / "shards")
             self.used(walk)
             _prune_walks(self.directory, WALKS_KEPT)
+
+    def _put_ids(self, walk: str, snapshot: Snapshot) -> str | None:
+        """The digest of the file of the snapshot's ids (None: it has none), written unless it was read with them
+        (``_Invalid`` when it cannot be written)."""
+        stored = snapshot.ids_stored
+        if stored is not None and snapshot.ids == stored[1] and self._shard_path(walk, stored[0]).is_file():
+            return stored[0]
+        if not snapshot.ids:
+            return None
+        body = _dump({"format": FORMAT, "ids": sorted(snapshot.ids)})
+        digest = hashlib.sha256(body).hexdigest()
+        if not write_entry(self._shard_path(walk, digest), body):
+            raise _Invalid("not written")
+        return digest
 
     @staticmethod
     def _touch(paths: Iterable[Path]) -> None:
@@ -555,14 +640,14 @@ def _encode_entry(key: str, entry: Entry, details: str | None) -> dict[str, Any]
     }
 
 
-def _encode_head(key: str, snapshot: Snapshot, digests: list[str | None]) -> dict[str, Any]:
+def _encode_head(key: str, snapshot: Snapshot, digests: list[str | None], ids: str | None) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "key": key,
         "shards": digests,
         "transfers": [_encode_transfer(t) for t in snapshot.transfers],
         "reused": [_encode_reuse(r) for r in snapshot.reused],
-        "ids": list(snapshot.ids),
+        "ids": ids,
     }
 
 
@@ -682,6 +767,16 @@ def _all_text(values: Iterable[Any]) -> None:
 def _later(value: list[Any]) -> Callable[[], tuple[Event, ...]]:
     """The events of a checked detail, made on first use."""
     return lambda: _decode_events(value)
+
+
+def _loaded(body: bytes | None) -> Any:
+    """An entry file's JSON (None: missing, damaged or not JSON)."""
+    if body is None:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _datetime(value: Any) -> dt.datetime:

@@ -93,16 +93,17 @@ def entries_at(
     commits = repo.log(prefix, commit)
     walk = walk_key(prefix, cal_names, False)
     with gc_paused(freeze=True):
-        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits, details)
+        keys = chain_keys(walk, commits, None)
+        known = _cached_entries(store, walk, keys, commits, details)
         if len(known) == len(commits):
             store.used(walk)
             return known
         builder = HistoryBuilder(repo.blob, cal_names, prefix)
         try:
-            _walk_cached(repo, builder, commits, store, walk, known)
+            _walk_cached(repo, builder, commits, store, walk, known, keys=keys)
         except ShardLost:
             builder = HistoryBuilder(repo.blob, cal_names, prefix)
-            _walk_cached(repo, builder, commits, store, walk, known, resume=False)
+            _walk_cached(repo, builder, commits, store, walk, known, keys=keys, resume=False)
     return builder.history.entries
 
 
@@ -129,13 +130,16 @@ def _walk_cached(
     walk: str,
     known: list[Entry] | None = None,
     *,
+    keys: list[str] | None = None,
     resume: bool = True,
 ) -> None:
-    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries).
+    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries;
+    ``keys``: the commits' keys, if known).
 
     ``ShardLost``: a shard of the state resumed from is missing or damaged (the builder is then half walked).
     """
-    keys = chain_keys(walk, commits, builder.latest)
+    if keys is None:
+        keys = chain_keys(walk, commits, builder.latest)
     if known is None:
         known = [] if builder.transfers_only else _cached_entries(store, walk, keys, commits)
     prior = _resume(store, walk, keys, builder, known) if resume else None
@@ -148,6 +152,7 @@ def _walk_cached(
     _walk(repo, builder, commits[done:], keep)
     got = builder.history
     after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
+    after.ids_stored = prior.ids_stored if prior is not None else None
     store.put_snapshot(walk, keys[-1], after)
 
 
@@ -177,13 +182,7 @@ def _cached_entries(
     store: HistoryCache, walk: str, keys: list[str], commits: list[Commit], details: bool = True
 ) -> list[Entry]:
     """The cached entries of the first commits, up to the first one not cached."""
-    entries: list[Entry] = []
-    for key, record in zip(keys, commits, strict=False):
-        entry = store.entry(walk, key, record.sha, details)
-        if entry is None:
-            break
-        entries.append(entry)
-    return entries
+    return store.entries(walk, keys, [commit.sha for commit in commits], details)
 
 
 def timeline_for(
