@@ -377,6 +377,31 @@ def test_a_history_longer_than_a_pack_prints_the_same_cached(tmp_path: Path) -> 
     assert run(command).stdout == run([*command, "--no-cache"]).stdout
 
 
+def test_the_ids_are_written_again_only_when_they_change(tmp_path: Path) -> None:
+    store = HistoryCache(tmp_path)
+
+    def named(key: str) -> str:
+        head = tmp_path / "walk" / "snapshots" / f"{key}.json"
+        return str(json.loads(head.read_bytes().partition(b"\n")[2])["ids"])
+
+    store.put_snapshot(
+        "walk", "0" * 64, Snapshot({("people", "p"): ("a.yaml", {"id": "p"})}, {}, {}, ids={"A-1", "A-2"})
+    )
+    found = store.snapshot("walk", "0" * 64)
+    assert found is not None
+    found.state[("people", "q")] = ("a.yaml", {"id": "q"})
+    store.put_snapshot("walk", "1" * 64, found)
+    assert named("1" * 64) == named("0" * 64)  # the same ids: the same file
+    found = store.snapshot("walk", "1" * 64)
+    assert found is not None
+    found.ids.discard("A-1")
+    found.ids.add("A-3")  # as many ids, not the same
+    store.put_snapshot("walk", "2" * 64, found)
+    again = store.snapshot("walk", "2" * 64)
+    assert named("2" * 64) != named("0" * 64) and again is not None and again.ids == {"A-2", "A-3"}
+    assert again.state == {("people", "p"): ("a.yaml", {"id": "p"}), ("people", "q"): ("a.yaml", {"id": "q"})}
+
+
 def test_a_lazy_state_answers_as_a_plain_dict(tmp_path: Path) -> None:
     """Random lookups, changes and whole reads on a snapshot read back, against the same on a plain dict."""
     import random

@@ -86,7 +86,7 @@ class Snapshot:
     reused: list[Reuse] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     key: str = ""  # the key it is stored under ("": not stored)
-    ids_stored: tuple[str, frozenset[str]] | None = None  # the file of ids it was read with, and those ids
+    ids_stored: tuple[str, list[str], int] | None = None  # the file of ids it was read with, its ids, how many
 
 
 # --- a snapshot's state, read a shard at a time ---------------------------------------------------------------
@@ -442,12 +442,13 @@ class HistoryCache:
             transfers = [_transfer(t) for t in _list(found["transfers"])]
             reused = [_reuse(r) for r in _list(found["reused"])]
             named = found["ids"]
-            ids = set(self._ids(walk, _text(named))) if named is not None else set()
+            listed = self._ids(walk, _text(named)) if named is not None else []
+            ids = set(listed)
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
-        self._touch([path, *(self._shard_path(walk, d) for d in [*digests, named] if d is not None)])  # kept longest
+        self._touch([str(path), *self._shard_names(walk, [*digests, named])])  # kept longest
         state, since, gone = _lazy_parts(_Shards(self, walk, digests))
-        stored = (named, frozenset(ids)) if named is not None else None
+        stored = (named, listed, len(ids)) if named is not None else None
         return Snapshot(state, since, gone, transfers, reused, ids, key, stored)
 
     def _ids(self, walk: str, digest: str) -> list[str]:
@@ -500,8 +501,7 @@ class HistoryCache:
             return
         head = self._head_path(walk, key)
         if _write(head, lambda: _encode_head(key, snapshot, digests, named)):
-            used = [self._shard_path(walk, d) for d in [*digests, named] if d is not None]
-            self._touch(used)  # no older than the head
+            self._touch(self._shard_names(walk, [*digests, named]))  # no older than the head
             _prune(head.parent, self.directory / walk / "shards")
             self.used(walk)
             _prune_walks(self.directory, WALKS_KEPT)
@@ -510,7 +510,8 @@ class HistoryCache:
         """The digest of the file of the snapshot's ids (None: it has none), written unless it was read with them
         (``_Invalid`` when it cannot be written)."""
         stored = snapshot.ids_stored
-        if stored is not None and snapshot.ids == stored[1] and self._shard_path(walk, stored[0]).is_file():
+        same = stored is not None and len(snapshot.ids) == stored[2] and snapshot.ids.issuperset(stored[1])
+        if stored is not None and same and self._shard_path(walk, stored[0]).is_file():
             return stored[0]
         if not snapshot.ids:
             return None
@@ -520,8 +521,13 @@ class HistoryCache:
             raise _Invalid("not written")
         return digest
 
+    def _shard_names(self, walk: str, digests: Iterable[str | None]) -> list[str]:
+        """The paths of the named shards (plain text: a read names some 257 of them)."""
+        folder = str(self.directory / walk / "shards")
+        return [os.path.join(folder, f"{d}.json") for d in digests if d is not None]
+
     @staticmethod
-    def _touch(paths: Iterable[Path]) -> None:
+    def _touch(paths: Iterable[str | Path]) -> None:
         for path in paths:
             with contextlib.suppress(OSError, NotImplementedError):
                 os.utime(path, follow_symlinks=False)
