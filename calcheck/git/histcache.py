@@ -220,8 +220,9 @@ class LazyDict(dict[K, V], Generic[K, V]):
         return dict.items(self)
 
     def copy(self) -> dict[K, V]:
+        """A plain dict of every key."""
         self._whole()
-        return dict(dict.items(self))
+        return dict.copy(self)
 
     def __or__(self, other: Any) -> dict[K, V]:  # type: ignore[override]
         return self.copy() | other  # type: ignore[no-any-return]

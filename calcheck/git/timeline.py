@@ -299,9 +299,9 @@ class _AtHead:
             read_whole(part)  # copied whole: a state resumed from the cache reads every shard
         history = builder.history
         return cls(
-            dict(builder.state),
-            dict(builder.effective_since),
-            dict(builder.gone),
+            builder.state.copy(),  # plain dicts (a state read from the cache copies what it read, all of it)
+            builder.effective_since.copy(),
+            builder.gone.copy(),
             len(history.transfers),
             len(history.reused),
             frozenset(history.ids),
