@@ -402,6 +402,66 @@ def test_the_ids_are_written_again_only_when_they_change(tmp_path: Path) -> None
     assert again.state == {("people", "p"): ("a.yaml", {"id": "p"}), ("people", "q"): ("a.yaml", {"id": "q"})}
 
 
+def test_commit_after_commit_on_a_larger_estate_prints_the_same_cached(tmp_path: Path) -> None:
+    """Hundreds of records over several files, so that a resumed walk reads some shards and not others; each commit
+    (a reassignment, a new date, a removal, an id given again to someone else, records moved between files, a file
+    renamed and one removed) is printed on the cache the commit before left, and compared with no cache."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    people = "kind: people\npeople:\n" + "".join(
+        f"  - {{id: u{i:03d}, name: User {i}, kind: employee, status: active}}\n" for i in range(240)
+    )
+    holdings = base_files()["holdings/holdings.yaml"].replace("quantity: 3", "quantity: 400")
+    estate = write_estate({**base_files(), "people/people.yaml": people, "holdings/holdings.yaml": holdings},
+                          root / "licenses")  # fmt: skip
+    folder = estate / "assignments"
+    (folder / "assignments.yaml").unlink()
+    for part in range(3):
+        lines = [f"  - {{id: A{i:03d}, holding: WS22-U, person: u{i:03d}, since: 2026-01-05}}\n"
+                 for i in range(part * 70, part * 70 + 70)]  # fmt: skip
+        (folder / f"part{part}.yaml").write_text("kind: assignments\nassignments:\n" + "".join(lines))
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    steps = [
+        ("part0.yaml", "person: u003, since: 2026-01-05", "person: u230, since: 2026-02-01"),  # reassigned
+        ("part1.yaml", "A075, holding: WS22-U, person: u075, since: 2026-01-05", "A075, holding: WS22-U, person: u075, since: 2026-01-20"),
+        ("part2.yaml", "  - {id: A150, holding: WS22-U, person: u150, since: 2026-01-05}\n", ""),  # removed
+        ("part0.yaml", "  - {id: A001,", "  - {id: A150, holding: WS22-U, person: u231, since: 2026-02-10}\n  - {id: A001,"),
+        ("part1.yaml", "  - {id: A071, holding: WS22-U, person: u071, since: 2026-01-05}\n", ""),
+    ]  # fmt: skip
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
+    commands = [
+        ["history", "licenses"],
+        ["history", "licenses", "--format", "json"],
+        ["check", "licenses", "--as-of", "2026-03-20", "--format", "json"],
+    ]
+
+    def printed(*extra: str) -> list[str]:
+        done = [subprocess.run([sys.executable, "-m", "calcheck", *c, *extra], cwd=root, env=env, capture_output=True,
+                               text=True, check=False) for c in commands]  # fmt: skip
+        assert all(d.returncode in (0, 1) for d in done), [d.stderr for d in done]
+        return [f"{d.returncode}\n{d.stdout}" for d in done]
+
+    assert printed() == printed("--no-cache")
+    for index, (name, old, new) in enumerate(steps):
+        edit(folder / name, old, new)
+        commit(root, f"Step {index}", f"2026-02-{10 + index:02d}T09:00:00+00:00")
+        assert printed() == printed("--no-cache"), index
+    moved = (folder / "part2.yaml").read_text().split("\n")
+    (folder / "part2.yaml").write_text("\n".join(moved[:40]) + "\n")  # records moved to part0.yaml
+    (folder / "part0.yaml").write_text((folder / "part0.yaml").read_text() + "\n".join(moved[40:]))
+    commit(root, "Move records", "2026-02-20T09:00:00+00:00")
+    assert printed() == printed("--no-cache")
+    git(root, "mv", "licenses/assignments/part1.yaml", "licenses/assignments/renamed.yaml")
+    commit(root, "Rename a file", "2026-02-21T09:00:00+00:00")
+    assert printed() == printed("--no-cache")
+    git(root, "rm", "-q", "licenses/assignments/part2.yaml")
+    commit(root, "Remove a file", "2026-02-22T09:00:00+00:00")
+    assert printed() == printed("--no-cache")
+    assert "reassigned" in printed()[0] and "id-reused" in printed()[2]
+
+
 def test_a_lazy_state_answers_as_a_plain_dict(tmp_path: Path) -> None:
     """Random lookups, changes and whole reads on a snapshot read back, against the same on a plain dict."""
     import random
