@@ -206,12 +206,7 @@ def timeline_for(
 
 
 def _add_uncommitted(
-    repo: GitRepo,
-    prefix: str,
-    builder: HistoryBuilder,
-    *,
-    as_of: dt.date,
-    overrides: dict[str, bytes] | None = None,
+    repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date, overrides: dict[str, bytes] | None = None
 ) -> None:
     """Apply the work tree's changes since HEAD (with ``overrides``: files as an edit would write them)."""
     overrides = overrides or {}
@@ -262,7 +257,7 @@ class EditHistory:
 
             def then(builder: HistoryBuilder) -> None:
                 taken[:] = [_AtHead.of(builder)]  # as at HEAD, before the work tree's changes
-                _add_uncommitted(repo, prefix, builder, as_of=as_of)
+                _add_uncommitted(repo, prefix, builder, as_of)
 
             walk = partial(builder_at, transfers_only=True, latest=as_of, cache=cache, then=then)
             builder = walk(repo, prefix, head, cal_names)
@@ -278,7 +273,7 @@ class EditHistory:
         inside = f"{prefix}/" if prefix else ""
         with self._repo:
             overrides = {inside + p: raw for p, raw in overrides.items()}
-            _add_uncommitted(self._repo, prefix, builder, as_of=self._as_of, overrides=overrides)
+            _add_uncommitted(self._repo, prefix, builder, self._as_of, overrides)
         return _timeline(builder)
 
 
