@@ -13,17 +13,19 @@ A key so names exactly one walk up to one commit: an amended or rebased commit, 
 gives other keys, so an entry is never stale and nothing is ever invalidated, only left unused.
 
 Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the
-state after a commit, also under its key, from which a walk resumes. A snapshot is a small head (the transfers, the
-reused ids and every assignment id seen) naming ``BUCKETS`` shards by the SHA-256 of their contents; each shard
-holds the records (and the assignments' dates and removed ids) whose key falls in its bucket. A resumed walk reads
-a shard only when it first uses a record of its bucket, so one commit more reads the few shards that commit
-touches, and stores a new head and only the shards that changed: the others are shared by content. Only the last
-``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head names; entries are small and kept.
-All are JSON (never pickle) after a line with the SHA-256 of that JSON, written atomically through an exclusive
-temporary file renamed over the target, read without following a link, and decoded field by field: anything else
-(a truncated, edited or forged file) is a miss, and the walk reads that part of the history again and writes it
-anew (a shard found missing or damaged while a resumed walk reads it stops that walk: ``ShardLost``, and the
-caller walks again without resuming).
+state after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
+(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them; the entries of
+each run of ``PACK`` commits from the first are also kept together in one file (a pack), read in one go. A snapshot
+is a small head (the transfers and reused ids) naming a file of every assignment id seen and ``BUCKETS`` shards by
+the SHA-256 of their contents; each shard holds the records (and the assignments' dates and removed ids) whose key
+falls in its bucket. A resumed walk reads a shard only when it first uses a record of its bucket, so one commit more
+reads the few shards that commit touches, and stores a new head and only the shards that changed: the others are
+shared by content. Only the last ``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head
+names; entries are small and kept. All are JSON (never pickle) after a line with the SHA-256 of that JSON, written
+atomically through an exclusive temporary file renamed over the target, read without following a link, and decoded
+field by field: anything else (a truncated, edited or forged file) is a miss, and the walk reads that part of the
+history again and writes it anew (a shard found missing or damaged while a resumed walk reads it stops that walk:
+``ShardLost``, and the caller walks again without resuming).
 """
 
 from __future__ import annotations
