@@ -65,14 +65,15 @@ def add_diff(commands: Subparsers) -> Handler:
 def cmd_history(args: argparse.Namespace) -> int:
     from calcheck.estate import loading
     from calcheck.git.timeline import entries_at, open_repo
-    from calcheck.outputs.historyview import RENDERERS
+    from calcheck.outputs.historyview import READS_RECORDS, RENDERERS
 
     path = estate_path(args)
     repo = open_repo(path)
     if repo is None:
         raise UsageError(f"{path} is not inside a git repository")
     commit = repo.resolve(args.rev)
-    walked = entries_at(repo, repo.prefix(path), commit, loading.builtin_cal_names(), file_cache(args))
+    details = args.format in READS_RECORDS or args.id is not None  # else only the summaries' texts are printed
+    walked = entries_at(repo, repo.prefix(path), commit, loading.builtin_cal_names(), file_cache(args), details)
     entries = [
         e
         for e in walked

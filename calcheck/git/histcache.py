@@ -13,11 +13,19 @@ A key so names exactly one walk up to one commit: an amended or rebased commit, 
 gives other keys, so an entry is never stale and nothing is ever invalidated, only left unused.
 
 Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the
-state after a commit, also under its key, from which a walk resumes. Only the last few snapshots of each kind of
-walk are kept (each holds the estate's records); entries are small and kept. Both are JSON (never pickle) after a
-line with the SHA-256 of that JSON, written atomically through an exclusive temporary file renamed over the
-target, read without following a link, and decoded field by field: anything else (a truncated, edited or forged
-file) is a miss, and the walk reads that part of the history again and writes it anew.
+state after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
+(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them; the entries of
+each run of ``PACK`` commits from the first are also kept together in one file (a pack), read in one go. A snapshot
+is a small head (the transfers and reused ids) naming a file of every assignment id seen and ``BUCKETS`` shards by
+the SHA-256 of their contents; each shard holds the records (and the assignments' dates and removed ids) whose key
+falls in its bucket. A resumed walk reads a shard only when it first uses a record of its bucket, so one commit more
+reads the few shards that commit touches, and stores a new head and only the shards that changed: the others are
+shared by content. Only the last ``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head
+names; entries are small and kept. All are JSON (never pickle) after a line with the SHA-256 of that JSON, written
+atomically through an exclusive temporary file renamed over the target, read without following a link, and decoded
+field by field: anything else (a truncated, edited or forged file) is a miss, and the walk reads that part of the
+history again and writes it anew (a shard found missing or damaged while a resumed walk reads it stops that walk:
+``ShardLost``, and the caller walks again without resuming).
 """
 
 from __future__ import annotations
@@ -26,30 +34,47 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import operator
 import os
 import shutil
-from collections.abc import Callable, Collection, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from calcheck import __version__
+from calcheck.core.errors import CalcheckError
 from calcheck.estate.cache import read_entry, reader_digest, write_entry
 from calcheck.estate.transfers import Reuse, Transfer
 from calcheck.git.history import Entry, Event, RecordKey, Records
 from calcheck.git.repo import Commit
 
-FORMAT = "calcheck-history-cache/1"
-SNAPSHOTS_KEPT = 4  # whole snapshots per kind of walk: enough for a check, a diff's base and a site build
-CHANGES_KEPT = 32  # snapshots stored as changes on another, per kind of walk
-MAX_DEPTH = 16  # changes on changes, at most: then a snapshot is stored whole again
+FORMAT = "calcheck-history-cache/2"
+BUCKETS = 256  # shards per snapshot: one commit more reads and writes a few of them
+PACK = 128  # commits' entries read from one file, from the first commit on
+HEADS_KEPT = 8  # snapshots per kind of walk: enough for a check, a diff's base and a site build
 WALKS_KEPT = 8  # kinds of walk (estate paths, calcheck versions) whose entries and snapshots are kept
 
 
 class _Invalid(Exception):
     """An entry that does not decode exactly as it was written."""
+
+
+class ShardLost(Exception):
+    """A shard of a resumed snapshot turned out missing or damaged when first read: walk again without resuming."""
+
+
+def bucket_of(key: RecordKey) -> int:
+    """The shard a record's key belongs to (the same in every process: not Python's salted ``hash``)."""
+    return zlib.crc32(f"{key[0]}\0{key[1]}".encode("utf-8", "surrogatepass")) % BUCKETS
+
+
+def _assignment_bucket(aid: str) -> int:
+    """An assignment's date and removal are kept in the shard of its record."""
+    return bucket_of(("assignments", aid))
 
 
 @dataclass(slots=True)
@@ -63,12 +88,184 @@ class Snapshot:
     reused: list[Reuse] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     key: str = ""  # the key it is stored under ("": not stored)
-    depth: int = 0  # how many changes on a whole snapshot it is stored as (0: stored whole)
+    ids_stored: tuple[str, list[str], int] | None = None  # the file of ids it was read with, its ids, how many
 
-    def copy(self) -> Snapshot:
-        """A copy that the walk's later changes leave as it is (records themselves are never changed)."""
-        return Snapshot(dict(self.state), dict(self.effective_since), dict(self.gone), list(self.transfers),
-                        list(self.reused), set(self.ids), self.key, self.depth)  # fmt: skip
+
+# --- a snapshot's state, read a shard at a time ---------------------------------------------------------------
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Shards:
+    """The shards of a stored snapshot: which are still unread, and which buckets the walk has changed since."""
+
+    def __init__(self, store: HistoryCache, walk: str, digests: list[str | None]) -> None:
+        self.store, self.walk, self.digests = store, walk, digests
+        self.unread = {bucket for bucket, digest in enumerate(digests) if digest is not None}
+        self.changed: set[int] = set()
+        self.parts: tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]] = ({}, {}, {})
+
+    def read(self, bucket: int) -> None:
+        """Add a bucket's records, dates and removed ids to the three mappings (``ShardLost`` when it cannot)."""
+        digest = self.digests[bucket]
+        assert digest is not None
+        state, since, gone = self.store.shard(self.walk, digest, bucket)
+        self.unread.discard(bucket)  # only now: a shard that cannot be read stays unread, and fails every use
+        dict.update(self.parts[0], state)
+        dict.update(self.parts[1], since)
+        dict.update(self.parts[2], gone)
+
+    def read_all(self) -> None:
+        for bucket in sorted(self.unread):
+            self.read(bucket)
+
+
+class LazyDict(dict[K, V], Generic[K, V]):
+    """A dict whose keys of a bucket are read from the snapshot's shard when one of them is first used.
+
+    A bucket is read before any key of it is looked up, set or removed, so what is read never overrides what the
+    walk has since changed; whatever needs every key (iteration, length, comparison, copies) reads every shard first.
+    The walk (``HistoryBuilder``) uses it as the dict it is.
+    """
+
+    __slots__ = ("_bucket", "_shards")
+
+    def __init__(self, shards: _Shards, bucket: Callable[[K], int]) -> None:
+        super().__init__()
+        self._shards, self._bucket = shards, bucket
+
+    @property
+    def shards(self) -> _Shards:
+        return self._shards
+
+    def _use(self, key: K, change: bool = False) -> None:
+        bucket = self._bucket(key)
+        if bucket in self._shards.unread:
+            self._shards.read(bucket)
+        if change:
+            self._shards.changed.add(bucket)
+
+    def _whole(self) -> None:
+        if self._shards.unread:
+            self._shards.read_all()
+
+    def __getitem__(self, key: K) -> V:
+        self._use(key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        self._use(key)  # type: ignore[arg-type]
+        return dict.__contains__(self, key)
+
+    def get(self, key: K, default: Any = None) -> Any:
+        self._use(key)
+        return dict.get(self, key, default)
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._use(key, True)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: K) -> None:
+        self._use(key, True)
+        dict.__delitem__(self, key)
+
+    def pop(self, key: K, *default: Any) -> Any:
+        self._use(key, True)
+        return dict.pop(self, key, *default)
+
+    def setdefault(self, key: K, default: Any = None) -> Any:
+        self._use(key, True)
+        return dict.setdefault(self, key, default)
+
+    def update(self, *others: Any, **more: V) -> None:
+        for key, value in dict(*others, **more).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> LazyDict[K, V]:  # type: ignore[override]
+        self.update(other)
+        return self
+
+    def popitem(self) -> tuple[K, V]:
+        self._whole()
+        key, value = dict.popitem(self)
+        self._shards.changed.add(self._bucket(key))
+        return key, value
+
+    def clear(self) -> None:
+        self._whole()
+        self._shards.changed.update(self._bucket(key) for key in dict.keys(self))
+        dict.clear(self)
+
+    def __iter__(self) -> Iterator[K]:
+        self._whole()
+        return dict.__iter__(self)
+
+    def __reversed__(self) -> Iterator[K]:
+        self._whole()
+        return dict.__reversed__(self)
+
+    def __len__(self) -> int:
+        self._whole()
+        return dict.__len__(self)
+
+    def keys(self) -> Any:
+        self._whole()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._whole()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._whole()
+        return dict.items(self)
+
+    def copy(self) -> dict[K, V]:
+        """A plain dict of every key."""
+        self._whole()
+        return dict.copy(self)
+
+    def __or__(self, other: Any) -> dict[K, V]:  # type: ignore[override]
+        return self.copy() | other  # type: ignore[no-any-return]
+
+    def __ror__(self, other: Any) -> dict[K, V]:  # type: ignore[override]
+        return dict(other) | self.copy()
+
+    def __eq__(self, other: object) -> bool:
+        self._whole()
+        if isinstance(other, LazyDict):
+            other._whole()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._whole()
+        return dict.__repr__(self)
+
+    def __reduce__(self) -> Any:
+        return (dict, (self.copy(),))
+
+
+def read_whole(mapping: Mapping[Any, Any]) -> None:
+    """Read every unread shard of a snapshot's mapping now (a plain dict: nothing to do)."""
+    if isinstance(mapping, LazyDict):
+        mapping.shards.read_all()
+
+
+def _lazy_parts(shards: _Shards) -> tuple[Records, dict[str, dt.date], dict[str, str]]:
+    state: LazyDict[RecordKey, tuple[str, dict[str, Any]]] = LazyDict(shards, bucket_of)
+    since: LazyDict[str, dt.date] = LazyDict(shards, _assignment_bucket)
+    gone: LazyDict[str, str] = LazyDict(shards, _assignment_bucket)
+    shards.parts = (state, since, gone)
+    return state, since, gone
+
+
+# --- the cache ------------------------------------------------------------------------------------------------
 
 
 @cache
@@ -112,81 +309,231 @@ class HistoryCache:
     def _entry_path(self, walk: str, key: str) -> Path:
         return self.directory / walk / "entries" / key[:2] / f"{key}.json"
 
-    def _snapshot_paths(self, walk: str, key: str) -> tuple[Path, Path]:
-        """Where a snapshot stored whole, and one stored as changes on another, is kept (pruned apart)."""
-        folder = self.directory / walk / "snapshots"
-        return folder / f"{key}.json", folder / f"{key}.changes.json"
+    def _head_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "snapshots" / f"{key}.json"
+
+    def _shard_path(self, walk: str, digest: str) -> Path:
+        return self.directory / walk / "shards" / f"{digest}.json"
 
     def used(self, walk: str) -> None:
         """Mark a kind of walk as used now: the least recently used beyond ``WALKS_KEPT`` are removed."""
         with contextlib.suppress(OSError, NotImplementedError):
             os.utime(self.directory / walk, follow_symlinks=False)
 
-    def entry(self, walk: str, key: str, sha: str) -> Entry | None:
-        """The entry of commit ``sha`` under ``key``, or None."""
-        body = read_entry(self._entry_path(walk, key))
+    def _details_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / key[:2] / f"{key}.details.json"
+
+    def _pack_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / "packs" / f"{key}.json"
+
+    def entry(self, walk: str, key: str, sha: str, details: bool = True) -> Entry | None:
+        """The entry of commit ``sha`` under ``key``, or None.
+
+        The events a large commit's are summarised into (``Event.detail``) are kept apart: with ``details`` they are
+        read and checked now (None when they cannot be), without they are read when first used, and whoever then
+        finds them damaged gets a ``CalcheckError`` (a caller that uses them asks for them).
+        """
+        value = _loaded(read_entry(self._entry_path(walk, key)))
+        return self._entry(walk, key, sha, value, details) if value is not None else None
+
+    def entries(self, walk: str, keys: Sequence[str], shas: Sequence[str], details: bool = True) -> list[Entry]:
+        """The entries of the first commits (``entry``'s, by key and commit id), up to the first one not cached.
+
+        Each run of ``PACK`` commits from the first is read from one file (a pack), written the first time the run
+        is read whole from its commits' own entries.
+        """
+        found: list[Entry] = []
+        for start in range(0, len(keys), PACK):
+            stop = min(start + PACK, len(keys))
+            got = self._packed(walk, keys, shas, start, details) if stop - start == PACK else None
+            if got is None:
+                values: list[Any] = []
+                got = []
+                for index in range(start, stop):
+                    value = _loaded(read_entry(self._entry_path(walk, keys[index])))
+                    entry = self._entry(walk, keys[index], shas[index], value, details) if value is not None else None
+                    if entry is None:
+                        break
+                    values.append(value)
+                    got.append(entry)
+                if len(got) == PACK:
+                    pack = {"format": FORMAT, "key": keys[stop - 1], "entries": values}
+                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))
+            found += got
+            if len(got) < stop - start:
+                break
+        return found
+
+    def _packed(
+        self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int, details: bool
+    ) -> list[Entry] | None:
+        """The entries of the ``PACK`` commits from ``start`` out of their pack, or None."""
+        last = keys[start + PACK - 1]
+        try:
+            values = _list(_head(_loaded(read_entry(self._pack_path(walk, last))), last, ("entries",))["entries"])
+        except (KeyError, _Invalid):
+            return None
+        if len(values) != PACK:
+            return None
+        got = []
+        for index, value in enumerate(values, start):
+            entry = self._entry(walk, keys[index], shas[index], value, details)
+            if entry is None:
+                return None
+            got.append(entry)
+        return got
+
+    def _entry(self, walk: str, key: str, sha: str, value: Any, details: bool) -> Entry | None:
+        """The entry a decoded entry file (or an entry of a pack) holds, or None."""
+        try:
+            found = _head(value, key, ("sha", "date", "author", "title", "events", "details"))
+            if found["sha"] != sha:
+                raise _Invalid("another commit")
+            texts, ids, groups, has = _columns_checked(found["events"], top=True)
+            digest, count = found["details"], sum(has)
+            if (digest is None) != (count == 0) or (digest is not None and not _is_digest(_text(digest))):
+                raise _Invalid("details")
+            lazy = _DetailsLater(self, walk, key, digest or "", count)
+            if details and digest is not None:
+                lazy.read = self._details(walk, key, digest, count)  # checked now: a miss if damaged
+            numbers = iter(range(count))
+            made = [lazy.at(next(numbers)) if flag else () for flag in has]
+            given = [None if i is None else tuple(i) for i in ids]
+            events = tuple(map(Event, texts, given, groups, made))
+            return Entry(sha, _datetime(found["date"]), _text(found["author"]), _text(found["title"]), events)
+        except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
+            return None
+
+    def _details(self, walk: str, key: str, digest: str, count: int) -> list[Any]:
+        """The checked columns of an entry's ``count`` summarised events' details (``_Invalid`` when damaged)."""
+        body = read_entry(self._details_path(walk, key))
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise _Invalid("details")
+        found = _head(json.loads(body), key, ("details",))
+        details = _list(found["details"])
+        if len(details) != count:
+            raise _Invalid("details")
+        for detail in details:
+            _check_events(detail)
+        return details
+
+    def put_entry(self, walk: str, key: str, entry: Entry) -> None:
+        """Store an entry, the details of its summarised events first (apart, so that a history reads them only when
+        it prints them)."""
+        try:
+            details = [_encode_events(e.detail) for e in entry.events if e.detail]
+            body = _dump({"format": FORMAT, "key": key, "details": details}) if details else None
+        except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return
+        if body is not None and not write_entry(self._details_path(walk, key), body):
+            return
+        digest = hashlib.sha256(body).hexdigest() if body is not None else None
+        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry, digest))
+
+    def has_snapshot(self, walk: str, key: str) -> bool:
+        return self._head_path(walk, key).is_file()
+
+    def snapshot(self, walk: str, key: str) -> Snapshot | None:
+        """The state after the commit of ``key`` (its shards read when first used), or None (missing, damaged)."""
+        path = self._head_path(walk, key)
+        body = read_entry(path)
         if body is None:
             return None
         try:
-            return _decode_entry(json.loads(body), key, sha)
+            found = _head(json.loads(body), key, _HEAD_FIELDS)
+            digests = _digests(found["shards"])
+            transfers = [_transfer(t) for t in _list(found["transfers"])]
+            reused = [_reuse(r) for r in _list(found["reused"])]
+            named = found["ids"]
+            listed = self._ids(walk, _text(named)) if named is not None else []
+            ids = set(listed)
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
             return None
+        self._touch([str(path), *self._shard_names(walk, [*digests, named])])  # kept longest
+        state, since, gone = _lazy_parts(_Shards(self, walk, digests))
+        stored = (named, listed, len(ids)) if named is not None else None
+        return Snapshot(state, since, gone, transfers, reused, ids, key, stored)
 
-    def put_entry(self, walk: str, key: str, entry: Entry) -> None:
-        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry))
+    def _ids(self, walk: str, digest: str) -> list[str]:
+        """The assignment ids a snapshot names (kept apart: one commit more seldom changes them)."""
+        body = read_entry(self._shard_path(walk, digest)) if _is_digest(digest) else None
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise _Invalid("ids")
+        found = _dict(json.loads(body))
+        if set(found) != {"format", "ids"} or found["format"] != FORMAT:
+            raise _Invalid("ids")
+        return _texts(found["ids"])
 
-    def has_snapshot(self, walk: str, key: str) -> bool:
-        return any(path.is_file() for path in self._snapshot_paths(walk, key))
-
-    def snapshot(self, walk: str, key: str, limit: int = MAX_DEPTH) -> Snapshot | None:
-        """The state after the commit of ``key``, or None (missing, damaged, or changes on a snapshot now gone)."""
-        for path in self._snapshot_paths(walk, key):
-            body = read_entry(path)
-            if body is not None:
-                return self._decode(walk, key, limit, path, body)
-        return None
-
-    def _decode(self, walk: str, key: str, limit: int, path: Path, body: bytes) -> Snapshot | None:
+    def shard(
+        self, walk: str, digest: str, bucket: int
+    ) -> tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]]:
+        """A shard's records, dates and removed ids, all of ``bucket``; ``ShardLost`` when it is missing or damaged."""
+        body = read_entry(self._shard_path(walk, digest))
+        if body is None or hashlib.sha256(body).hexdigest() != digest:
+            raise ShardLost(digest)
         try:
-            found = _head(json.loads(body), key, _SNAPSHOT_FIELDS)
-            depth = found["depth"]
-            if type(depth) is not int or not 0 <= depth <= limit or (depth == 0) != (found["base"] is None):
-                raise _Invalid("depth")
-            prior = Snapshot({}, {}, {}) if depth == 0 else self.snapshot(walk, _text(found["base"]), depth - 1)
-            if prior is None or prior.depth != max(depth - 1, 0):
-                return None
-            _apply(prior, found)
+            return _decode_shard(json.loads(body), bucket)
         except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
-            return None
-        with contextlib.suppress(OSError, NotImplementedError):
-            os.utime(path, follow_symlinks=False)  # recently used: kept longest
-        prior.key, prior.depth = key, depth
-        return prior
+            raise ShardLost(digest) from None
 
-    def put_snapshot(
-        self,
-        walk: str,
-        key: str,
-        snapshot: Snapshot,
-        prior: Snapshot | None = None,
-        touched: Collection[RecordKey] | None = None,
-    ) -> None:
-        """Store a snapshot: as its changes on ``prior`` (a cached snapshot it grew from, ``touched``: the records the
-        walk since then changed, if known), or whole.
-
-        All but the most recently used ``SNAPSHOTS_KEPT`` whole snapshots and ``CHANGES_KEPT`` others of this walk
-        are removed (a snapshot stored as changes on one removed is then a miss).
-        """
-        if prior is not None and (not prior.key or prior.depth >= MAX_DEPTH):
-            prior = None
-        whole, changes = self._snapshot_paths(walk, key)
-        target, other = (changes, whole) if prior is not None else (whole, changes)
-        if _write(target, lambda: _encode_snapshot(key, snapshot, prior, touched)):
-            with contextlib.suppress(OSError):
-                other.unlink(missing_ok=True)
-            _prune(target.parent, SNAPSHOTS_KEPT, CHANGES_KEPT)
+    def put_snapshot(self, walk: str, key: str, snapshot: Snapshot) -> None:
+        """Store a snapshot: the shards of the buckets it changed since it was read (all, when it was not), and a head
+        naming them and the unchanged ones. All but the most recently used ``HEADS_KEPT`` heads of this walk are then
+        removed, and the shards none of the kept heads names."""
+        state = snapshot.state
+        lazy = state.shards if isinstance(state, LazyDict) else None
+        parts = (state, snapshot.effective_since, snapshot.gone)
+        if lazy is not None and lazy.store == self and lazy.walk == walk and all(map(operator.is_, lazy.parts, parts)):
+            digests, buckets = list(lazy.digests), lazy.changed
+        else:
+            for part in parts:
+                read_whole(part)
+            digests, buckets = [None] * BUCKETS, set(range(BUCKETS))
+        try:
+            shards = _encode_shards(snapshot, buckets)
+        except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return
+        for bucket, body in shards.items():
+            digest = hashlib.sha256(body).hexdigest() if body is not None else None
+            if body is not None and not write_entry(self._shard_path(walk, digest or ""), body):
+                return
+            digests[bucket] = digest
+        try:
+            named = self._put_ids(walk, snapshot)
+        except (_Invalid, ValueError, TypeError, UnicodeEncodeError):
+            return
+        head = self._head_path(walk, key)
+        if _write(head, lambda: _encode_head(key, snapshot, digests, named)):
+            self._touch(self._shard_names(walk, [*digests, named]))  # no older than the head
+            _prune(head.parent, self.directory / walk / "shards")
             self.used(walk)
             _prune_walks(self.directory, WALKS_KEPT)
+
+    def _put_ids(self, walk: str, snapshot: Snapshot) -> str | None:
+        """The digest of the file of the snapshot's ids (None: it has none), written unless it was read with them
+        (``_Invalid`` when it cannot be written)."""
+        stored = snapshot.ids_stored
+        same = stored is not None and len(snapshot.ids) == stored[2] and snapshot.ids.issuperset(stored[1])
+        if stored is not None and same and self._shard_path(walk, stored[0]).is_file():
+            return stored[0]
+        if not snapshot.ids:
+            return None
+        body = _dump({"format": FORMAT, "ids": sorted(snapshot.ids)})
+        digest = hashlib.sha256(body).hexdigest()
+        if not write_entry(self._shard_path(walk, digest), body):
+            raise _Invalid("not written")
+        return digest
+
+    def _shard_names(self, walk: str, digests: Iterable[str | None]) -> list[str]:
+        """The paths of the named shards (plain text: a read names some 257 of them)."""
+        folder = str(self.directory / walk / "shards")
+        return [os.path.join(folder, f"{d}.json") for d in digests if d is not None]
+
+    @staticmethod
+    def _touch(paths: Iterable[str | Path]) -> None:
+        for path in paths:
+            with contextlib.suppress(OSError, NotImplementedError):
+                os.utime(path, follow_symlinks=False)
 
 
 def open_history_cache(directory: Path | None) -> HistoryCache | None:
@@ -200,26 +547,41 @@ def open_history_cache(directory: Path | None) -> HistoryCache | None:
 def _write(target: Path, encode: Any) -> bool:
     """Write ``encode()`` as an entry (digest line, JSON) atomically; what cannot be stored exactly is skipped."""
     try:
-        body = json.dumps(encode(), ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        body = _dump(encode())
     except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
         return False
     return write_entry(target, body)
 
 
-def _prune(folder: Path, whole: int, changes: int) -> None:
-    """Remove all but the most recently used snapshots in ``folder`` (links and folders are left alone)."""
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _prune(heads: Path, shards: Path) -> None:
+    """Remove all but the ``HEADS_KEPT`` most recently used heads, then every shard used before all of them: a kept
+    head's shards are touched whenever it is written or read, so none of them is older than it (links and folders
+    are left alone)."""
+    found = _files(heads)
+    for _, name in found[HEADS_KEPT:]:
+        with contextlib.suppress(OSError):
+            (heads / name).unlink()
+    if not found:
+        return
+    oldest = min(when for when, _ in found[:HEADS_KEPT])
+    for when, name in _files(shards):
+        if when < oldest:
+            with contextlib.suppress(OSError):
+                (shards / name).unlink()
+
+
+def _files(folder: Path) -> list[tuple[int, str]]:
+    """The regular ``.json`` files in ``folder``, most recently used first."""
     try:
         with os.scandir(folder) as found:
             files = [(e.stat(follow_symlinks=False).st_mtime_ns, e.name) for e in found if _regular(e)]
     except OSError:
-        return
-    kept = {".json": whole, ".changes.json": changes}
-    for _, name in sorted(files, reverse=True):
-        kind = ".changes.json" if name.endswith(".changes.json") else ".json"
-        kept[kind] -= 1
-        if kept[kind] < 0:
-            with contextlib.suppress(OSError):
-                (folder / name).unlink()
+        return []
+    return sorted(files, reverse=True)
 
 
 def _prune_walks(folder: Path, kept: int) -> None:
@@ -267,7 +629,9 @@ def _encode_events(events: Sequence[Event]) -> list[Any]:
     ]
 
 
-def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
+def _encode_entry(key: str, entry: Entry, details: str | None) -> dict[str, Any]:
+    """An entry; its events' details are in the file of SHA-256 ``details`` (None: it has none)."""
+    events = entry.events
     return {
         "format": FORMAT,
         "key": key,
@@ -275,42 +639,56 @@ def _encode_entry(key: str, entry: Entry) -> dict[str, Any]:
         "date": entry.date.isoformat(),
         "author": entry.author,
         "title": entry.title,
-        "events": _encode_events(entry.events),
+        "events": [
+            [e.text for e in events],
+            [None if e.given_ids is None else list(e.given_ids) for e in events],
+            [e.group for e in events],
+            [bool(e.detail) for e in events],
+        ],
+        "details": details,
     }
 
 
-def _encode_snapshot(
-    key: str, now: Snapshot, prior: Snapshot | None, touched: Collection[RecordKey] | None
-) -> dict[str, Any]:
-    """A snapshot as changes on ``prior`` (None: on nothing, so whole); ``touched``: all records that may differ."""
-    before = prior or Snapshot({}, {}, {})
-    state, current = before.state, now.state
-    if prior is None or touched is None:
-        touched = current.keys() | state.keys()
-    changed = [k for k in touched if k in current and state.get(k) is not current[k]]
-    paths, records = [current[k][0] for k in changed], [current[k][1] for k in changed]
-    _plain(records)
-    removed = [k for k in touched if k in state and k not in current]
-    since, gone = before.effective_since, before.gone
-    if len(now.transfers) < len(before.transfers) or len(now.reused) < len(before.reused):
-        raise _Invalid("not grown from the prior snapshot")
+def _encode_head(key: str, snapshot: Snapshot, digests: list[str | None], ids: str | None) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "key": key,
-        "base": prior.key if prior else None,
-        "depth": prior.depth + 1 if prior else 0,
-        "state": [[k[0] for k in changed], [k[1] for k in changed], paths, records],
-        "removed": [[k[0] for k in removed], [k[1] for k in removed]],
-        "since": {aid: day.isoformat() for aid, day in now.effective_since.items() if since.get(aid) != day},
-        "unset": sorted(since.keys() - now.effective_since.keys()),
-        "gone": {aid: what for aid, what in now.gone.items() if gone.get(aid) != what},
-        "back": sorted(gone.keys() - now.gone.keys()),
-        "transfers": [_encode_transfer(t) for t in now.transfers[len(before.transfers) :]],
-        "reused": [
-            [r.assignment, r.before, r.after, r.commit, r.date.isoformat()] for r in now.reused[len(before.reused) :]
-        ],
-        "ids": sorted(now.ids - before.ids),
+        "shards": digests,
+        "transfers": [_encode_transfer(t) for t in snapshot.transfers],
+        "reused": [_encode_reuse(r) for r in snapshot.reused],
+        "ids": ids,
     }
+
+
+def _encode_shards(snapshot: Snapshot, buckets: set[int]) -> dict[int, bytes | None]:
+    """The shards of ``buckets`` (None: an empty bucket), each from the records, dates and removed ids loaded."""
+    records: dict[int, list[tuple[RecordKey, tuple[str, dict[str, Any]]]]] = {b: [] for b in buckets}
+    for key, value in dict.items(snapshot.state):
+        found = records.get(bucket_of(key))
+        if found is not None:
+            found.append((key, value))
+    since: dict[int, dict[str, str]] = {b: {} for b in buckets}
+    for aid, day in dict.items(snapshot.effective_since):
+        at = since.get(_assignment_bucket(aid))
+        if at is not None:
+            at[aid] = day.isoformat()
+    gone: dict[int, dict[str, str]] = {b: {} for b in buckets}
+    for aid, what in dict.items(snapshot.gone):
+        at = gone.get(_assignment_bucket(aid))
+        if at is not None:
+            at[aid] = what
+    shards: dict[int, bytes | None] = {}
+    for bucket in sorted(buckets):
+        kept = records[bucket]
+        if not (kept or since[bucket] or gone[bucket]):
+            shards[bucket] = None
+            continue
+        values = [record for _, (_, record) in kept]
+        _plain(values)
+        columns = [[k[0] for k, _ in kept], [k[1] for k, _ in kept], [v[0] for _, v in kept], values]
+        shard = {"format": FORMAT, "bucket": bucket, "state": columns, "since": since[bucket], "gone": gone[bucket]}
+        shards[bucket] = _dump(shard)
+    return shards
 
 
 def _encode_reuse(r: Reuse) -> list[Any]:
@@ -368,17 +746,24 @@ def _decode_events(value: Any) -> tuple[Event, ...]:
 
 def _check_events(value: Any) -> None:
     """Raise unless ``value`` is four columns of events as written (checked at C speed: an import has thousands)."""
-    texts, ids, groups, details = _list(value)
-    count = len(_list(texts))
-    if len(_list(ids)) != count or len(_list(groups)) != count or len(_list(details)) != count:
-        raise _Invalid("columns of events")
-    if not set(map(type, ids)) <= {list, type(None)} or not set(map(type, details)) <= {list, type(None)}:
-        raise _Invalid("ids or details")
+    _columns_checked(value, top=False)
+
+
+def _columns_checked(value: Any, top: bool) -> list[list[Any]]:
+    """The four columns of events (texts, ids, groups, details), every field checked; an entry's own events (``top``)
+    say only whether each has details (kept apart), the details' events hold them."""
+    columns = _columns(value, 4)
+    texts, ids, groups, details = columns
+    if not set(map(type, ids)) <= {list, type(None)}:
+        raise _Invalid("ids")
+    if not set(map(type, details)) <= ({bool} if top else {list, type(None)}):
+        raise _Invalid("details")
     _all_text(texts)
     _all_text(groups)
     _all_text(chain.from_iterable(filter(None, ids)))
-    for detail in filter(None, details):
+    for detail in () if top else filter(None, details):
         _check_events(detail)
+    return columns
 
 
 def _all_text(values: Iterable[Any]) -> None:
@@ -393,50 +778,83 @@ def _later(value: list[Any]) -> Callable[[], tuple[Event, ...]]:
     return lambda: _decode_events(value)
 
 
-def _decode_entry(value: Any, key: str, sha: str) -> Entry:
-    found = _head(value, key, ("sha", "date", "author", "title", "events"))
-    if found["sha"] != sha:
-        raise _Invalid("another commit")
-    date = dt.datetime.fromisoformat(_text(found["date"]))
-    if date.tzinfo is None or date.isoformat() != found["date"]:
+def _loaded(body: bytes | None) -> Any:
+    """An entry file's JSON (None: missing, damaged or not JSON)."""
+    if body is None:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _datetime(value: Any) -> dt.datetime:
+    date = dt.datetime.fromisoformat(_text(value))
+    if date.tzinfo is None or date.isoformat() != value:
         raise _Invalid("not a date as written")
-    events = _decode_events(found["events"])
-    return Entry(sha, date, _text(found["author"]), _text(found["title"]), events)
+    return date
 
 
-_SNAPSHOT_FIELDS = ("base", "depth", "state", "removed", "since", "unset", "gone", "back", "transfers", "reused", "ids")
+class _DetailsLater:
+    """An entry's details, read and checked when one of them is first used."""
+
+    def __init__(self, store: HistoryCache, walk: str, key: str, digest: str, count: int) -> None:
+        self.store, self.walk, self.key, self.digest, self.count = store, walk, key, digest, count
+        self.read: list[Any] | None = None
+
+    def at(self, index: int) -> Callable[[], tuple[Event, ...]]:
+        return lambda: self._events(index)
+
+    def _events(self, index: int) -> tuple[Event, ...]:
+        if self.read is None:
+            try:
+                self.read = self.store._details(self.walk, self.key, self.digest, self.count)
+            except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
+                raise CalcheckError(
+                    f"the history cache's details of commit entry {self.key} are damaged; run the command again "
+                    "(the entry is walked anew) or with --no-cache"
+                ) from None
+        return _decode_events(self.read[index])
 
 
-def _apply(snapshot: Snapshot, found: dict[str, Any]) -> None:
-    """Apply a stored snapshot's changes (every field checked, at C speed) to the snapshot it was stored on."""
-    state = snapshot.state
-    kinds, rids = _columns(found["removed"], 2)
-    _all_text(kinds)
-    _all_text(rids)
-    for key in zip(kinds, rids, strict=True):
-        state.pop(key, None)
+_HEAD_FIELDS = ("shards", "transfers", "reused", "ids")
+_SHARD_FIELDS = ("bucket", "state", "since", "gone")
+
+
+def _digests(value: Any) -> list[str | None]:
+    """A head's shards: ``BUCKETS`` SHA-256 digests (None: an empty bucket)."""
+    digests = _list(value)
+    if len(digests) != BUCKETS or not all(d is None or (type(d) is str and _is_digest(d)) for d in digests):
+        raise _Invalid("shards")
+    return digests
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and text.isascii() and text.isalnum() and text == text.lower()
+
+
+def _decode_shard(value: Any, bucket: int) -> tuple[dict[RecordKey, Any], dict[str, dt.date], dict[str, str]]:
+    """A shard's records, dates and removed ids, every field checked (at C speed), every key of ``bucket``."""
+    found = _dict(value)
+    if set(found) != {"format", *_SHARD_FIELDS} or found["format"] != FORMAT or found["bucket"] != bucket:
+        raise _Invalid("another shard")
     kinds, rids, paths, records = _columns(found["state"], 4)
     _all_text(kinds)
     _all_text(rids)
     _all_text(paths)
     if not set(map(type, records)) <= {dict}:
         raise _Invalid("a record")
-    state.update(zip(zip(kinds, rids, strict=True), zip(paths, records, strict=True), strict=True))
-    since = snapshot.effective_since
-    for aid in _texts(found["unset"]):
-        since.pop(aid, None)
-    changed = _dict(found["since"])
-    _all_text(changed)
-    since.update(zip(changed, _days(list(changed.values())), strict=True))
-    gone = snapshot.gone
-    for aid in _texts(found["back"]):
-        gone.pop(aid, None)
-    _all_text(_dict(found["gone"]))
-    _all_text(found["gone"].values())
-    gone.update(found["gone"])
-    snapshot.transfers += [_transfer(t) for t in _list(found["transfers"])]
-    snapshot.reused += [_reuse(r) for r in _list(found["reused"])]
-    snapshot.ids.update(_texts(found["ids"]))
+    keys = list(zip(kinds, rids, strict=True))
+    state = dict(zip(keys, zip(paths, records, strict=True), strict=True))
+    since_text = _dict(found["since"])
+    _all_text(since_text)
+    since = dict(zip(since_text, _days(list(since_text.values())), strict=True))
+    gone = _dict(found["gone"])
+    _all_text(gone)
+    _all_text(gone.values())
+    if ({bucket_of(k) for k in keys} | {_assignment_bucket(a) for a in chain(since, gone)}) - {bucket}:
+        raise _Invalid("a key of another bucket")
+    return state, since, gone
 
 
 def _columns(value: Any, width: int) -> list[list[Any]]:

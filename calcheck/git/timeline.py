@@ -5,13 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from calcheck.core.errors import UsageError
 from calcheck.estate.cache import FileCache
 from calcheck.estate.transfers import UNCOMMITTED, Timeline
 from calcheck.estate.yamlload import gc_paused
-from calcheck.git.histcache import HistoryCache, Snapshot, chain_keys, open_history_cache, walk_key
+from calcheck.git.histcache import (
+    HistoryCache,
+    ShardLost,
+    Snapshot,
+    chain_keys,
+    open_history_cache,
+    read_whole,
+    walk_key,
+)
 from calcheck.git.history import Entry, HistoryBuilder, Records, parse_records, pr_title
 from calcheck.git.repo import SHALLOW_HINT, Commit, GitRepo
 
@@ -32,30 +41,50 @@ def builder_at(
     transfers_only: bool = False,
     latest: dt.date | None = None,
     cache: FileCache | None = None,
+    then: Callable[[HistoryBuilder], None] | None = None,
 ) -> HistoryBuilder:
-    """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``).
+    """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``), then ``then``.
 
     With ``cache`` (the file cache: the history cache lives beside it), the walk resumes after the last commit whose
     state is cached (the earlier entries are read from the cache), and what it walks is cached in turn: the answer is
-    the same (see ``calcheck.git.histcache``).
+    the same (see ``calcheck.git.histcache``). A resumed state reads its shards as the walk and ``then`` use them;
+    should one turn out missing or damaged, both run again from the first commit.
     """
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     commits = repo.log(prefix, commit)
-    builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only, latest=latest)
     store = open_history_cache(cache.directory) if cache is not None else None
-    with gc_paused(freeze=True):  # the walk (or the cache) builds many long-lived records
+
+    def walked(resume: bool) -> HistoryBuilder:
+        builder = HistoryBuilder(repo.blob, cal_names, prefix, transfers_only=transfers_only, latest=latest)
         if store is None:
             _walk(repo, builder, commits)
         else:
-            _walk_cached(repo, builder, commits, store, walk_key(prefix, cal_names, transfers_only))
-    return builder
+            _walk_cached(repo, builder, commits, store, walk_key(prefix, cal_names, transfers_only), resume=resume)
+        if then is not None:
+            then(builder)
+        return builder
+
+    with gc_paused(freeze=True):  # the walk (or the cache) builds many long-lived records
+        try:
+            return walked(resume=True)
+        except ShardLost:
+            return walked(resume=False)
 
 
 def entries_at(
-    repo: GitRepo, prefix: str, commit: str, cal_names: dict[str, str], cache: FileCache | None = None
+    repo: GitRepo,
+    prefix: str,
+    commit: str,
+    cal_names: dict[str, str],
+    cache: FileCache | None = None,
+    details: bool = True,
 ) -> list[Entry]:
-    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all."""
+    """The history's entries up to ``commit`` (``builder_at``'s), from the cache alone when it has them all.
+
+    Without ``details`` the caller uses only the texts of summarised events, not the events they summarise (those of
+    cached entries are then read if ever used: see ``HistoryCache.entry``).
+    """
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     if cache is None:
@@ -64,12 +93,17 @@ def entries_at(
     commits = repo.log(prefix, commit)
     walk = walk_key(prefix, cal_names, False)
     with gc_paused(freeze=True):
-        known = _cached_entries(store, walk, chain_keys(walk, commits, None), commits)
+        keys = chain_keys(walk, commits, None)
+        known = _cached_entries(store, walk, keys, commits, details)
         if len(known) == len(commits):
             store.used(walk)
             return known
         builder = HistoryBuilder(repo.blob, cal_names, prefix)
-        _walk_cached(repo, builder, commits, store, walk, known)
+        try:
+            _walk_cached(repo, builder, commits, store, walk, known, keys=keys)
+        except ShardLost:
+            builder = HistoryBuilder(repo.blob, cal_names, prefix)
+            _walk_cached(repo, builder, commits, store, walk, known, keys=keys, resume=False)
     return builder.history.entries
 
 
@@ -95,25 +129,31 @@ def _walk_cached(
     store: HistoryCache,
     walk: str,
     known: list[Entry] | None = None,
+    *,
+    keys: list[str] | None = None,
+    resume: bool = True,
 ) -> None:
-    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries)."""
-    keys = chain_keys(walk, commits, builder.latest)
+    """Resume from the latest cached state, walk the rest, and cache what was walked (``known``: cached entries;
+    ``keys``: the commits' keys, if known).
+
+    ``ShardLost``: a shard of the state resumed from is missing or damaged (the builder is then half walked).
+    """
+    if keys is None:
+        keys = chain_keys(walk, commits, builder.latest)
     if known is None:
         known = [] if builder.transfers_only else _cached_entries(store, walk, keys, commits)
-    prior = _resume(store, walk, keys, builder, known)
+    prior = _resume(store, walk, keys, builder, known) if resume else None
     done = keys.index(prior.key) + 1 if prior is not None else 0
     if done == len(commits):
         store.used(walk)
         return
-    before = prior.copy() if prior is not None else None  # to store the new state as changes on it
-    builder.touched = set()
     rest = keys[done:]
     keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(walk, rest[i], entry)
     _walk(repo, builder, commits[done:], keep)
     got = builder.history
     after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
-    store.put_snapshot(walk, keys[-1], after, before, builder.touched)
-    builder.touched = None
+    after.ids_stored = prior.ids_stored if prior is not None else None
+    store.put_snapshot(walk, keys[-1], after)
 
 
 def _resume(
@@ -138,15 +178,11 @@ def _resume(
     return None
 
 
-def _cached_entries(store: HistoryCache, walk: str, keys: list[str], commits: list[Commit]) -> list[Entry]:
+def _cached_entries(
+    store: HistoryCache, walk: str, keys: list[str], commits: list[Commit], details: bool = True
+) -> list[Entry]:
     """The cached entries of the first commits, up to the first one not cached."""
-    entries: list[Entry] = []
-    for key, record in zip(keys, commits, strict=False):
-        entry = store.entry(walk, key, record.sha)
-        if entry is None:
-            break
-        entries.append(entry)
-    return entries
+    return store.entries(walk, keys, [commit.sha for commit in commits], details)
 
 
 def timeline_for(
@@ -163,9 +199,8 @@ def timeline_for(
             return Timeline(note=SHALLOW_HINT)
         prefix = repo.prefix(estate)
         commit = repo.resolve(rev or "HEAD")
-        builder = builder_at(repo, prefix, commit, cal_names, transfers_only=True, latest=as_of, cache=cache)
-        if rev is None and not repo.bare:
-            _add_uncommitted(repo, prefix, builder, as_of)
+        then = partial(_add_uncommitted, repo, prefix, as_of=as_of) if rev is None and not repo.bare else None
+        builder = builder_at(repo, prefix, commit, cal_names, transfers_only=True, latest=as_of, cache=cache, then=then)
         history = builder.history
         return Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
 
@@ -217,11 +252,17 @@ class EditHistory:
                 return
             prefix = self._repo.prefix(estate)
             head = self._repo.resolve("HEAD")
-            builder = builder_at(self._repo, prefix, head, cal_names, transfers_only=True, latest=as_of, cache=cache)
-            at_head = _AtHead.of(builder)
-            _add_uncommitted(self._repo, prefix, builder, as_of)
+            repo = self._repo
+            taken: list[_AtHead] = []
+
+            def then(builder: HistoryBuilder) -> None:
+                taken[:] = [_AtHead.of(builder)]  # as at HEAD, before the work tree's changes
+                _add_uncommitted(repo, prefix, builder, as_of)
+
+            walk = partial(builder_at, transfers_only=True, latest=as_of, cache=cache, then=then)
+            builder = walk(repo, prefix, head, cal_names)
             self.now = _timeline(builder)
-            self._walked = (builder, prefix, at_head)
+            self._walked = (builder, prefix, taken[0])
 
     def after(self, overrides: dict[str, bytes]) -> Timeline:
         """The transfers once files are written as ``overrides`` (contents by path relative to the estate)."""
@@ -231,9 +272,8 @@ class EditHistory:
         at_head.restore(builder)
         inside = f"{prefix}/" if prefix else ""
         with self._repo:
-            _add_uncommitted(
-                self._repo, prefix, builder, self._as_of, {inside + p: raw for p, raw in overrides.items()}
-            )
+            overrides = {inside + p: raw for p, raw in overrides.items()}
+            _add_uncommitted(self._repo, prefix, builder, self._as_of, overrides)
         return _timeline(builder)
 
 
@@ -250,11 +290,13 @@ class _AtHead:
 
     @classmethod
     def of(cls, builder: HistoryBuilder) -> _AtHead:
+        for part in (builder.state, builder.effective_since, builder.gone):
+            read_whole(part)  # copied whole: a state resumed from the cache reads every shard
         history = builder.history
         return cls(
-            dict(builder.state),
-            dict(builder.effective_since),
-            dict(builder.gone),
+            builder.state.copy(),  # plain dicts (a state read from the cache copies what it read, all of it)
+            builder.effective_since.copy(),
+            builder.gone.copy(),
             len(history.transfers),
             len(history.reused),
             frozenset(history.ids),

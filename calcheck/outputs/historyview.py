@@ -55,3 +55,5 @@ RENDERERS: dict[str, Callable[[list[Entry]], str]] = {
     "markdown": render_markdown,
     "json": render_json,
 }
+# The formats that read each event's records: a summarised event finds them in its details (``Event.detail``).
+READS_RECORDS = frozenset({"json"})
