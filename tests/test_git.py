@@ -405,3 +405,24 @@ def test_diff_reads_the_files_both_sides_share_once_and_says_what_two_separate_c
         for form in ("text", "json"):
             args = ["diff", base, *([head] if head else []), "--as-of", "2026-03-15", "--format", form, "--no-cache"]
             assert run_cli(*args)[1].rstrip("\n") == RENDERERS[form](alone).rstrip("\n")
+
+
+def test_the_history_walked_by_another_process_meanwhile_gives_the_same_check(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's history is walked by a forked process while the estate is read: one process, two, and a walk whose
+    result comes back damaged (walked again here) say the same, the 90-day finding and the uncommitted change included."""
+    from calcheck.estate import transfers
+
+    path = repo / "licenses" / "assignments" / "assignments.yaml"
+    path.write_text(path.read_text().replace("person: alice", "person: dave"))  # an uncommitted reassignment
+    args = ("check", "--as-of", "2026-03-15", "--format", "json", "--no-cache")
+    monkeypatch.setenv("CALCHECK_JOBS", "1")
+    alone = run_cli(*args)
+    assert alone[0] == 1 and alone[1].count('"reassignment-90-days"') == 2
+    monkeypatch.setenv("CALCHECK_JOBS", "2")
+    assert run_cli(*args) == alone
+    assert run_cli(*args[:-1]) == alone  # with the history cache, cold and warm
+    assert run_cli(*args[:-1]) == alone
+    monkeypatch.setattr(transfers, "encode_timeline", lambda timeline: b'{"transfers": [["cut')
+    assert run_cli(*args) == alone

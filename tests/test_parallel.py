@@ -143,3 +143,52 @@ def test_a_memo_keeps_what_the_workers_parsed(always_parallel: None, tmp_path: P
         assert len(memo.entries) == len(files)
         again = load_all(source, files, memo)
         assert all(a is b for (a, _), (b, _) in zip(again, first, strict=True))  # the very objects kept
+
+
+def test_a_result_worked_out_meanwhile_comes_from_the_forked_process_or_else_from_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CALCHECK_JOBS", "2")
+    here_calls: list[int] = []
+
+    def here() -> str:
+        here_calls.append(os.getpid())
+        return "here"
+
+    def decode(body: bytes) -> str | None:
+        return body.decode() if body.startswith(b"from ") else None
+
+    pending = parallel.later(here, lambda: f"from {os.getpid()}".encode(), decode)
+    answer = pending.result()
+    assert answer.startswith("from ") and answer != f"from {os.getpid()}" and here_calls == []  # another process
+    assert parallel.later(here, lambda: b"garbage", decode).result() == "here"  # not decodable: worked out here
+    assert parallel.later(here, lambda: None, decode).result() == "here"  # nothing sent
+    stopped = parallel.later(here, lambda: __import__("time").sleep(30) or b"from late", decode)
+    stopped.cancel()  # killed at once, and reaped
+    assert stopped.result() == "here"
+    monkeypatch.setenv("CALCHECK_JOBS", "1")
+    assert parallel.later(here, lambda: b"from there", decode).result() == "here"  # one core: no process
+    assert here_calls == [os.getpid()] * 4
+
+
+def test_a_timeline_survives_its_encoding_exactly_and_a_damaged_one_is_refused() -> None:
+    import datetime as dt
+
+    from calcheck.estate.transfers import Reuse, Timeline, Transfer, decode_timeline, encode_timeline
+
+    day = dt.date(2026, 3, 1)
+    odd = "A-\u202e\ud800\x00\"'\n😀"
+    timeline = Timeline(
+        [
+            Transfer("H", odd, "p", day, day, None, False, "c1"),
+            Transfer("H2", "A", "q", day, day, "departure", True, ""),
+        ],
+        "shallow",
+        [Reuse(odd, "x", "y", "c", day)],
+        frozenset({odd, "A-1"}),
+    )
+    assert decode_timeline(encode_timeline(timeline)) == timeline
+    assert decode_timeline(encode_timeline(Timeline())) == Timeline()
+    body = encode_timeline(timeline)
+    for damaged in (body[:-1], body.replace(b"false", b"0"), body.replace(b"2026-03-01", b"2026-02-30"), b"[]", b""):
+        assert decode_timeline(damaged) is None

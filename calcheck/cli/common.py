@@ -17,6 +17,7 @@ from calcheck.core.text import one_line
 if TYPE_CHECKING:
     from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
+    from calcheck.estate.parallel import Later
     from calcheck.estate.transfers import Timeline
     from calcheck.licensing.engine import CheckResult
 
@@ -162,22 +163,43 @@ def check_at(
 ) -> CheckResult:
     """Check the estate at ``path`` in the work tree, or as it was at ``rev`` (``timeline``: its history, if already
     walked)."""
-    from calcheck.estate import loading
     from calcheck.estate.sources import EstateSource, WorkTree
     from calcheck.git.repo import GitTree, open_tree
     from calcheck.licensing import engine
 
-    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
+    walk: Later[Timeline] | None = None
     if history and timeline is None:  # a check without its history need not load the code that walks it
-        from calcheck.git.timeline import timeline_for
-
-        lasting = cache.lasting() if cache is not None else None
-        timeline = timeline_for(path, rev, as_of, loading.builtin_cal_names(), lasting)
+        walk = _walk_meanwhile(path, rev, as_of, cache)
     try:
-        return keep(engine.check(source, as_of, timeline, cache))
+        source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
+        try:
+            return keep(engine.check(source, as_of, walk.result if walk is not None else timeline, cache))
+        finally:
+            if isinstance(source, GitTree):
+                source.close()  # its git readers end with the check
     finally:
-        if isinstance(source, GitTree):
-            source.close()  # its git readers end with the check
+        if walk is not None:
+            walk.cancel()  # (when the check stopped before it asked for the history)
+
+
+def _walk_meanwhile(path: Path, rev: str | None, as_of: dt.date, cache: FileCache | None) -> Later[Timeline]:
+    """The history a check reads, walked by a forked process while this one reads and analyses the estate (the
+    answer is the same: see ``calcheck.estate.parallel.later``)."""
+    from calcheck.estate import loading, parallel
+    from calcheck.estate.transfers import decode_timeline, encode_timeline
+    from calcheck.git.timeline import timeline_for
+
+    lasting = cache.lasting() if cache is not None else None
+    names = loading.builtin_cal_names()
+
+    def walk() -> Timeline:
+        return timeline_for(path, rev, as_of, names, lasting)
+
+    def in_child() -> bytes:  # the cores are this process's, reading the estate meanwhile: parse on one
+        os.environ["CALCHECK_JOBS"] = "1"
+        return encode_timeline(walk())
+
+    return parallel.later(walk, in_child, decode_timeline)
 
 
 # What a command read (millions of records for a large estate), kept until the command is over. Freeing it one

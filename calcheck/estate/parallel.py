@@ -23,7 +23,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 # Below this many bytes to parse, forking costs more than it saves.
 MIN_PARALLEL_BYTES = 2_000_000
@@ -89,6 +89,46 @@ def parse_all(
         for pid, output in children:
             _reap(pid, output)
     return [result if result is not None else parse(work[i]) for i, result in enumerate(results)]
+
+
+class Later(Generic[R]):
+    """A result worked out by a forked process while this one goes on (see ``later``)."""
+
+    def __init__(self, here: Callable[[], R], decode: Callable[[bytes], R | None], child: tuple[int, int] | None):
+        self._here = here
+        self._decode = decode
+        self._child = child
+
+    def result(self) -> R:
+        """The process's result once it has ended; worked out here if it does not come back whole."""
+        child, self._child = self._child, None
+        if child is not None:
+            try:
+                found = [body for index, body in _collect(*child) if index == 0]
+            finally:
+                _reap(*child)
+            value = self._decode(found[0]) if found else None
+            if value is not None:
+                return value
+        return self._here()
+
+    def cancel(self) -> None:
+        """Stop the process if it still runs (its result is not wanted)."""
+        child, self._child = self._child, None
+        if child is not None:
+            with contextlib.suppress(OSError):
+                os.kill(child[0], signal.SIGKILL)
+            _reap(*child)
+
+
+def later(here: Callable[[], R], produce: Callable[[], bytes | None], decode: Callable[[bytes], R | None]) -> Later[R]:
+    """``here()``, worked out by a forked process (which sends ``produce()``, ``here()``'s result encoded) while this
+    one goes on. The answer never depends on the process: without a second core, ``fork`` or a single thread, or
+    when what it sends does not decode, ``here()`` runs in this process when the result is asked for."""
+    child = None
+    if hasattr(os, "fork") and threading.active_count() == 1 and jobs() > 1:
+        child = _fork([None], [0], lambda _: produce())
+    return Later(here, decode, child)
 
 
 def split(sizes: Sequence[int], workers: int) -> list[list[int]]:

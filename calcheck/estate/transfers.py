@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 # Reasons that allow a CAL to move within 90 days of its last assignment (ASG-02).
 ALLOWED_REASONS = frozenset({"departure", "hardware-failure", "hardware-loss", "temporary-cover"})
@@ -44,3 +46,59 @@ class Timeline:
     note: str | None = None
     reused: list[Reuse] = field(default_factory=list)
     ids: frozenset[str] = frozenset()  # every assignment id the history has seen
+
+
+def encode_timeline(timeline: Timeline) -> bytes:
+    """A timeline as JSON (``decode_timeline`` gives it back exactly)."""
+    transfers = [_row(t) for t in timeline.transfers]
+    reused = [[r.assignment, r.before, r.after, r.commit, r.date.isoformat()] for r in timeline.reused]
+    found = {"transfers": transfers, "note": timeline.note, "reused": reused, "ids": sorted(timeline.ids)}
+    return json.dumps(found, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _row(t: Transfer) -> list[Any]:
+    return [
+        t.holding,
+        t.assignment,
+        t.previous,
+        t.previous_since.isoformat(),
+        t.date.isoformat(),
+        t.reason,
+        t.temporary,
+        t.commit,
+    ]
+
+
+def decode_timeline(body: bytes) -> Timeline | None:
+    """The timeline ``encode_timeline`` wrote, checked field by field; None if it is not exactly one."""
+    try:
+        data = json.loads(body.decode("utf-8", "surrogatepass"))
+        transfers = [
+            Transfer(_text(h), _text(a), _text(p), _day(ps), _day(d), _text_or_none(r), _flag(tmp), _text(c))
+            for h, a, p, ps, d, r, tmp, c in data["transfers"]
+        ]
+        reused = [Reuse(_text(a), _text(b), _text(af), _text(c), _day(d)) for a, b, af, c, d in data["reused"]]
+        ids = frozenset(_text(i) for i in data["ids"])
+        return Timeline(transfers, _text_or_none(data["note"]), reused, ids)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("not a flag")
+    return value
+
+
+def _day(value: Any) -> dt.date:
+    return dt.date.fromisoformat(_text(value))

@@ -321,7 +321,10 @@ def _encode_loaded(item: tuple[str, str, bytes]) -> bytes | None:  # in a parsin
     from calcheck.estate.cache import encode_entry
 
     loaded = load_bytes(item[1], item[2])
-    return encode_entry(item[0], loaded, [(None, [])] * len(loaded.documents))
+    # Each document under its kind, so that its records' positions (which a history never reads) are decoded
+    # only when used, as a cache entry's are.
+    kinds = [doc.data.get("kind") if isinstance(doc.data, dict) else None for doc in loaded.documents]
+    return encode_entry(item[0], loaded, [(kind if kind in RECORD_KEYS else None, []) for kind in kinds])
 
 
 def _decode_loaded(item: tuple[str, str, bytes], body: bytes) -> LoadedFile | None:  # what a worker sent

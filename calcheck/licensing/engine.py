@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +104,10 @@ def _rule_settings(estate: Estate) -> list[Finding]:
 
 
 def check(
-    source: EstateSource | Path, as_of: dt.date, timeline: Timeline | None = None, cache: FileCache | None = None
+    source: EstateSource | Path,
+    as_of: dt.date,
+    timeline: Timeline | Callable[[], Timeline] | None = None,
+    cache: FileCache | None = None,
 ) -> CheckResult:
     """Run the whole check on an estate (a folder, or any other source of its files).
 
@@ -125,7 +129,7 @@ def _judge(
     findings: list[Finding],
     files: int,
     as_of: dt.date,
-    timeline: Timeline | None,
+    timeline: Timeline | Callable[[], Timeline] | None,
     read: tuple[list[Finding], tuple[str, ...]] | None,
     earlier: CheckResult | None = None,
 ) -> CheckResult:

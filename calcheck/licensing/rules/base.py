@@ -31,12 +31,15 @@ class Context:
         cls,
         estate: Estate,
         as_of: dt.date,
-        timeline: Timeline | None = None,
+        timeline: Timeline | Callable[[], Timeline] | None = None,
         earlier: tuple[Estate, Analysis] | None = None,
     ) -> Context:
         """The context of a check; ``earlier``: an estate before an edit and its analysis, from which what the
-        edit cannot touch is taken (see ``analyse``)."""
+        edit cannot touch is taken (see ``analyse``). ``timeline`` may be a function that gives it (the history
+        walked meanwhile by another process): it is asked for once the analysis, which needs none of it, is done."""
         analysis = analyse(estate, as_of, earlier)
+        if callable(timeline):
+            timeline = timeline()
         transfers = tuple(timeline.transfers) if timeline else ()
         note = timeline.note if timeline else None
         reused = tuple(timeline.reused) if timeline else ()
