@@ -291,18 +291,7 @@ def test_assign_appends_to_a_file_of_any_style_as_text_reading_back_as_the_round
     records = load_bytes(str(target), target.read_bytes()).documents[0].data["assignments"]
     pristine = tmp_path / "pristine"
     shutil.copytree(copy.parent, pristine)
-    command = [
-        "assign",
-        "EA-WS22-USER",
-        "--person",
-        "svc.backup",
-        "--since",
-        DAY,
-        "--as-of",
-        DAY,
-        "--file",
-        str(target),
-    ]
+    command = ["assign", "EA-WS22-USER", "--person", "svc.backup", "--since", DAY, "--as-of", DAY, "--file", str(target)]  # fmt: skip
     styles, round_trips = set(), 0
     for seed in range(60):
         shutil.rmtree(copy)

@@ -7,6 +7,7 @@ import random
 
 from calcheck.git.history import HistoryBuilder
 from calcheck.git.repo import Change, Commit
+from tests.test_history_shapes import walk
 
 
 def versions(seed: int, steps: int) -> list[str]:
@@ -33,21 +34,7 @@ def versions(seed: int, steps: int) -> list[str]:
 
 
 def replay(texts: list[str], use_region: bool) -> list[list[str]]:
-    blobs = {f"{i:040x}": t.encode() for i, t in enumerate(texts)}
-    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
-    if not use_region:
-        builder._region_change = lambda change: None  # type: ignore[method-assign]
-    events = []
-    previous = None
-    for i, _ in enumerate(texts):
-        blob = f"{i:040x}"
-        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
-                        previous, blob)  # fmt: skip
-        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
-        commit = Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when)
-        events.append([e.text for e in builder.add(commit, commit.subject).events])
-        previous = blob
-    return events
+    return walk([t.encode() for t in texts], whole=False, region=use_region)[1]
 
 
 def test_region_and_full_comparisons_agree(monkeypatch: object) -> None:

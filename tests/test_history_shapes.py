@@ -92,11 +92,15 @@ def versions(seed: int, steps: int, tag: str = "") -> list[bytes]:
     return found
 
 
-def replay(texts: list[bytes], whole: bool) -> tuple[list[list[str]], dict[object, object]]:
+def walk(
+    texts: list[bytes], whole: bool, region: bool = True, transfers_only: bool = False
+) -> tuple[HistoryBuilder, list[list[str]]]:
+    """One file's versions, a commit each, walked item by item (``region``: by changed range too) or ``whole``."""
     blobs = {f"{i:040x}": t for i, t in enumerate(texts)}
-    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses")
-    if whole:  # every version read whole by the check's loader, every record compared
+    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=transfers_only)
+    if whole or not region:
         builder._region_change = lambda change: None  # type: ignore[method-assign]
+    if whole:  # every version read whole by the check's loader, every record compared
         builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
     events = []
     previous = None
@@ -108,6 +112,11 @@ def replay(texts: list[bytes], whole: bool) -> tuple[list[list[str]], dict[objec
         commit = Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when)
         events.append([e.text for e in builder.add(commit, commit.subject).events])
         previous = blob
+    return builder, events
+
+
+def replay(texts: list[bytes], whole: bool) -> tuple[list[list[str]], dict[object, object]]:
+    builder, events = walk(texts, whole)
     return events, {key: value[1] for key, value in builder.state.items()}
 
 
@@ -258,19 +267,7 @@ def test_a_block_scalar_ending_an_item_keeps_the_line_breaks_the_whole_file_give
 
 def transfers(texts: list[bytes], whole: bool) -> list[tuple[str, str, str]]:
     """The 90-day rule's transfers of a file's versions, as a check walks them (assignments only)."""
-    blobs = {f"{i:040x}": t for i, t in enumerate(texts)}
-    builder = HistoryBuilder(blobs.__getitem__, {}, "licenses", transfers_only=True)
-    if whole:
-        builder._region_change = lambda change: None  # type: ignore[method-assign]
-        builder.parser.parse = lambda path, raw, *_: Parsed(parse_records(path, raw), None)  # type: ignore[method-assign]
-    previous = None
-    for i, _ in enumerate(texts):
-        blob = f"{i:040x}"
-        change = Change("M" if previous else "A", "licenses/a/x.yaml" if previous else None, "licenses/a/x.yaml",
-                        previous, blob)  # fmt: skip
-        when = dt.datetime(2026, 1, 1 + i % 28, tzinfo=dt.UTC)
-        builder.add(Commit(blob, (), "t", "t@x", when, f"c{i}", (change,), when), "c")
-        previous = blob
+    builder, _ = walk(texts, whole, transfers_only=True)
     return [(t.holding, t.assignment, t.previous) for t in builder.history.transfers]
 
 
