@@ -387,14 +387,21 @@ def test_a_rule_the_base_already_disables_is_no_regression(repo: Path, run_cli: 
     ]
 
 
+@pytest.mark.parametrize("walk", ["one process", "meanwhile", "damaged"])
 def test_diff_reads_the_files_both_sides_share_once_and_says_what_two_separate_checks_say(
-    repo: Path, run_cli: Run
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, walk: str
 ) -> None:
     """``diff`` keeps what it loaded for one side for the other (same bytes) and, without the history cache, walks
-    the history once for both sides when the base is on the head's way: its answer is that of two checks."""
+    the history once for both sides when the base is on the head's way (by a forked process while the estate is
+    read; here when that is not possible or its result comes back damaged): its answer is that of two checks."""
     from calcheck.cli.common import check_at
+    from calcheck.estate import transfers
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
+
+    monkeypatch.setenv("CALCHECK_JOBS", "1" if walk == "one process" else "2")
+    if walk == "damaged":
+        monkeypatch.setattr(transfers, "encode_timelines", lambda timelines: b"[{}, ")
 
     path = repo / "licenses" / "assignments" / "assignments.yaml"
     path.write_text(path.read_text().replace("person: alice", "person: nobody").replace("A-2,", "A-2, bad: 1,"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,8 @@ from calcheck.cli.common import (
 from calcheck.core.errors import UsageError
 
 if TYPE_CHECKING:
-    pass
+    from calcheck.estate.parallel import Later
+    from calcheck.estate.transfers import Timeline
 
 
 def add_history(commands: Subparsers) -> Handler:
@@ -94,13 +97,55 @@ def cmd_diff(args: argparse.Namespace) -> int:
     as_of = args.as_of or dt.date.today()
     lasting = file_cache(args)
     cache = FileMemo.over(lasting)  # the files the two sides share are read once, --no-cache or not
-    walked = None
+    sides: list[Callable[[], Timeline] | None] = [None, None]
+    walk = None
     if not args.no_history and lasting is None:  # (with the history cache, the second walk resumes from the first)
-        from calcheck.estate.loading import builtin_cal_names
-        from calcheck.git.timeline import timelines_for
-
-        walked = timelines_for(path, args.base, args.head, as_of, builtin_cal_names())
-    base = check_at(path, args.base, as_of, not args.no_history, cache, walked[0] if walked else None)
-    head = check_at(path, args.head, as_of, not args.no_history, cache, walked[1] if walked else None)
+        walk = _both_walked_meanwhile(path, args.base, args.head, as_of)
+        sides = [_side(walk, path, rev, as_of, index) for index, rev in enumerate((args.base, args.head))]
+    try:
+        base = check_at(path, args.base, as_of, not args.no_history, cache, sides[0])
+        head = check_at(path, args.head, as_of, not args.no_history, cache, sides[1])
+    finally:
+        if walk is not None:
+            walk.cancel()
     emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
     return EXIT_OK
+
+
+def _both_walked_meanwhile(
+    path: Path, base: str, head: str | None, as_of: dt.date
+) -> Later[tuple[Timeline, Timeline] | None]:
+    """Both sides' history from one walk (``timelines_for``), by a forked process while the estate is read."""
+    from calcheck.estate import parallel
+    from calcheck.estate.loading import builtin_cal_names
+    from calcheck.estate.transfers import decode_timelines, encode_timelines
+    from calcheck.git.timeline import timelines_for
+
+    names = builtin_cal_names()
+
+    def walk() -> tuple[Timeline, Timeline] | None:
+        return timelines_for(path, base, head, as_of, names)
+
+    def in_child() -> bytes | None:  # the cores are this process's, reading the estate meanwhile: parse on one
+        os.environ["CALCHECK_JOBS"] = "1"
+        found = walk()
+        return encode_timelines(found) if found is not None else None
+
+    return parallel.later(walk, in_child, decode_timelines)
+
+
+def _side(
+    walk: Later[tuple[Timeline, Timeline] | None], path: Path, rev: str | None, as_of: dt.date, index: int
+) -> Callable[[], Timeline]:
+    """One side's history: from the shared walk, or walked on its own when the base is not on the head's way."""
+
+    def timeline() -> Timeline:
+        both = walk.result()
+        if both is not None:
+            return both[index]
+        from calcheck.estate.loading import builtin_cal_names
+        from calcheck.git.timeline import timeline_for
+
+        return timeline_for(path, rev, as_of, builtin_cal_names(), None)
+
+    return timeline

@@ -159,7 +159,7 @@ def check_at(
     as_of: dt.date,
     history: bool,
     cache: FileCache | None = None,
-    timeline: Timeline | None = None,
+    timeline: Timeline | Callable[[], Timeline] | None = None,
 ) -> CheckResult:
     """Check the estate at ``path`` in the work tree, or as it was at ``rev`` (``timeline``: its history, if already
     walked)."""

@@ -98,19 +98,24 @@ class Later(Generic[R]):
         self._here = here
         self._decode = decode
         self._child = child
+        self._done = False
+        self._value: R
 
     def result(self) -> R:
         """The process's result once it has ended; worked out here if it does not come back whole."""
+        if self._done:
+            return self._value
         child, self._child = self._child, None
+        value = None
         if child is not None:
             try:
                 found = [body for index, body in _collect(*child) if index == 0]
             finally:
                 _reap(*child)
             value = self._decode(found[0]) if found else None
-            if value is not None:
-                return value
-        return self._here()
+        self._value = value if value is not None else self._here()
+        self._done = True
+        return self._value
 
     def cancel(self) -> None:
         """Stop the process if it still runs (its result is not wanted)."""

@@ -50,10 +50,42 @@ class Timeline:
 
 def encode_timeline(timeline: Timeline) -> bytes:
     """A timeline as JSON (``decode_timeline`` gives it back exactly)."""
+    return _dumps(_plain(timeline))
+
+
+def decode_timeline(body: bytes) -> Timeline | None:
+    """The timeline ``encode_timeline`` wrote, checked field by field; None if it is not exactly one."""
+    try:
+        return _timeline(_loads(body))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+
+
+def encode_timelines(timelines: tuple[Timeline, Timeline]) -> bytes:
+    """Two timelines as JSON (``decode_timelines``)."""
+    return _dumps([_plain(t) for t in timelines])
+
+
+def decode_timelines(body: bytes) -> tuple[Timeline, Timeline] | None:
+    try:
+        first, second = _loads(body)
+        return _timeline(first), _timeline(second)
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        return None
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _loads(body: bytes) -> Any:
+    return json.loads(body.decode("utf-8", "surrogatepass"))
+
+
+def _plain(timeline: Timeline) -> dict[str, Any]:
     transfers = [_row(t) for t in timeline.transfers]
     reused = [[r.assignment, r.before, r.after, r.commit, r.date.isoformat()] for r in timeline.reused]
-    found = {"transfers": transfers, "note": timeline.note, "reused": reused, "ids": sorted(timeline.ids)}
-    return json.dumps(found, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return {"transfers": transfers, "note": timeline.note, "reused": reused, "ids": sorted(timeline.ids)}
 
 
 def _row(t: Transfer) -> list[Any]:
@@ -69,19 +101,14 @@ def _row(t: Transfer) -> list[Any]:
     ]
 
 
-def decode_timeline(body: bytes) -> Timeline | None:
-    """The timeline ``encode_timeline`` wrote, checked field by field; None if it is not exactly one."""
-    try:
-        data = json.loads(body.decode("utf-8", "surrogatepass"))
-        transfers = [
-            Transfer(_text(h), _text(a), _text(p), _day(ps), _day(d), _text_or_none(r), _flag(tmp), _text(c))
-            for h, a, p, ps, d, r, tmp, c in data["transfers"]
-        ]
-        reused = [Reuse(_text(a), _text(b), _text(af), _text(c), _day(d)) for a, b, af, c, d in data["reused"]]
-        ids = frozenset(_text(i) for i in data["ids"])
-        return Timeline(transfers, _text_or_none(data["note"]), reused, ids)
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
-        return None
+def _timeline(data: Any) -> Timeline:
+    transfers = [
+        Transfer(_text(h), _text(a), _text(p), _day(ps), _day(d), _text_or_none(r), _flag(tmp), _text(c))
+        for h, a, p, ps, d, r, tmp, c in data["transfers"]
+    ]
+    reused = [Reuse(_text(a), _text(b), _text(af), _text(c), _day(d)) for a, b, af, c, d in data["reused"]]
+    ids = frozenset(_text(i) for i in data["ids"])
+    return Timeline(transfers, _text_or_none(data["note"]), reused, ids)
 
 
 def _text(value: Any) -> str:
