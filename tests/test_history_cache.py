@@ -18,18 +18,12 @@ import pytest
 from calcheck.git.histcache import HistoryCache, Snapshot
 from calcheck.licensing.rules.example import base_files, write_estate
 from calcheck.site import build
+from tests import test_git
 from tests.conftest import ROOT
 from tests.test_git import ASSIGNMENTS, commit, git
 
 AS_OF = "2026-03-20"  # the reassignment of 2026-02-04 is within 90 days
-PEOPLE = """\
-kind: people
-people:
-  - {id: alice, name: Alice, kind: employee, status: active}
-  - {id: bob, name: Bob, kind: employee, status: active}
-  - {id: carol, name: Carol, kind: employee, status: active}
-  - {id: dave, name: Dave, kind: employee, status: active}
-"""
+PEOPLE = test_git.PEOPLE + "  - {id: dave, name: Dave, kind: employee, status: active}\n"
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -158,9 +158,10 @@ def test_a_result_worked_out_meanwhile_comes_from_the_forked_process_or_else_fro
     def decode(body: bytes) -> str | None:
         return body.decode() if body.startswith(b"from ") else None
 
-    pending = parallel.later(here, lambda: f"from {os.getpid()}".encode(), decode)
+    pending = parallel.later(here, lambda: f"from {os.getpid()} {os.environ['CALCHECK_JOBS']}".encode(), decode)
     answer = pending.result()
-    assert answer.startswith("from ") and answer != f"from {os.getpid()}" and here_calls == []  # another process
+    assert answer.startswith("from ") and answer != f"from {os.getpid()} 1" and here_calls == []  # another process
+    assert answer.endswith(" 1") and os.environ["CALCHECK_JOBS"] == "2"  # which parses on its own core only
     assert parallel.later(here, lambda: b"garbage", decode).result() == "here"  # not decodable: worked out here
     assert parallel.later(here, lambda: None, decode).result() == "here"  # nothing sent
     stopped = parallel.later(here, lambda: __import__("time").sleep(30) or b"from late", decode)

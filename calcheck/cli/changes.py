@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -126,12 +125,11 @@ def _both_walked_meanwhile(
     def walk() -> tuple[Timeline, Timeline] | None:
         return timelines_for(path, base, head, as_of, names)
 
-    def in_child() -> bytes | None:  # the cores are this process's, reading the estate meanwhile: parse on one
-        os.environ["CALCHECK_JOBS"] = "1"
+    def produce() -> bytes | None:  # (none: the base is not on the head's way, which this process finds too)
         found = walk()
         return encode_timelines(found) if found is not None else None
 
-    return parallel.later(walk, in_child, decode_timelines)
+    return parallel.later(walk, produce, decode_timelines)
 
 
 def _side(

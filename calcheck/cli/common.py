@@ -195,11 +195,7 @@ def _walk_meanwhile(path: Path, rev: str | None, as_of: dt.date, cache: FileCach
     def walk() -> Timeline:
         return timeline_for(path, rev, as_of, names, lasting)
 
-    def in_child() -> bytes:  # the cores are this process's, reading the estate meanwhile: parse on one
-        os.environ["CALCHECK_JOBS"] = "1"
-        return encode_timeline(walk())
-
-    return parallel.later(walk, in_child, decode_timeline)
+    return parallel.later(walk, lambda: encode_timeline(walk()), decode_timeline)
 
 
 # What a command read (millions of records for a large estate), kept until the command is over. Freeing it one

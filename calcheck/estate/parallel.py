@@ -129,11 +129,17 @@ class Later(Generic[R]):
 def later(here: Callable[[], R], produce: Callable[[], bytes | None], decode: Callable[[bytes], R | None]) -> Later[R]:
     """``here()``, worked out by a forked process (which sends ``produce()``, ``here()``'s result encoded) while this
     one goes on. The answer never depends on the process: without a second core, ``fork`` or a single thread, or
-    when what it sends does not decode, ``here()`` runs in this process when the result is asked for."""
+    when what it sends does not decode, ``here()`` runs in this process when the result is asked for. The cores are
+    this process's meanwhile: what the forked process parses, it parses itself (``CALCHECK_JOBS=1`` there)."""
     child = None
     if hasattr(os, "fork") and threading.active_count() == 1 and jobs() > 1:
-        child = _fork([None], [0], lambda _: produce())
+        child = _fork([None], [0], lambda _: _alone(produce))
     return Later(here, decode, child)
+
+
+def _alone(produce: Callable[[], bytes | None]) -> bytes | None:
+    os.environ["CALCHECK_JOBS"] = "1"  # in the forked process only
+    return produce()
 
 
 def split(sizes: Sequence[int], workers: int) -> list[list[int]]:

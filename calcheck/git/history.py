@@ -681,7 +681,7 @@ class HistoryBuilder:
         batch: list[tuple[str, str, bytes]] = []
         for blob, path in wanted.items():
             raw, shaped, _ = self._preloaded[blob] = self._read(blob)
-            if self.parser.only in (None, shaped[0][2] if shaped else None) or shaped is None:
+            if shaped is None or self.parser.only in (None, shaped[0][2]):  # a file the walk reads records of
                 batch.append((blob, path, raw))
             if sum(len(item[2]) for item in batch) >= _PRELOAD_BATCH:
                 self._parse_batch(batch)
