@@ -45,7 +45,11 @@ def add_site(commands: Subparsers) -> Handler:
         )
         sub.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="position as of this day")
         sub.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs", help="site generator")
-        cache_option(sub)
+        if action == "build":
+            cache_option(sub, "parse every file, walk every commit and compute every trend point again instead of "
+                         "reusing cached results")  # fmt: skip
+        else:
+            cache_option(sub)
         if action == "serve":
             sub.add_argument(
                 "--dev-addr",
