@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -319,9 +320,12 @@ def test_a_revision_is_read_through_the_stream(repo: Path) -> None:
 
     tree = open_tree(repo / "licenses", "HEAD~1")
     files = tree.yaml_files()
-    assert len(files) > 1 and tree._stream is not None
+    assert len(files) > 1 and tree._stream is None  # files read one by one (as a splice does) are not streamed
+    tree.read_ahead(files)
+    assert tree._stream is not None
     assert [tree.read(f) for f in files] == [tree.repo.blob(tree.files[f]) for f in files]
     assert tree._stream._process is None  # every blob taken: git is done and waited for
+    tree.close()
 
 
 def test_history_reads_blobs_the_ordinary_way_when_no_stream_can_start(
@@ -433,3 +437,69 @@ def test_the_history_walked_by_another_process_meanwhile_gives_the_same_check(
     assert run_cli(*args[:-1]) == alone
     monkeypatch.setattr(transfers, "encode_timeline", lambda timeline: b'{"transfers": [["cut')
     assert run_cli(*args) == alone
+
+
+def test_diff_takes_the_base_estate_for_the_files_both_sides_share_and_says_what_two_checks_say(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``diff`` reads the head's estate as the base's with the files that differ read again: a file renamed,
+    removed, added or edited, a proof file changed beside unchanged holdings, a file broken on one side, the
+    configuration changed, and the work tree shown from another folder each give what two separate checks say."""
+    from calcheck.cli.common import check_at, estate_source
+    from calcheck.estate.splice import changed_between
+    from calcheck.licensing import engine
+    from calcheck.licensing.diff import compare
+    from calcheck.outputs.diffview import RENDERERS
+
+    estate, as_of = repo / "licenses", dt.date(2026, 3, 15)
+    holdings = estate / "holdings" / "holdings.yaml"
+    (estate / "proof").mkdir()
+    (estate / "proof" / "inv-1.pdf").write_bytes(b"%PDF-1.4 one")
+    digest = hashlib.sha256(b"%PDF-1.4 one").hexdigest()
+    holdings.write_text(
+        holdings.read_text().replace("ref: INV-1}", f"ref: INV-1, file: proof/inv-1.pdf, sha256: {digest}}}")
+    )
+    (estate / "devices" / "more.yaml").write_text(
+        "kind: devices\ndevices:\n  - {id: PC-9, kind: workstation, status: active}\n"
+    )
+    commit(repo, "Proof and a laptop", "2026-03-02T09:00:00+00:00")
+    (estate / "proof" / "inv-1.pdf").write_bytes(b"%PDF-1.4 two")  # the holding's file is the same
+    (estate / "devices" / "more.yaml").unlink()
+    (estate / "people" / "contractors.yaml").write_text(
+        "kind: people\npeople:\n  - {id: erin, name: Erin, kind: contractor, status: active}\n"
+    )
+    commit(repo, "Another proof; the laptop gone; a contractor", "2026-03-03T09:00:00+00:00")
+    people = estate / "people" / "staff.yaml"
+    people.write_text(people.read_text().replace("status: active}\n", "status: active, bad: 1}\n", 1))
+    commit(repo, "A broken person", "2026-03-04T09:00:00+00:00")
+    people.write_text(people.read_text().replace(", bad: 1}", "}").replace("Carol", "Caroline"))
+    config = estate / "calcheck.yaml"
+    config.write_text(config.read_text() + "rules:\n  disabled: [reassignment-90-days]\n")
+    git(repo, "mv", "licenses/assignments/assignments.yaml", "licenses/assignments/all.yaml")
+    commit(repo, "Fixed, renamed, configured", "2026-03-05T09:00:00+00:00")
+    (estate / "assignments" / "all.yaml").write_text(ASSIGNMENTS.replace("person: bob", "person: erin"))
+    pairs = [(f"HEAD~{n}", head) for n in range(1, 7) for head in (None, "HEAD~1")]
+    pairs += [("HEAD", "HEAD~6"), ("HEAD~3", "HEAD~2"), ("HEAD~2", "HEAD~3")]
+    for base, head in pairs:
+        alone = compare(
+            check_at(estate, base, as_of, True), check_at(estate, head, as_of, True), base, head or "working tree"
+        )
+        for form in ("text", "json"):
+            args = ["diff", base, *([head] if head else []), "--as-of", "2026-03-15", "--format", form, "--no-cache"]
+            assert run_cli(*args)[1].rstrip("\n") == RENDERERS[form](alone).rstrip("\n"), (base, head, form)
+    monkeypatch.chdir(estate / "people")  # the work tree's paths are shown from here, a revision's from the top
+    sides = check_at(Path(".."), "HEAD", as_of, True), check_at(Path(".."), None, as_of, True)
+    shown = run_cli("diff", "HEAD", "--path", "..", "--as-of", "2026-03-15", "--no-cache", "--format", "json")[1]
+    assert shown.rstrip("\n") == RENDERERS["json"](compare(*sides, "HEAD", "working tree")).rstrip("\n")
+    shown_as = [side.estate.assignments[0].source.path for side in sides]  # (a folder above is shown in full)
+    assert shown_as == ["licenses/assignments/all.yaml", str(estate / "assignments" / "all.yaml")]
+    # where the files are the same, the head's records are the base's own (the estate was spliced); a proof file
+    # that changed beside its holding has every file read again
+    monkeypatch.chdir(repo)
+    for base_rev, head_rev, spliced in (("HEAD", None, True), ("HEAD~3", "HEAD~2", False)):
+        with estate_source(estate, base_rev) as before, estate_source(estate, head_rev) as after:
+            base = engine.check(before, as_of)
+            changed = changed_between(before, after)
+            head = engine.recheck(base, before, after, changed, as_of)
+            assert (head.estate.holdings[0] is base.estate.holdings[0]) is spliced
+    assert changed == ["devices/more.yaml", "people/contractors.yaml"]

@@ -119,6 +119,7 @@ def test_a_revision_read_in_part_ends_its_readers_when_closed(repo: Path) -> Non
     before = children()
     tree = open_tree(repo / "licenses", "HEAD")
     files = tree.yaml_files()
+    tree.read_ahead(files)
     tree.read(files[0])  # the read-ahead stream still has the rest to send
     tree.repo.blob(tree.files[files[-1]])  # and GitPython's reader is running
     assert len(children()) == len(before) + 2

@@ -13,10 +13,11 @@ from calcheck.cli.common import (
     Handler,
     Subparsers,
     cache_option,
-    check_at,
+    check_source,
     emit,
     estate_options,
     estate_path,
+    estate_source,
     file_cache,
     parse_date,
 )
@@ -101,9 +102,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not args.no_history and lasting is None:  # (with the history cache, the second walk resumes from the first)
         walk = _both_walked_meanwhile(path, args.base, args.head, as_of)
         sides = [_side(walk, path, rev, as_of, index) for index, rev in enumerate((args.base, args.head))]
-    try:
-        base = check_at(path, args.base, as_of, not args.no_history, cache, sides[0])
-        head = check_at(path, args.head, as_of, not args.no_history, cache, sides[1])
+    history = not args.no_history
+    try:  # the head's estate is the base's with the files that differ read again (the same answer)
+        with estate_source(path, args.base) as before:
+            base = check_source(before, path, args.base, as_of, history, cache, sides[0])
+            with estate_source(path, args.head) as after:
+                head = check_source(after, path, args.head, as_of, history, cache, sides[1], (base, before))
     finally:
         if walk is not None:
             walk.cancel()

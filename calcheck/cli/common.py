@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
     from calcheck.estate.parallel import Later
+    from calcheck.estate.sources import EstateSource
     from calcheck.estate.transfers import Timeline
     from calcheck.licensing.engine import CheckResult
 
@@ -163,20 +164,48 @@ def check_at(
 ) -> CheckResult:
     """Check the estate at ``path`` in the work tree, or as it was at ``rev`` (``timeline``: its history, if already
     walked)."""
-    from calcheck.estate.sources import EstateSource, WorkTree
+    with estate_source(path, rev) as source:
+        return check_source(source, path, rev, as_of, history, cache, timeline)
+
+
+@contextlib.contextmanager
+def estate_source(path: Path, rev: str | None) -> Iterator[EstateSource]:
+    """The estate at ``path`` in the work tree, or as it was at ``rev``; its git readers end with the block."""
+    from calcheck.estate.sources import WorkTree
     from calcheck.git.repo import GitTree, open_tree
+
+    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
+    try:
+        yield source
+    finally:
+        if isinstance(source, GitTree):
+            source.close()
+
+
+def check_source(
+    source: EstateSource,
+    path: Path,
+    rev: str | None,
+    as_of: dt.date,
+    history: bool,
+    cache: FileCache | None = None,
+    timeline: Timeline | Callable[[], Timeline] | None = None,
+    earlier: tuple[CheckResult, EstateSource] | None = None,
+) -> CheckResult:
+    """``check_at`` of an open ``source``; ``earlier``: the check of another source, whose estate is taken where
+    the files are the same (``engine.recheck``: the same answer)."""
+    from calcheck.estate.splice import changed_between
     from calcheck.licensing import engine
 
     walk: Later[Timeline] | None = None
     if history and timeline is None:  # a check without its history need not load the code that walks it
         walk = _walk_meanwhile(path, rev, as_of, cache)
+    found = walk.result if walk is not None else timeline
     try:
-        source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
-        try:
-            return keep(engine.check(source, as_of, walk.result if walk is not None else timeline, cache))
-        finally:
-            if isinstance(source, GitTree):
-                source.close()  # its git readers end with the check
+        if earlier is None:
+            return keep(engine.check(source, as_of, found, cache))
+        base, before = earlier
+        return keep(engine.recheck(base, before, source, changed_between(before, source), as_of, found, cache))
     finally:
         if walk is not None:
             walk.cancel()  # (when the check stopped before it asked for the history)

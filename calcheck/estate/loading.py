@@ -127,6 +127,8 @@ def load_all(
 
     results: list[tuple[LoadedFile, Checked] | None] = []
     pending: list[tuple[int, _Pending]] = []
+    if len(files) > 1:
+        source.read_ahead(files)
     for relative in files:
         shown = source.display(relative)
         try:

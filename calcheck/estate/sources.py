@@ -47,6 +47,14 @@ class EstateSource(Protocol):
         """A file's bytes; OSError (with a reason) when it cannot or must not be read."""
         ...
 
+    def read_ahead(self, relatives: list[str]) -> None:
+        """Say that these files are read next, in this order (a source may fetch them meanwhile)."""
+        ...
+
+    def blob_id(self, relative: str) -> str | None:
+        """git's id of a file's content (the same bytes, the same id); None when it cannot be read."""
+        ...
+
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         """State and SHA-256 of a proof document named in a holding."""
         ...
@@ -58,6 +66,15 @@ class EstateSource(Protocol):
     def links(self) -> list[str]:
         """Folders that are symbolic links (not read; reported), relative paths ('' for the estate itself)."""
         ...
+
+
+def git_blob_id(raw: bytes) -> str:
+    """The id git gives a blob of these bytes."""
+    import hashlib  # here: see ``WorkTree._inspect``
+
+    digest = hashlib.sha1(b"blob %d\0" % len(raw), usedforsecurity=False)
+    digest.update(raw)
+    return digest.hexdigest()
 
 
 def display_path(path: Path) -> str:
@@ -116,6 +133,16 @@ class WorkTree:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block or never end
             raise OSError("not a regular file")
         return path.read_bytes()
+
+    def read_ahead(self, relatives: list[str]) -> None:
+        pass  # the system reads ahead
+
+    def blob_id(self, relative: str) -> str | None:
+        try:
+            raw = self.read(relative)
+        except OSError:
+            return None
+        return git_blob_id(raw)
 
     def inspect(self, relative: str) -> tuple[FileState, str | None]:
         if unsafe_relative(relative):

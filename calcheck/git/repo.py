@@ -513,10 +513,16 @@ class GitTree:
         self._stream: BlobStream | None = None
 
     def yaml_files(self) -> list[str]:
-        found = sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
-        if len(found) > 1:  # they are read in this order: have git inflate each while the previous is parsed
-            self._stream = self.repo.stream(self.files[p] for p in found)
-        return found
+        return sorted(p for p in self.files if p.endswith(YAML_SUFFIXES) and not is_hidden(p))
+
+    def blob_id(self, relative: str) -> str | None:
+        return self.files.get(relative)
+
+    def read_ahead(self, relatives: list[str]) -> None:
+        """Have git inflate each of these files while the one before is parsed."""
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = self.repo.stream(self.files[p] for p in relatives if p in self.files)
 
     def read(self, relative: str) -> bytes:
         blob = self.files.get(relative)

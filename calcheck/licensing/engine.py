@@ -28,8 +28,8 @@ class CheckResult:
     files: int = 0
     # Every finding before the estate's own rule settings and waivers: what another revision's policy would judge.
     unfiltered: list[Finding] = field(default_factory=list)
-    # What reading the files found (the unreadable, unparsable or schema-invalid, outdated schema copies), and the
-    # files read in order, as given to ``recheck``: None when the check was not of a work tree.
+    # What reading the files found (the unreadable, unparsable or schema-invalid; not the outdated schema copies
+    # beside a work tree), and the files read in order, as given to ``recheck``.
     read: tuple[list[Finding], tuple[str, ...]] | None = None
 
 
@@ -117,11 +117,15 @@ def check(
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source, cache)
-        read = None
-        if isinstance(source, WorkTree):
-            findings.extend(outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas")))
-            read = (list(findings), tuple(source.yaml_files()))
-        return _judge(estate, findings, files, as_of, timeline, read)
+        read = (list(findings), tuple(source.yaml_files()))
+        return _judge(estate, findings + _beside(source), files, as_of, timeline, read)
+
+
+def _beside(source: EstateSource) -> list[Finding]:
+    """What a work tree's check finds beside the estate: copies of calcheck's schemas that are out of date."""
+    if not isinstance(source, WorkTree):
+        return []
+    return outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas"))
 
 
 def _judge(
@@ -147,15 +151,15 @@ def recheck(
     after: EstateSource,
     changed: list[str],
     as_of: dt.date,
-    timeline: Timeline | None = None,
+    timeline: Timeline | Callable[[], Timeline] | None = None,
     cache: FileCache | None = None,
 ) -> CheckResult:
     """``check(after, ...)``, where ``after`` differs from ``before`` (which ``base`` checked) only in the files
     ``changed`` (relative paths): only those are read again, and the estate is ``base``'s with their records
     replaced, when both versions of each read cleanly (else every file is read again, as ``check`` does).
     """
-    if base.read is None:
-        return check(after, as_of, timeline, cache)
+    if base.read is None or any(finding.rule == "estate-link" for finding in base.read[0]):
+        return check(after, as_of, timeline, cache)  # (a link found before may be gone after)
     findings, files = base.read
     with gc_paused(freeze=True):
         spliced = replaced_files(base.estate, files, before, after, changed, cache)
@@ -164,7 +168,8 @@ def recheck(
         estate, now = spliced
         if cache is not None:
             cache.release()  # the edited files are read: judging the estate needs no file (memory)
-        return _judge(estate, list(findings), len(now), as_of, timeline, (list(findings), tuple(now)), base)
+        read = (list(findings), tuple(now))
+        return _judge(estate, findings + _beside(after), len(now), as_of, timeline, read, base)
 
 
 def judged_by(result: CheckResult, policy: Estate) -> list[Finding]:
