@@ -503,3 +503,63 @@ def test_diff_takes_the_base_estate_for_the_files_both_sides_share_and_says_what
             head = engine.recheck(base, before, after, changed, as_of)
             assert (head.estate.holdings[0] is base.estate.holdings[0]) is spliced
     assert changed == ["devices/more.yaml", "people/contractors.yaml"]
+
+
+def test_a_diff_asked_again_of_the_same_estates_is_its_kept_result_and_any_change_to_what_it_reads_is_not(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``diff``'s result is kept by the digest of everything it reads: asked again, it is read back (a forged
+    entry shows it is); a change to a work-tree file, a proof file, the schemas beside the estate, what git ignores,
+    the commits, the date or the format is a miss and gives what ``--no-cache`` gives; a damaged entry is a miss and
+    is rewritten; ``--no-cache`` neither reads nor writes them."""
+    from calcheck.estate.cache import read_entry, write_entry
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    results = tmp_path / "cache" / "results"
+
+    def kept() -> list[Path]:
+        return sorted(results.rglob("*.json")) if results.exists() else []
+
+    def diff(*args: str) -> str:
+        """The diff with its result kept, checked against --no-cache; the number of entries grows by one."""
+        entries = len(kept())
+        fresh = run_cli("diff", *args, "--no-cache")
+        assert len(kept()) == entries
+        assert run_cli("diff", *args) == fresh and len(kept()) == entries + 1
+        assert run_cli("diff", *args) == fresh and len(kept()) == entries + 1
+        return fresh[1]
+
+    estate = repo / "licenses"
+    first = diff("HEAD~2", "--as-of", "2026-03-15")
+    [entry] = kept()
+    body = read_entry(entry)
+    assert body is not None
+    write_entry(entry, body.replace(b"HEAD~2 -> working tree", b"HEAD~2 -> forged"))
+    assert run_cli("diff", "HEAD~2", "--as-of", "2026-03-15")[1] == first.replace("-> working tree", "-> forged")
+    entry.write_bytes(entry.read_bytes().replace(b"HEAD~2", b"HEAD~3"))  # damaged: its digest no longer matches
+    assert run_cli("diff", "HEAD~2", "--as-of", "2026-03-15")[1] == first
+    assert read_entry(entry) == body  # worked out again and rewritten
+
+    assignments = estate / "assignments" / "assignments.yaml"
+    assignments.write_text(assignments.read_text().replace("person: alice", "person: bob"))
+    assert diff("HEAD~2", "--as-of", "2026-03-15") != first
+    holdings = estate / "holdings" / "holdings.yaml"
+    digest = hashlib.sha256(b"%PDF-1.4 one").hexdigest()
+    holdings.write_text(holdings.read_text().replace("ref: INV-1}", f"ref: INV-1, file: inv.pdf, sha256: {digest}}}"))
+    (estate / "inv.pdf").write_bytes(b"%PDF-1.4 one")
+    proof_kept = diff("HEAD~2", "--as-of", "2026-03-15")
+    (estate / "inv.pdf").write_bytes(b"%PDF-1.4 two")
+    assert "has changed" in diff("HEAD~2", "--as-of", "2026-03-15") and "has changed" not in proof_kept
+    assert "schema-outdated" not in diff("HEAD~2", "--as-of", "2026-03-15", "--format", "json")
+    (repo / "schemas").mkdir()
+    (repo / "schemas" / "people.schema.json").write_text("{}")
+    assert "schema-outdated" in diff("HEAD~2", "--as-of", "2026-03-15", "--format", "json")
+    (estate / "devices" / "extra.yaml").write_text("kind: devices\ndevices: []\n")
+    diff("HEAD~2", "--as-of", "2026-03-15")
+    (repo / ".gitignore").write_text("extra.yaml\n")  # git now takes it for unchanged: the history reads otherwise
+    diff("HEAD~2", "--as-of", "2026-03-15")
+    commit(repo, "Everything", "2026-03-10T09:00:00+00:00")
+    diff("HEAD~2", "--as-of", "2026-03-15")  # the same names, other commits
+    diff("HEAD~2", "HEAD", "--as-of", "2026-03-15")
+    diff("HEAD~2", "HEAD", "--as-of", "2026-03-16")
+    assert diff("HEAD~2", "HEAD", "--as-of", "2026-03-16", "--no-history") is not None

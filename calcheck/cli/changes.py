@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from calcheck.estate.cache import FileMemo
+    from calcheck.estate.results import Results
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
 
@@ -102,6 +104,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not args.no_history and lasting is None:  # (with the history cache, the second walk resumes from the first)
         walk = _both_walked_meanwhile(path, args.base, args.head, as_of)
         sides = [_side(walk, path, rev, as_of, index) for index, rev in enumerate((args.base, args.head))]
+    results = Results.beside(lasting)
+    key = _diff_key(args, path, as_of) if results is not None else None
+    if results is not None and key is not None:
+        kept = results.get(key)
+        if kept is not None:  # the same two estates, asked the same way: the same answer
+            emit(kept, args.output)
+            return EXIT_OK
     history = not args.no_history
     try:  # the head's estate is the base's with the files that differ read again (the same answer)
         with estate_source(path, args.base) as before:
@@ -111,8 +120,28 @@ def cmd_diff(args: argparse.Namespace) -> int:
     finally:
         if walk is not None:
             walk.cancel()
-    emit(RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree")), args.output)
+    text = RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree"))
+    if results is not None and key is not None:
+        results.put(key, text)
+    emit(text, args.output)
     return EXIT_OK
+
+
+def _diff_key(args: argparse.Namespace, path: Path, as_of: dt.date) -> str | None:
+    """The key of the diff's result: everything it reads (see ``calcheck.estate.results``); None when git cannot
+    say what the revisions are (the diff itself then says why)."""
+    from calcheck.estate.results import Results, folder_digest
+    from calcheck.git.timeline import revisions_read
+
+    try:
+        git = revisions_read(path, [args.base, args.head])
+    except UsageError:
+        return None
+    where = Path(os.path.abspath(path))
+    files = [folder_digest(where), folder_digest(where.parent / "schemas")] if args.head is None else []
+    options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
+    place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
+    return Results.key("diff", [*options, *place, *git, *files])
 
 
 def _both_walked_meanwhile(

@@ -32,6 +32,27 @@ def open_repo(estate: Path) -> GitRepo | None:
         return None
 
 
+def revisions_read(estate: Path, revs: list[str | None]) -> list[str]:
+    """What reading the estate at ``revs`` (None: the work tree) takes from git besides the files of the work tree:
+    each revision's commit (which fixes its tree and its history; the work tree's history is HEAD's), the estate's
+    place in the repository, and whether the repository is shallow or bare (UsageError as the reading would)."""
+    repo = open_repo(estate)
+    if repo is None:
+        return ["no repository"]
+    with repo:
+        found = [f"prefix {repo.prefix(estate)}", f"bare {repo.bare}", f"shallow {repo.is_shallow()}"]
+        for rev in revs:
+            if rev is not None:
+                found.append(f"commit {repo.resolve(rev)}")
+            elif repo.has_commits():  # and the files git takes for changed since (what it ignores is not)
+                found.append(f"work tree at {repo.resolve('HEAD')}")
+                changed = [] if repo.bare else repo.changed_files(repo.prefix(estate))
+                found.extend(f"changed {name}" for name in changed)
+            else:
+                found.append("work tree, no commit")
+        return found
+
+
 def builder_at(
     repo: GitRepo,
     prefix: str,
