@@ -137,3 +137,44 @@ def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> No
         assert markup._shown(payload) == markup._JSON_ESCAPE.sub(markup._visible, payload), repr(text)
     shown = markup.script_data("t", ["\u202eevil\x00", "Zoë"])
     assert "\\\\u202e" in shown and "\\\\x00" in shown and "Zo\\u00eb" in shown
+
+
+def test_a_site_asked_again_of_the_same_pages_is_the_one_built_before_and_anything_else_is_built_anew(
+    repository: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine does not render the pages again when the built site is byte for byte the one it built from the
+    same pages and configuration; a page changed in the built site, a file added to it or a link put in it, another
+    configuration and another estate each have the site built anew, and it equals an uncached build."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    estate = str(repository / "licenses")
+    html = repository / "site" / "_build" / "html"
+
+    def built(*options: str) -> tuple[dict[str, str], tuple[int, int]]:
+        assert run_cli("site", "build", estate, "--as-of", AS_OF, *options)[0] == 0
+        stamp = (html / "index.html").stat()
+        return site_tree(repository), (stamp.st_ino, stamp.st_mtime_ns)
+
+    first, made = built()
+    assert built() == (first, made)  # not rendered again
+    for spoil in (
+        lambda: (html / "holdings.html").write_text("<p>forged</p>"),
+        lambda: (html / "extra.html").write_text("<p>more</p>"),
+        lambda: (html / "assets" / "link").symlink_to(repository / "licenses"),
+    ):
+        spoil()
+        again, remade = built()
+        assert again == first and remade != made
+        assert not (html / "extra.html").exists() and not (html / "assets" / "link").is_symlink()
+        made = remade
+    config = repository / "site" / "mkdocs.yml"
+    config.write_text(config.read_text().replace("site_name: CAL compliance", "site_name: Licences"))
+    renamed, made = built()
+    assert renamed != first and built() == (renamed, made)
+    assert built("--no-cache")[0] == renamed
+    edit(
+        repository / "licenses" / "assignments" / "hr.yaml",
+        "A-0119, holding: EA-CORE-USER",
+        "A-0119, holding: EA-WS22-USER",
+    )
+    changed, remade = built()
+    assert changed != renamed and remade != made and built("--no-cache")[0] == changed

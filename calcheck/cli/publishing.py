@@ -75,6 +75,7 @@ def add_export(commands: Subparsers) -> Handler:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
+    from calcheck.estate.results import Results
     from calcheck.site import build
 
     build.require_engine(args.engine)
@@ -85,7 +86,7 @@ def cmd_site(args: argparse.Namespace) -> int:
         return EXIT_OK
     cache = file_cache(args)
     result = build.generate(estate, paths, args.as_of or dt.date.today(), cache, cached=cache is not None)
-    build.run_engine(args.engine, paths)
+    build.build_html(args.engine, paths, Results.beside(cache))
     position = result.context.position
     print(
         f"site built in {display_path(paths.html)} ({len(result.estate.index('holdings'))} holdings, "

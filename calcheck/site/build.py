@@ -25,6 +25,7 @@ from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
 from calcheck.estate.cache import FileCache, FileMemo, reader_digest
+from calcheck.estate.results import Results
 from calcheck.estate.schema import schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
@@ -154,11 +155,14 @@ def generate(
     """Write every page of the site into the build folder; returns the check the pages show.
 
     ``filecache`` is the loaded-file cache the checks may use (see ``calcheck.estate.cache``); ``fresh``: remove
-    the build folder first and create it anew (``serve`` keeps it between regenerations); ``cached``: the trend's
-    points may be read from and kept in the trend cache (see ``trend``).
+    the build folder first and create it anew (``serve`` keeps it between regenerations), all but a built site of
+    real files when ``cached`` (``build_html`` keeps it only if it is exactly the one it built from the same pages);
+    ``cached``: the trend's points may be read from and kept in the trend cache (see ``trend``).
     """
     if fresh:
-        output.fresh(paths.docs.parent)
+        output.fresh(
+            paths.docs.parent, keep=paths.html.name if cached and paths.html.parent == paths.docs.parent else None
+        )
     output.real_folders(paths.config.parent, paths.docs)
     entries = _history(estate_dir, filecache)
     timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names(), filecache)
@@ -218,6 +222,56 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # a module blocked in sys.modules, or a broken one
         return False
+
+
+def build_html(name: str, paths: SitePaths, results: Results | None) -> bool:
+    """Build the HTML with the engine, unless the built site is byte for byte the one the engine built last time
+    from the same input (``engine_inputs``), as kept in ``results``; True when the engine ran.
+
+    The engine renders every page (some seconds for a large estate) even when none changed: a build asked again of
+    the same estate is then one check. Nothing a repository holds can make a site count as built: what the engine
+    built is recorded, as a digest of every file, in calcheck's own cache folder.
+    """
+    key = Results.key("site-html", engine_inputs(name, paths)) if results is not None else None
+    if results is not None and key is not None:
+        kept = results.get(key)
+        if kept is not None and kept == output.tree_digest(paths.html):
+            return False
+    if paths.html.exists() or paths.html.is_symlink():
+        output.fresh(paths.html)  # (what the engine does not clean away itself is never read)
+    run_engine(name, paths)
+    if results is not None and key is not None:
+        built = output.tree_digest(paths.html)
+        if built is not None:
+            results.put(key, built)
+    return True
+
+
+def engine_inputs(name: str, paths: SitePaths) -> list[str]:
+    """What the engine's build depends on: the engine, the configuration, every file of the pages folder, the
+    packages installed beside calcheck (the engine, its theme and extensions), the Python that runs them, and the
+    day (MkDocs stamps its sitemap with it, or with ``SOURCE_DATE_EPOCH``). The configuration may name no program
+    and no environment variable (``siteconfig``), so nothing else reaches the engine."""
+    installed = sorted(
+        f"{folder}/{entry}"
+        for folder in sys.path
+        if os.path.isdir(folder)
+        for entry in os.listdir(folder)
+        if entry.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))
+    )
+    day = dt.datetime.now(dt.UTC).date().isoformat()
+    return [
+        name,
+        str(paths.config.resolve()),
+        hashlib.sha256(paths.config.read_bytes()).hexdigest(),
+        str(paths.html.resolve()),
+        output.tree_digest(paths.docs) or "no pages",
+        sys.version,
+        sys.executable,
+        *installed,
+        day,
+        os.environ.get("SOURCE_DATE_EPOCH", ""),
+    ]
 
 
 def run_engine(name: str, paths: SitePaths) -> None:

@@ -18,8 +18,15 @@ from calcheck.core.errors import UsageError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def fresh(folder: Path) -> None:
-    """Make ``folder`` a new, empty, real folder (whatever was there, link or file or folder, is removed)."""
+def fresh(folder: Path, keep: str | None = None) -> None:
+    """Make ``folder`` a new, empty, real folder (whatever was there, link or file or folder, is removed); with
+    ``keep``, the entry of that name inside stays when ``folder`` is a real folder and that entry holds only real
+    folders and regular files (a built site that may be the one a build would give: see ``site.build``)."""
+    if keep is not None and _real_tree(folder) is not None and _real_tree(folder / keep) is not None:
+        for entry in os.listdir(folder):
+            if entry != keep:
+                _remove(folder / entry)
+        return
     _remove(folder)
     real_folders(folder.parent, folder.parent)
     folder.mkdir(mode=0o777)
@@ -58,6 +65,49 @@ def sync(folder: Path, files: dict[str, str | bytes]) -> None:
         path = folder / relative
         real_folders(folder, path.parent)
         _write(path, content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def tree_digest(folder: Path) -> str | None:
+    """A digest of every file below ``folder`` (its path and content); None when ``folder`` is not a real folder
+    or anything below it is neither a real folder nor a regular file (a link)."""
+    import hashlib
+
+    names = _real_tree(folder)
+    if names is None:
+        return None
+    digest = hashlib.sha256()
+    try:
+        for relative in names:
+            fd = os.open(folder / relative, os.O_RDONLY | _NOFOLLOW)
+            with os.fdopen(fd, "rb") as handle:
+                digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _real_tree(folder: Path) -> list[str] | None:
+    """The regular files below the real folder ``folder`` (relative POSIX paths, sorted), or None when it is not
+    one or holds anything else (a link, a device)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return None
+    except OSError:
+        return None
+    files: list[str] = []
+    for root, folders, names in os.walk(folder, followlinks=False):
+        for name in [*folders, *names]:
+            path = Path(root) / name
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                return None
+            if stat.S_ISREG(mode):
+                files.append(path.relative_to(folder).as_posix())
+            elif not stat.S_ISDIR(mode):
+                return None
+    return sorted(files)
 
 
 def regular_files(folder: Path) -> dict[str, bytes]:
