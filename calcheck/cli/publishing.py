@@ -46,8 +46,8 @@ def add_site(commands: Subparsers) -> Handler:
         sub.add_argument("--as-of", type=parse_date, default=None, metavar="DATE", help="position as of this day")
         sub.add_argument("--engine", choices=("mkdocs", "zensical"), default="mkdocs", help="site generator")
         if action == "build":
-            cache_option(sub, "parse every file, walk every commit and compute every trend point again instead of "
-                         "reusing cached results")  # fmt: skip
+            cache_option(sub, "parse every file, walk every commit, compute every trend point and render every page "
+                         "again instead of reusing cached results")  # fmt: skip
         else:
             cache_option(sub)
         if action == "serve":
