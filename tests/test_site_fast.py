@@ -121,6 +121,7 @@ def test_cold_warm_and_uncached_builds_are_byte_identical(
     assert site_tree(repository) == warm
     assert not trend.exists()  # ... and writes none
     trend.write_bytes(kept)
+    shutil.rmtree(tmp_path / "cold-cache" / "results")  # (else the site, built from the same files, is not redone)
     assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
     assert site_tree(repository) != warm  # while a build with caches believes them (the folder is trusted)
 
@@ -142,39 +143,55 @@ def test_script_data_shows_controls_as_the_escape_by_escape_rewrite_does() -> No
 def test_a_site_asked_again_of_the_same_pages_is_the_one_built_before_and_anything_else_is_built_anew(
     repository: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The engine does not render the pages again when the built site is byte for byte the one it built from the
-    same pages and configuration; a page changed in the built site, a file added to it or a link put in it, another
-    configuration and another estate each have the site built anew, and it equals an uncached build."""
+    """A build asked again when nothing it reads has changed, and its build folder is byte for byte what the last
+    build left, does nothing again; the engine does not render the pages again when the built site is the one it
+    built from the same pages. A page changed in the built site or in its pages, a file added to it or a link put in
+    it, another configuration, another hand-written page, an uncommitted and a committed change to the estate each
+    have the site built anew, and it equals an uncached build."""
     monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
     estate = str(repository / "licenses")
-    html = repository / "site" / "_build" / "html"
+    html, docs = repository / "site" / "_build" / "html", repository / "site" / "_build" / "docs"
 
-    def built(*options: str) -> tuple[dict[str, str], tuple[int, int]]:
-        assert run_cli("site", "build", estate, "--as-of", AS_OF, *options)[0] == 0
-        stamp = (html / "index.html").stat()
-        return site_tree(repository), (stamp.st_ino, stamp.st_mtime_ns)
+    def stamp(path: Path) -> tuple[int, int]:
+        found = path.stat()
+        return found.st_ino, found.st_mtime_ns
 
-    first, made = built()
-    assert built() == (first, made)  # not rendered again
+    def built(*options: str) -> tuple[dict[str, str], tuple[int, int], tuple[int, int]]:
+        code, out, _ = run_cli("site", "build", estate, "--as-of", AS_OF, *options)
+        assert code == 0 and out.startswith("site built in ") and " holdings, " in out
+        return site_tree(repository), stamp(html / "index.html"), stamp(docs / "index.md")
+
+    first, made, written = built()
+    assert built() == (first, made, written)  # neither written nor rendered again
     for spoil in (
         lambda: (html / "holdings.html").write_text("<p>forged</p>"),
         lambda: (html / "extra.html").write_text("<p>more</p>"),
         lambda: (html / "assets" / "link").symlink_to(repository / "licenses"),
     ):
         spoil()
-        again, remade = built()
-        assert again == first and remade != made
+        again, remade, _ = built()
+        assert again == first and remade != made  # rendered anew: the pages are the same, the site was not
         assert not (html / "extra.html").exists() and not (html / "assets" / "link").is_symlink()
         made = remade
+    (docs / "holdings.md").write_text("forged")
+    again, remade, rewritten = built()
+    assert again == first and rewritten != written and remade == made  # the pages written anew are the same
     config = repository / "site" / "mkdocs.yml"
     config.write_text(config.read_text().replace("site_name: CAL compliance", "site_name: Licences"))
-    renamed, made = built()
-    assert renamed != first and built() == (renamed, made)
+    renamed, made, _ = built()
+    assert renamed != first and built()[:2] == (renamed, made)
     assert built("--no-cache")[0] == renamed
+    guide = repository / "site" / "docs" / "guide" / "index.md"
+    guide.write_text(guide.read_text() + "\nOne more line.\n")
+    guided = built()[0]
+    assert guided != renamed and built("--no-cache")[0] == guided
     edit(
         repository / "licenses" / "assignments" / "hr.yaml",
         "A-0119, holding: EA-CORE-USER",
         "A-0119, holding: EA-WS22-USER",
     )
-    changed, remade = built()
-    assert changed != renamed and remade != made and built("--no-cache")[0] == changed
+    changed, remade, _ = built()
+    assert changed != guided and remade != made and built("--no-cache")[0] == changed
+    git(repository, "commit", "-q", "-am", "Bruno moves to a server CAL", day=9)  # the same files, one commit more
+    committed = built()[0]
+    assert committed != changed and built("--no-cache")[0] == committed

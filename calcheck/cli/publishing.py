@@ -75,7 +75,6 @@ def add_export(commands: Subparsers) -> Handler:
 
 
 def cmd_site(args: argparse.Namespace) -> int:
-    from calcheck.estate.results import Results
     from calcheck.site import build
 
     build.require_engine(args.engine)
@@ -84,14 +83,8 @@ def cmd_site(args: argparse.Namespace) -> int:
     if args.site_command == "serve":
         build.serve(estate, paths, args.as_of, args.engine, args.dev_addr)
         return EXIT_OK
-    cache = file_cache(args)
-    result = build.generate(estate, paths, args.as_of or dt.date.today(), cache, cached=cache is not None)
-    build.build_html(args.engine, paths, Results.beside(cache))
-    position = result.context.position
-    print(
-        f"site built in {display_path(paths.html)} ({len(result.estate.index('holdings'))} holdings, "
-        f"{len(result.estate.index('people'))} people, shortfall {position.total('shortfall')} as of {position.as_of})"
-    )
+    summary = build.build_site(estate, paths, args.as_of or dt.date.today(), args.engine, file_cache(args))
+    print(f"site built in {display_path(paths.html)} ({summary})")
     return EXIT_OK
 
 

@@ -37,9 +37,10 @@ def code_digest() -> bytes:
     return digest.digest()
 
 
-def folder_digest(root: Path) -> str:
-    """A digest of every entry below ``root`` (hidden ones too): each path with its kind and, for a file, its
-    content; a link's target is named, not followed. Anything else is named by its kind alone."""
+def folder_digest(root: Path, leave_out: frozenset[str] = frozenset()) -> str:
+    """A digest of every entry below ``root`` (hidden ones too) but those named in ``leave_out`` at its top: each
+    path with its kind and, for a file, its content; a link's target is named, not followed. Anything else is named
+    by its kind alone."""
     digest = hashlib.sha256()
     try:
         top = root.lstat()
@@ -48,6 +49,9 @@ def folder_digest(root: Path) -> str:
     if not stat.S_ISDIR(top.st_mode):
         return "not a folder"
     for folder, dirs, names in os.walk(root, onerror=lambda exc: digest.update(f"\0error {exc}".encode())):
+        if folder == str(root):
+            dirs[:] = [d for d in dirs if d not in leave_out]
+            names = [n for n in names if n not in leave_out]
         dirs.sort()
         for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             path = os.path.join(folder, name)

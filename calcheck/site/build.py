@@ -248,10 +248,21 @@ def build_html(name: str, paths: SitePaths, results: Results | None) -> bool:
 
 
 def engine_inputs(name: str, paths: SitePaths) -> list[str]:
-    """What the engine's build depends on: the engine, the configuration, every file of the pages folder, the
-    packages installed beside calcheck (the engine, its theme and extensions), the Python that runs them, and the
-    day (MkDocs stamps its sitemap with it, or with ``SOURCE_DATE_EPOCH``). The configuration may name no program
-    and no environment variable (``siteconfig``), so nothing else reaches the engine."""
+    """What the engine's build depends on: the engine and what it runs with (``_engine``), the configuration, and
+    every file of the pages folder. The configuration may name no program and no environment variable
+    (``siteconfig``), so nothing else reaches the engine."""
+    return [
+        *_engine(name),
+        str(paths.config.resolve()),
+        hashlib.sha256(paths.config.read_bytes()).hexdigest(),
+        str(paths.html.resolve()),
+        output.tree_digest(paths.docs) or "no pages",
+    ]
+
+
+def _engine(name: str) -> list[str]:
+    """The engine, the packages installed beside calcheck (the engine, its theme and extensions), the Python that
+    runs them, and the day (MkDocs stamps its sitemap with it, or with ``SOURCE_DATE_EPOCH``)."""
     installed = sorted(
         f"{folder}/{entry}"
         for folder in sys.path
@@ -259,19 +270,75 @@ def engine_inputs(name: str, paths: SitePaths) -> list[str]:
         for entry in os.listdir(folder)
         if entry.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))
     )
+    program = []
+    if name == "zensical":  # a program of its own: named by where it is and its size and time
+        with contextlib.suppress(OSError):
+            found = os.stat(_zensical())
+            program = [_zensical(), f"{found.st_size} {found.st_mtime_ns}"]
     day = dt.datetime.now(dt.UTC).date().isoformat()
-    return [
-        name,
-        str(paths.config.resolve()),
-        hashlib.sha256(paths.config.read_bytes()).hexdigest(),
-        str(paths.html.resolve()),
-        output.tree_digest(paths.docs) or "no pages",
-        sys.version,
-        sys.executable,
-        *installed,
-        day,
-        os.environ.get("SOURCE_DATE_EPOCH", ""),
-    ]
+    return [name, *program, sys.version, sys.executable, *installed, day, os.environ.get("SOURCE_DATE_EPOCH", "")]
+
+
+def build_site(
+    estate_dir: Path, paths: SitePaths, as_of: dt.date, engine_name: str, filecache: FileCache | None
+) -> str:
+    """Write the pages and build the HTML (``generate``, ``build_html``); returns what the site shows in one line.
+
+    When nothing the site is built from has changed since calcheck last built it (``site_inputs``), and the build
+    folder is byte for byte what that build left, nothing is worked out again: a build asked again is a no-op
+    (recorded, as a digest of every file it left, in calcheck's own cache folder; not with ``--no-cache``).
+    """
+    results = Results.beside(filecache)
+    inputs = site_inputs(estate_dir, paths, as_of, engine_name) if results is not None else None
+    key = Results.key("site", inputs) if inputs is not None else None
+    if results is not None and key is not None:
+        kept = _kept(results.get(key), paths)
+        if kept is not None:
+            return kept
+    result = generate(estate_dir, paths, as_of, filecache, cached=filecache is not None)
+    build_html(engine_name, paths, results)
+    position = result.context.position
+    summary = (
+        f"{len(result.estate.index('holdings'))} holdings, {len(result.estate.index('people'))} people, "
+        f"shortfall {position.total('shortfall')} as of {position.as_of}"
+    )
+    built = output.tree_digest(paths.docs.parent)
+    if results is not None and key is not None and built is not None:
+        results.put(key, json.dumps({"build": built, "summary": summary}))
+    return summary
+
+
+def _kept(text: str | None, paths: SitePaths) -> str | None:
+    """The summary of the build ``text`` records, when the build folder is still exactly what it left."""
+    try:
+        record = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("summary"), str):
+        return None
+    if record.get("build") != output.tree_digest(paths.docs.parent):
+        return None
+    summary: str = record["summary"]
+    return summary
+
+
+def site_inputs(estate_dir: Path, paths: SitePaths, as_of: dt.date, engine_name: str) -> list[str] | None:
+    """Everything a site build reads: the date, the working folder (paths are shown from it), every file of the
+    estate, of the schemas beside it and of the site folder (its build folder aside), what git holds of the work
+    tree (HEAD, which fixes the history and the trend, and the files it takes for changed; see
+    ``revisions_read``) and the engine (``_engine``). None when git cannot say."""
+    from calcheck.estate.results import folder_digest
+    from calcheck.git.timeline import revisions_read
+
+    try:
+        git = revisions_read(estate_dir, [None])
+    except UsageError:
+        return None
+    where = Path(os.path.abspath(estate_dir))
+    site = paths.config.parent
+    files = [folder_digest(where), folder_digest(where.parent / "schemas"), folder_digest(site, frozenset({"_build"}))]
+    place = [os.getcwd(), str(estate_dir), str(where), str(paths.config.resolve()), os.environ.get("TZ", "")]
+    return [as_of.isoformat(), *place, *files, *git, *_engine(engine_name)]
 
 
 def run_engine(name: str, paths: SitePaths) -> None:
