@@ -563,3 +563,56 @@ def test_a_diff_asked_again_of_the_same_estates_is_its_kept_result_and_any_chang
     diff("HEAD~2", "HEAD", "--as-of", "2026-03-15")
     diff("HEAD~2", "HEAD", "--as-of", "2026-03-16")
     assert diff("HEAD~2", "HEAD", "--as-of", "2026-03-16", "--no-history") is not None
+
+
+def test_a_check_asked_again_of_the_same_estate_is_its_kept_result_and_any_change_to_what_it_reads_is_not(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``check``'s exit code and text are kept by the digest of everything it reads, as ``diff``'s are: asked again
+    it answers from them (a forged entry shows it does), and a change to a file, the schemas beside the estate, what
+    git ignores, the commits or any option is a miss that gives what ``--no-cache`` gives; a ratchet or a summary
+    file is never answered from them."""
+    from calcheck.estate.cache import read_entry, write_entry
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    results = tmp_path / "cache" / "results"
+
+    def kept() -> list[Path]:
+        return sorted(results.rglob("*.json")) if results.exists() else []
+
+    def check(*args: str, new: int = 1) -> tuple[int, str, str]:
+        entries = len(kept())
+        fresh = run_cli("check", *args, "--no-cache")
+        assert len(kept()) == entries
+        assert run_cli("check", *args) == fresh and len(kept()) == entries + new
+        assert run_cli("check", *args) == fresh and len(kept()) == entries + new
+        return fresh
+
+    first = check("--as-of", "2026-03-15")
+    assert first[0] == 1 and "reassignment-90-days" in first[1]
+    [entry] = kept()
+    body = read_entry(entry)
+    assert body is not None
+    write_entry(entry, body.replace(b'\\"exit\\": 1', b'\\"exit\\": 0'))  # (the record is JSON in JSON)
+    assert run_cli("check", "--as-of", "2026-03-15") == (0, first[1], "")  # believed: the folder is trusted
+    entry.write_bytes(entry.read_bytes() + b" ")  # damaged: a miss, worked out and written again
+    assert run_cli("check", "--as-of", "2026-03-15") == first and read_entry(entry) == body
+
+    for options in (["--format", "json"], ["--fail-on", "info"], ["--color", "always"], ["--no-history"]):
+        check("--as-of", "2026-03-15", *options)
+    check("--as-of", "2026-03-16")
+    check("--as-of", "2026-03-15", "--rev", "HEAD~1")
+    assignments = repo / "licenses" / "assignments" / "assignments.yaml"
+    assignments.write_text(assignments.read_text().replace("person: carol", "person: dave"))
+    assert check("--as-of", "2026-03-15") != first
+    (repo / "schemas").mkdir()
+    (repo / "schemas" / "people.schema.json").write_text("{}")
+    assert "schema-outdated" in check("--as-of", "2026-03-15")[1]
+    (repo / "licenses" / "devices" / "extra.yaml").write_text("kind: devices\ndevices: []\n")
+    check("--as-of", "2026-03-15")
+    (repo / ".gitignore").write_text("extra.yaml\n")
+    check("--as-of", "2026-03-15")
+    commit(repo, "Everything", "2026-03-10T09:00:00+00:00")
+    check("--as-of", "2026-03-15")
+    check("--as-of", "2026-03-15", "--ratchet", "HEAD~1", new=0)
+    check("--as-of", "2026-03-15", "--summary", str(tmp_path / "summary.md"), new=0)

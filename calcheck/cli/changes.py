@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +19,7 @@ from calcheck.cli.common import (
     estate_path,
     estate_source,
     file_cache,
+    kept_result,
     parse_date,
 )
 from calcheck.core.errors import UsageError
@@ -91,7 +91,6 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from calcheck.estate.cache import FileMemo
-    from calcheck.estate.results import Results
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
 
@@ -104,13 +103,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if not args.no_history and lasting is None:  # (with the history cache, the second walk resumes from the first)
         walk = _both_walked_meanwhile(path, args.base, args.head, as_of)
         sides = [_side(walk, path, rev, as_of, index) for index, rev in enumerate((args.base, args.head))]
-    results = Results.beside(lasting)
-    key = _diff_key(args, path, as_of) if results is not None else None
-    if results is not None and key is not None:
-        kept = results.get(key)
-        if kept is not None:  # the same two estates, asked the same way: the same answer
-            emit(kept, args.output)
-            return EXIT_OK
+    options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
+    kept = kept_result("diff", options, path, [args.base, args.head], lasting)
+    known = kept[0].get(kept[1]) if kept is not None else None
+    if known is not None:  # the same two estates, asked the same way: the same answer
+        emit(known, args.output)
+        return EXIT_OK
     history = not args.no_history
     try:  # the head's estate is the base's with the files that differ read again (the same answer)
         with estate_source(path, args.base) as before:
@@ -121,27 +119,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if walk is not None:
             walk.cancel()
     text = RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree"))
-    if results is not None and key is not None:
-        results.put(key, text)
+    if kept is not None:
+        kept[0].put(kept[1], text)
     emit(text, args.output)
     return EXIT_OK
-
-
-def _diff_key(args: argparse.Namespace, path: Path, as_of: dt.date) -> str | None:
-    """The key of the diff's result: everything it reads (see ``calcheck.estate.results``); None when git cannot
-    say what the revisions are (the diff itself then says why)."""
-    from calcheck.estate.results import Results, folder_digest
-    from calcheck.git.timeline import revisions_read
-
-    try:
-        git = revisions_read(path, [args.base, args.head])
-    except UsageError:
-        return None
-    where = Path(os.path.abspath(path))
-    files = [folder_digest(where), folder_digest(where.parent / "schemas")] if args.head is None else []
-    options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
-    place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
-    return Results.key("diff", [*options, *place, *git, *files])
 
 
 def _both_walked_meanwhile(

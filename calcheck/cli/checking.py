@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 from pathlib import Path
@@ -19,14 +20,17 @@ from calcheck.cli.common import (
     estate_options,
     estate_path,
     file_cache,
+    kept_result,
     run_check,
     use_colour,
+    warn_without_libyaml,
 )
 from calcheck.core.errors import UsageError
 from calcheck.core.findings import Severity
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.estate.results import Results
     from calcheck.licensing.engine import CheckResult
     from calcheck.licensing.rules import Rule
 
@@ -132,27 +136,60 @@ def cmd_check(args: argparse.Namespace) -> int:
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext, failed
 
-    result = run_check(args)
     threshold = Severity.parse(args.fail_on)
     to_terminal = args.output is None and sys.stdout.isatty()
+    colour = args.format == "text" and use_colour(args.color, to_terminal)
+    summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
+    kept = _kept_check(args, colour) if args.ratchet is None and not summary else None
+    if kept is not None:
+        results, key = kept
+        known = _known(results.get(key))
+        if known is not None:  # the same estate, asked the same way: the same answer
+            warn_without_libyaml()
+            emit(known[1], args.output)
+            return known[0]
+    result = run_check(args)
     context = ReportContext(
         estate=result.estate.root,
         organisation=result.estate.config.organisation if result.estate.config else None,
         as_of=result.context.as_of.isoformat(),
         files=result.files,
         fail_on=threshold,
-        colour=args.format == "text" and use_colour(args.color, to_terminal),
+        colour=colour,
         waived=len(result.waived),
     )
     text = REPORTERS[args.format](result.findings, context)
-    summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
     if summary:
         with open(summary, "a", encoding="utf-8") as stream:
             stream.write(render_markdown(result.findings, context))
     if args.ratchet is None:
+        code = EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+        if kept is not None:
+            kept[0].put(kept[1], json.dumps({"exit": code, "text": text}, ensure_ascii=False))
         emit(text, args.output)
-        return EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
+        return code
     return _ratchet(args, result, text)
+
+
+def _kept_check(args: argparse.Namespace, colour: bool) -> tuple[Results, str] | None:
+    """Where the check's result is kept, and its key (``kept_result``): what it reads, and how it is asked."""
+    as_of = (args.as_of or dt.date.today()).isoformat()
+    options = [args.rev or "", str(args.no_history), as_of, args.format, args.fail_on, str(colour)]
+    return kept_result("check", options, estate_path(args), [args.rev], file_cache(args), git=not args.no_history)
+
+
+def _known(text: str | None) -> tuple[int, str] | None:
+    """A kept check's exit code and text, when ``text`` is exactly such a record."""
+    try:
+        record = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or record.keys() != {"exit", "text"}:
+        return None
+    code, shown = record["exit"], record["text"]
+    if code not in (EXIT_OK, EXIT_FINDINGS) or not isinstance(shown, str):
+        return None
+    return code, shown
 
 
 def _ratchet(args: argparse.Namespace, result: CheckResult, text: str) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
     from calcheck.estate.parallel import Later
+    from calcheck.estate.results import Results
     from calcheck.estate.sources import EstateSource
     from calcheck.estate.transfers import Timeline
     from calcheck.licensing.engine import CheckResult
@@ -211,6 +212,30 @@ def check_source(
             walk.cancel()  # (when the check stopped before it asked for the history)
 
 
+def kept_result(
+    command: str, options: list[str], path: Path, revs: list[str | None], cache: FileCache | None, git: bool = True
+) -> tuple[Results, str] | None:
+    """Where a command's result, read from the estate at ``path`` in ``revs`` (None: the work tree) with
+    ``options``, is kept, and its key: the digest of everything the reading reads (``calcheck.estate.results``):
+    the options, the working folder, the commits and, for the work tree, every file of the estate and of the schemas
+    beside it and what git takes for changed (``git``: whether the history is read at all). None without a lasting
+    cache, or when git cannot say what a revision is (the command itself then says why)."""
+    from calcheck.estate.results import Results, folder_digest
+    from calcheck.git.timeline import revisions_read
+
+    results = Results.beside(cache)
+    if results is None:
+        return None
+    try:
+        commits = revisions_read(path, revs) if git or any(rev is not None for rev in revs) else []
+    except UsageError:
+        return None
+    where = Path(os.path.abspath(path))
+    files = [folder_digest(where), folder_digest(where.parent / "schemas")] if None in revs else []
+    place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
+    return results, Results.key(command, [*options, *place, *commits, *files])
+
+
 def _walk_meanwhile(path: Path, rev: str | None, as_of: dt.date, cache: FileCache | None) -> Later[Timeline]:
     """The history a check reads, walked by a forked process while this one reads and analyses the estate (the
     answer is the same: see ``calcheck.estate.parallel.later``)."""
@@ -253,11 +278,15 @@ def release(exiting: bool) -> None:
     gc.freeze()
 
 
-def run_check(args: argparse.Namespace) -> CheckResult:
+def warn_without_libyaml() -> None:
     from calcheck.estate.yamlload import HAS_LIBYAML
 
     if not HAS_LIBYAML:
         print("calcheck: warning: PyYAML was built without libyaml; reading is 10-15 times slower", file=sys.stderr)
+
+
+def run_check(args: argparse.Namespace) -> CheckResult:
+    warn_without_libyaml()
     as_of = args.as_of or dt.date.today()
     return check_at(estate_path(args), args.rev, as_of, not args.no_history, file_cache(args))
 
