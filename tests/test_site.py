@@ -194,7 +194,9 @@ def test_site_build_without_configuration_is_a_usage_error(run_cli: Run, tmp_pat
     assert code == 2 and "no such site configuration" in err
 
 
-def test_serve_regenerates_pages_when_the_yaml_changes(project: Path) -> None:
+@pytest.mark.parametrize("cached", [True, False])
+def test_serve_regenerates_pages_when_the_yaml_changes(project: Path, cached: bool) -> None:
+    """``site serve`` regenerates the pages when the YAML changes; with ``--no-cache`` it keeps nothing."""
     import os
     import signal
     import socket
@@ -206,9 +208,10 @@ def test_serve_regenerates_pages_when_the_yaml_changes(project: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "calcheck", "site", "serve", "licenses", "--as-of", AS_OF,
-               "--dev-addr", f"127.0.0.1:{port}"]  # fmt: skip
+               "--dev-addr", f"127.0.0.1:{port}", *([] if cached else ["--no-cache"])]  # fmt: skip
+    cache = project / "cache"
     process = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+                               env={**os.environ, "NO_COLOR": "1", "CALCHECK_CACHE_DIR": str(cache)})  # fmt: skip
 
     def served() -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
@@ -235,6 +238,7 @@ def test_serve_regenerates_pages_when_the_yaml_changes(project: Path) -> None:
         process.wait(timeout=20)
     with pytest.raises(OSError):
         served()
+    assert (cache / "files").is_dir() is cached
 
 
 def test_trend_points_round_trip_and_refuse_what_they_did_not_write() -> None:

@@ -49,7 +49,8 @@ def add_site(commands: Subparsers) -> Handler:
             cache_option(sub, "parse every file, walk every commit, compute every trend point and render every page "
                          "again instead of reusing cached results")  # fmt: skip
         else:
-            cache_option(sub)
+            cache_option(sub, "parse every file, walk every commit and compute every trend point again instead of "
+                         "reusing cached results")  # fmt: skip
         if action == "serve":
             sub.add_argument(
                 "--dev-addr",
@@ -81,7 +82,7 @@ def cmd_site(args: argparse.Namespace) -> int:
     estate = estate_path(args)
     paths = build.SitePaths.of(args.config or estate.resolve().parent / "site" / "mkdocs.yml")
     if args.site_command == "serve":
-        build.serve(estate, paths, args.as_of, args.engine, args.dev_addr)
+        build.serve(estate, paths, args.as_of, args.engine, args.dev_addr, file_cache(args))
         return EXIT_OK
     summary = build.build_site(estate, paths, args.as_of or dt.date.today(), args.engine, file_cache(args))
     print(f"site built in {display_path(paths.html)} ({summary})")

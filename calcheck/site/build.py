@@ -350,15 +350,24 @@ def run_engine(name: str, paths: SitePaths) -> None:
         raise CalcheckError(f"{name} build failed:\n{done.stderr.strip() or done.stdout.strip()}")
 
 
-def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name: str, address: str) -> None:
+def serve(
+    estate_dir: Path,
+    paths: SitePaths,
+    as_of: dt.date | None,
+    engine_name: str,
+    address: str,
+    filecache: FileCache | None = None,
+) -> None:
     """Preview the site: the engine serves and live-reloads; calcheck regenerates pages when the YAML changes.
 
     The engine's temporary build folder lives in a folder of calcheck's own, removed however the server stops.
+    ``filecache``: the loaded-file cache (None: ``--no-cache``, which also computes every trend point again).
     """
+    cached = filecache is not None
     command = engine_command(engine_name, paths, serve=True, address=address)
     require_engine(engine_name)
     require_free(address)
-    generate(estate_dir, paths, as_of or dt.date.today())
+    generate(estate_dir, paths, as_of or dt.date.today(), filecache, cached=cached)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the server too when calcheck is asked to stop
     with tempfile.TemporaryDirectory(prefix="calcheck-serve-") as scratch:
         process = subprocess.Popen(command, env={**os.environ, "TMPDIR": scratch})
@@ -369,7 +378,7 @@ def serve(estate_dir: Path, paths: SitePaths, as_of: dt.date | None, engine_name
                 now = _stamp(estate_dir, paths.handwritten)
                 if now != seen:
                     seen = now
-                    generate(estate_dir, paths, as_of or dt.date.today(), fresh=False)
+                    generate(estate_dir, paths, as_of or dt.date.today(), filecache, fresh=False, cached=cached)
         finally:
             _stop(process)
     if process.returncode != 0:
