@@ -1,11 +1,12 @@
 """Command results kept by the digest of everything the command read, so the same question is not worked out again.
 
-A ``diff`` of two estates that have not changed since it last ran (the same revisions, the same work tree, the same
-date and options) gives the same text: it is kept under a key that is the SHA-256 of every input. Those are the
+A ``check`` or ``diff`` of estates that have not changed since it last ran (the same revisions, the same work tree,
+the same date and options) gives the same text: it is kept under a key that is the SHA-256 of every input (the
+site keeps digests of what it built the same way). Those are the
 command's options and working folder, the commits it reads (which fix their trees and histories), every file below
 the estate folder and beside it in ``schemas/`` (paths, kinds and contents: links are named, never followed), and
-calcheck itself (the source of every module, its data, and what file readings depend on, see
-``cache.reader_digest``). A changed byte anywhere gives another key, so an entry is never stale.
+calcheck itself (the source of every module, its data, the Python that runs it, and what file readings depend on,
+see ``cache.reader_digest``). A changed byte anywhere gives another key, so an entry is never stale.
 
 Entries live beside the file cache (``results/``) and share its format: a line with the SHA-256 of the JSON that
 follows, written atomically, and checked when read. An entry that does not decode exactly as written is a miss:
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import stat
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -31,6 +33,7 @@ FORMAT = "calcheck-result-cache/1"
 def code_digest() -> bytes:
     """A digest of calcheck's whole source and data (an editable install changes them without a new version)."""
     digest = hashlib.sha256(FORMAT.encode() + b"\0" + reader_digest())
+    digest.update(f"\0{sys.version}\0{sys.platform}".encode())
     package = Path(__file__).resolve().parent.parent
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json") and p.is_file()):
         digest.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
