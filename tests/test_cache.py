@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,46 @@ def test_a_lazy_mapping_behaves_as_the_dict_it_stands_for() -> None:
     assert list(made()) == ["a", "b"] and len(made()) == 2 and "b" in made() and made().get("c") is None
     assert dict(made()) == plain and made().copy() == plain and (made() | {"c": 5}) == {**plain, "c": 5}
     assert repr(made()) == repr(plain) and list(made().items()) == list(plain.items())
+
+
+def test_the_cache_keeps_within_its_size_removing_the_least_recently_used_at_most_once_a_day(
+    tmp_path: Path, run_cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tidy`` removes the least recently used entries (a read refreshes an entry) until three quarters of the
+    limit are left, and temporary files of unfinished writes, once a day; the history cache is its own; a check
+    run with a tiny limit still prints the same bytes."""
+    folder = tmp_path / "cache"
+    day = 1_800_000_000.0
+    entries = []
+    for index in range(8):  # 8 entries of 1000 bytes, used one minute apart
+        path = folder / ("files" if index % 2 else "results") / f"{index:02x}" / f"{index:064x}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (day + 60 * index, day + 60 * index))
+        entries.append(path)
+    history = folder / "history" / "old.json"
+    history.parent.mkdir()
+    history.write_bytes(b"y" * 5000)
+    os.utime(history, (day - 86400, day - 86400))
+    unfinished, recent = folder / "files" / ".entry-abc.tmp", folder / "files" / ".entry-def.tmp"
+    for path, when in ((unfinished, day - 7200), (recent, day + 500)):
+        path.write_bytes(b"z")
+        os.utime(path, (when, when))
+    os.utime(entries[0], (day + 1000, day + 1000))  # the oldest was read since: now the most recently used
+    removed = file_cache.tidy(folder, 6000, now=day + 600)
+    assert set(removed) == {unfinished, *entries[1:5]}  # 8000 bytes down to 4000 (<= 4500), the least recent first
+    assert all(path.exists() for path in (entries[0], *entries[5:], history, recent))
+    assert file_cache.tidy(folder, 0, now=day + 3600) == []  # looked over less than a day ago
+    assert len(file_cache.tidy(folder, 0, now=day + 600 + 86400)) == 5  # a day on, no room: the rest, and the temporary
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(folder))
+    estate = str(ROOT / "licenses")
+    args = ("check", estate, "--as-of", AS_OF, "--format", "json", "--no-history")
+    shown = run_cli(*args, "--no-cache")
+    (folder / ".tidied").unlink()
+    monkeypatch.setenv("CALCHECK_CACHE_MAX_MB", "0")
+    assert run_cli(*args) == shown
+    assert not any((folder / "files").rglob("*.json")) and not any((folder / "results").rglob("*.json"))
+    assert run_cli(*args) == shown  # (tidied once a day: this run's entries stay)
+    assert any((folder / "files").rglob("*.json")) and any((folder / "results").rglob("*.json"))
+    assert run_cli(*args) == shown

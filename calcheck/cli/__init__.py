@@ -118,7 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         _end_git_processes()
+        _tidy_caches()
         release(exiting=argv is None)
+
+
+def _tidy_caches() -> None:
+    """Keep the cache folders a command used within their size (looked up only if the command used one)."""
+    cache = sys.modules.get("calcheck.estate.cache")
+    if cache is not None:
+        cache.tidy_opened()
 
 
 def _end_git_processes() -> None:

@@ -15,10 +15,12 @@ The cache lives in ``$CALCHECK_CACHE_DIR``, else ``$XDG_CACHE_HOME/calcheck``, e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -100,7 +102,10 @@ class FileCache:
         """The cached result, or None (missing, unreadable or not exactly as written)."""
         # Record positions are decoded only when used, so damage there must be caught now: by the digest.
         body = read_entry(self._path(key))
-        return decode_entry(key, body) if body is not None else None
+        found = decode_entry(key, body) if body is not None else None
+        if found is not None:
+            mark_used(self._path(key))
+        return found
 
     def put(self, key: str, loaded: LoadedFile, checked: Checked) -> None:
         """Store a result; a result that cannot be stored exactly, or a folder that cannot be written, is skipped."""
@@ -249,7 +254,75 @@ def write_entry(target: Path, body: bytes) -> bool:
 def open_cache(enabled: bool = True) -> FileCache | None:
     """The cache in its default place, or None when turned off."""
     directory = default_dir() if enabled else None
+    if directory is not None:
+        _OPENED.add(directory)
     return FileCache(directory) if directory is not None else None
+
+
+_OPENED: set[Path] = set()  # the cache folders this process used (``tidy_opened`` keeps them within their size)
+DEFAULT_LIMIT_MB = 2048
+TIDY_EVERY = 86400  # seconds: a cache folder is looked over at most once a day
+_KEPT_FOLDERS = ("files", "results")  # the history cache keeps its own (see ``calcheck.git.histcache``)
+
+
+def tidy_opened() -> None:
+    """Keep each cache folder this process used within ``$CALCHECK_CACHE_MAX_MB`` (default 2048), at most once a
+    day; a folder that cannot be looked over is left as it is (a cache that outgrows its size only costs disk)."""
+    try:
+        limit = int(os.environ.get("CALCHECK_CACHE_MAX_MB", DEFAULT_LIMIT_MB)) << 20
+    except ValueError:
+        limit = DEFAULT_LIMIT_MB << 20
+    for directory in sorted(_OPENED):
+        with contextlib.suppress(OSError):
+            tidy(directory, limit)
+    _OPENED.clear()
+
+
+def tidy(directory: Path, limit: int, now: float | None = None) -> list[Path]:
+    """Remove the least recently used entries of the file cache and the kept results until they hold at most
+    three quarters of ``limit`` bytes, when they hold more, and temporary files left by a write that stopped half
+    way; unless the folder was looked over less than a day ago. Entries are dated by their modification time,
+    which a read refreshes (``mark_used``). Returns what was removed."""
+    now = time.time() if now is None else now
+    marker = directory / ".tidied"
+    try:
+        if now - marker.stat().st_mtime < TIDY_EVERY:
+            return []
+    except OSError:
+        pass
+    entries: list[tuple[float, int, Path]] = []
+    removed: list[Path] = []
+    for name in _KEPT_FOLDERS:
+        for folder, _, files in os.walk(directory / name):
+            for file in files:
+                path = Path(folder) / file
+                try:
+                    found = os.lstat(path)
+                except OSError:
+                    continue
+                if file.startswith(".entry-") and now - found.st_mtime > 3600:  # a write that never finished
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+                elif file.endswith(".json"):
+                    entries.append((found.st_mtime, found.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    if total > limit:
+        for _, size, path in sorted(entries):
+            if total <= limit * 3 // 4:
+                break
+            path.unlink(missing_ok=True)
+            removed.append(path)
+            total -= size
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    os.utime(marker, (now, now))
+    return removed
+
+
+def mark_used(path: Path) -> None:
+    """Mark an entry as used now (``tidy`` removes the least recently used first)."""
+    with contextlib.suppress(OSError, NotImplementedError):
+        os.utime(path, follow_symlinks=False)
 
 
 def encode_entry(key: str, loaded: LoadedFile, checked: Checked) -> bytes | None:

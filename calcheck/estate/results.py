@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from calcheck.estate.cache import FileCache, read_entry, reader_digest, write_entry
+from calcheck.estate.cache import FileCache, mark_used, read_entry, reader_digest, write_entry
 
 FORMAT = "calcheck-result-cache/1"
 
@@ -110,6 +110,7 @@ class Results:
         if entry["format"] != FORMAT or entry["key"] != key or not isinstance(entry["text"], str):
             return None
         text: str = entry["text"]
+        mark_used(self._path(key))
         return text
 
     def put(self, key: str, text: str) -> None:
