@@ -4,6 +4,7 @@ sites byte-identical whatever the caches hold."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -195,3 +196,22 @@ def test_a_site_asked_again_of_the_same_pages_is_the_one_built_before_and_anythi
     git(repository, "commit", "-q", "-am", "Bruno moves to a server CAL", day=9)  # the same files, one commit more
     committed = built()[0]
     assert committed != changed and built("--no-cache")[0] == committed
+
+
+def test_the_trend_cache_keeps_only_the_points_a_build_can_use_again(
+    repository: Path, run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a build the trend cache holds this build's points of the estate (and other estates' points), not those
+    of commits the trend no longer shows nor those of another calcheck."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    estate = str(repository / "licenses")
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    store = repository / ".git" / "calcheck" / "trend.json"
+    points = json.loads(store.read_text())
+    assert len(points) == 4 and all(key.endswith(":licenses") for key in points)  # the four commits
+    stale = {"0.0.1:0123456789abcdef:" + "0" * 40 + ":licenses": next(iter(points.values()))}
+    other = {key.replace(":licenses", ":other/licenses"): value for key, value in points.items()}
+    store.write_text(json.dumps({**points, **stale, **other}))
+    shutil.rmtree(tmp_path / "cache" / "results")  # (else the site, built from the same files, is not redone)
+    assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
+    assert json.loads(store.read_text()) == {**points, **other}

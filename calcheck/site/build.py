@@ -86,18 +86,22 @@ def trend(
     store = repo.private_dir() / "calcheck" / "trend.json"
     known = _read_trend(store) if cached else {}
     points = []
+    kept: dict[str, object] = {}
     for entry in chosen:
         key = f"{__version__}:{_code()}:{entry.sha}:{prefix}"  # one repository may hold several estates
         point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
         if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
             point = TrendPoint.of(str(entry.date.date()), result.context.position)
-            known[key] = point.to_json()
+        kept[key] = point.to_json()
         points.append(point)
-    if cached:
+    # The points of this estate's other commits are of no further use (the next build's are among these, or new),
+    # nor are those of another version of calcheck; another estate's are kept for its own builds.
+    kept.update((key, value) for key, value in known.items() if not key.endswith(f":{prefix}"))
+    if cached and kept != known:
         with contextlib.suppress(OSError):  # a cache that cannot be kept (a read-only clone) only costs time
             store.parent.mkdir(exist_ok=True)
-            write_text(store, json.dumps(known, sort_keys=True))
+            write_text(store, json.dumps(kept, sort_keys=True))
     return points
 
 
