@@ -213,3 +213,18 @@ def test_the_cache_keeps_within_its_size_removing_the_least_recently_used_at_mos
     assert run_cli(*args) == shown  # (tidied once a day: this run's entries stay)
     assert any((folder / "files").rglob("*.json")) and any((folder / "results").rglob("*.json"))
     assert run_cli(*args) == shown
+
+
+def test_a_result_is_kept_only_when_what_it_read_did_not_change_while_it_was_worked_out(tmp_path: Path) -> None:
+    """The key is worked out again before a result is kept: a file changed meanwhile (another key) keeps nothing,
+    as the result may be of neither version."""
+    from calcheck.cli.common import Kept
+    from calcheck.estate.results import Results
+
+    results = Results(tmp_path / "results")
+    key = Results.key("check", ["an input"])
+    Kept(results, key, lambda: Results.key("check", ["the input changed"])).put("text")
+    assert results.get(key) is None and not (tmp_path / "results").exists()
+    Kept(results, key, lambda: key).put("text")
+    assert results.get(key) == "text"
+    assert Results.key("check", ["an input"]) != Results.key("diff", ["an input"])

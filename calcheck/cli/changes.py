@@ -105,7 +105,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         sides = [_side(walk, path, rev, as_of, index) for index, rev in enumerate((args.base, args.head))]
     options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
     kept = kept_result("diff", options, path, [args.base, args.head], lasting)
-    known = kept[0].get(kept[1]) if kept is not None else None
+    known = kept.get() if kept is not None else None
     if known is not None:  # the same two estates, asked the same way: the same answer
         emit(known, args.output)
         return EXIT_OK
@@ -120,7 +120,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             walk.cancel()
     text = RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree"))
     if kept is not None:
-        kept[0].put(kept[1], text)
+        kept.put(text)
     emit(text, args.output)
     return EXIT_OK
 

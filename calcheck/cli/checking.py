@@ -14,6 +14,7 @@ from calcheck.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Handler,
+    Kept,
     Subparsers,
     check_at,
     emit,
@@ -30,7 +31,6 @@ from calcheck.core.findings import Severity
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
-    from calcheck.estate.results import Results
     from calcheck.licensing.engine import CheckResult
     from calcheck.licensing.rules import Rule
 
@@ -142,8 +142,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
     kept = _kept_check(args, colour) if args.ratchet is None and not summary else None
     if kept is not None:
-        results, key = kept
-        known = _known(results.get(key))
+        known = _known(kept.get())
         if known is not None:  # the same estate, asked the same way: the same answer
             warn_without_libyaml()
             emit(known[1], args.output)
@@ -165,13 +164,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.ratchet is None:
         code = EXIT_FINDINGS if failed(result.findings, threshold) else EXIT_OK
         if kept is not None:
-            kept[0].put(kept[1], json.dumps({"exit": code, "text": text}, ensure_ascii=False))
+            kept.put(json.dumps({"exit": code, "text": text}, ensure_ascii=False))
         emit(text, args.output)
         return code
     return _ratchet(args, result, text)
 
 
-def _kept_check(args: argparse.Namespace, colour: bool) -> tuple[Results, str] | None:
+def _kept_check(args: argparse.Namespace, colour: bool) -> Kept | None:
     """Where the check's result is kept, and its key (``kept_result``): what it reads, and how it is asked."""
     as_of = (args.as_of or dt.date.today()).isoformat()
     options = [args.rev or "", str(args.no_history), as_of, args.format, args.fail_on, str(colour)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import sys
@@ -212,9 +213,26 @@ def check_source(
             walk.cancel()  # (when the check stopped before it asked for the history)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Kept:
+    """Where a command's result is kept (``kept_result``): ``get`` it, or ``put`` it once worked out."""
+
+    results: Results
+    key: str
+    again: Callable[[], str | None]  # the key worked out anew from what the command reads
+
+    def get(self) -> str | None:
+        return self.results.get(self.key)
+
+    def put(self, text: str) -> None:
+        """Keep ``text``, unless what the command read changed while it read it (the result might be of neither)."""
+        if self.again() == self.key:
+            self.results.put(self.key, text)
+
+
 def kept_result(
     command: str, options: list[str], path: Path, revs: list[str | None], cache: FileCache | None, git: bool = True
-) -> tuple[Results, str] | None:
+) -> Kept | None:
     """Where a command's result, read from the estate at ``path`` in ``revs`` (None: the work tree) with
     ``options``, is kept, and its key: the digest of everything the reading reads (``calcheck.estate.results``):
     the options, the working folder, the commits and, for the work tree, every file of the estate and of the schemas
@@ -226,14 +244,19 @@ def kept_result(
     results = Results.beside(cache)
     if results is None:
         return None
-    try:
-        commits = revisions_read(path, revs) if git or any(rev is not None for rev in revs) else []
-    except UsageError:
-        return None
-    where = Path(os.path.abspath(path))
-    files = [folder_digest(where), folder_digest(where.parent / "schemas")] if None in revs else []
-    place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
-    return results, Results.key(command, [*options, *place, *commits, *files])
+
+    def key() -> str | None:
+        try:
+            commits = revisions_read(path, revs) if git or any(rev is not None for rev in revs) else []
+        except UsageError:
+            return None
+        # (as the check reads them: the estate as given, the schemas beside where it really is)
+        files = [folder_digest(path), folder_digest(path.resolve().parent / "schemas")] if None in revs else []
+        place = [os.getcwd(), str(path), os.path.abspath(path), os.environ.get("TZ", "")]
+        return Results.key(command, [*options, *place, *commits, *files])
+
+    found = key()
+    return Kept(results, found, key) if found is not None else None
 
 
 def _walk_meanwhile(path: Path, rev: str | None, as_of: dt.date, cache: FileCache | None) -> Later[Timeline]:

@@ -22,6 +22,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 from calcheck.estate.cache import FileCache, mark_used, read_entry, reader_digest, write_entry
@@ -34,6 +35,10 @@ def code_digest() -> bytes:
     """A digest of calcheck's whole source and data (an editable install changes them without a new version)."""
     digest = hashlib.sha256(FORMAT.encode() + b"\0" + reader_digest())
     digest.update(f"\0{sys.version}\0{sys.platform}".encode())
+    try:  # (git is read through it)
+        digest.update(f"\0GitPython {metadata.version('GitPython')}".encode())
+    except metadata.PackageNotFoundError:
+        digest.update(b"\0GitPython -")
     package = Path(__file__).resolve().parent.parent
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".yaml", ".json") and p.is_file()):
         digest.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())

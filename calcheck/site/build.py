@@ -307,7 +307,8 @@ def build_site(
         f"shortfall {position.total('shortfall')} as of {position.as_of}"
     )
     built = output.tree_digest(paths.docs.parent)
-    if results is not None and key is not None and built is not None:
+    again = site_inputs(estate_dir, paths, as_of, engine_name) if key is not None else None
+    if results is not None and key is not None and built is not None and again == inputs:  # (nothing read changed)
         results.put(key, json.dumps({"build": built, "summary": summary}))
     return summary
 
@@ -338,10 +339,16 @@ def site_inputs(estate_dir: Path, paths: SitePaths, as_of: dt.date, engine_name:
         git = revisions_read(estate_dir, [None])
     except UsageError:
         return None
-    where = Path(os.path.abspath(estate_dir))
     site = paths.config.parent
-    files = [folder_digest(where), folder_digest(where.parent / "schemas"), folder_digest(site, frozenset({"_build"}))]
-    place = [os.getcwd(), str(estate_dir), str(where), str(paths.config.resolve()), os.environ.get("TZ", "")]
+    beside = estate_dir.resolve().parent / "schemas"  # (as the check reads them)
+    files = [folder_digest(estate_dir), folder_digest(beside), folder_digest(site, frozenset({"_build"}))]
+    place = [
+        os.getcwd(),
+        str(estate_dir),
+        os.path.abspath(estate_dir),
+        str(paths.config.resolve()),
+        os.environ.get("TZ", ""),
+    ]
     return [as_of.isoformat(), *place, *files, *git, *_engine(engine_name)]
 
 
