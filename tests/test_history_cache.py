@@ -82,6 +82,7 @@ def outputs(repo: Path, cache: Path, *extra: str) -> list[str]:
     env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
     found = []
     for command in COMMANDS:
+        shutil.rmtree(cache / "results", ignore_errors=True)  # (a result kept whole would not read the history)
         done = subprocess.run([sys.executable, "-m", "calcheck", *command, *extra], cwd=repo, env=env,
                               capture_output=True, text=True, check=False)  # fmt: skip
         assert done.returncode in (0, 1), done.stderr
