@@ -563,3 +563,37 @@ def test_a_diff_asked_again_of_the_same_estates_is_its_kept_result_and_any_chang
     diff("HEAD~2", "HEAD", "--as-of", "2026-03-15")
     diff("HEAD~2", "HEAD", "--as-of", "2026-03-16")
     assert diff("HEAD~2", "HEAD", "--as-of", "2026-03-16", "--no-history") is not None
+
+
+def test_a_kept_diff_digests_the_folders_the_check_reads_where_a_link_sends_it(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The key of a kept diff covers the folders the check reads, as the system finds them: an estate named through
+    a link and '..' is read where the link leads (not where the name seems to point), and the schemas compared with
+    calcheck's are those beside the folder a linked estate leads to. A change there is a miss, never a stale text."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def diff(*args: str) -> str:
+        """The diff with its result kept (read back when asked again), which must be what --no-cache says."""
+        fresh = run_cli("diff", *args, "--as-of", "2026-03-15", "--no-cache")
+        assert run_cli("diff", *args, "--as-of", "2026-03-15") == fresh
+        assert run_cli("diff", *args, "--as-of", "2026-03-15") == fresh
+        return fresh[1]
+
+    estate = repo / "licenses"
+    assignments = estate / "assignments" / "assignments.yaml"
+    (repo / "elsewhere").mkdir()
+    (repo / "elsewhere" / "people").symlink_to("../licenses/people")  # 'elsewhere/people/..' is licenses/
+    for holder in ("bob", "carol"):  # an uncommitted change, then another to the same file
+        assignments.write_text(assignments.read_text().replace("person: alice", f"person: {holder}"))
+        shown = diff("HEAD", "--path", "elsewhere/people/..").splitlines()
+        assert shown[3:6] == ["assignments:", f"  WS22-U: A-1 assigned to {holder}", "  WS22-U: A-2 assigned to carol"]
+        git(repo, "checkout", "-q", "--", ".")
+
+    (repo / "store").mkdir()
+    estate.rename(repo / "store" / "licenses")
+    estate.symlink_to("store/licenses")  # a linked estate is not read, but the schemas beside it are compared
+    (repo / "store" / "schemas").mkdir()
+    assert "schema-outdated" not in diff("HEAD", "--format", "json")
+    (repo / "store" / "schemas" / "people.schema.json").write_text("{}")
+    assert "schema-outdated" in diff("HEAD", "--format", "json")
