@@ -131,6 +131,7 @@ def _diff_key(args: argparse.Namespace, path: Path, as_of: dt.date) -> str | Non
     """The key of the diff's result: everything it reads (see ``calcheck.estate.results``); None when git cannot
     say what the revisions are (the diff itself then says why)."""
     from calcheck.estate.results import Results, folder_digest
+    from calcheck.estate.schema import copies_beside
     from calcheck.git.timeline import revisions_read
 
     try:
@@ -138,7 +139,10 @@ def _diff_key(args: argparse.Namespace, path: Path, as_of: dt.date) -> str | Non
     except UsageError:
         return None
     where = Path(os.path.abspath(path))
-    files = [folder_digest(where), folder_digest(where.parent / "schemas")] if args.head is None else []
+    files = []
+    if args.head is None:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
+        files = [folder_digest(folder) for folder in dict.fromkeys([where, path.resolve()])]
+        files.append(folder_digest(copies_beside(path)))
     options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
     place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
     return Results.key("diff", [*options, *place, *git, *files])
