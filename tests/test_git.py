@@ -9,6 +9,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -597,3 +598,33 @@ def test_a_kept_diff_digests_the_folders_the_check_reads_where_a_link_sends_it(
     assert "schema-outdated" not in diff("HEAD", "--format", "json")
     (repo / "store" / "schemas" / "people.schema.json").write_text("{}")
     assert "schema-outdated" in diff("HEAD", "--format", "json")
+
+
+def test_a_diff_whose_estate_changes_while_it_runs_keeps_no_result_under_the_estate_it_began_with(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A work-tree file edited while ``diff`` reads (an editor saving, a checkout) leaves its text computed from other
+    files than its key names: it is not kept, so the estate as it was before is never answered with that text."""
+    from calcheck.cli import changes
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    assignments = repo / "licenses" / "assignments" / "assignments.yaml"
+    as_it_was = assignments.read_text()
+    checked = changes.check_source
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = checked(*args, **kwargs)
+        assignments.write_text(as_it_was.replace("person: alice", "person: bob"))  # once the base is checked
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(changes, "check_source", edited_meanwhile)
+        meanwhile = run_cli("diff", "HEAD", "--as-of", "2026-03-15")
+    assert "WS22-U: reassigned from alice to bob (A-1)" in meanwhile[1]
+    assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == meanwhile  # (its estate, asked for afresh)
+    assignments.write_text(as_it_was)
+    fresh = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-cache")
+    assert fresh[1].splitlines()[0] == (
+        "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 0 finding(s) introduced, 0 resolved"
+    )
+    assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
