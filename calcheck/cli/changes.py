@@ -121,8 +121,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if walk is not None:
             walk.cancel()
     text = RENDERERS[args.format](compare(base, head, args.base, args.head or "working tree"))
-    if results is not None and key is not None:
-        results.put(key, text)
+    if results is not None and key is not None and _diff_key(args, path, as_of) == key:
+        results.put(key, text)  # (what it read did not change while it read: else it is not kept)
     emit(text, args.output)
     return EXIT_OK
 
