@@ -9,6 +9,7 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -616,3 +617,67 @@ def test_a_check_asked_again_of_the_same_estate_is_its_kept_result_and_any_chang
     check("--as-of", "2026-03-15")
     check("--as-of", "2026-03-15", "--ratchet", "HEAD~1", new=0)
     check("--as-of", "2026-03-15", "--summary", str(tmp_path / "summary.md"), new=0)
+
+
+def test_a_kept_diff_digests_the_folders_the_check_reads_where_a_link_sends_it(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The key of a kept diff covers the folders the check reads, as the system finds them: an estate named through
+    a link and '..' is read where the link leads (not where the name seems to point), and the schemas compared with
+    calcheck's are those beside the folder a linked estate leads to. A change there is a miss, never a stale text."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def diff(*args: str) -> str:
+        """The diff with its result kept (read back when asked again), which must be what --no-cache says."""
+        fresh = run_cli("diff", *args, "--as-of", "2026-03-15", "--no-cache")
+        assert run_cli("diff", *args, "--as-of", "2026-03-15") == fresh
+        assert run_cli("diff", *args, "--as-of", "2026-03-15") == fresh
+        return fresh[1]
+
+    estate = repo / "licenses"
+    assignments = estate / "assignments" / "assignments.yaml"
+    (repo / "elsewhere").mkdir()
+    (repo / "elsewhere" / "people").symlink_to("../licenses/people")  # 'elsewhere/people/..' is licenses/
+    for holder in ("bob", "carol"):  # an uncommitted change, then another to the same file
+        assignments.write_text(assignments.read_text().replace("person: alice", f"person: {holder}"))
+        shown = diff("HEAD", "--path", "elsewhere/people/..").splitlines()
+        assert shown[3:6] == ["assignments:", f"  WS22-U: A-1 assigned to {holder}", "  WS22-U: A-2 assigned to carol"]
+        git(repo, "checkout", "-q", "--", ".")
+
+    (repo / "store").mkdir()
+    estate.rename(repo / "store" / "licenses")
+    estate.symlink_to("store/licenses")  # a linked estate is not read, but the schemas beside it are compared
+    (repo / "store" / "schemas").mkdir()
+    assert "schema-outdated" not in diff("HEAD", "--format", "json")
+    (repo / "store" / "schemas" / "people.schema.json").write_text("{}")
+    assert "schema-outdated" in diff("HEAD", "--format", "json")
+
+
+def test_a_diff_whose_estate_changes_while_it_runs_keeps_no_result_under_the_estate_it_began_with(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A work-tree file edited while ``diff`` reads (an editor saving, a checkout) leaves its text computed from other
+    files than its key names: it is not kept, so the estate as it was before is never answered with that text."""
+    from calcheck.cli import changes
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    assignments = repo / "licenses" / "assignments" / "assignments.yaml"
+    as_it_was = assignments.read_text()
+    checked = changes.check_source
+
+    def edited_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = checked(*args, **kwargs)
+        assignments.write_text(as_it_was.replace("person: alice", "person: bob"))  # once the base is checked
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(changes, "check_source", edited_meanwhile)
+        meanwhile = run_cli("diff", "HEAD", "--as-of", "2026-03-15")
+    assert "WS22-U: reassigned from alice to bob (A-1)" in meanwhile[1]
+    assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == meanwhile  # (its estate, asked for afresh)
+    assignments.write_text(as_it_was)
+    fresh = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-cache")
+    assert fresh[1].splitlines()[0] == (
+        "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 0 finding(s) introduced, 0 resolved"
+    )
+    assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh

@@ -239,6 +239,7 @@ def kept_result(
     beside it and what git takes for changed (``git``: whether the history is read at all). None without a lasting
     cache, or when git cannot say what a revision is (the command itself then says why)."""
     from calcheck.estate.results import Results, folder_digest
+    from calcheck.estate.schema import copies_beside
     from calcheck.git.timeline import revisions_read
 
     results = Results.beside(cache)
@@ -250,8 +251,10 @@ def kept_result(
             commits = revisions_read(path, revs) if git or any(rev is not None for rev in revs) else []
         except UsageError:
             return None
-        # (as the check reads them: the estate as given, the schemas beside where it really is)
-        files = [folder_digest(path), folder_digest(path.resolve().parent / "schemas")] if None in revs else []
+        files = []
+        if None in revs:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
+            files = [folder_digest(folder) for folder in dict.fromkeys([Path(os.path.abspath(path)), path.resolve()])]
+            files.append(folder_digest(copies_beside(path)))
         place = [os.getcwd(), str(path), os.path.abspath(path), os.environ.get("TZ", "")]
         return Results.key(command, [*options, *place, *commits, *files])
 

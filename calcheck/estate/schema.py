@@ -44,9 +44,14 @@ def load_schemas() -> dict[str, dict[str, Any]]:
     return found
 
 
+def copies_beside(estate_root: Path) -> Path:
+    """The repository's ``schemas/``: beside the estate folder, where the system finds it (through links)."""
+    return estate_root.resolve().parent / "schemas"
+
+
 def outdated_copies(estate_root: Path, shown: str) -> list[Finding]:
     """A finding for each schema in the repository's ``schemas/`` (beside the estate) that differs from calcheck's."""
-    copies = estate_root.resolve().parent / "schemas"
+    copies = copies_beside(estate_root)
     installed = schema_dir().resolve()
     if copies.is_symlink() or not copies.is_dir() or copies.resolve() == installed:
         return []  # links are not followed: only the repository's own files are compared, and never parsed

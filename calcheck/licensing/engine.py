@@ -11,7 +11,7 @@ from calcheck.core.findings import Finding, Severity, sort_findings
 from calcheck.estate.cache import FileCache
 from calcheck.estate.loading import load_estate
 from calcheck.estate.model import Estate
-from calcheck.estate.schema import outdated_copies
+from calcheck.estate.schema import copies_beside, outdated_copies
 from calcheck.estate.sources import EstateSource, WorkTree, display_path
 from calcheck.estate.splice import replaced_files
 from calcheck.estate.transfers import Timeline
@@ -125,7 +125,7 @@ def _beside(source: EstateSource) -> list[Finding]:
     """What a work tree's check finds beside the estate: copies of calcheck's schemas that are out of date."""
     if not isinstance(source, WorkTree):
         return []
-    return outdated_copies(source.root, display_path(source.root.resolve().parent / "schemas"))
+    return outdated_copies(source.root, display_path(copies_beside(source.root)))
 
 
 def _judge(

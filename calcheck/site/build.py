@@ -26,7 +26,7 @@ from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
 from calcheck.estate.cache import FileCache, FileMemo, reader_digest
 from calcheck.estate.results import Results
-from calcheck.estate.schema import schema_dir
+from calcheck.estate.schema import copies_beside, schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
@@ -340,8 +340,9 @@ def site_inputs(estate_dir: Path, paths: SitePaths, as_of: dt.date, engine_name:
     except UsageError:
         return None
     site = paths.config.parent
-    beside = estate_dir.resolve().parent / "schemas"  # (as the check reads them)
-    files = [folder_digest(estate_dir), folder_digest(beside), folder_digest(site, frozenset({"_build"}))]
+    named = [Path(os.path.abspath(estate_dir)), estate_dir.resolve()]  # for git (the history), for the check
+    files = [folder_digest(folder) for folder in dict.fromkeys(named)]
+    files += [folder_digest(copies_beside(estate_dir)), folder_digest(site, frozenset({"_build"}))]
     place = [
         os.getcwd(),
         str(estate_dir),
