@@ -218,8 +218,7 @@ def test_the_cache_keeps_within_its_size_removing_the_least_recently_used_at_mos
 def test_a_result_is_kept_only_when_what_it_read_did_not_change_while_it_was_worked_out(tmp_path: Path) -> None:
     """The key is worked out again before a result is kept: a file changed meanwhile (another key) keeps nothing,
     as the result may be of neither version."""
-    from calcheck.cli.common import Kept
-    from calcheck.estate.results import Results
+    from calcheck.estate.results import Kept, Results
 
     results = Results(tmp_path / "results")
     key = Results.key("check", ["an input"])

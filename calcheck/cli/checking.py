@@ -14,7 +14,6 @@ from calcheck.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     Handler,
-    Kept,
     Subparsers,
     check_at,
     emit,
@@ -31,6 +30,7 @@ from calcheck.core.findings import Severity
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.estate.results import Kept
     from calcheck.licensing.engine import CheckResult
     from calcheck.licensing.rules import Rule
 

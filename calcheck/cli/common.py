@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime as dt
 import os
 import sys
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
     from calcheck.core.findings import Finding
     from calcheck.estate.cache import FileCache
     from calcheck.estate.parallel import Later
-    from calcheck.estate.results import Results
+    from calcheck.estate.results import Kept
     from calcheck.estate.sources import EstateSource
     from calcheck.estate.transfers import Timeline
     from calcheck.licensing.engine import CheckResult
@@ -213,23 +212,6 @@ def check_source(
             walk.cancel()  # (when the check stopped before it asked for the history)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Kept:
-    """Where a command's result is kept (``kept_result``): ``get`` it, or ``put`` it once worked out."""
-
-    results: Results
-    key: str
-    again: Callable[[], str | None]  # the key worked out anew from what the command reads
-
-    def get(self) -> str | None:
-        return self.results.get(self.key)
-
-    def put(self, text: str) -> None:
-        """Keep ``text``, unless what the command read changed while it read it (the result might be of neither)."""
-        if self.again() == self.key:
-            self.results.put(self.key, text)
-
-
 def kept_result(
     command: str, options: list[str], path: Path, revs: list[str | None], cache: FileCache | None, git: bool = True
 ) -> Kept | None:
@@ -238,7 +220,7 @@ def kept_result(
     the options, the working folder, the commits and, for the work tree, every file of the estate and of the schemas
     beside it and what git takes for changed (``git``: whether the history is read at all). None without a lasting
     cache, or when git cannot say what a revision is (the command itself then says why)."""
-    from calcheck.estate.results import Results, folder_digest
+    from calcheck.estate.results import Kept, Results, folder_digest
     from calcheck.estate.schema import copies_beside
     from calcheck.git.timeline import revisions_read
 

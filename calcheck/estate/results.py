@@ -22,6 +22,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -127,3 +128,20 @@ class Results:
         except (ValueError, UnicodeEncodeError):
             return  # (surrogate escapes: a name that is not UTF-8)
         write_entry(self._path(key), body)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """Where a command's result is kept (``calcheck.cli.common.kept_result``): ``get`` it, or ``put`` it."""
+
+    results: Results
+    key: str
+    again: Callable[[], str | None]  # the key worked out anew from what the command reads
+
+    def get(self) -> str | None:
+        return self.results.get(self.key)
+
+    def put(self, text: str) -> None:
+        """Keep ``text``, unless what the command read changed while it read it (the result might be of neither)."""
+        if self.again() == self.key:
+            self.results.put(self.key, text)
