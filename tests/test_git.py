@@ -628,3 +628,33 @@ def test_a_diff_whose_estate_changes_while_it_runs_keeps_no_result_under_the_est
         "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 0 finding(s) introduced, 0 resolved"
     )
     assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+
+
+def test_a_kept_diff_sees_an_empty_folder_that_changes_what_the_check_reads(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Folders are part of what a kept diff's key covers, empty ones too: an empty '.git' folder makes a folder of the
+    estate a submodule (not read, a finding), and a proof file's path that becomes an empty folder is not a regular
+    file rather than a missing one. Each is a miss, never the text kept before it."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def diff() -> list[str]:
+        """The diff with its result kept (read back when asked again), which must be what --no-cache says."""
+        fresh = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-cache")
+        assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+        assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+        return fresh[1].splitlines()
+
+    estate = repo / "licenses"
+    assert len(diff()) == 1  # the work tree is HEAD
+    (estate / "people" / ".git").mkdir()
+    assert "  error [estate-link] licenses/people:1: 'people' is a symbolic link; it is not read" in diff()
+    (estate / "people" / ".git").rmdir()
+    assert len(diff()) == 1
+    holdings = estate / "holdings" / "holdings.yaml"
+    digest = hashlib.sha256(b"%PDF-1.4 one").hexdigest()
+    holdings.write_text(holdings.read_text().replace("ref: INV-1}", f"ref: INV-1, file: inv.pdf, sha256: {digest}}}"))
+    shown = "  error [proof-file] licenses/holdings/holdings.yaml:11: WS22-U: proof file 'inv.pdf'"
+    assert diff()[-1] == f"{shown} does not exist"
+    (estate / "inv.pdf").mkdir()
+    assert diff()[-1] == f"{shown} is not a regular file"
