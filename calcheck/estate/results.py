@@ -2,12 +2,12 @@
 
 A ``diff`` of two estates that have not changed since it last ran (the same revisions, the same work tree, the same
 date and options) gives the same text: it is kept under a key that is the SHA-256 of every input. Those are the
-command's options and working folder, the commits it reads (which fix their trees and histories), every file below
+command's options and working folder, the commits it reads (which fix their trees and histories), every entry below
 the estate folder (as named, and where the system finds it through links) and beside it in ``schemas/`` (paths,
-kinds and contents: links are named, never followed), and calcheck itself (the source of every module, its data,
-and what file readings depend on, see ``cache.reader_digest``). A changed byte anywhere gives another key, so an
-entry is never stale; a result is kept only when the key taken after the command read is the one taken before (no
-file changed meanwhile).
+kinds and contents: links are named, never followed; folders, empty ones too), and calcheck itself (the source of
+every module, its data, and what file readings depend on, see ``cache.reader_digest``). A changed byte anywhere
+gives another key, so an entry is never stale; a result is kept only when the key taken after the command read is
+the one taken before (no file changed meanwhile).
 
 Entries live beside the file cache (``results/``) and share its format: a line with the SHA-256 of the JSON that
 follows, written atomically, and checked when read. An entry that does not decode exactly as written is a miss:
@@ -41,7 +41,8 @@ def code_digest() -> bytes:
 
 def folder_digest(root: Path) -> str:
     """A digest of every entry below ``root`` (hidden ones too): each path with its kind and, for a file, its
-    content; a link's target is named, not followed. Anything else is named by its kind alone."""
+    content; a link's target is named, not followed. Anything else is named by its kind alone, folders too (an
+    empty one may change a check: a '.git' folder makes a submodule, a proof file's path may be a folder)."""
     digest = hashlib.sha256()
     try:
         top = root.lstat()
@@ -51,7 +52,7 @@ def folder_digest(root: Path) -> str:
         return "not a folder"
     for folder, dirs, names in os.walk(root, onerror=lambda exc: digest.update(f"\0error {exc}".encode())):
         dirs.sort()
-        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+        for name in sorted(names) + dirs:
             path = os.path.join(folder, name)
             relative = os.path.relpath(path, root).encode("utf-8", "surrogateescape")
             digest.update(b"\0path\0" + relative)
