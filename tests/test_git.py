@@ -658,3 +658,24 @@ def test_a_kept_diff_sees_an_empty_folder_that_changes_what_the_check_reads(
     assert diff()[-1] == f"{shown} does not exist"
     (estate / "inv.pdf").mkdir()
     assert diff()[-1] == f"{shown} is not a regular file"
+
+
+def test_a_diff_without_history_answers_as_without_the_cache_when_git_cannot_list_the_changed_files(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A diff without history never asks git which work-tree files changed; when git cannot say (a damaged index),
+    the key of its kept result cannot be taken either: the diff answers as ``--no-cache`` does, and keeps nothing."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    assignments = repo / "licenses" / "assignments" / "assignments.yaml"
+    assignments.write_text(assignments.read_text().replace("person: carol", "person: bob"))
+    (repo / ".git" / "index").write_bytes(b"damaged")
+    args = ("diff", "HEAD", "--as-of", "2026-03-15", "--no-history")
+    fresh = run_cli(*args, "--no-cache")
+    assert fresh[0] == 0 and fresh[1].splitlines()[:3] == [
+        "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 1 finding(s) introduced, 1 resolved",
+        "assignments:",
+        "  WS22-U: reassigned from carol to bob (A-2)",
+    ]
+    assert run_cli(*args) == fresh
+    assert run_cli(*args) == fresh
+    assert not (tmp_path / "cache" / "results").exists()
