@@ -22,7 +22,7 @@ from calcheck.cli.common import (
     file_cache,
     parse_date,
 )
-from calcheck.core.errors import UsageError
+from calcheck.core.errors import CalcheckError, UsageError
 
 if TYPE_CHECKING:
     from calcheck.estate.parallel import Later
@@ -128,21 +128,23 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _diff_key(args: argparse.Namespace, path: Path, as_of: dt.date) -> str | None:
-    """The key of the diff's result: everything it reads (see ``calcheck.estate.results``); None when git cannot
-    say what the revisions are (the diff itself then says why)."""
+    """The key of the diff's result: everything it reads (see ``calcheck.estate.results``); None when it cannot be
+    taken (git cannot say what the revisions are or which files changed, a path that cannot be resolved): the diff
+    is then worked out and not kept, and says why when it cannot be."""
     from calcheck.estate.results import Results, folder_digest
     from calcheck.estate.schema import copies_beside
     from calcheck.git.timeline import revisions_read
 
+    where = Path(os.path.abspath(path))
     try:
         git = revisions_read(path, [args.base, args.head])
-    except UsageError:
+        real, copies = path.resolve(), copies_beside(path)
+    except (CalcheckError, OSError, RuntimeError):  # (RuntimeError: a link loop, before Python 3.13)
         return None
-    where = Path(os.path.abspath(path))
     files = []
     if args.head is None:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
-        files = [folder_digest(folder) for folder in dict.fromkeys([where, path.resolve()])]
-        files.append(folder_digest(copies_beside(path)))
+        files = [folder_digest(folder) for folder in dict.fromkeys([where, real])]
+        files.append(folder_digest(copies))
     options = [args.base, args.head or "", as_of.isoformat(), args.format, str(args.no_history)]
     place = [os.getcwd(), str(path), str(where), os.environ.get("TZ", "")]
     return Results.key("diff", [*options, *place, *git, *files])
