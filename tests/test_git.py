@@ -681,3 +681,67 @@ def test_a_diff_whose_estate_changes_while_it_runs_keeps_no_result_under_the_est
         "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 0 finding(s) introduced, 0 resolved"
     )
     assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+
+
+def test_a_kept_diff_sees_an_empty_folder_that_changes_what_the_check_reads(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Folders are part of what a kept diff's key covers, empty ones too: an empty '.git' folder makes a folder of the
+    estate a submodule (not read, a finding), and a proof file's path that becomes an empty folder is not a regular
+    file rather than a missing one. Each is a miss, never the text kept before it."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def diff() -> list[str]:
+        """The diff with its result kept (read back when asked again), which must be what --no-cache says."""
+        fresh = run_cli("diff", "HEAD", "--as-of", "2026-03-15", "--no-cache")
+        assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+        assert run_cli("diff", "HEAD", "--as-of", "2026-03-15") == fresh
+        return fresh[1].splitlines()
+
+    estate = repo / "licenses"
+    assert len(diff()) == 1  # the work tree is HEAD
+    (estate / "people" / ".git").mkdir()
+    assert "  error [estate-link] licenses/people:1: 'people' is a symbolic link; it is not read" in diff()
+    (estate / "people" / ".git").rmdir()
+    assert len(diff()) == 1
+    holdings = estate / "holdings" / "holdings.yaml"
+    digest = hashlib.sha256(b"%PDF-1.4 one").hexdigest()
+    holdings.write_text(holdings.read_text().replace("ref: INV-1}", f"ref: INV-1, file: inv.pdf, sha256: {digest}}}"))
+    shown = "  error [proof-file] licenses/holdings/holdings.yaml:11: WS22-U: proof file 'inv.pdf'"
+    assert diff()[-1] == f"{shown} does not exist"
+    (estate / "inv.pdf").mkdir()
+    assert diff()[-1] == f"{shown} is not a regular file"
+
+
+def test_a_diff_without_history_answers_as_without_the_cache_when_git_cannot_list_the_changed_files(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A diff without history never asks git which work-tree files changed; when git cannot say (a damaged index),
+    the key of its kept result cannot be taken either: the diff answers as ``--no-cache`` does, and keeps nothing."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    assignments = repo / "licenses" / "assignments" / "assignments.yaml"
+    assignments.write_text(assignments.read_text().replace("person: carol", "person: bob"))
+    (repo / ".git" / "index").write_bytes(b"damaged")
+    args = ("diff", "HEAD", "--as-of", "2026-03-15", "--no-history")
+    fresh = run_cli(*args, "--no-cache")
+    assert fresh[0] == 0 and fresh[1].splitlines()[:3] == [
+        "HEAD -> working tree (as of 2026-03-15): shortfall 0 CALs (0.00 -> 0.00), 1 finding(s) introduced, 1 resolved",
+        "assignments:",
+        "  WS22-U: reassigned from carol to bob (A-2)",
+    ]
+    assert run_cli(*args) == fresh
+    assert run_cli(*args) == fresh
+    assert not (tmp_path / "cache" / "results").exists()
+
+
+def test_a_diff_of_an_estate_named_by_a_link_loop_is_the_usage_error_it_is_without_the_cache(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Bad input never crashes: an estate path that is a link to itself is no folder, with the kept results or not."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    (repo / "loop").symlink_to("loop")
+    for path in ("loop", "loop/licenses"):
+        args = ("diff", "HEAD", "--as-of", "2026-03-15", "--path", path)
+        said = (2, "", f"calcheck: error: {path}: not a directory (give the estate folder, e.g. licenses/)\n")
+        assert run_cli(*args, "--no-cache") == said
+        assert run_cli(*args) == said

@@ -10,6 +10,8 @@ analysis, the position and the records themselves.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calcheck.cli.common import check_at
 from calcheck.core.errors import CalcheckError
 from calcheck.edits import operations
 from calcheck.estate.sources import WorkTree
@@ -24,6 +27,7 @@ from calcheck.estate.splice import COLLECTIONS, replaced_files
 from calcheck.licensing import engine
 from calcheck.licensing.diff import compare
 from calcheck.licensing.rules.example import write_estate
+from calcheck.outputs.diffview import RENDERERS
 from tests.test_licensing_property import AS_OF, estate_st, render
 
 ASSIGNMENTS = "assignments/assignments.yaml"
@@ -154,3 +158,56 @@ def test_a_clean_edit_is_spliced_and_a_broken_one_is_not(tmp_path: Path) -> None
         assert answers(engine.recheck(base, WorkTree(root), overlay, [ASSIGNMENTS], AS_OF)) == answers(
             engine.check(overlay, AS_OF)
         )
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+)
+@given(spec=estate_st, data=st.data())
+def test_a_diff_between_revisions_gives_what_two_whole_checks_give(
+    spec: tuple,  # type: ignore[type-arg]
+    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory,
+    run_cli: Callable[..., tuple[int, str, str]],
+) -> None:
+    """``diff`` reads the head as the base with the files that differ read again: over generated estates and
+    generated edits committed one after another (and one left in the work tree), any two sides give, in every
+    format, what two whole checks of them give."""
+    from tests.test_git import git
+
+    top = tmp_path_factory.mktemp("repo")
+    git(top, "init", "-q", "-b", "main")
+    root = write_estate(render(spec), top / "licenses")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "the estate", date="2026-01-05T09:00:00+00:00")
+    commits = data.draw(st.integers(1, 3))
+    for index in range(commits + 1):
+        try:
+            edited = plan(root, engine.check(WorkTree(root), AS_OF), data)
+        except CalcheckError:
+            edited = {}
+        for relative, text in edited.items():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            (root / relative).write_text(text, encoding="utf-8")
+        if index < commits:
+            git(top, "add", "-A")
+            git(
+                top, "commit", "-q", "--allow-empty", "-m", f"edit {index}", date=f"2026-0{index + 2}-01T09:00:00+00:00"
+            )
+    revisions: list[str | None] = [*(f"HEAD~{n}" for n in range(commits, 0, -1)), "HEAD", None]
+    pairs = [(base, head) for base in revisions[:-1] for head in revisions if head != base]
+    where = os.getcwd()
+    os.chdir(top)
+    try:
+        for base, head in data.draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=3, unique=True)):
+            assert base is not None
+            sides = check_at(root, base, AS_OF, True), check_at(root, head, AS_OF, True)
+            alone = compare(*sides, base, head or "working tree")
+            for form in RENDERERS:
+                args = ["diff", base, *([head] if head else []), "--as-of", AS_OF.isoformat(), "--format", form]
+                assert run_cli(*args, "--no-cache")[1].rstrip("\n") == RENDERERS[form](alone).rstrip("\n")
+    finally:
+        os.chdir(where)

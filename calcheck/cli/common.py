@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from calcheck.core.errors import UsageError
+from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
@@ -231,12 +231,13 @@ def kept_result(
     def key() -> str | None:
         try:
             commits = revisions_read(path, revs) if git or any(rev is not None for rev in revs) else []
-        except UsageError:
-            return None
+            real, copies = path.resolve(), copies_beside(path)
+        except (CalcheckError, OSError, RuntimeError):  # (RuntimeError: a link loop, before Python 3.13)
+            return None  # no key: worked out and not kept (and the command says why, if it cannot be)
         files = []
         if None in revs:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
-            files = [folder_digest(folder) for folder in dict.fromkeys([Path(os.path.abspath(path)), path.resolve()])]
-            files.append(folder_digest(copies_beside(path)))
+            files = [folder_digest(folder) for folder in dict.fromkeys([Path(os.path.abspath(path)), real])]
+            files.append(folder_digest(copies))
         place = [os.getcwd(), str(path), os.path.abspath(path), os.environ.get("TZ", "")]
         return Results.key(command, [*options, *place, *commits, *files])
 

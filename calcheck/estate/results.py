@@ -2,13 +2,14 @@
 
 A ``check`` or ``diff`` of estates that have not changed since it last ran (the same revisions, the same work tree,
 the same date and options) gives the same text: it is kept under a key that is the SHA-256 of every input (the
-site keeps digests of what it built the same way). Those are the
-command's options and working folder, the commits it reads (which fix their trees and histories), every file below
-the estate folder (as named, and where the system finds it through links) and beside it in ``schemas/`` (paths,
-kinds and contents: links are named, never followed), and calcheck itself (the source of every module, its data,
-the Python that runs it, and what file readings depend on, see ``cache.reader_digest``). A changed byte anywhere
-gives another key, so an entry is never stale; a result is kept only when the key taken after the command read is
-the one taken before (no file changed meanwhile).
+site keeps digests of what it built the same way). Those are the command's options and working folder, the commits
+it reads (which fix their trees and histories), every entry below the estate folder (as named, and where the system
+finds it through links) and beside it in ``schemas/`` (paths, kinds and contents: links are named, never followed;
+folders, empty ones too), and calcheck itself (the source of every module, its data, the Python that runs it, and
+what file readings depend on, see ``cache.reader_digest``). A changed byte anywhere gives another key, so an entry
+is never stale; a result is kept only when the key taken after the command read is the one taken before (no file
+changed meanwhile), and none is read back or kept when the key cannot be taken (git cannot list the changed files, a
+link loop).
 
 Entries live beside the file cache (``results/``) and share its format: a line with the SHA-256 of the JSON that
 follows, written atomically, and checked when read. An entry that does not decode exactly as written is a miss:
@@ -51,7 +52,8 @@ def code_digest() -> bytes:
 def folder_digest(root: Path, leave_out: frozenset[str] = frozenset()) -> str:
     """A digest of every entry below ``root`` (hidden ones too) but those named in ``leave_out`` at its top: each
     path with its kind and, for a file, its content; a link's target is named, not followed. Anything else is named
-    by its kind alone."""
+    by its kind alone, folders too (an empty one may change a check: a '.git' folder makes a submodule, a proof
+    file's path may be a folder)."""
     digest = hashlib.sha256()
     try:
         top = root.lstat()
@@ -64,7 +66,7 @@ def folder_digest(root: Path, leave_out: frozenset[str] = frozenset()) -> str:
             dirs[:] = [d for d in dirs if d not in leave_out]
             names = [n for n in names if n not in leave_out]
         dirs.sort()
-        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+        for name in sorted(names) + dirs:
             path = os.path.join(folder, name)
             relative = os.path.relpath(path, root).encode("utf-8", "surrogateescape")
             digest.update(b"\0path\0" + relative)

@@ -337,12 +337,13 @@ def site_inputs(estate_dir: Path, paths: SitePaths, as_of: dt.date, engine_name:
 
     try:
         git = revisions_read(estate_dir, [None])
-    except UsageError:
+        named = [Path(os.path.abspath(estate_dir)), estate_dir.resolve()]  # for git (the history), for the check
+        copies = copies_beside(estate_dir)
+    except (CalcheckError, OSError, RuntimeError):  # (RuntimeError: a link loop, before Python 3.13)
         return None
     site = paths.config.parent
-    named = [Path(os.path.abspath(estate_dir)), estate_dir.resolve()]  # for git (the history), for the check
     files = [folder_digest(folder) for folder in dict.fromkeys(named)]
-    files += [folder_digest(copies_beside(estate_dir)), folder_digest(site, frozenset({"_build"}))]
+    files += [folder_digest(copies), folder_digest(site, frozenset({"_build"}))]
     place = [
         os.getcwd(),
         str(estate_dir),
