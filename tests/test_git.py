@@ -737,11 +737,12 @@ def test_a_diff_without_history_answers_as_without_the_cache_when_git_cannot_lis
 def test_a_diff_of_an_estate_named_by_a_link_loop_is_the_usage_error_it_is_without_the_cache(
     repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Bad input never crashes: an estate path that is a link to itself is no folder, with the kept results or not."""
+    """Bad input never crashes: an estate path that is a link to itself is no folder, to diff and check, with the kept
+    results or not."""
     monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
     (repo / "loop").symlink_to("loop")
     for path in ("loop", "loop/licenses"):
-        args = ("diff", "HEAD", "--as-of", "2026-03-15", "--path", path)
         said = (2, "", f"calcheck: error: {path}: not a directory (give the estate folder, e.g. licenses/)\n")
-        assert run_cli(*args, "--no-cache") == said
-        assert run_cli(*args) == said
+        for args in (("diff", "HEAD", "--path", path), ("check", path)):
+            assert run_cli(*args, "--as-of", "2026-03-15", "--no-cache") == said
+            assert run_cli(*args, "--as-of", "2026-03-15") == said
