@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import importlib.util
 import json
@@ -24,8 +23,8 @@ from calcheck import __version__
 from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
 from calcheck.estate import loading
-from calcheck.estate.cache import FileCache, FileMemo, reader_digest
-from calcheck.estate.results import Results
+from calcheck.estate.cache import FileCache, FileMemo
+from calcheck.estate.results import Results, code_digest
 from calcheck.estate.schema import copies_beside, schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
@@ -87,8 +86,9 @@ def trend(
     known = _read_trend(store) if cached else {}
     points = []
     kept: dict[str, object] = {}
+    code = code_digest().hex()[:16]  # calcheck's code and data, the Python and the libraries (an editable install)
     for entry in chosen:
-        key = f"{__version__}:{_code()}:{entry.sha}:{prefix}"  # one repository may hold several estates
+        key = f"{__version__}:{code}:{entry.sha}:{prefix}"  # one repository may hold several estates
         point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
         if point is None:
             result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
@@ -103,17 +103,6 @@ def trend(
             store.parent.mkdir(exist_ok=True)
             write_text(store, json.dumps(kept, sort_keys=True))
     return points
-
-
-@functools.cache
-def _code() -> str:
-    """A digest of what a point depends on besides the commit: calcheck's code and data (an editable install
-    changes them without a new version), the schemas and the libraries' versions."""
-    digest = hashlib.sha256(reader_digest())
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted([*package.rglob("*.py"), *(package / "data").rglob("*.yaml")]):
-        digest.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def trend_indices(count: int) -> range:
