@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calcheck.edits import operations
 from calcheck.edits.yamledit import EditableFile, EditError, next_id
@@ -162,6 +164,31 @@ def test_audit_record_writes_the_position(copy: Path, run_cli: Run) -> None:
 )
 def test_next_id(ids: list[str], expected: str) -> None:
     assert next_id(ids) == expected
+
+
+def _next_id_by_scans(existing: list[str], default_prefix: str = "A-") -> str:
+    """``next_id`` as it was first written: a scan of every id per pattern (quadratic, the meaning to keep)."""
+    patterns: dict[tuple[str, int], int] = {}
+    for identifier in existing:
+        match = re.fullmatch(r"(.*?)(\d+)", identifier)
+        if match:
+            key = (match.group(1), len(match.group(2)))
+            patterns[key] = max(patterns.get(key, 0), int(match.group(2)))
+    if not patterns:
+        return f"{default_prefix}0001"
+    counts = {key: sum(1 for i in existing if re.fullmatch(re.escape(key[0]) + r"\d+", i)) for key in patterns}
+    prefix, width = max(patterns, key=lambda key: (counts[key], key[1]))
+    taken = set(existing)
+    number = patterns[(prefix, width)] + 1
+    while f"{prefix}{number:0{width}d}" in taken:
+        number += 1
+    return f"{prefix}{number:0{width}d}"
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.text(alphabet="A-Q09\u0663\n ", max_size=7), max_size=12))
+def test_next_id_in_one_pass_is_the_scan_of_every_id_per_pattern(ids: list[str]) -> None:
+    assert next_id(ids) == _next_id_by_scans(ids)
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "licenses" / "assignments").glob("*.yaml")))

@@ -316,22 +316,32 @@ def insert_after(record: Any, after: str, key: str, value: Any) -> None:
 
 
 def next_id(existing: list[str], default_prefix: str = "A-") -> str:
-    """The next id in the estate's numbering (prefix and width of the most used pattern)."""
+    """The next id in the estate's numbering (prefix and width of the most used pattern).
+
+    A pattern is a prefix and a width of the digits that end an id; the most used prefix wins (ids with it, whatever
+    their width), then the widest. One pass: an id has the prefix of a pattern exactly when its own prefix is it (a
+    prefix never ends with a digit, as the digits that end an id are all taken).
+    """
     patterns: dict[tuple[str, int], int] = {}
+    used: dict[str, int] = {}
     for identifier in existing:
-        match = re.fullmatch(r"(.*?)(\d+)", identifier)
+        match = _NUMBERED.fullmatch(identifier)
         if match:
-            key = (match.group(1), len(match.group(2)))
-            patterns[key] = max(patterns.get(key, 0), int(match.group(2)))
+            prefix, digits = match.groups()
+            key = (prefix, len(digits))
+            patterns[key] = max(patterns.get(key, 0), int(digits))
+            used[prefix] = used.get(prefix, 0) + 1
     if not patterns:
         return f"{default_prefix}0001"
-    counts = {key: sum(1 for i in existing if re.fullmatch(re.escape(key[0]) + r"\d+", i)) for key in patterns}
-    prefix, width = max(patterns, key=lambda key: (counts[key], key[1]))
+    prefix, width = max(patterns, key=lambda key: (used[key[0]], key[1]))
     taken = set(existing)
     number = patterns[(prefix, width)] + 1
     while f"{prefix}{number:0{width}d}" in taken:
         number += 1
     return f"{prefix}{number:0{width}d}"
+
+
+_NUMBERED = re.compile(r"(.*?)(\d+)")
 
 
 def require(condition: bool, message: str) -> None:
