@@ -619,6 +619,101 @@ def test_a_check_asked_again_of_the_same_estate_is_its_kept_result_and_any_chang
     check("--as-of", "2026-03-15", "--summary", str(tmp_path / "summary.md"), new=0)
 
 
+def test_an_edit_asked_again_is_its_kept_decision_and_any_change_to_what_it_reads_is_not(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An edit's decision (its diff, the new findings, a refusal, the files it writes) is kept by the digest of
+    everything its planning reads: asked again, as after its dry run, it is shown and written from it (a forged
+    entry shows it is read), byte for byte as a planning anew (``--no-cache``, in a copy of the repository) shows
+    and writes it. A change to a file, an option or the commits is a miss; a damaged entry is worked out again."""
+    import shutil
+
+    from calcheck.estate.cache import read_entry, write_entry
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    results = tmp_path / "cache" / "results"
+    twin = tmp_path / "twin"
+    shutil.copytree(repo, twin)
+
+    def kept() -> list[Path]:
+        return sorted(results.rglob("*.json")) if results.exists() else []
+
+    def anew(*args: str) -> tuple[tuple[int, str, str], dict[str, bytes]]:
+        """The edit planned anew in the copy (which is then made the repository's estate again)."""
+        monkeypatch.chdir(twin)
+        try:
+            return run_cli(*args, "--no-cache"), _files(twin / "licenses")
+        finally:
+            shutil.rmtree(twin / "licenses")
+            shutil.copytree(repo / "licenses", twin / "licenses")
+            monkeypatch.chdir(repo)
+
+    def edit(*args: str, new: int = 1) -> tuple[int, str, str]:
+        """A dry run planned (and kept), then asked again from what was kept, both as a planning anew says."""
+        entries = len(kept())
+        fresh, _ = anew(*args, "--dry-run")
+        assert run_cli(*args, "--dry-run") == fresh and len(kept()) == entries + new
+        assert run_cli(*args, "--dry-run") == fresh and len(kept()) == entries + new
+        return fresh
+
+    assign = ("assign", "WS22-U", "--person", "bob", "--as-of", "2026-03-15")
+    dry = edit(*assign)
+    assert dry[0] == 0 and "+  - {id: A-3, holding: WS22-U, person: bob, since: 2026-03-15}" in dry[1]
+    [entry] = kept()
+    body = read_entry(entry)
+    assert body is not None
+    write_entry(entry, body.replace(b"person: bob", b"person: FORGED"))
+    assert "person: FORGED" in run_cli(*assign, "--dry-run")[1]  # believed: the cache folder is trusted
+    entry.write_bytes(entry.read_bytes() + b" ")  # damaged: a miss, worked out and written again
+    assert run_cli(*assign, "--dry-run") == dry and read_entry(entry) == body
+
+    refused = edit("assign", "WS22-U", "--person", "alice", "--as-of", "2026-03-15")  # alice holds one already
+    assert refused[0] == 1 and "refused:" in refused[1]
+    for options in (["--since", "2026-03-02"], ["--no-history"], ["--id", "A-9"], ["--force"]):
+        edit(*assign, *options)
+    edit(*assign[:-1], "2026-03-16")
+    people = repo / "licenses" / "people" / "staff.yaml"
+    people.write_text(people.read_text() + "  - {id: dave, name: Dave, kind: employee, status: active}\n")
+    shutil.copy(people, twin / "licenses" / "people" / "staff.yaml")
+    edit(*assign)
+    commit(repo, "Dave joins", "2026-03-10T09:00:00+00:00")
+    commit(twin, "Dave joins", "2026-03-10T09:00:00+00:00")
+    edit(*assign)
+
+    # written from the decision its dry run kept: what a planning anew writes, and nothing is kept meanwhile
+    entries = len(kept())
+    fresh, written = anew(*assign)
+    assert run_cli(*assign) == fresh and fresh[0] == 0 and len(kept()) == entries
+    assert _files(repo / "licenses") == written != _files(twin / "licenses")
+
+
+def test_a_kept_decision_is_never_written_over_a_file_that_changed_or_appeared_since(tmp_path: Path) -> None:
+    from calcheck.edits.operations import Decided, EditError
+
+    register, new = tmp_path / "register.yaml", tmp_path / "new.yaml"
+    register.write_text("planned on\n")
+    digest = hashlib.sha256(b"planned on\n").hexdigest()
+    decided = Decided("", (), ((str(register), digest, "edited\n", "edited"), (str(new), None, "new\n", "new")))
+    assert Decided.decode(decided.encode()) == decided
+    for damaged in ("", "[]", '{"shown": 1, "worse": [], "files": []}', '{"shown": "", "worse": [], "files": [[1]]}'):
+        assert Decided.decode(damaged) is None
+    register.write_text("changed meanwhile\n")
+    with pytest.raises(EditError, match="changed since calcheck read it"):
+        decided.write()
+    register.write_text("planned on\n")
+    new.write_text("appeared\n")
+    with pytest.raises(EditError, match="appeared since calcheck planned the edit"):
+        decided.write()
+    assert (register.read_text(), new.read_text()) == ("planned on\n", "appeared\n")
+    new.unlink()
+    decided.write()
+    assert (register.read_text(), new.read_text()) == ("edited\n", "new\n")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
+
+
 def test_a_kept_diff_digests_the_folders_the_check_reads_where_a_link_sends_it(
     repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

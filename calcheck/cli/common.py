@@ -317,30 +317,52 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
     from calcheck.edits import operations
 
     today = args.as_of or dt.date.today()
-    base = keep(operations.baseline(estate, today, history=not args.no_history, cache=file_cache(args)))
-    changes = plan(estate, base.result, today)
-    found = keep(operations.review(base, changes))
-    worse = found.worse
-    for change in changes:
-        sys.stdout.write(change.diff(display_path(change.path)))
-    print_new_findings(found.diff.introduced)
-    if worse and not args.force:
+    lasting = file_cache(args)
+    kept = _kept_edit(args, estate, today, lasting)
+    decided = operations.Decided.decode(kept.get()) if kept is not None else None  # the same edit asked before
+    changes: list[Any] | None = None
+    if decided is None:
+        base = keep(operations.baseline(estate, today, history=not args.no_history, cache=lasting))
+        changes = plan(estate, base.result, today)
+        found = keep(operations.review(base, changes))
+        shown = "".join(change.diff(display_path(change.path)) for change in changes)
+        decided = operations.Decided(shown + new_findings_text(found.diff.introduced), tuple(found.worse), ())
+        keepable = operations.Decided.of(changes, found.worse, decided.shown)
+        if kept is not None and keepable is not None:
+            kept.put(keepable.encode())
+    sys.stdout.write(decided.shown)
+    if decided.worse and not args.force:
         print("refused: the change would make the licence position worse (--force to write it anyway):")
-        print("\n".join(f"  {one_line(item)}" for item in worse))
+        print("\n".join(f"  {one_line(item)}" for item in decided.worse))
         return EXIT_FINDINGS
     if args.dry_run:
         print("dry run: nothing written")
         return EXIT_OK
-    operations.write(changes)
-    print("\n".join(change.summary for change in changes))
+    if changes is not None:
+        operations.write(changes)
+        print("\n".join(change.summary for change in changes))
+    else:
+        decided.write()
+        print("\n".join(decided.summaries))
     return EXIT_OK
 
 
-def print_new_findings(findings: list[Finding]) -> None:
-    """Say what the next check would report that it does not report now."""
-    if findings:
-        print(f"{len(findings)} new finding(s) after the change ('calcheck check' will report them):")
-        print("\n".join(f"  {f.severity.label} [{f.rule}] {f.path}:{f.line}: {one_line(f.message)}" for f in findings))
+def _kept_edit(args: argparse.Namespace, estate: Path, today: dt.date, cache: FileCache | None) -> Kept | None:
+    """Where an edit's decision is kept (``kept_result``): asked again with the same options and the estate, its
+    schemas, the git history and the working folder as they were, it is the same decision, whether it was a dry run
+    or not (the audit records HEAD and whether the work tree has changes: git is always part of the key)."""
+    options = [f"{name}={value!r}" for name, value in sorted(vars(args).items()) if not callable(value)]
+    options = [f"on {today}", *(option for option in options if not option.startswith("dry_run="))]
+    return kept_result("edit", options, estate, [None], cache)
+
+
+def new_findings_text(findings: list[Finding]) -> str:
+    """What the next check would report that it does not report now."""
+    if not findings:
+        return ""
+    lines = [f"{len(findings)} new finding(s) after the change ('calcheck check' will report them):"]
+    lines += [f"  {f.severity.label} [{f.rule}] {f.path}:{f.line}: {one_line(f.message)}" for f in findings]
+    return "\n".join(lines) + "\n"
 
 
 def emit(text: str, output: Path | None) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -461,12 +463,18 @@ def write(changes: list[Change]) -> None:
     for change in changes:
         if change.edited is not None and change.edited.changed_on_disk():
             raise EditError(f"{change.path} changed since calcheck read it; run the command again")
-        if change.edited is None and change.path.exists():
-            raise EditError(f"{change.path} appeared since calcheck planned the edit; run the command again")
-    for change in changes:
-        change.path.parent.mkdir(parents=True, exist_ok=True)
+    _write_files([(change.path, change.edited is None, change.after) for change in changes])
+
+
+def _write_files(files: list[tuple[Path, bool, str]]) -> None:
+    """Write each (path, new, text): a new file must not have appeared meanwhile (``write``)."""
+    for path, new, _ in files:
+        if new and path.exists():
+            raise EditError(f"{path} appeared since calcheck planned the edit; run the command again")
+    for path, _, _ in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        write_all((change.path, change.after.encode("utf-8")) for change in changes)
+        write_all((path, text.encode("utf-8")) for path, _, text in files)
     except PartialWrite as exc:  # a rename failed after others: say exactly what changed
         written = ", ".join(str(path) for path in exc.done)
         raise EditError(
@@ -474,6 +482,70 @@ def write(changes: list[Change]) -> None:
         ) from None
     except OSError as exc:
         raise EditError(f"{exc.filename}: cannot be written ({exc.strerror or exc}); no file was changed") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """An edit as planned and reviewed: what it shows, why it would need --force, and the files it writes, each
+    with the digest of the bytes it was planned on (None: a new file). It is kept between runs under the digest of
+    everything the planning read (``calcheck.cli.common``), so an edit asked again, as after its dry run, is written
+    without being planned and checked again."""
+
+    shown: str
+    worse: tuple[str, ...]
+    files: tuple[tuple[str, str | None, str, str], ...]  # (path, digest planned on or None, text, summary)
+
+    @classmethod
+    def of(cls, changes: list[Change], worse: list[str], shown: str) -> Decided | None:
+        """None when a change's file has no digest to hold it to (it is then not kept)."""
+        files = []
+        for change in changes:
+            digest = getattr(change.edited, "digest", None) if change.edited is not None else None
+            if change.edited is not None and not isinstance(digest, str):
+                return None
+            files.append((str(change.path), digest, change.after, change.summary))
+        return cls(shown, tuple(worse), tuple(files))
+
+    @property
+    def summaries(self) -> list[str]:
+        return [summary for *_, summary in self.files]
+
+    def encode(self) -> str:
+        return json.dumps({"shown": self.shown, "worse": self.worse, "files": self.files}, ensure_ascii=False)
+
+    @classmethod
+    def decode(cls, text: str | None) -> Decided | None:
+        """The decision ``text`` holds, or None when it is not exactly one (it is then worked out again)."""
+        if text is None:
+            return None
+        try:
+            entry = json.loads(text)
+            shown, worse, files = entry["shown"], entry["worse"], entry["files"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            return None
+        strings = isinstance(shown, str) and isinstance(worse, list) and all(isinstance(w, str) for w in worse)
+        if not strings or not isinstance(files, list):
+            return None
+        for file in files:
+            if not (isinstance(file, list) and len(file) == 4 and all(isinstance(f, str) for f in file[::2])):
+                return None
+            if not (file[1] is None or isinstance(file[1], str)) or not isinstance(file[3], str):
+                return None
+        return cls(shown, tuple(worse), tuple((str(a), b, str(c), str(d)) for a, b, c, d in files))
+
+    def write(self) -> None:
+        """``write`` of the changes decided: refused when a file is no longer the one they were planned on."""
+        for path, digest, _, _ in self.files:
+            if digest is not None and _digest_of(Path(path)) != digest:
+                raise EditError(f"{path} changed since calcheck read it; run the command again")
+        _write_files([(Path(path), digest is None, text) for path, digest, text, _ in self.files])
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def plan_audit(
