@@ -22,7 +22,7 @@ import signal
 import struct
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 # Below this many bytes to parse, forking costs more than it saves.
@@ -206,26 +206,26 @@ def _scratch_file() -> int:
         return os.dup(handle.fileno())
 
 
-def _collect(pid: int, output: int) -> list[tuple[int, bytes]]:
-    """What a worker wrote whole, once it has ended: (index, bytes) pairs; a cut-off last one is left out."""
+def _collect(pid: int, output: int) -> Iterator[tuple[int, bytes]]:
+    """What a worker wrote whole, once it has ended: (index, bytes) pairs, read one at a time (only the result being
+    decoded is held, not all a worker wrote); a cut-off last one is left out."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, 0)
-    chunks = []
-    with contextlib.suppress(OSError):
-        os.lseek(output, 0, os.SEEK_SET)
-        while chunk := os.read(output, 1 << 24):
-            chunks.append(chunk)
-    data = b"".join(chunks)
-    found: list[tuple[int, bytes]] = []
-    offset = 0
-    while offset + _LENGTH.size <= len(data):
-        index, length = _LENGTH.unpack_from(data, offset)
-        offset += _LENGTH.size
-        if offset + length > len(data):
-            break
-        found.append((index, data[offset : offset + length]))
-        offset += length
-    return found
+    try:
+        stream = os.fdopen(os.dup(output), "rb", buffering=1 << 20)
+    except OSError:
+        return
+    with stream:
+        try:
+            size = os.fstat(stream.fileno()).st_size
+            stream.seek(0)
+            while len(head := stream.read(_LENGTH.size)) == _LENGTH.size:
+                index, length = _LENGTH.unpack(head)
+                if length > size - stream.tell():  # cut off (never more than the file holds is asked for)
+                    return
+                yield index, stream.read(length)
+        except OSError:
+            return
 
 
 def _reap(pid: int, output: int) -> None:
