@@ -693,9 +693,15 @@ def test_a_kept_decision_is_never_written_over_a_file_that_changed_or_appeared_s
     register, new = tmp_path / "register.yaml", tmp_path / "new.yaml"
     register.write_text("planned on\n")
     digest = hashlib.sha256(b"planned on\n").hexdigest()
-    decided = Decided("", (), ((str(register), digest, "edited\n", "edited"), (str(new), None, "new\n", "new")))
+    decided = Decided("", None, ((str(register), digest, "edited\n", "edited"), (str(new), None, "new\n", "new")))
     assert Decided.decode(decided.encode()) == decided
-    for damaged in ("", "[]", '{"shown": 1, "worse": [], "files": []}', '{"shown": "", "worse": [], "files": [[1]]}'):
+    for damaged in (
+        "",
+        "[]",
+        '{"shown": 1, "refused": null, "files": []}',
+        '{"shown": "", "refused": 2, "files": []}',
+        '{"shown": "", "refused": null, "files": [[1]]}',
+    ):
         assert Decided.decode(damaged) is None
     register.write_text("changed meanwhile\n")
     with pytest.raises(EditError, match="changed since calcheck read it"):

@@ -172,3 +172,65 @@ def test_a_mapping_with_bad_conventions_is_a_usage_error(copy: Path, run_cli: Ru
     mapping.write_text("service_accounts: svc-*\n", encoding="utf-8")
     code, _, err = run_cli("import", "people", str(SAMPLES / "ad-users.csv"), "--mapping", str(mapping))
     assert code == 2 and "service_accounts: expected a list of account name patterns" in err
+
+
+def test_an_import_asked_again_is_its_kept_decision_and_a_changed_export_or_mapping_is_not(
+    copy: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An import's decision (diffs, counts, position, refusal, files) is kept by the digest of everything it reads,
+    the export and the mapping included: asked again, as after its dry run, it is shown and written from it (a
+    forged entry shows it is read), as a planning anew (``--no-cache``, in a copy) shows and writes it. Another
+    export, mapping or option is a miss."""
+    from calcheck.estate.cache import read_entry, write_entry
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    results = tmp_path / "cache" / "results"
+    export, mapping = tmp_path / "export.csv", tmp_path / "mapping.yaml"
+    shutil.copy(SAMPLES / "ad-users.csv", export)
+    twin = tmp_path / "twin"
+    shutil.copytree(copy, twin / "licenses")
+
+    def kept() -> list[Path]:
+        return sorted(results.rglob("*.json")) if results.exists() else []
+
+    def anew(*args: str) -> tuple[tuple[int, str, str], dict[str, bytes]]:
+        monkeypatch.chdir(twin)
+        try:
+            return run_cli(*args, "--no-cache"), snapshot(twin / "licenses")
+        finally:
+            shutil.rmtree(twin / "licenses")
+            shutil.copytree(copy, twin / "licenses")
+            monkeypatch.chdir(tmp_path)
+
+    def dry(*args: str) -> tuple[int, str, str]:
+        entries = len(kept())
+        fresh, _ = anew(*args, "--dry-run")
+        assert run_cli(*args, "--dry-run") == fresh and len(kept()) == entries + 1
+        assert run_cli(*args, "--dry-run") == fresh and len(kept()) == entries + 1
+        return fresh
+
+    people_import = ("import", "people", str(export), "--on", ON, "--partial")
+    refused = dry(*people_import)
+    assert refused[0] == 1 and "import refused: it would make the licence position worse" in refused[1]
+    accepted = dry(*people_import, "--accept-shortfall")
+    assert accepted[0] == 0 and "1 added, 1 updated, 1 departed; 4 CALs became reclaimable" in accepted[1]
+    entry = max(kept(), key=lambda path: path.stat().st_mtime_ns)
+    body = read_entry(entry)
+    assert body is not None
+    write_entry(entry, body.replace(b"1 added, 1 updated", b"9 added, 1 updated"))
+    assert "9 added, 1 updated" in run_cli(*people_import, "--accept-shortfall", "--dry-run")[1]  # believed
+    write_entry(entry, body)
+
+    shutil.copy(SAMPLES / "ad-users-broken.csv", export)  # the same name, another export: a miss (refused)
+    assert dry(*people_import)[0] == 1
+    shutil.copy(SAMPLES / "hr-system.csv", export)
+    shutil.copy(SAMPLES / "hr-system-mapping.yaml", mapping)
+    assert dry(*people_import, "--mapping", str(mapping))[0] == 0
+    mapping.write_text(mapping.read_text() + "\n# reviewed\n")
+    dry(*people_import, "--mapping", str(mapping))
+
+    shutil.copy(SAMPLES / "ad-users.csv", export)  # written from the decision its dry run kept, as planned anew
+    entries = len(kept())
+    fresh, written = anew(*people_import, "--accept-shortfall")
+    assert run_cli(*people_import, "--accept-shortfall") == fresh and fresh[0] == 0 and len(kept()) == entries
+    assert snapshot(copy) == written != snapshot(twin / "licenses")

@@ -318,7 +318,7 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
 
     today = args.as_of or dt.date.today()
     lasting = file_cache(args)
-    kept = _kept_edit(args, estate, today, lasting)
+    kept = kept_edit("edit", args, estate, [f"on {today}"], lasting)
     decided = operations.Decided.decode(kept.get()) if kept is not None else None  # the same edit asked before
     changes: list[Any] | None = None
     if decided is None:
@@ -326,34 +326,39 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
         changes = plan(estate, base.result, today)
         found = keep(operations.review(base, changes))
         shown = "".join(change.diff(display_path(change.path)) for change in changes)
-        decided = operations.Decided(shown + new_findings_text(found.diff.introduced), tuple(found.worse), ())
-        keepable = operations.Decided.of(changes, found.worse, decided.shown)
-        if kept is not None and keepable is not None:
-            kept.put(keepable.encode())
+        shown += new_findings_text(found.diff.introduced)
+        refused = None
+        if found.worse and not args.force:
+            refused = "refused: the change would make the licence position worse (--force to write it anyway):\n"
+            refused += "".join(f"  {one_line(item)}\n" for item in found.worse)
+        decided = operations.Decided.of(changes, shown, refused)
+        if kept is not None and decided.keepable:
+            kept.put(decided.encode())
     sys.stdout.write(decided.shown)
-    if decided.worse and not args.force:
-        print("refused: the change would make the licence position worse (--force to write it anyway):")
-        print("\n".join(f"  {one_line(item)}" for item in decided.worse))
+    if decided.refused is not None:
+        sys.stdout.write(decided.refused)
         return EXIT_FINDINGS
     if args.dry_run:
         print("dry run: nothing written")
         return EXIT_OK
     if changes is not None:
         operations.write(changes)
-        print("\n".join(change.summary for change in changes))
     else:
         decided.write()
-        print("\n".join(decided.summaries))
+    print("\n".join(decided.summaries))
     return EXIT_OK
 
 
-def _kept_edit(args: argparse.Namespace, estate: Path, today: dt.date, cache: FileCache | None) -> Kept | None:
-    """Where an edit's decision is kept (``kept_result``): asked again with the same options and the estate, its
-    schemas, the git history and the working folder as they were, it is the same decision, whether it was a dry run
-    or not (the audit records HEAD and whether the work tree has changes: git is always part of the key)."""
+def kept_edit(
+    command: str, args: argparse.Namespace, estate: Path, read: list[str], cache: FileCache | None
+) -> Kept | None:
+    """Where an edit's decision is kept (``kept_result``): asked again with the same options (``read``: what else
+    it reads, such as the day and an export's digest) and the estate, its schemas, the git history and the working
+    folder as they were, it is the same decision, whether it was a dry run or not (git is always part of the key:
+    an audit records HEAD and whether the work tree has changes)."""
     options = [f"{name}={value!r}" for name, value in sorted(vars(args).items()) if not callable(value)]
-    options = [f"on {today}", *(option for option in options if not option.startswith("dry_run="))]
-    return kept_result("edit", options, estate, [None], cache)
+    options = [*read, *(option for option in options if not option.startswith("dry_run="))]
+    return kept_result(command, options, estate, [None], cache)
 
 
 def new_findings_text(findings: list[Finding]) -> str:

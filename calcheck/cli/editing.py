@@ -20,6 +20,7 @@ from calcheck.cli.common import (
     edit_options,
     emit,
     file_cache,
+    kept_edit,
     parse_date,
     parse_days,
     run_edit,
@@ -29,6 +30,8 @@ from calcheck.core.findings import Severity
 from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
+    from calcheck.edits.operations import Decided
+    from calcheck.estate.cache import FileCache
     from calcheck.licensing.engine import CheckResult
 
 
@@ -299,13 +302,55 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     from calcheck.edits import operations
+
+    lasting = file_cache(args)
+    read = _import_read(args, on)
+    kept = kept_edit("import", args, estate, read, lasting)
+    decided = operations.Decided.decode(kept.get()) if kept is not None else None  # the same import asked before
+    changes: list[Any] | None = None
+    if decided is None:
+        decided, changes = _import_decided(args, estate, on, lasting)
+        if kept is not None and decided.keepable and _import_read(args, on) == read:
+            kept.put(decided.encode())
+    sys.stdout.write(decided.shown)
+    if decided.refused is not None:
+        sys.stdout.write(decided.refused)
+        return EXIT_FINDINGS
+    if args.dry_run:
+        print("dry run: nothing written")
+        return EXIT_OK
+    if changes is not None:
+        operations.write(changes)
+    else:
+        decided.write()
+    return EXIT_OK
+
+
+def _import_read(args: argparse.Namespace, on: dt.date) -> list[str]:
+    """What an import reads besides the estate (for its kept decision): the day, the export and the mapping."""
+    import hashlib
+
+    found = [f"on {on}"]
+    for given in (args.file, args.mapping):
+        try:
+            found.append(hashlib.sha256(given.read_bytes()).hexdigest() if given is not None else "none")
+        except OSError as exc:
+            found.append(f"unreadable {type(exc).__name__}")
+    return found
+
+
+def _import_decided(
+    args: argparse.Namespace, estate: Path, on: dt.date, lasting: FileCache | None
+) -> tuple[Decided, list[Any]]:
+    """The import planned and reviewed: what it shows, its refusal if any, and its changes."""
+    from calcheck.edits import operations
     from calcheck.edits.importing import checked_many, checked_reader, import_baseline, plan_import
     from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
 
     mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
-    base = import_baseline(estate, args.what, on, file_cache(args))
+    base = import_baseline(estate, args.what, on, lasting)
     plan = plan_import(
         base.result,
         estate,
@@ -323,33 +368,26 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     )
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
-        sys.stdout.write(REPORTERS["text"](plan.problems, context))
-        print("import refused: nothing was changed")
-        return EXIT_FINDINGS
+        problems = REPORTERS["text"](plan.problems, context)
+        return operations.Decided(problems, "import refused: nothing was changed\n", ()), []
     found = operations.review(base, plan.changes, "after the import")
-    for change in plan.changes:
-        sys.stdout.write(change.diff(display_path(change.path)))
+    shown = [change.diff(display_path(change.path)) for change in plan.changes]
     gone = set(plan.leavers)
     freed = [f for f in found.after.findings if f.rule == "reclaimable" and set(f.records) & gone]
     skipped = f", {len(plan.skipped)} disabled and not in the estate (skipped)" if plan.skipped else ""
-    print(
+    shown.append(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
-        f"{'departed' if args.what == 'people' else 'retired'}{skipped}; {len(freed)} CALs became reclaimable"
+        f"{'departed' if args.what == 'people' else 'retired'}{skipped}; {len(freed)} CALs became reclaimable\n"
     )
-    for finding in freed:
-        print(f"  {one_line(finding.message)}")
-    sys.stdout.write(render_position(found.diff))
+    shown.extend(f"  {one_line(finding.message)}\n" for finding in freed)
+    shown.append(render_position(found.diff))
+    refused = None
     if found.worse and not (args.force or args.accept_shortfall):
-        print(
+        refused = (
             "import refused: it would make the licence position worse (--accept-shortfall to apply it anyway); "
-            "nothing was changed"
+            "nothing was changed\n"
         )
-        return EXIT_FINDINGS
-    if args.dry_run:
-        print("dry run: nothing written")
-        return EXIT_OK
-    operations.write(plan.changes)
-    return EXIT_OK
+    return operations.Decided.of(plan.changes, "".join(shown), refused), plan.changes
 
 
 def _mapping(path: Path) -> tuple[dict[str, str] | None, tuple[str, ...]]:

@@ -486,32 +486,31 @@ def _write_files(files: list[tuple[Path, bool, str]]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Decided:
-    """An edit as planned and reviewed: what it shows, why it would need --force, and the files it writes, each
-    with the digest of the bytes it was planned on (None: a new file). It is kept between runs under the digest of
-    everything the planning read (``calcheck.cli.common``), so an edit asked again, as after its dry run, is written
-    without being planned and checked again."""
+    """An edit as planned and reviewed: what it shows, the refusal it ends with instead of writing (None: none),
+    and the files it writes, each with the digest of the bytes it was planned on (None: a new file). It is kept
+    between runs under the digest of everything the planning read (``calcheck.cli.common``), so an edit asked again,
+    as after its dry run, is written without being planned and checked again."""
 
     shown: str
-    worse: tuple[str, ...]
+    refused: str | None
     files: tuple[tuple[str, str | None, str, str], ...]  # (path, digest planned on or None, text, summary)
+    keepable: bool = True  # False: a file has no digest to hold it to (then it is not kept)
 
     @classmethod
-    def of(cls, changes: list[Change], worse: list[str], shown: str) -> Decided | None:
-        """None when a change's file has no digest to hold it to (it is then not kept)."""
+    def of(cls, changes: list[Change], shown: str, refused: str | None) -> Decided:
         files = []
         for change in changes:
             digest = getattr(change.edited, "digest", None) if change.edited is not None else None
-            if change.edited is not None and not isinstance(digest, str):
-                return None
             files.append((str(change.path), digest, change.after, change.summary))
-        return cls(shown, tuple(worse), tuple(files))
+        keepable = all(isinstance(f[1], str) for f, c in zip(files, changes, strict=True) if c.edited is not None)
+        return cls(shown, refused, tuple(files), keepable)
 
     @property
     def summaries(self) -> list[str]:
         return [summary for *_, summary in self.files]
 
     def encode(self) -> str:
-        return json.dumps({"shown": self.shown, "worse": self.worse, "files": self.files}, ensure_ascii=False)
+        return json.dumps({"shown": self.shown, "refused": self.refused, "files": self.files}, ensure_ascii=False)
 
     @classmethod
     def decode(cls, text: str | None) -> Decided | None:
@@ -520,18 +519,19 @@ class Decided:
             return None
         try:
             entry = json.loads(text)
-            shown, worse, files = entry["shown"], entry["worse"], entry["files"]
+            shown, refused, files = entry["shown"], entry["refused"], entry["files"]
         except (ValueError, TypeError, KeyError, RecursionError):
             return None
-        strings = isinstance(shown, str) and isinstance(worse, list) and all(isinstance(w, str) for w in worse)
-        if not strings or not isinstance(files, list):
+        if not isinstance(shown, str) or not (refused is None or isinstance(refused, str)):
+            return None
+        if not isinstance(files, list):
             return None
         for file in files:
             if not (isinstance(file, list) and len(file) == 4 and all(isinstance(f, str) for f in file[::2])):
                 return None
             if not (file[1] is None or isinstance(file[1], str)) or not isinstance(file[3], str):
                 return None
-        return cls(shown, tuple(worse), tuple((str(a), b, str(c), str(d)) for a, b, c, d in files))
+        return cls(shown, refused, tuple((a, b, c, d) for a, b, c, d in files))
 
     def write(self) -> None:
         """``write`` of the changes decided: refused when a file is no longer the one they were planned on."""
