@@ -510,7 +510,7 @@ def _share_values(data: Any, collection: str | None) -> None:
     for record in records:
         if type(record) is dict:
             for name, value in record.items():
-                if type(value) is str and len(value) <= 40:
+                if type(value) is str and len(value) <= 40 and name != "id":  # (an id is its record's own)
                     record[name] = shared.setdefault(value, value) if len(shared) < 200_000 else value
 
 
