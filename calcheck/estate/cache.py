@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,8 @@ def default_dir() -> Path | None:
 @cache
 def _salt() -> bytes:
     """What every entry's result depends on besides the file itself."""
+    from importlib import metadata  # (not at start: most runs never ask)
+
     import yaml
 
     from calcheck.estate.schema import schema_dir

@@ -26,7 +26,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from calcheck.estate.cache import FileCache, mark_used, read_entry, reader_digest, write_entry
@@ -37,6 +36,8 @@ FORMAT = "calcheck-result-cache/1"
 @cache
 def code_digest() -> bytes:
     """A digest of calcheck's whole source and data (an editable install changes them without a new version)."""
+    from importlib import metadata  # (not at start: most runs never ask)
+
     digest = hashlib.sha256(FORMAT.encode() + b"\0" + reader_digest())
     digest.update(f"\0{sys.version}\0{sys.platform}".encode())
     try:  # (git is read through it)
