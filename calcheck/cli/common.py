@@ -238,7 +238,9 @@ def kept_result(
         if None in revs:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
             files = [folder_digest(folder) for folder in dict.fromkeys([Path(os.path.abspath(path)), real])]
             files.append(folder_digest(copies))
-        place = [os.getcwd(), str(path), os.path.abspath(path), os.environ.get("TZ", "")]
+        # (where the folder is, as named and as the system finds it: an edit writes a way from a new file to the
+        # schemas beside the folder a link leads to, the same files in another place give another line)
+        place = [os.getcwd(), str(path), os.path.abspath(path), str(real), os.environ.get("TZ", "")]
         return Results.key(command, [*options, *place, *commits, *files])
 
     found = key()
