@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from calcheck.licensing.rules.example import base_files, write_estate
-from tests.test_git import ASSIGNMENTS, PEOPLE
+from tests.conftest import ROOT
+from tests.test_git import ASSIGNMENTS, PEOPLE, commit, git
 
 Run = Callable[..., tuple[int, str, str]]
+SAMPLES = ROOT / "tests" / "samples"
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -24,6 +26,25 @@ def _estate(root: Path) -> Path:
     (estate / "assignments" / "assignments.yaml").write_text(ASSIGNMENTS)
     (root / "schemas").mkdir()
     return estate
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose history moved bob's CAL to carol within 90 days (pinned names and dates)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    estate = _estate(root)
+    commit(root, "Initial estate", "2026-01-05T09:00:00+00:00")
+    register = estate / "assignments" / "assignments.yaml"
+    register.write_text(ASSIGNMENTS.replace("person: bob", "person: carol"))
+    commit(root, "Give bob's CAL to carol", "2026-02-04T09:00:00+00:00")
+    holdings = estate / "holdings" / "holdings.yaml"
+    holdings.write_text(holdings.read_text().replace("quantity: 3", "quantity: 5"))
+    git(root, "mv", "licenses/people/people.yaml", "licenses/people/staff.yaml")
+    commit(root, "Two more CALs; rename the people file", "2026-03-01T09:00:00+00:00")
+    monkeypatch.chdir(root)
+    return root
 
 
 def _restored(estate: Path, pristine: Path) -> None:
@@ -59,3 +80,82 @@ def test_a_kept_edit_is_not_taken_for_an_estate_a_link_now_sends_elsewhere(
         anew = run_cli(*edit, *options, "--no-cache"), _files(second)
         assert kept == anew and anew[0][0] == 0
         _restored(second, pristine)
+
+
+EDITS = [
+    ("assign", "WS22-U", "--person", "dave"),  # dave: an uncommitted new person
+    ("assign", "WS22-U", "--person", "alice"),  # refused: alice holds one already
+    ("assign", "WS22-U", "--person", "alice", "--force"),
+    ("assign", "WS22-U", "--device", "PC-1", "--file", "licenses/assignments/devices.yaml", "--note", "é \u2028 x"),
+    ("assign", "WS22-U", "--device", "PC-1", "--file", "licenses/assignments/devices.yaml", "--force"),
+    ("unassign", "A-2", "--on", "2026-03-20"),
+    ("unassign", "A-2", "--remove"),  # refused: carol then reaches dc without a CAL
+    ("unassign", "A-1", "--remove", "--no-history", "--force"),
+    ("transfer", "A-1", "--to-person", "dave", "--on", "2026-03-16", "--reason", "departure"),
+    ("transfer", "A-2", "--to-person", "dave", "--force"),  # within 90 days of carol's, seen in the history
+    ("transfer", "A-1", "--to-device", "PC-1", "--temporary", "--until", "2026-04-30", "--force"),
+    ("audit", "record", "--auditor", "Dana", "--scope", "all CALs"),
+    ("audit", "record", "--auditor", "Dana", "--date", "2027-02-01", "--id", "AUD-X"),
+]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[" ".join(edit) for edit in EDITS])
+def test_every_edit_applied_from_its_kept_decision_says_and_writes_what_planning_anew_does(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, edit: tuple[str, ...]
+) -> None:
+    """Each edit command, refused or not, in a repository with history: a dry run keeps the decision, asked again
+    it is shown from it, then applied from it; a copy of the repository planned anew (``--no-cache``) says the
+    same, exits the same and writes the same bytes (the audit's HEAD and changed files included)."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    dave = "  - {id: dave, name: Dave, kind: employee, status: active}\n"
+    (repo / "licenses" / "people" / "staff.yaml").write_text(PEOPLE + dave)  # uncommitted
+    twin = tmp_path / "twin"
+    shutil.copytree(repo, twin, symlinks=True)
+    results = tmp_path / "cache" / "results"
+    edit = (*edit, "--as-of", "2026-03-15")
+    dry = run_cli(*edit, "--dry-run")
+    entries = sorted(results.rglob("*.json"))
+    assert len(entries) == 1
+    assert run_cli(*edit, "--dry-run") == dry
+    applied = run_cli(*edit), _files(repo)
+    assert sorted(results.rglob("*.json")) == entries  # answered from the kept decision
+    monkeypatch.chdir(twin)
+    anew = run_cli(*edit, "--no-cache", "--dry-run")
+    assert anew == dry
+    assert (run_cli(*edit, "--no-cache"), _files(twin)) == applied
+    assert applied[0][0] == dry[0] and (dry[0] == 1) == ("refused:" in dry[1])
+
+
+IMPORTS = [
+    ("people", "entra-users.csv", "--partial"),
+    ("people", "ad-users.csv", "--partial"),  # refused: a worse position
+    ("people", "ad-users.csv", "--partial", "--accept-shortfall", "--file-to", "licenses/people/joiners.yaml"),
+    ("people", "ad-users-broken.csv"),  # refused: rows that do not read
+    ("people", "hr-system.csv", "--mapping", str(SAMPLES / "hr-system-mapping.yaml"), "--partial", "--force"),
+    ("devices", "intune-devices.csv"),
+    ("devices", "intune-devices.csv", "--file-to", "licenses/devices/enrolled.yml", "--force"),
+]
+
+
+@pytest.mark.parametrize("command", IMPORTS, ids=[" ".join(c[:2] + c[2:3]) for c in IMPORTS])
+def test_every_import_applied_from_its_kept_decision_says_and_writes_what_planning_anew_does(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Each kind of import, refused or not: its dry run keeps the decision, the import is then shown and written
+    from it, and a copy of the estate planned anew (``--no-cache``) says, exits and writes the same."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    for place in ("here", "twin"):
+        shutil.copytree(ROOT / "licenses", tmp_path / place / "licenses")
+    results = tmp_path / "cache" / "results"
+    what, export, *options = command
+    args = ("import", what, str(SAMPLES / export), "--on", "2026-12-01", *options)
+    monkeypatch.chdir(tmp_path / "here")
+    dry = run_cli(*args, "--dry-run")
+    entries = sorted(results.rglob("*.json"))
+    assert len(entries) == 1 and run_cli(*args, "--dry-run") == dry
+    applied = run_cli(*args), _files(tmp_path / "here")
+    assert sorted(results.rglob("*.json")) == entries  # answered from the kept decision
+    monkeypatch.chdir(tmp_path / "twin")
+    assert run_cli(*args, "--no-cache", "--dry-run") == dry
+    assert (run_cli(*args, "--no-cache"), _files(tmp_path / "twin")) == applied
+    assert applied[0][0] == dry[0] and (dry[0] == 1) == ("refused" in dry[1])
