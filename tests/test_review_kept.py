@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -159,3 +160,57 @@ def test_every_import_applied_from_its_kept_decision_says_and_writes_what_planni
     assert run_cli(*args, "--no-cache", "--dry-run") == dry
     assert (run_cli(*args, "--no-cache"), _files(tmp_path / "twin")) == applied
     assert applied[0][0] == dry[0] and (dry[0] == 1) == ("refused" in dry[1])
+
+
+def _forge(results: Path, change: Callable[[dict[str, object]], None]) -> None:
+    """Rewrite the one kept decision below ``results`` with ``change``, digest line and all (a forged entry)."""
+    from calcheck.estate.cache import read_entry, write_entry
+
+    [entry] = results.rglob("*.json")
+    body = read_entry(entry)
+    assert body is not None
+    outer = json.loads(body)
+    decided = json.loads(outer["text"])
+    change(decided)
+    outer["text"] = json.dumps(decided)  # (escapes: a lone surrogate is kept as written)
+    write_entry(entry, json.dumps(outer).encode())
+
+
+def test_a_forged_decision_writes_no_file_outside_the_estate_nor_through_a_link_and_a_malformed_one_is_a_miss(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The cache folder is trusted, but a decision read back is written under the rule every edit is written under:
+    never outside the estate nor through a link (the entry is refused, nothing written). A file entry that is not
+    one (a NUL in its path, a digest that is not one, text no file can hold) is a miss: planned anew."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    results = tmp_path / "cache" / "results"
+    estate = _estate(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (estate / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copytree(estate, tmp_path / "pristine", symlinks=True)
+    edit = ("assign", "WS22-U", "--person", "carol", "--as-of", "2026-03-15")
+    dry = run_cli(*edit, "--dry-run")
+    assert dry[0] == 0
+    before = _files(estate)
+    for outside in (str(tmp_path / "outside.yaml"), "licenses/linked/new.yaml", "licenses/../outside.yaml"):
+
+        def new_file(decided: dict[str, object], outside: str = outside) -> None:
+            decided["files"] = [[outside, None, "kind: assignments\nassignments: []\n", "written"]]
+
+        _forge(results, new_file)
+        code, _, err = run_cli(*edit)
+        assert code == 2 and ("not inside the estate" in err or "symbolic link" in err), err
+        assert _files(estate) == before and not (tmp_path / "outside.yaml").exists()
+        assert not any((tmp_path / "elsewhere").iterdir())
+    for damaged in (["licenses/assign\0ments.yaml", None, "x\n", "s"], ["a.yaml", "not a digest", "x\n", "s"],
+                    ["a.yaml", None, "\ud800\n", "s"], ["", None, "x\n", "s"]):  # fmt: skip
+
+        def damage(decided: dict[str, object], damaged: list[object] = damaged) -> None:
+            decided["files"] = [damaged]
+
+        _forge(results, damage)
+        assert run_cli(*edit, "--dry-run") == dry  # a miss: planned anew, and kept again
+    kept = run_cli(*edit), _files(tmp_path / "licenses")
+    _restored(estate, tmp_path / "pristine")
+    assert (run_cli(*edit, "--no-cache"), _files(tmp_path / "licenses")) == kept and kept[0][0] == 0

@@ -346,7 +346,7 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
     if changes is not None:
         operations.write(changes)
     else:
-        decided.write()
+        decided.write(estate)
     print("\n".join(decided.summaries))
     return EXIT_OK
 
