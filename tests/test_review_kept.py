@@ -163,10 +163,10 @@ def test_every_import_applied_from_its_kept_decision_says_and_writes_what_planni
 
 
 def _forge(results: Path, change: Callable[[dict[str, object]], None]) -> None:
-    """Rewrite the one kept decision below ``results`` with ``change``, digest line and all (a forged entry)."""
+    """Rewrite the latest kept decision below ``results`` with ``change``, digest line and all (a forged entry)."""
     from calcheck.estate.cache import read_entry, write_entry
 
-    [entry] = results.rglob("*.json")
+    entry = max(results.rglob("*.json"), key=lambda path: path.stat().st_mtime_ns)
     body = read_entry(entry)
     assert body is not None
     outer = json.loads(body)
@@ -214,3 +214,38 @@ def test_a_forged_decision_writes_no_file_outside_the_estate_nor_through_a_link_
     kept = run_cli(*edit), _files(tmp_path / "licenses")
     _restored(estate, tmp_path / "pristine")
     assert (run_cli(*edit, "--no-cache"), _files(tmp_path / "licenses")) == kept and kept[0][0] == 0
+
+
+def test_an_edit_asked_again_after_it_was_written_is_planned_anew_and_without_a_cache_none_is_read_or_kept(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Written once from its kept decision, the same edit asked again (a second process that waited for the
+    lock) reads the estate it wrote: planned anew (the next id), never the first decision written twice.
+    ``CALCHECK_NO_CACHE`` neither reads nor keeps a decision, and a cache that cannot be written changes nothing."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(cache))
+    twin = tmp_path / "twin"
+    shutil.copytree(repo, twin, symlinks=True)
+    edit = ("assign", "WS22-U", "--person", "alice", "--as-of", "2026-03-15", "--force")
+    assert run_cli(*edit, "--dry-run")[0] == 0
+    first, second = run_cli(*edit), run_cli(*edit)
+    assert "id: A-3" in first[1] and "id: A-4" in second[1]
+    monkeypatch.chdir(twin)
+    assert [run_cli(*edit, "--no-cache"), run_cli(*edit, "--no-cache")] == [first, second]
+    assert _files(repo / "licenses") == _files(twin / "licenses")
+
+    monkeypatch.chdir(repo)
+    assert run_cli(*edit, "--dry-run")[0] == 0
+    _forge(cache / "results", lambda decided: decided.update(shown="FORGED\n"))
+    assert run_cli(*edit, "--dry-run")[1].startswith("FORGED\n")  # (the forged entry is read with a cache)
+    entries = sorted((cache / "results").rglob("*"))
+    monkeypatch.setenv("CALCHECK_NO_CACHE", "1")
+    for _ in range(2):
+        assert "FORGED" not in run_cli(*edit, "--dry-run")[1]
+    assert sorted((cache / "results").rglob("*")) == entries
+    monkeypatch.delenv("CALCHECK_NO_CACHE")
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "a-file"))  # no folder can be made there
+    (tmp_path / "a-file").write_text("")
+    shown = run_cli(*edit, "--dry-run")
+    assert shown == run_cli(*edit, "--dry-run") == run_cli(*edit, "--dry-run", "--no-cache") and shown[0] == 0
