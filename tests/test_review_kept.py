@@ -249,3 +249,29 @@ def test_an_edit_asked_again_after_it_was_written_is_planned_anew_and_without_a_
     (tmp_path / "a-file").write_text("")
     shown = run_cli(*edit, "--dry-run")
     assert shown == run_cli(*edit, "--dry-run") == run_cli(*edit, "--dry-run", "--no-cache") and shown[0] == 0
+
+
+def test_an_import_of_subscriptions_keeps_no_decision_and_still_says_and_writes_what_it_did(
+    estate: Callable[[dict[str, str]], Path], run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``import subscriptions`` is planned every time (no kept decision): with a cache, its dry run and import say
+    and write what they say and write without one."""
+    from tests import test_import_subscriptions as online
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    files = {
+        "people/people.yaml": online.PEOPLE,
+        "holdings/online.yaml": online.HOLDINGS,
+        "assignments/assignments.yaml": online.ASSIGNMENTS,
+        "deployments/deployments.yaml": online.DEPLOYMENTS,
+    }
+    tenant = estate(files)
+    shutil.copytree(tenant, tmp_path / "pristine")
+    command = ("import", "subscriptions", str(SAMPLES / "m365-admin-users.csv"), "--on", "2026-06-30")
+    cached = [run_cli(*command, "--dry-run"), run_cli(*command, "--dry-run"), run_cli(*command)]
+    written = _files(tenant)
+    assert not (tmp_path / "cache" / "results").exists()
+    _restored(tenant, tmp_path / "pristine")
+    assert [run_cli(*command, "--dry-run", "--no-cache"), run_cli(*command, "--dry-run", "--no-cache"),
+            run_cli(*command, "--no-cache")] == cached  # fmt: skip
+    assert _files(tenant) == written != _files(tmp_path / "pristine") and cached[2][0] == 0
