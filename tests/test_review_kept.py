@@ -275,3 +275,19 @@ def test_an_import_of_subscriptions_keeps_no_decision_and_still_says_and_writes_
     assert [run_cli(*command, "--dry-run", "--no-cache"), run_cli(*command, "--dry-run", "--no-cache"),
             run_cli(*command, "--no-cache")] == cached  # fmt: skip
     assert _files(tenant) == written != _files(tmp_path / "pristine") and cached[2][0] == 0
+
+
+def test_a_graft_file_rewrites_no_history_calcheck_reads_so_a_kept_decision_stays_what_planning_anew_says(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """git's deprecated ``info/grafts`` gives a commit other parents without changing HEAD (nor any key). calcheck
+    reads the history the commits hold (as it ignores replace refs), so an edit kept before a graft file appeared
+    is what planning anew says after (the 90-day rule counts from carol's commit on 2026-02-04 either way)."""
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    edit = ("transfer", "A-2", "--to-person", "alice", "--on", "2026-03-16", "--as-of", "2026-03-16", "--dry-run")
+    kept = run_cli(*edit)
+    assert "40 days after its previous assignment on 2026-02-04" in kept[1]
+    head = git(repo, "rev-parse", "HEAD").strip()
+    (repo / ".git" / "info" / "grafts").write_text(f"{head}\n")  # HEAD made a root: the estate's first commit
+    assert run_cli(*edit, "--no-cache") == kept == run_cli(*edit)
+    assert run_cli("check", "--as-of", "2026-03-16", "--no-cache")[1] == run_cli("check", "--as-of", "2026-03-16")[1]
