@@ -291,3 +291,37 @@ def test_a_graft_file_rewrites_no_history_calcheck_reads_so_a_kept_decision_stay
     (repo / ".git" / "info" / "grafts").write_text(f"{head}\n")  # HEAD made a root: the estate's first commit
     assert run_cli(*edit, "--no-cache") == kept == run_cli(*edit)
     assert run_cli("check", "--as-of", "2026-03-16", "--no-cache")[1] == run_cli("check", "--as-of", "2026-03-16")[1]
+
+
+def test_a_kept_edit_is_not_taken_for_a_file_named_through_a_link_outside_the_estate_that_now_leads_elsewhere(
+    run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--file hop/../licenses/...`` is a file of the estate while the link ``hop`` (outside the estate, so in no
+    folder's digest) leads beside it; retargeted after the dry run, the same name leads to a copy elsewhere. The
+    key holds where each file named leads, so the edit is planned anew and refused as ``--no-cache`` refuses it; and
+    a decision is never written to a file the system finds elsewhere than its name says (``Decided.write``)."""
+    from calcheck.edits.operations import Decided, EditError
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    estate = _estate(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "side").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "side").mkdir(parents=True)
+    shutil.copytree(estate, elsewhere / "licenses")
+    hop = tmp_path / "hop"
+    hop.symlink_to(tmp_path / "side")
+    edit = ("assign", "WS22-U", "--person", "carol", "--file", "hop/../licenses/assignments/new.yaml")
+    edit = (*edit, "--as-of", "2026-03-15")
+    assert run_cli(*edit, "--dry-run")[0] == 0
+    hop.unlink()
+    hop.symlink_to(elsewhere / "side")
+    before = _files(estate), _files(elsewhere)
+    anew = run_cli(*edit, "--no-cache")
+    assert run_cli(*edit) == anew and anew[0] == 2 and "not inside the estate" in anew[2]
+    assert (_files(estate), _files(elsewhere)) == before
+
+    decided = Decided("", None, (("hop/../licenses/assignments/new.yaml", None, "kind: assignments\n", "new"),))
+    with pytest.raises(EditError, match="through a symbolic link"):
+        decided.write(estate)
+    assert (_files(estate), _files(elsewhere)) == before

@@ -360,7 +360,19 @@ def kept_edit(
     an audit records HEAD and whether the work tree has changes)."""
     options = [f"{name}={value!r}" for name, value in sorted(vars(args).items()) if not callable(value)]
     options = [*read, *(option for option in options if not option.startswith("dry_run="))]
+    # where each file named leads: through a link outside the estate ('hop/../licenses/...'), the same name may
+    # lead elsewhere by the time the edit is asked again
+    options += [
+        f"{name} leads to {_real(value)}" for name, value in sorted(vars(args).items()) if isinstance(value, Path)
+    ]
     return kept_result(command, options, estate, [None], cache)
+
+
+def _real(path: Path) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return "nowhere"
 
 
 def new_findings_text(findings: list[Finding]) -> str:

@@ -453,6 +453,11 @@ def _require_no_link(estate: Path, path: Path) -> None:
             raise EditError(f"{path}: {current} is a symbolic link; calcheck writes no file through a link")
     if root.is_symlink():
         raise EditError(f"{estate}: is a symbolic link; calcheck writes no file through a link")
+    # '..' taken away by name hides a link the system goes through ('hop/../licenses/x.yaml' leads wherever 'hop'
+    # does): the folder the system finds must be the one the name gives, below the estate as the system finds it
+    found, named = Path(os.path.realpath(path.parent)), Path(os.path.realpath(root)) / target.parent.relative_to(root)
+    if found != named:
+        raise EditError(f"{path}: leads to {found} through a symbolic link; calcheck writes no file through a link")
 
 
 def write(changes: list[Change]) -> None:
