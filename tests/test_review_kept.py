@@ -325,3 +325,24 @@ def test_a_kept_edit_is_not_taken_for_a_file_named_through_a_link_outside_the_es
     with pytest.raises(EditError, match="through a symbolic link"):
         decided.write(estate)
     assert (_files(estate), _files(elsewhere)) == before
+
+
+def test_a_kept_edit_waits_for_the_lock_like_any_edit_and_reads_its_key_under_it(
+    repo: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """While another calcheck holds the estate's lock, the edit asked again is refused as one planned anew is, and
+    writes nothing; the lock let go, it is written from its kept decision (the key taken under the lock)."""
+    from calcheck.edits.lock import estate_lock
+
+    monkeypatch.setenv("CALCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CALCHECK_LOCK_WAIT", "0")
+    edit = ("assign", "WS22-U", "--person", "alice", "--as-of", "2026-03-15", "--force")
+    assert run_cli(*edit, "--dry-run")[0] == 0
+    before = _files(repo / "licenses")
+    with estate_lock(repo / "licenses"):
+        kept, anew = run_cli(*edit), run_cli(*edit, "--no-cache")
+    assert kept[0] == anew[0] == 2 and "being edited by another calcheck" in kept[2]
+    assert _files(repo / "licenses") == before
+    entries = sorted((tmp_path / "cache" / "results").rglob("*.json"))
+    assert run_cli(*edit)[0] == 0 and sorted((tmp_path / "cache" / "results").rglob("*.json")) == entries
+    assert _files(repo / "licenses") != before
