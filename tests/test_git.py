@@ -705,14 +705,14 @@ def test_a_kept_decision_is_never_written_over_a_file_that_changed_or_appeared_s
         assert Decided.decode(damaged) is None
     register.write_text("changed meanwhile\n")
     with pytest.raises(EditError, match="changed since calcheck read it"):
-        decided.write()
+        decided.write(tmp_path)
     register.write_text("planned on\n")
     new.write_text("appeared\n")
     with pytest.raises(EditError, match="appeared since calcheck planned the edit"):
-        decided.write()
+        decided.write(tmp_path)
     assert (register.read_text(), new.read_text()) == ("planned on\n", "appeared\n")
     new.unlink()
-    decided.write()
+    decided.write(tmp_path)
     assert (register.read_text(), new.read_text()) == ("edited\n", "new\n")
 
 

@@ -238,7 +238,9 @@ def kept_result(
         if None in revs:  # the folder as named (git's prefix: the history) and as the system finds it (the check)
             files = [folder_digest(folder) for folder in dict.fromkeys([Path(os.path.abspath(path)), real])]
             files.append(folder_digest(copies))
-        place = [os.getcwd(), str(path), os.path.abspath(path), os.environ.get("TZ", "")]
+        # (where the folder is, as named and as the system finds it: an edit writes a way from a new file to the
+        # schemas beside the folder a link leads to, the same files in another place give another line)
+        place = [os.getcwd(), str(path), os.path.abspath(path), str(real), os.environ.get("TZ", "")]
         return Results.key(command, [*options, *place, *commits, *files])
 
     found = key()
@@ -344,7 +346,7 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
     if changes is not None:
         operations.write(changes)
     else:
-        decided.write()
+        decided.write(estate)
     print("\n".join(decided.summaries))
     return EXIT_OK
 
@@ -358,7 +360,19 @@ def kept_edit(
     an audit records HEAD and whether the work tree has changes)."""
     options = [f"{name}={value!r}" for name, value in sorted(vars(args).items()) if not callable(value)]
     options = [*read, *(option for option in options if not option.startswith("dry_run="))]
+    # where each file named leads: through a link outside the estate ('hop/../licenses/...'), the same name may
+    # lead elsewhere by the time the edit is asked again
+    options += [
+        f"{name} leads to {_real(value)}" for name, value in sorted(vars(args).items()) if isinstance(value, Path)
+    ]
     return kept_result(command, options, estate, [None], cache)
+
+
+def _real(path: Path) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return "nowhere"
 
 
 def new_findings_text(findings: list[Finding]) -> str:

@@ -322,7 +322,7 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
     if changes is not None:
         operations.write(changes)
     else:
-        decided.write()
+        decided.write(estate)
     return EXIT_OK
 
 

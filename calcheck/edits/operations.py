@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -452,6 +453,11 @@ def _require_no_link(estate: Path, path: Path) -> None:
             raise EditError(f"{path}: {current} is a symbolic link; calcheck writes no file through a link")
     if root.is_symlink():
         raise EditError(f"{estate}: is a symbolic link; calcheck writes no file through a link")
+    # '..' taken away by name hides a link the system goes through ('hop/../licenses/x.yaml' leads wherever 'hop'
+    # does): the folder the system finds must be the one the name gives, below the estate as the system finds it
+    found, named = Path(os.path.realpath(path.parent)), Path(os.path.realpath(root)) / target.parent.relative_to(root)
+    if found != named:
+        raise EditError(f"{path}: leads to {found} through a symbolic link; calcheck writes no file through a link")
 
 
 def write(changes: list[Change]) -> None:
@@ -526,19 +532,39 @@ class Decided:
             return None
         if not isinstance(files, list):
             return None
-        for file in files:
-            if not (isinstance(file, list) and len(file) == 4 and all(isinstance(f, str) for f in file[::2])):
-                return None
-            if not (file[1] is None or isinstance(file[1], str)) or not isinstance(file[3], str):
-                return None
+        if not all(isinstance(file, list) and len(file) == 4 and _file_entry(*file) for file in files):
+            return None
         return cls(shown, refused, tuple((a, b, c, d) for a, b, c, d in files))
 
-    def write(self) -> None:
-        """``write`` of the changes decided: refused when a file is no longer the one they were planned on."""
+    def write(self, estate: Path) -> None:
+        """``write`` of the changes decided: refused when a file is no longer the one they were planned on, or is
+        not inside ``estate`` or reached through a link (as ``review`` refuses a change)."""
         for path, digest, _, _ in self.files:
+            _require_no_link(estate, Path(path))
             if digest is not None and _digest_of(Path(path)) != digest:
                 raise EditError(f"{path} changed since calcheck read it; run the command again")
         _write_files([(Path(path), digest is None, text) for path, digest, text, _ in self.files])
+
+
+def _file_entry(path: object, digest: object, text: object, summary: object) -> bool:
+    """Whether a decision's file is one it could have been: a path, the SHA-256 it was planned on (None: a new
+    file), and texts that UTF-8 can write."""
+    if not (isinstance(path, str) and isinstance(text, str) and isinstance(summary, str)):
+        return False
+    if (
+        not path.strip("/")
+        or "\0" in path
+        or not (digest is None or (isinstance(digest, str) and _SHA256.fullmatch(digest)))
+    ):
+        return False
+    try:
+        (path + text + summary).encode("utf-8")
+    except UnicodeEncodeError:  # (a lone surrogate: no file's text, and never kept)
+        return False
+    return True
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _digest_of(path: Path) -> str | None:

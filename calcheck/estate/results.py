@@ -1,15 +1,14 @@
 """Command results kept by the digest of everything the command read, so the same question is not worked out again.
 
-A ``check`` or ``diff`` of estates that have not changed since it last ran (the same revisions, the same work tree,
-the same date and options) gives the same text: it is kept under a key that is the SHA-256 of every input (the
-site keeps digests of what it built the same way). Those are the command's options and working folder, the commits
-it reads (which fix their trees and histories), every entry below the estate folder (as named, and where the system
-finds it through links) and beside it in ``schemas/`` (paths, kinds and contents: links are named, never followed;
-folders, empty ones too), and calcheck itself (the source of every module, its data, the Python that runs it, and
-what file readings depend on, see ``cache.reader_digest``). A changed byte anywhere gives another key, so an entry
-is never stale; a result is kept only when the key taken after the command read is the one taken before (no file
-changed meanwhile), and none is read back or kept when the key cannot be taken (git cannot list the changed files, a
-link loop).
+A ``check`` or ``diff`` of estates that have not changed since it last ran (the same revisions, the same work tree, the
+same date and options) gives the same text: it is kept under a key that is the SHA-256 of every input (the site keeps
+digests of what it built the same way). Those are the command's options and working folder, the commits it reads (which
+fix their trees and histories), every entry below the estate folder (as named, and where the system finds it through
+links, that place too) and beside it in ``schemas/`` (paths, kinds and contents: links are named, never followed;
+folders, empty ones too), and calcheck itself (the source of every module, its data, the Python that runs it, and what
+file readings depend on, see ``cache.reader_digest``). A changed byte anywhere gives another key, so an entry is never
+stale; a result is kept only when the key taken after the command read is the one taken before (no file changed
+meanwhile), and none is read back or kept when the key cannot be taken (git cannot list the changed files, a link loop).
 
 Entries live beside the file cache (``results/``) and share its format: a line with the SHA-256 of the JSON that
 follows, written atomically, and checked when read. An entry that does not decode exactly as written is a miss:

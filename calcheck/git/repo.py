@@ -75,7 +75,8 @@ def git_environment() -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_OPTIONAL_LOCKS": "0",
         "GIT_NO_LAZY_FETCH": "1",
-        "GIT_NO_REPLACE_OBJECTS": "1",
+        "GIT_NO_REPLACE_OBJECTS": "1",  # the history is what the commits hold: no replace refs,
+        "GIT_GRAFT_FILE": os.devnull,  # nor grafts (which change no commit id, so no key a result is kept under)
     }
 
 
