@@ -15,6 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.licensing import subscriptions
@@ -185,7 +186,10 @@ def _reclaimable(
 
 @dataclass(slots=True)
 class _Draft:
-    """A charge being gathered: deployments and the subjects it licenses pile up."""
+    """A charge being gathered: deployments and the subjects it licenses pile up.
+
+    ``deployments`` starts as the sorted ids of one need's deployments (a tuple shared by every subject alike) and
+    becomes a set only when more are added: most charges license one need, and are sorted once per tuple."""
 
     licensee: Subject
     cal: str
@@ -193,13 +197,20 @@ class _Draft:
     version: str | None
     candidate: Candidate | None = None
     connector: Holding | None = None
-    deployments: set[str] = field(default_factory=set)
+    deployments: set[str] | tuple[str, ...] = ()
     behalf: set[str] = field(default_factory=set)
     alternative: set[str] = field(default_factory=set)
     need: Need | None = None
 
+    def add(self, deployments: Iterable[str]) -> None:
+        """Add deployment ids to those the charge licenses."""
+        if isinstance(self.deployments, tuple):
+            self.deployments = set(self.deployments)
+        self.deployments.update(deployments)
+
     def done(self) -> Charge:
         behalf = tuple(sorted(self.behalf - {self.licensee[1]})) if self.behalf else ()
+        deployments = self.deployments
         return Charge(
             self.licensee,
             self.cal,
@@ -207,7 +218,7 @@ class _Draft:
             self.version,
             self.candidate,
             self.connector,
-            tuple(sorted(self.deployments)),
+            deployments if isinstance(deployments, tuple) else tuple(sorted(deployments)),
             behalf,
             tuple(sorted(self.alternative)) if self.alternative else (),
         )
@@ -231,19 +242,19 @@ class Charger:
             if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
                 self._merge(draft)
         drafts = [*self.covered.values(), *self._place(missing.drafts)]
-        charges = sorted((d.done() for d in drafts), key=lambda c: (c.licensee, c.pool, c.cal))
+        charges = sorted([d.done() for d in drafts], key=attrgetter("licensee", "pool", "cal"))
         return charges, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
         key = (draft.licensee, draft.pool)
         found = self.covered.setdefault(key, draft)
         if found is not draft:
-            found.deployments |= draft.deployments
+            found.add(draft.deployments)
             found.behalf |= draft.behalf
 
     def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
         pool = self.ev.pools[candidate.holding.id]
-        deployments = set(self.ev.deployment_ids(need.deployments))
+        deployments = self.ev.sorted_deployment_ids(need.deployments)
         return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, set(behalf), set(), None)
 
     def _take(self, coverage: Coverage) -> None:
@@ -260,13 +271,13 @@ class Charger:
         if coverage.covered_by is not None:
             if kind == "person":  # a person's own CAL: no partner is asked (``_merge`` of ``_covered``, inlined)
                 pool = self.ev.pools[coverage.covered_by.holding.id]
-                ids = self.ev.deployment_ids(need.deployments)
+                ids = self.ev.sorted_deployment_ids(need.deployments)
                 found = self.covered.get((need.subject, pool))
                 if found is None:
-                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, set(ids))
+                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, ids)
                     self.covered[(need.subject, pool)] = draft
                 else:
-                    found.deployments.update(ids)
+                    found.add(ids)
                 return
             partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners]
             if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
@@ -324,7 +335,7 @@ class Charger:
             draft = result.drafts[key] = fresh
             result.rejections[(subject, cal)] = [c for c in self.ev.candidates(rep, subject) if c.problem is not None]
         for edge in incident:
-            draft.deployments |= edges[edge][1]
+            draft.add(edges[edge][1])
             partner = edge[1] if subject[0] == "person" else edge[0]
             if partner is not None:
                 draft.behalf.add(partner)
