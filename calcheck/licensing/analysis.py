@@ -54,10 +54,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
         needs, exemptions = collect_needs(estate, directory, cat, absent)
     else:
         needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
-    active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in estate.index("assignments").values():
-        if assignment.id in ev.active:
-            active_by_holding[assignment.holding].append(assignment)
+    active_by_holding = ev.in_force
     if earlier is None or before is None:
         coverages = [_cover(need, ev, active_by_holding) for need in needs]
     else:
@@ -167,18 +164,21 @@ def _reclaimable(
 
     Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
     only 90 days after it was assigned."""
-    people, devices = estate.index("people"), estate.index("devices")
-    in_service, working = directory.people, directory.devices
+    devices = estate.index("devices")
+    leavers = estate.index("people").keys() - directory.people.keys()
+    out_of_service = devices.keys() - directory.devices.keys()
     found: dict[str, dt.date] = {}
+    if not leavers and not out_of_service:
+        return found
     for assignments in active.values():
         for a in assignments:
             person = a.person  # the assignee: the person if any, else the device
             if person is not None:
-                if person in people and person not in in_service:
+                if person in leavers:
                     found[a.id] = as_of
                 continue
             device = a.device or ""
-            if device in devices and device not in working:
+            if device in out_of_service:
                 waiting = devices[device].status == "retired"
                 found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
     return found

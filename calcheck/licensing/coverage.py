@@ -266,20 +266,25 @@ class Evaluator:
         self.deployments: dict[str, Deployment] = estate.index("deployments")
         self.entitlement = {h.id: entitlement_problem(h, cat, as_of) for h in self.holdings.values()}
         self.pools = {h.id: pool_key(h, cat, as_of) for h in self.holdings.values()}
-        assignments = [a for a in estate.index("assignments").values() if a.holding in self.holdings]
-        self.suspended = temporary_covers(assignments, as_of)
-        temporaries: dict[str, list[Assignment]] = defaultdict(list)
-        for a in assignments:
-            if a.temporary and a.replaces:
-                temporaries[a.replaces].append(a)
-        self.active = {
-            a.id
-            for a in assignments
-            if (in_force(a, as_of) or _resumed(a, temporaries, as_of)) and a.id not in self.suspended
-        }
+        assignments: list[Assignment] = []  # those of known holdings
+        temporaries: list[Assignment] = []
+        covers: dict[str, list[Assignment]] = defaultdict(list)  # replaced id -> its temporary covers
         self.by_subject: dict[Subject, list[Assignment]] = defaultdict(list)
-        for assignment in assignments:
-            self.by_subject[assignment.assignee].append(assignment)
+        for a in estate.index("assignments").values():
+            if a.holding in self.holdings:
+                assignments.append(a)
+                self.by_subject[a.assignee].append(a)
+                if a.temporary and a.replaces:
+                    temporaries.append(a)
+                    covers[a.replaces].append(a)
+        self.suspended = temporary_covers(temporaries, as_of)
+        self.active: set[str] = set()
+        in_force_by_holding: dict[str, list[Assignment]] = defaultdict(list)
+        for a in assignments:
+            if (in_force(a, as_of) or (a.id in covers and _resumed(a, covers, as_of))) and a.id not in self.suspended:
+                self.active.add(a.id)
+                in_force_by_holding[a.holding].append(a)
+        self.in_force = dict(in_force_by_holding)  # holding id -> its assignments in force, in file order
         self._bridges = subscriptions.bridges(cat.cals)
         self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
