@@ -15,7 +15,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from calcheck.estate.model import Assignment, Estate, Holding
 from calcheck.licensing import subscriptions
@@ -242,7 +241,8 @@ class Charger:
             if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
                 self._merge(draft)
         drafts = [*self.covered.values(), *self._place(missing.drafts)]
-        charges = sorted([d.done() for d in drafts], key=attrgetter("licensee", "pool", "cal"))
+        # (licensee, pool, cal) with the licensee's two parts side by side: the same order, compared faster
+        charges = sorted([d.done() for d in drafts], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
         return charges, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
