@@ -107,7 +107,8 @@ def _touched(old: Estate, new: Estate, before: Analysis, ev: Evaluator) -> set[S
     """Subjects whose own assignments may judge differently: an assignment of theirs added, removed or read again
     (its position may have moved), or in force, or with a temporary cover, in one estate and not the other."""
     was, now = old.index("assignments"), new.index("assignments")
-    changed = {aid for aid in was.keys() | now.keys() if was.get(aid) is not now.get(aid)}
+    changed = {aid for aid, record in now.items() if was.get(aid) is not record}
+    changed.update(was.keys() - now.keys())
     active = {a.id for assignments in before.in_force.values() for a in assignments}
     changed |= active ^ ev.active
     changed |= {

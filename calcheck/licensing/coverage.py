@@ -270,19 +270,21 @@ class Evaluator:
         temporaries: list[Assignment] = []
         covers: dict[str, list[Assignment]] = defaultdict(list)  # replaced id -> its temporary covers
         self.by_subject: dict[Subject, list[Assignment]] = defaultdict(list)
+        holdings, by_subject = self.holdings, self.by_subject
         for a in estate.index("assignments").values():
-            if a.holding in self.holdings:
+            if a.holding in holdings:
                 assignments.append(a)
-                self.by_subject[a.assignee].append(a)
+                by_subject[a.assignee].append(a)
                 if a.temporary and a.replaces:
                     temporaries.append(a)
                     covers[a.replaces].append(a)
         self.suspended = temporary_covers(temporaries, as_of)
         self.active: set[str] = set()
         in_force_by_holding: dict[str, list[Assignment]] = defaultdict(list)
+        active, suspended = self.active, self.suspended
         for a in assignments:
-            if (in_force(a, as_of) or (a.id in covers and _resumed(a, covers, as_of))) and a.id not in self.suspended:
-                self.active.add(a.id)
+            if (in_force(a, as_of) or (a.id in covers and _resumed(a, covers, as_of))) and a.id not in suspended:
+                active.add(a.id)
                 in_force_by_holding[a.holding].append(a)
         self.in_force = dict(in_force_by_holding)  # holding id -> its assignments in force, in file order
         self._bridges = subscriptions.bridges(cat.cals)
