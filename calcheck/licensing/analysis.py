@@ -345,6 +345,8 @@ class Charger:
 
     def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
         """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
+        if not drafts:  # nothing missing: no pool is asked for a CAL to spare
+            return []
         required: dict[PoolKey, set[Subject]] = defaultdict(set)
         for (licensee, pool), _ in self.covered.items():
             required[pool].add(licensee)
