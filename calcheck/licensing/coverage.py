@@ -375,6 +375,7 @@ class Evaluator:
         return found
 
     def _candidates(self, need: Need, subject: Subject) -> list[Candidate]:
+        """``candidates``, worked out."""
         found: list[Candidate] = []
         cal_id = need.cal
         expand = self.cat.expand
