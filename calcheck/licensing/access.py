@@ -162,7 +162,11 @@ class Directory:
     def partners(self, subject: Subject) -> tuple[str, ...]:
         """The devices a person uses, or the people who use a device."""
         if subject[0] == "person":
-            return tuple(d for d in self.people[subject[1]].devices if d in self.devices)
+            devices = self.people[subject[1]].devices
+            for device in devices:
+                if device not in self.devices:  # one out of service: keep the others
+                    return tuple([d for d in devices if d in self.devices])
+            return devices if type(devices) is tuple else tuple(devices)
         return tuple(self.users.get(subject[1], ()))
 
     def signature(self, subject: Subject) -> Signature:
@@ -379,10 +383,12 @@ def collect_needs(
     shared: dict[Signature, Grouped] = {}
     needs: list[Need] = []
     exempt: list[Exemption] = []
+    externals, signature = directory.externals, directory.signature
     for subject in directory.subjects():
-        external = subject[0] == "person" and subject[1] in directory.externals
+        person = subject[0] == "person"
+        external = person and subject[1] in externals
         personal = external or subject[1] in admins
-        key = directory.signature(subject)
+        key = signature(subject)
         grouped = None if personal else shared.get(key)
         if grouped is None:
             access = [(dep, why) for dep, why in directory.reach(subject) if required[dep.id]]
@@ -390,29 +396,42 @@ def collect_needs(
             if not personal:
                 shared[key] = grouped
         groups, exemptions = grouped
-        whole = subject_exemption(subject, directory)
-        person = subject[0] == "person"
-        away = absent.get(subject[1]) if person else None
-        partners = directory.partners(subject) if groups and whole is None else ()
-        on_leave = () if person else [p for p in partners if p in absent]
-        server = not person and directory.devices[subject[1]].kind == "server"
-        for requirement, deps, vias in groups:
-            # a user on leave whose CAL is with their cover needs none meanwhile, so cannot hold one for a device
-            users = partners
-            if on_leave:
-                users = tuple(p for p in partners if requirement[0] not in absent.get(p, ((),))[0])
-            need = Need(subject, *requirement, deps, vias, users)
-            reason = whole or (server_exemption(subject, requirement[1], directory, hosted) if server else None)
-            reason = reason or (away[1] if away is not None and requirement[0] in away[0] else None)
-            if reason is not None:
-                exempt.extend(
-                    Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias, strict=True)
-                )
-            else:
-                needs.append(need)
+        if groups:
+            _add_needs(subject, groups, directory, absent, hosted, needs, exempt)
         for requirement, dep, why, reason in exemptions:
             exempt.append(Exemption(Need(subject, *requirement, (dep,), (why,)), reason))
     return needs, exempt
+
+
+def _add_needs(
+    subject: Subject,
+    groups: list[tuple[Requirement, tuple[Deployment, ...], tuple[str, ...]]],
+    directory: Directory,
+    absent: dict[str, tuple[frozenset[str], str]],
+    hosted: dict[str, frozenset[str]],
+    needs: list[Need],
+    exempt: list[Exemption],
+) -> None:
+    """Add ``subject``'s needs for ``groups`` to ``needs``, or to ``exempt`` those the licence terms waive."""
+    whole = subject_exemption(subject, directory)
+    person = subject[0] == "person"
+    away = absent.get(subject[1]) if person else None
+    partners = directory.partners(subject) if whole is None else ()
+    on_leave = () if person else [p for p in partners if p in absent]
+    server = not person and directory.devices[subject[1]].kind == "server"
+    for requirement, deps, vias in groups:
+        reason = whole or (server_exemption(subject, requirement[1], directory, hosted) if server else None)
+        reason = reason or (away[1] if away is not None and requirement[0] in away[0] else None)
+        if reason is not None:
+            exempt.extend(
+                Exemption(Need(subject, *requirement, (d,), (v,)), reason) for d, v in zip(deps, vias, strict=True)
+            )
+            continue
+        # a user on leave whose CAL is with their cover needs none meanwhile, so cannot hold one for a device
+        users = partners
+        if on_leave:
+            users = tuple(p for p in partners if requirement[0] not in absent.get(p, ((),))[0])
+        needs.append(Need(subject, *requirement, deps, vias, users))
 
 
 def _group(

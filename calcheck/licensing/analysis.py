@@ -53,10 +53,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
         needs, exemptions = collect_needs(estate, directory, cat, absent)
     else:
         needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
-    active_by_holding: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in estate.index("assignments").values():
-        if assignment.id in ev.active:
-            active_by_holding[assignment.holding].append(assignment)
+    active_by_holding = ev.in_force
     if earlier is None or before is None:
         coverages = [_cover(need, ev, active_by_holding) for need in needs]
     else:
@@ -110,7 +107,8 @@ def _touched(old: Estate, new: Estate, before: Analysis, ev: Evaluator) -> set[S
     """Subjects whose own assignments may judge differently: an assignment of theirs added, removed or read again
     (its position may have moved), or in force, or with a temporary cover, in one estate and not the other."""
     was, now = old.index("assignments"), new.index("assignments")
-    changed = {aid for aid in was.keys() | now.keys() if was.get(aid) is not now.get(aid)}
+    changed = {aid for aid, record in now.items() if was.get(aid) is not record}
+    changed.update(was.keys() - now.keys())
     active = {a.id for assignments in before.in_force.values() for a in assignments}
     changed |= active ^ ev.active
     changed |= {
@@ -166,18 +164,21 @@ def _reclaimable(
 
     Departure, permanent hardware failure and loss free a CAL at once; a device retired in working order frees it
     only 90 days after it was assigned."""
-    people, devices = estate.index("people"), estate.index("devices")
-    in_service, working = directory.people, directory.devices
+    devices = estate.index("devices")
+    leavers = estate.index("people").keys() - directory.people.keys()
+    out_of_service = devices.keys() - directory.devices.keys()
     found: dict[str, dt.date] = {}
+    if not leavers and not out_of_service:
+        return found
     for assignments in active.values():
         for a in assignments:
             person = a.person  # the assignee: the person if any, else the device
             if person is not None:
-                if person in people and person not in in_service:
+                if person in leavers:
                     found[a.id] = as_of
                 continue
             device = a.device or ""
-            if device in devices and device not in working:
+            if device in out_of_service:
                 waiting = devices[device].status == "retired"
                 found[a.id] = max(as_of, a.since + dt.timedelta(days=REASSIGNMENT_DAYS)) if waiting else as_of
     return found
@@ -185,7 +186,10 @@ def _reclaimable(
 
 @dataclass(slots=True)
 class _Draft:
-    """A charge being gathered: deployments and the subjects it licenses pile up."""
+    """A charge being gathered: deployments and the subjects it licenses pile up.
+
+    ``deployments`` starts as the sorted ids of one need's deployments (a tuple shared by every subject alike) and
+    becomes a set only when more are added: most charges license one need, and are sorted once per tuple."""
 
     licensee: Subject
     cal: str
@@ -193,13 +197,20 @@ class _Draft:
     version: str | None
     candidate: Candidate | None = None
     connector: Holding | None = None
-    deployments: set[str] = field(default_factory=set)
+    deployments: set[str] | tuple[str, ...] = ()
     behalf: set[str] = field(default_factory=set)
     alternative: set[str] = field(default_factory=set)
     need: Need | None = None
 
+    def add(self, deployments: Iterable[str]) -> None:
+        """Add deployment ids to those the charge licenses."""
+        if isinstance(self.deployments, tuple):
+            self.deployments = set(self.deployments)
+        self.deployments.update(deployments)
+
     def done(self) -> Charge:
         behalf = tuple(sorted(self.behalf - {self.licensee[1]})) if self.behalf else ()
+        deployments = self.deployments
         return Charge(
             self.licensee,
             self.cal,
@@ -207,7 +218,7 @@ class _Draft:
             self.version,
             self.candidate,
             self.connector,
-            tuple(sorted(self.deployments)),
+            deployments if isinstance(deployments, tuple) else tuple(sorted(deployments)),
             behalf,
             tuple(sorted(self.alternative)) if self.alternative else (),
         )
@@ -231,19 +242,20 @@ class Charger:
             if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
                 self._merge(draft)
         drafts = [*self.covered.values(), *self._place(missing.drafts)]
-        charges = sorted((d.done() for d in drafts), key=lambda c: (c.licensee, c.pool, c.cal))
+        # (licensee, pool, cal) with the licensee's two parts side by side: the same order, compared faster
+        charges = sorted([d.done() for d in drafts], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
         return charges, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
         key = (draft.licensee, draft.pool)
         found = self.covered.setdefault(key, draft)
         if found is not draft:
-            found.deployments |= draft.deployments
+            found.add(draft.deployments)
             found.behalf |= draft.behalf
 
     def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
         pool = self.ev.pools[candidate.holding.id]
-        deployments = set(self.ev.deployment_ids(need.deployments))
+        deployments = self.ev.sorted_deployment_ids(need.deployments)
         return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, set(behalf), set(), None)
 
     def _take(self, coverage: Coverage) -> None:
@@ -260,13 +272,13 @@ class Charger:
         if coverage.covered_by is not None:
             if kind == "person":  # a person's own CAL: no partner is asked (``_merge`` of ``_covered``, inlined)
                 pool = self.ev.pools[coverage.covered_by.holding.id]
-                ids = self.ev.deployment_ids(need.deployments)
+                ids = self.ev.sorted_deployment_ids(need.deployments)
                 found = self.covered.get((need.subject, pool))
                 if found is None:
-                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, set(ids))
+                    draft = _Draft(need.subject, need.cal, pool, pool[1] or None, coverage.covered_by, None, ids)
                     self.covered[(need.subject, pool)] = draft
                 else:
-                    found.deployments.update(ids)
+                    found.add(ids)
                 return
             partners = [(p, self.ev.accepted(need, (other, p))) for p in need.partners]
             if partners and all(c is not None for _, c in partners):  # its users' User CALs cover it already
@@ -324,7 +336,7 @@ class Charger:
             draft = result.drafts[key] = fresh
             result.rejections[(subject, cal)] = [c for c in self.ev.candidates(rep, subject) if c.problem is not None]
         for edge in incident:
-            draft.deployments |= edges[edge][1]
+            draft.add(edges[edge][1])
             partner = edge[1] if subject[0] == "person" else edge[0]
             if partner is not None:
                 draft.behalf.add(partner)
@@ -333,6 +345,8 @@ class Charger:
 
     def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
         """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
+        if not drafts:  # nothing missing: no pool is asked for a CAL to spare
+            return []
         required: dict[PoolKey, set[Subject]] = defaultdict(set)
         for (licensee, pool), _ in self.covered.items():
             required[pool].add(licensee)

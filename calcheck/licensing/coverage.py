@@ -32,7 +32,6 @@ from calcheck.licensing.access import (
     Directory,
     Exemption,
     Need,
-    Requirement,
     Subject,
 )
 
@@ -267,25 +266,34 @@ class Evaluator:
         self.deployments: dict[str, Deployment] = estate.index("deployments")
         self.entitlement = {h.id: entitlement_problem(h, cat, as_of) for h in self.holdings.values()}
         self.pools = {h.id: pool_key(h, cat, as_of) for h in self.holdings.values()}
-        assignments = [a for a in estate.index("assignments").values() if a.holding in self.holdings]
-        self.suspended = temporary_covers(assignments, as_of)
-        temporaries: dict[str, list[Assignment]] = defaultdict(list)
-        for a in assignments:
-            if a.temporary and a.replaces:
-                temporaries[a.replaces].append(a)
-        self.active = {
-            a.id
-            for a in assignments
-            if (in_force(a, as_of) or _resumed(a, temporaries, as_of)) and a.id not in self.suspended
-        }
+        assignments: list[Assignment] = []  # those of known holdings
+        temporaries: list[Assignment] = []
+        covers: dict[str, list[Assignment]] = defaultdict(list)  # replaced id -> its temporary covers
         self.by_subject: dict[Subject, list[Assignment]] = defaultdict(list)
-        for assignment in assignments:
-            self.by_subject[assignment.assignee].append(assignment)
+        holdings, by_subject = self.holdings, self.by_subject
+        for a in estate.index("assignments").values():
+            if a.holding in holdings:
+                assignments.append(a)
+                by_subject[a.assignee].append(a)
+                if a.temporary and a.replaces:
+                    temporaries.append(a)
+                    covers[a.replaces].append(a)
+        self.suspended = temporary_covers(temporaries, as_of)
+        self.active: set[str] = set()
+        in_force_by_holding: dict[str, list[Assignment]] = defaultdict(list)
+        active, suspended = self.active, self.suspended
+        for a in assignments:
+            if (in_force(a, as_of) or (a.id in covers and _resumed(a, covers, as_of))) and a.id not in suspended:
+                active.add(a.id)
+                in_force_by_holding[a.holding].append(a)
+        self.in_force = dict(in_force_by_holding)  # holding id -> its assignments in force, in file order
+        self._bridges = subscriptions.bridges(cat.cals)
         self._granted_cache: dict[Subject, frozenset[str]] = {}
         self._versions: dict[tuple[str, str, str | None], str | None] = {}
-        self._accepted: dict[tuple[Subject, Requirement, tuple[str, ...]], list[Candidate]] = {}
+        # (subject, the need's requirement, the ids of its deployments) -> the subject's candidates for it
+        self._accepted: dict[tuple[Subject, str, str, str | None, str | None, tuple[str, ...]], list[Candidate]] = {}
         # Needs of subjects alike share one tuple of deployments: their ids are worked out once per tuple.
-        self._deployment_ids: dict[int, tuple[tuple[Deployment, ...], tuple[str, ...]]] = {}
+        self._deployment_ids: dict[int, tuple[tuple[Deployment, ...], tuple[str, ...], tuple[str, ...]]] = {}
 
     def raw_candidates(self, subject: Subject) -> list[tuple[Assignment, Holding, str]]:
         """The subject's own assignments: every entitlement that could grant it something."""
@@ -306,7 +314,7 @@ class Evaluator:
         if problem is not None:
             return EXPIRED, f"its holding grants no rights: {problem}"
         # Online Services (issue 18): a CAL Suite Bridge counts only beside its qualifying subscription
-        if subscriptions.offering(self.cat.cals, holding.cal) != subscriptions.BRIDGE:
+        if holding.cal not in self._bridges:
             return None
         mine = [a for a in self.by_subject.get(subject, ()) if a.id in self.active]
         bridge = subscriptions.bridge_problem(self.cat.cals, holding, mine, self.holdings, self.entitlement, self.as_of)
@@ -328,19 +336,47 @@ class Evaluator:
         """The ids of ``deployments``, kept per tuple (the tuple is kept too, so its identity stays its own)."""
         found = self._deployment_ids.get(id(deployments))
         if found is None or found[0] is not deployments:
-            found = self._deployment_ids[id(deployments)] = (deployments, tuple(d.id for d in deployments))
+            found = self._ids_of(deployments)
         return found[1]
 
+    def sorted_deployment_ids(self, deployments: tuple[Deployment, ...]) -> tuple[str, ...]:
+        """The ids of ``deployments``, sorted and each once (as a charge lists them), kept per tuple."""
+        found = self._deployment_ids.get(id(deployments))
+        if found is None or found[0] is not deployments:
+            found = self._ids_of(deployments)
+        return found[2]
+
+    def _ids_of(
+        self, deployments: tuple[Deployment, ...]
+    ) -> tuple[tuple[Deployment, ...], tuple[str, ...], tuple[str, ...]]:
+        ids = tuple(d.id for d in deployments)
+        found = self._deployment_ids[id(deployments)] = (deployments, ids, tuple(sorted(set(ids))))
+        return found
+
     def candidates(self, need: Need, subject: Subject | None = None) -> list[Candidate]:
-        """Every candidate of ``subject`` (default: the need's) for ``need``, the accepted ones first."""
-        subject = subject or need.subject
+        """Every candidate of ``subject`` (default: the need's) for ``need``, the accepted ones first.
+
+        A subject is asked about as the partner of every subject alike (a user of many devices): that answer is
+        kept. A need's own subject is asked once, so its answer is not (keeping it would cost more than it saves).
+        """
+        if subject is None:
+            subject = need.subject
+            return self._candidates(need, subject) if subject in self.by_subject else []
         if subject not in self.by_subject:  # nothing assigned: no candidate (the common case for a partner)
             return []
-        key = (subject, need.requirement, self.deployment_ids(need.deployments))
+        deployments = need.deployments
+        ids = self._deployment_ids.get(id(deployments))
+        if ids is None or ids[0] is not deployments:
+            ids = self._ids_of(deployments)
+        key = (subject, need.cal, need.product, need.version, need.type, ids[1])
         found = self._accepted.get(key)
-        if found is not None:
-            return found
-        found = []
+        if found is None:
+            found = self._accepted[key] = self._candidates(need, subject)
+        return found
+
+    def _candidates(self, need: Need, subject: Subject) -> list[Candidate]:
+        """``candidates``, worked out."""
+        found: list[Candidate] = []
         cal_id = need.cal
         expand = self.cat.expand
         for assignment, holding, via in self.raw_candidates(subject):
@@ -348,11 +384,12 @@ class Evaluator:
                 continue
             how = "suite" if holding.cal != cal_id else via
             problem = self.basic_problem(subject, assignment, holding) or self._need_problem(need, subject, holding)
-            kind, text = problem or (None, None)
-            found.append(Candidate(assignment, holding, how, text, kind))
+            if problem is None:
+                found.append(Candidate(assignment, holding, how))
+            else:
+                found.append(Candidate(assignment, holding, how, problem[1], problem[0]))
         if len(found) > 1:
             found.sort(key=lambda c: (c.problem is not None, VIA_ORDER[c.via], c.holding.id, c.assignment.id))
-        self._accepted[key] = found
         return found
 
     def accepted(self, need: Need, subject: Subject | None = None) -> Candidate | None:
@@ -368,9 +405,10 @@ class Evaluator:
         if cal.kind == "additive" and cal.base and cal.base not in self.granted(subject):
             return BASE, f"an additive {cal.name} without the base {self.cat.cals[cal.base].name} (ADD-01)"
         key = (holding.id, need.product, need.version)
-        if key not in self._versions:  # the answer depends on the holding and the version only
-            self._versions[key] = version_problem(holding, need, self.cat, self.as_of)
-        problem = self._versions[key]
+        try:
+            problem = self._versions[key]
+        except KeyError:  # the answer depends on the holding and the version only
+            problem = self._versions[key] = version_problem(holding, need, self.cat, self.as_of)
         if problem:
             return VERSION, problem
         if cal.role != "rds-session-host":  # the licensing server only issues RDS CALs

@@ -109,6 +109,7 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
             pools[key] = Pool(key[0], cal.name if cal else key[0], kind, key[1], key[2])
         return pools[key]
 
+    reclaimable, as_of = analysis.reclaimable, analysis.as_of
     for holding in estate.index("holdings").values():
         if holding.cal not in cat.cals:
             continue
@@ -119,11 +120,10 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
         if analysis.entitlement.get(holding.id) is not None:
             continue
         row.owned += holding.quantity
-        for assignment in analysis.in_force.get(holding.id, []):
-            row.assigned += 1
-            free = analysis.reclaimable.get(assignment.id)
-            if free is not None and free <= analysis.as_of:
-                row.reclaimable += 1
+        active = analysis.in_force.get(holding.id, [])
+        row.assigned += len(active)
+        if reclaimable:
+            row.reclaimable += sum(1 for a in active if (free := reclaimable.get(a.id)) is not None and free <= as_of)
     for charge in analysis.charges:
         row = pools.get(charge.pool) or pool(charge.pool)
         if charge.candidate is None and charge.connector is None:  # missing
@@ -131,7 +131,8 @@ def compute_position(estate: Estate, analysis: Analysis) -> Position:
                 row.uncovered_subjects.add(charge.licensee)
         else:
             row.required_subjects.add(charge.licensee)
-            row.uncovered_subjects.discard(charge.licensee)
+            if row.uncovered_subjects:
+                row.uncovered_subjects.discard(charge.licensee)
     _price_missing_pools(pools.values(), estate)
     ordered = sorted(pools.values(), key=lambda p: (_cal_order(cat, p.cal), _version_order(cat, p), p.type))
     currency = estate.config.currency if estate.config and estate.config.currency else _currency(estate)

@@ -26,6 +26,11 @@ def offering(cals: Mapping[str, Cal], cal_id: str) -> str | None:
     return cal.offering if cal is not None else None
 
 
+def bridges(cals: Mapping[str, Cal]) -> frozenset[str]:
+    """The ids of the catalogue's CAL Suite Bridges (those whose ``offering`` is 'bridge')."""
+    return frozenset(cal_id for cal_id, cal in cals.items() if cal.offering == BRIDGE)
+
+
 def is_online(holding: Holding, cals: Mapping[str, Cal]) -> bool:
     """Whether ``holding`` is an Online Services subscription or Bridge (by its channel or its catalogue entry)."""
     return holding.channel == ONLINE_CHANNEL or offering(cals, holding.cal) is not None

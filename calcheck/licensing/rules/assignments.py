@@ -30,9 +30,14 @@ _EXPECTED_TYPES = {"person": ("user",), "device": ("device", "server")}
 
 
 def check_type_mismatch(estate: Estate, ctx: Context) -> Iterator[Problem]:
-    for assignment, holding in _assigned(estate):
-        if holding.type in _EXPECTED_TYPES["person" if assignment.person is not None else "device"]:
+    holdings = estate.index("holdings")
+    unfit = {kind: {h.id for h in holdings.values() if h.type not in types} for kind, types in _EXPECTED_TYPES.items()}
+    if not unfit["person"] and not unfit["device"]:
+        return
+    for assignment in estate.index("assignments").values():
+        if assignment.holding not in unfit["person" if assignment.person is not None else "device"]:
             continue
+        holding = holdings[assignment.holding]
         kind, subject = assignment.assignee
         yield Problem.at(
             assignment.source,
@@ -90,6 +95,8 @@ def check_reclaimable(estate: Estate, ctx: Context) -> Iterator[Problem]:
     people = estate.index("people")
     devices = estate.index("devices")
     reclaimable = ctx.analysis.reclaimable
+    if not reclaimable:
+        return
     for assignment, holding in _assigned(estate, lambda a: a.id in reclaimable):
         free = reclaimable[assignment.id]
         kind, subject = assignment.assignee

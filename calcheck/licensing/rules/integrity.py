@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from calcheck.core.findings import Severity
@@ -62,7 +63,7 @@ def _each(record: Any, path: Field, target: str, refs: tuple[str, ...]) -> Itera
 def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
     for collection in COLLECTIONS:
         index = estate.index(collection)
-        if len({record_id.casefold() for record_id in index}) == len(index):  # no two ids fold alike
+        if len(set(map(str.casefold, index))) == len(index):  # no two ids fold alike
             continue
         seen: dict[str, Any] = {}
         for record in index.values():
@@ -79,7 +80,7 @@ def check_confusable_ids(estate: Estate, ctx: Context) -> Iterator[Problem]:
                 )
 
 
-def _refs(estate: Estate, known: dict[str, set[str]]) -> Iterator[tuple[Any, Field, str, str | None]]:
+def _refs(estate: Estate, known: dict[str, AbstractSet[str]]) -> Iterator[tuple[Any, Field, str, str | None]]:
     """(record, field path, target collection, referenced id) for every reference in the estate; the people's and
     assignments' (most of the estate) only for records with a reference not in ``known``."""
     for product in estate.products:
@@ -96,7 +97,7 @@ def _refs(estate: Estate, known: dict[str, set[str]]) -> Iterator[tuple[Any, Fie
         yield holding, "agreement", "agreements", holding.agreement
     devices = known["devices"]
     for person in estate.people:
-        if not devices.issuperset(person.devices):
+        if person.devices and any(device not in devices for device in person.devices):
             yield from _each(person, "devices", "devices", person.devices)
     for dep in estate.deployments:
         yield dep, "product", "products", dep.product
@@ -124,8 +125,12 @@ def _refs(estate: Estate, known: dict[str, set[str]]) -> Iterator[tuple[Any, Fie
         yield asg, "component", "cals", asg.component
 
 
-def _known(estate: Estate) -> dict[str, set[str]]:
-    known = {name: set(estate.index(name)) | estate.invalid_ids.get(name, set()) for name in COLLECTIONS}
+def _known(estate: Estate) -> dict[str, AbstractSet[str]]:
+    """The ids of each collection (those of records that failed validation too), and of every person and device."""
+    known: dict[str, AbstractSet[str]] = {}
+    for name in COLLECTIONS:
+        invalid = estate.invalid_ids.get(name)
+        known[name] = estate.index(name).keys() | invalid if invalid else estate.index(name).keys()
     known["agreements"] = {a.id for a in estate.config.agreements} if estate.config else set()
     known["assignees"] = known["people"] | known["devices"]
     return known

@@ -65,6 +65,9 @@ def check_bridge_qualification(estate: Estate, ctx: Context) -> Iterator[Problem
     cat = Catalogue(estate)
     analysis = ctx.analysis
     holdings = estate.index("holdings")
+    bridges = online.bridges(cat.cals)
+    if not any(h.cal in bridges for h in holdings.values()):  # no Bridge held: nothing to qualify
+        return
     for assignment in estate.index("assignments").values():
         holding = holdings.get(assignment.holding)
         cal = cat.cals.get(holding.cal) if holding is not None else None
