@@ -198,8 +198,8 @@ class _Draft:
     candidate: Candidate | None = None
     connector: Holding | None = None
     deployments: set[str] | tuple[str, ...] = ()
-    behalf: set[str] = field(default_factory=set)
-    alternative: set[str] = field(default_factory=set)
+    behalf: set[str] | frozenset[str] = frozenset()  # (one empty set for the many charges that license one alone)
+    alternative: set[str] | frozenset[str] = frozenset()
     need: Need | None = None
 
     def add(self, deployments: Iterable[str]) -> None:
@@ -222,6 +222,9 @@ class _Draft:
             behalf,
             tuple(sorted(self.alternative)) if self.alternative else (),
         )
+
+
+_NO_ONE: frozenset[str] = frozenset()
 
 
 class Charger:
@@ -256,7 +259,8 @@ class Charger:
     def _covered(self, licensee: Subject, candidate: Candidate, need: Need, behalf: Iterable[str]) -> _Draft:
         pool = self.ev.pools[candidate.holding.id]
         deployments = self.ev.sorted_deployment_ids(need.deployments)
-        return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, set(behalf), set(), None)
+        subjects = set(behalf)
+        return _Draft(licensee, need.cal, pool, pool[1] or None, candidate, None, deployments, subjects or _NO_ONE)
 
     def _take(self, coverage: Coverage) -> None:
         need = coverage.need
@@ -330,18 +334,22 @@ class Charger:
         draft = result.drafts.get(key)
         if draft is None or _rank(self.ev.cat, product, version) > _rank(self.ev.cat, product, draft.version):
             rep = Need(subject, cal, product, version, cal_type, need.deployments, need.vias, need.partners)
-            fresh = _Draft(subject, cal, (cal, version or "", wanted), version, need=rep)
+            fresh = _Draft(
+                subject, cal, (cal, version or "", wanted), version, behalf=set(), alternative=set(), need=rep
+            )
             if draft is not None:
                 fresh.deployments, fresh.behalf, fresh.alternative = draft.deployments, draft.behalf, draft.alternative
             draft = result.drafts[key] = fresh
             result.rejections[(subject, cal)] = [c for c in self.ev.candidates(rep, subject) if c.problem is not None]
+        behalf, alternative = draft.behalf, draft.alternative
+        assert isinstance(behalf, set) and isinstance(alternative, set)  # (a missing CAL's draft has its own)
         for edge in incident:
             draft.add(edges[edge][1])
             partner = edge[1] if subject[0] == "person" else edge[0]
             if partner is not None:
-                draft.behalf.add(partner)
+                behalf.add(partner)
                 if cal_type is None:  # an RDS host's licensing mode fixes the type: the partner is no alternative
-                    draft.alternative.add(partner)
+                    alternative.add(partner)
 
     def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
         """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
