@@ -16,6 +16,7 @@ from calcheck.core.text import one_line
 
 if TYPE_CHECKING:
     from calcheck.core.findings import Finding
+    from calcheck.edits.operations import Decided
     from calcheck.estate.cache import FileCache
     from calcheck.estate.parallel import Later
     from calcheck.estate.results import Kept
@@ -336,6 +337,16 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
         decided = operations.Decided.of(changes, shown, refused)
         if kept is not None and decided.keepable:
             kept.put(decided.encode())
+    return carry_out(args, estate, decided, changes)
+
+
+def carry_out(
+    args: argparse.Namespace, estate: Path, decided: Decided, changes: list[Any] | None, say: bool = True
+) -> int:
+    """Show a decided edit, then end with its refusal, stop at its dry run, or write it: the changes just planned,
+    or the files of a kept decision (``say``: then print what each change did)."""
+    from calcheck.edits import operations
+
     sys.stdout.write(decided.shown)
     if decided.refused is not None:
         sys.stdout.write(decided.refused)
@@ -347,7 +358,8 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
         operations.write(changes)
     else:
         decided.write(estate)
-    print("\n".join(decided.summaries))
+    if say:
+        print("\n".join(decided.summaries))
     return EXIT_OK
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from calcheck.cli.common import (
     Handler,
     Subparsers,
     cache_option,
+    carry_out,
     default_estate,
     display_path,
     edit_lock,
@@ -312,18 +312,7 @@ def _import(args: argparse.Namespace, estate: Path, on: dt.date) -> int:
         decided, changes = _import_decided(args, estate, on, lasting)
         if kept is not None and decided.keepable and _import_read(args, on) == read:
             kept.put(decided.encode())
-    sys.stdout.write(decided.shown)
-    if decided.refused is not None:
-        sys.stdout.write(decided.refused)
-        return EXIT_FINDINGS
-    if args.dry_run:
-        print("dry run: nothing written")
-        return EXIT_OK
-    if changes is not None:
-        operations.write(changes)
-    else:
-        decided.write(estate)
-    return EXIT_OK
+    return carry_out(args, estate, decided, changes, say=False)
 
 
 def _import_read(args: argparse.Namespace, on: dt.date) -> list[str]:
