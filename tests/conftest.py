@@ -6,6 +6,7 @@ import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,16 @@ organisation: Example Ltd
 rules:
   disabled: [audit-overdue]
 """
+
+
+def site_history(estate: Path) -> list[Any]:
+    """The history entries a site build of ``estate`` shows (on AS_OF)."""
+    import datetime as dt
+
+    from calcheck.estate import loading
+    from calcheck.git.timeline import history_with_timeline
+
+    return history_with_timeline(estate, dt.date.fromisoformat(AS_OF), loading.builtin_cal_names())[0]
 
 
 _OWN_BASETEMP = pytest.StashKey[Path]()

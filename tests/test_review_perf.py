@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from calcheck.licensing.rules.example import base_files, write_estate
+from tests.conftest import site_history
 
 Run = Callable[..., tuple[int, str, str]]
 EXPORT = "SamAccountName,Name,Department,Enabled\nalice,Alice,Sales,True\n"
@@ -51,7 +52,7 @@ def test_two_estates_in_one_repository_each_have_their_own_trend(tmp_path: Path)
     commit(root, "Two estates", "2026-01-05T09:00:00+00:00")
 
     def points(estate: Path) -> list[object]:
-        return [p.to_json() for p in build.trend(estate, build._history(estate))]
+        return [p.to_json() for p in build.trend(estate, site_history(estate))]
 
     expected = points(large)
     shutil.rmtree(root / ".git" / "calcheck")
@@ -73,7 +74,7 @@ def test_trend_points_of_other_code_are_not_reused(tmp_path: Path) -> None:
     git(root, "init", "-q", "-b", "main")
     estate = write_estate(base_files(), root / "licenses")
     commit(root, "Estate", "2026-01-05T09:00:00+00:00")
-    entries = build._history(estate)
+    entries = site_history(estate)
     expected = [p.to_json() for p in build.trend(estate, entries)]
     store = root / ".git" / "calcheck" / "trend.json"
     known = json.loads(store.read_text())

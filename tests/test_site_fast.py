@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from calcheck.git.history import Entry, Event
 from calcheck.site import build
 from calcheck.site.pages import record_histories
-from tests.conftest import AS_OF, ROOT
+from tests.conftest import AS_OF, ROOT, site_history
 
 Run = Callable[..., tuple[int, str, str]]
 STAMPED = {"sitemap.xml", "sitemap.xml.gz"}  # MkDocs stamps these with the build's day, whatever the input
@@ -57,7 +58,7 @@ def repository(tmp_path: Path) -> Path:
 
 
 def test_record_histories_equal_each_records_own_history(repository: Path) -> None:
-    entries = build._history(repository / "licenses")
+    entries = site_history(repository / "licenses")
     ids = {i for e in entries for event in e.events for part in (*event.detail, event) for i in part.ids}
     assert {"A-0097", "EA-WS22-USER", "EA-CORE-USER", "A-0118"} <= ids
     found = record_histories(entries, ids)
@@ -215,3 +216,48 @@ def test_the_trend_cache_keeps_only_the_points_a_build_can_use_again(
     shutil.rmtree(tmp_path / "cache" / "results")  # (else the site, built from the same files, is not redone)
     assert run_cli("site", "build", estate, "--as-of", AS_OF)[0] == 0
     assert json.loads(store.read_text()) == {**points, **other}
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["no cache", "cache"])
+def test_the_sites_one_walk_gives_the_history_and_the_checks_transfers_of_two_walks(
+    repository: Path, tmp_path: Path, cached: bool
+) -> None:
+    """The site walks the history once for its pages and its check: the entries are ``entries_at``'s and the transfers
+    ``timeline_for``'s, with uncommitted changes (one a transfer), and with a commit dated after the check's day (each
+    then walked on its own)."""
+    import datetime as dt
+
+    from calcheck.estate import loading
+    from calcheck.estate.cache import FileCache
+    from calcheck.git.timeline import entries_at, history_with_timeline, open_repo, timeline_for
+
+    estate = repository / "licenses"
+    names = loading.builtin_cal_names()
+    sales = estate / "assignments" / "sales-emea.yaml"
+    edit(sales, "A-0099, holding: EA-CORE-USER, person: olga.berg", "A-0099, holding: EA-CORE-USER, person: sam.lopez")
+    git(repository, "commit", "-q", "-am", "Reassign a CAL", day=20)
+    edit(sales, "A-0097, holding: EA-CORE-USER, person: noor.rossi", "A-0097, holding: EA-CORE-USER, person: zoe.silva")
+    found = []
+    for day in (dt.date(2026, 11, 30), dt.date(2026, 1, 6), dt.date(2026, 1, 19)):
+        cache = FileCache(tmp_path / f"cache-{day}") if cached else None
+        repo = open_repo(estate)
+        assert repo is not None
+        expected = (
+            entries_at(repo, repo.prefix(estate), repo.resolve("HEAD"), names, cache),
+            timeline_for(estate, None, day, names, cache),
+        )
+        for _ in range(2):  # the second time from the cache, if any
+            entries, timeline = history_with_timeline(estate, day, names, cache)
+            assert (_plain(entries), timeline) == (_plain(expected[0]), expected[1]), day
+        found.append(len(expected[1].transfers))
+        assert len(expected[0]) == 5
+    assert found == [2, 2, 2]  # the committed transfer (dated the check's day when later) and the uncommitted one  # the committed transfers and the uncommitted one were found
+
+
+def _plain(entries: list[Entry]) -> list[object]:
+    """Entries as values (events compare by identity)."""
+
+    def event(e: Event) -> tuple[object, ...]:
+        return (e.text, e.ids, e.group, [event(d) for d in e.detail])
+
+    return [(e.sha, e.date, e.author, e.title, [event(x) for x in e.events]) for e in entries]

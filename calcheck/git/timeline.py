@@ -63,17 +63,20 @@ def builder_at(
     latest: dt.date | None = None,
     cache: FileCache | None = None,
     then: Callable[[HistoryBuilder], None] | None = None,
+    commits: list[Commit] | None = None,
 ) -> HistoryBuilder:
     """A history builder that has walked every commit up to ``commit`` (see ``HistoryBuilder``), then ``then``.
 
     With ``cache`` (the file cache: the history cache lives beside it), the walk resumes after the last commit whose
     state is cached (the earlier entries are read from the cache), and what it walks is cached in turn: the answer is
     the same (see ``calcheck.git.histcache``). A resumed state reads its shards as the walk and ``then`` use them;
-    should one turn out missing or damaged, both run again from the first commit.
+    should one turn out missing or damaged, both run again from the first commit. ``commits``: ``repo.log(prefix,
+    commit)`` when the caller has it already.
     """
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
-    commits = repo.log(prefix, commit)
+    if commits is None:
+        commits = repo.log(prefix, commit)
     store = open_history_cache(cache.directory) if cache is not None else None
 
     def walked(resume: bool) -> HistoryBuilder:
@@ -224,6 +227,41 @@ def timeline_for(
         builder = builder_at(repo, prefix, commit, cal_names, transfers_only=True, latest=as_of, cache=cache, then=then)
         history = builder.history
         return Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
+
+
+def history_with_timeline(
+    estate: Path, as_of: dt.date, cal_names: dict[str, str], cache: FileCache | None = None
+) -> tuple[list[Entry], Timeline]:
+    """HEAD's history entries (``entries_at``'s; none without a full history) and the work tree's transfers on
+    ``as_of`` (``timeline_for``'s), from one walk when both walks would find the same transfers.
+
+    A check's walk follows only the assignments and dates each commit no later than ``as_of``; a full walk follows
+    every record and gives each commit its own date. The transfers they find are the same when no commit is dated
+    after ``as_of`` (``tests/test_history_shapes.py``, ``tests/test_site_fast.py``): the full walk is then also the
+    check's, its uncommitted changes applied after HEAD's entries are taken. Otherwise each is walked on its own.
+    """
+    repo = open_repo(estate)
+    if repo is None:
+        return [], Timeline()
+    with repo:  # its git processes end here
+        if not repo.has_commits():
+            return [], Timeline()
+        if repo.is_shallow():
+            return [], Timeline(note=SHALLOW_HINT)
+        prefix = repo.prefix(estate)
+        head = repo.resolve("HEAD")
+        commits = repo.log(prefix, head)
+        if any(commit.committed.date() > as_of for commit in commits):
+            return entries_at(repo, prefix, head, cal_names, cache), timeline_for(estate, None, as_of, cal_names, cache)
+        taken: list[Entry] = []
+
+        def then(builder: HistoryBuilder) -> None:
+            taken[:] = builder.history.entries  # HEAD's: the uncommitted changes add none
+            if not repo.bare:
+                _add_uncommitted(repo, prefix, builder, as_of=as_of)
+
+        history = builder_at(repo, prefix, head, cal_names, cache=cache, then=then, commits=commits).history
+        return taken, Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
 
 
 def _add_uncommitted(

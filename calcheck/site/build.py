@@ -29,7 +29,7 @@ from calcheck.estate.schema import copies_beside, schema_dir
 from calcheck.estate.sources import FileState, WorkTree
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
-from calcheck.git.timeline import entries_at, open_repo, timeline_for
+from calcheck.git.timeline import history_with_timeline, open_repo
 from calcheck.licensing import engine
 from calcheck.site import output
 from calcheck.site.markup import published_proof
@@ -55,14 +55,6 @@ class SitePaths:
         paths = cls(config, site / "docs", site / "_build" / "docs", site / "_build" / "html")
         check_config(config, paths.docs, paths.html)
         return paths
-
-
-def _history(estate: Path, filecache: FileCache | None = None) -> list[Entry]:
-    """The estate's history, when it is in a git repository with its full history."""
-    repo = open_repo(estate)
-    if repo is None or not repo.has_commits() or repo.is_shallow():
-        return []
-    return entries_at(repo, repo.prefix(estate), repo.resolve("HEAD"), loading.builtin_cal_names(), filecache)
 
 
 def trend(
@@ -157,8 +149,7 @@ def generate(
             paths.docs.parent, keep=paths.html.name if cached and paths.html.parent == paths.docs.parent else None
         )
     output.real_folders(paths.config.parent, paths.docs)
-    entries = _history(estate_dir, filecache)
-    timeline = timeline_for(estate_dir, None, as_of, loading.builtin_cal_names(), filecache)
+    entries, timeline = history_with_timeline(estate_dir, as_of, loading.builtin_cal_names(), filecache)
     memo = FileMemo.over(filecache)  # the trend's checks read again only the files that changed in between
     result = engine.check(WorkTree(estate_dir), as_of, timeline, memo)
     proofs = _publish_proofs(estate_dir, result)
