@@ -128,6 +128,42 @@ def after_new_commit(
     return row
 
 
+def warm_trend_only(
+    name: str, command: list[str], repo: Path, floor_name: str, floor: list[str], runs: int, target: str
+) -> Row:
+    """The site build as the issue measures it: in the repository, its trend's points kept (in the repository's git
+    folder, by a build just before) but every other cache cold: an empty file and history cache, no built site."""
+    if not wanted(name):
+        return Row(name, float("nan"), floor_name, None, None, SKIPPED)
+    times, floors, ratios = [], [], []
+    saved = os.environ.get("CALCHECK_CACHE_DIR")
+    scratch = Path(tempfile.mkdtemp(prefix="calcheck-bench-cache-", dir=repo.parent))
+    try:
+        os.environ["CALCHECK_CACHE_DIR"] = str(scratch)
+        run_once(command, repo)  # the trend's points, for this code
+        for _ in range(runs):
+            shutil.rmtree(scratch)
+            shutil.rmtree(repo / "site" / "_build", ignore_errors=True)
+            a = run_once(command, repo)
+            b = run_once(floor, repo)
+            times.append(a)
+            floors.append(b)
+            ratios.append(a / b)
+    except Failed as failed:
+        row = Row(name, float("nan"), floor_name, None, None, f"{target}; FAILED: {failed}")
+    else:
+        median = statistics.median
+        row = Row(name, median(times), floor_name, median(floors), median(ratios), target)
+    finally:
+        if saved is None:
+            os.environ.pop("CALCHECK_CACHE_DIR", None)
+        else:
+            os.environ["CALCHECK_CACHE_DIR"] = saved
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(_line(row), flush=True)
+    return row
+
+
 def new_commit(repo: Path, index: int) -> None:
     """One commit more: an assignment of the first assignments file starts on another day."""
     path = sorted((repo / "licenses" / "assignments").glob("*.yaml"))[0]
@@ -319,7 +355,8 @@ def main() -> None:
             run_once(history, repo)
     rows.append(paired(f"history, {args.commits} commits, warm", history, repo, "git log --name-status", git_log, repo, runs, "reported"))  # fmt: skip
     both("diff HEAD~100", diff, repo, "one check (cold)", one_check, ("<= 1.5x", "<= 0.2x"))
-    both("site build in the repository", site, repo, "one check (cold)", one_check, ("<= 2.0x", "<= 0.5x"))
+    both("site build in the repository", site, repo, "one check (cold)", one_check, ("reported", "<= 0.5x"))
+    rows.append(warm_trend_only("site build in the repository, trend kept", site, repo, "one check (cold)", one_check, runs, "<= 2.0x"))  # fmt: skip
     one_more = work / "repo-one-more"  # a scratch copy that gains a commit before each timed run
     shutil.rmtree(one_more, ignore_errors=True)
     shutil.copytree(repo, one_more, symlinks=True)
