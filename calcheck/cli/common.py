@@ -223,11 +223,11 @@ def kept_result(
     cache, or when git cannot say what a revision is (the command itself then says why)."""
     from calcheck.estate.results import Kept, Results, folder_digest
     from calcheck.estate.schema import copies_beside
-    from calcheck.git.timeline import revisions_read
 
     results = Results.beside(cache)
     if results is None:
         return None
+    from calcheck.git.timeline import revisions_read  # (not before: a run without a cache need not load it)
 
     def key() -> str | None:
         try:

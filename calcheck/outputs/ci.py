@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from urllib.parse import quote
-from xml.etree import ElementTree
 
 from calcheck import __version__
 from calcheck.core.findings import Finding, Severity
@@ -153,6 +152,8 @@ def render_sarif(findings: list[Finding], ctx: ReportContext) -> str:
 
 def render_junit(findings: list[Finding], ctx: ReportContext) -> str:
     """JUnit XML: each rule is a test case that fails when it has findings at or above --fail-on."""
+    from xml.etree import ElementTree  # (here: only this format needs it)
+
     by_rule: dict[str, list[Finding]] = {rule: [] for rule in REGISTRY}
     for finding in findings:
         by_rule.setdefault(finding.rule, []).append(finding)
