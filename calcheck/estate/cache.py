@@ -263,7 +263,7 @@ def open_cache(enabled: bool = True) -> FileCache | None:
 _OPENED: set[Path] = set()  # the cache folders this process used (``tidy_opened`` keeps them within their size)
 DEFAULT_LIMIT_MB = 2048
 TIDY_EVERY = 86400  # seconds: a cache folder is looked over at most once a day
-_KEPT_FOLDERS = ("files", "results")  # the history cache keeps its own (see ``calcheck.git.histcache``)
+_KEPT_FOLDERS = ("files", "results", "logs")  # the history cache keeps its own (see ``calcheck.git.histcache``)
 
 
 def tidy_opened() -> None:
@@ -304,7 +304,7 @@ def tidy(directory: Path, limit: int, now: float | None = None) -> list[Path]:
                 if file.startswith(".entry-") and now - found.st_mtime > 3600:  # a write that never finished
                     path.unlink(missing_ok=True)
                     removed.append(path)
-                elif file.endswith(".json"):
+                elif file.endswith((".json", ".log")):  # (.log: git's answers, see ``GitRepo.log``)
                     entries.append((found.st_mtime, found.st_size, path))
     total = sum(size for _, size, _ in entries)
     if total > limit:

@@ -265,13 +265,59 @@ class GitRepo:
         out = self._run(*args, "--", prefix or ".", config=self._filters())
         return sorted({_text(entry[3:]) for entry in out.split(b"\x00") if len(entry) > 3})
 
-    def log(self, prefix: str, commit: str) -> list[Commit]:
-        """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first."""
-        args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
-        out = self._run(*args, "--end-of-options", commit, "--", prefix or ".")
+    def log(self, prefix: str, commit: str, kept: Path | None = None) -> list[Commit]:
+        """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first.
+
+        ``kept``: a folder where git's answer is kept (``_kept_log``), so that a history grown by a few commits asks
+        git for those commits only.
+        """
+        plain = kept is None or not _SHA.match(commit.encode())  # (a commit id: what the kept answer is for)
+        out = self._log_output(prefix, commit) if plain or kept is None else self._kept_log(prefix, commit, kept)
         commits = parse_log(out)
         commits.reverse()
         return commits
+
+    def _log_output(self, prefix: str, revisions: str) -> bytes:
+        args = ["log", "-z", "--raw", "--no-abbrev", "-M", "--first-parent", "--diff-merges=first-parent", _FORMAT]
+        return self._run(*args, "--end-of-options", revisions, "--", prefix or ".")
+
+    def _kept_log(self, prefix: str, commit: str, kept: Path) -> bytes:
+        """git log's output for ``commit``, built on the output kept for an earlier commit when that one is on
+        ``commit``'s first-parent line: git lists the newest commit first, so the output for the later commit is
+        the output for the commits since (``EARLIER..COMMIT``, which git lists as it lists them in the whole line)
+        followed by the kept one (``tests/test_git_log_kept.py`` compares them byte for byte).
+
+        One entry per repository and estate path, named also by git's version and the repository's whole
+        configuration (a setting such as ``diff.renameLimit`` may change what git lists); it holds the commit it
+        answers for, then git's output, under the file cache's digest line (``write_entry``): a damaged, edited or
+        forged entry, or one for a commit not on the line (after a rebase or a reset), is replaced by git's whole
+        answer.
+        """
+        from calcheck.estate.cache import read_entry, write_entry
+
+        setting = self._run("config", "--list", "-z", check=False) + b"\0" + self._run("version", check=False)
+        parts = [b"calcheck-git-log/1", os.fsencode(self.private_dir().resolve()), prefix.encode(), setting]
+        name = hashlib.sha256(b"\0".join(parts)).hexdigest()
+        place = kept / f"{name}.log"
+        body = read_entry(place)
+        out = None
+        if body is not None:
+            head, _, earlier = body.partition(b"\n")
+            if head == commit.encode():
+                return earlier
+            if _SHA.match(head) and self._on_first_parent_line(_text(head), commit):
+                out = self._log_output(prefix, f"{_text(head)}..{commit}") + earlier
+        if out is None:
+            out = self._log_output(prefix, commit)
+        write_entry(place, commit.encode() + b"\n" + out)
+        return out
+
+    def _on_first_parent_line(self, earlier: str, commit: str) -> bool:
+        """Whether ``earlier`` is an ancestor of ``commit`` on its first-parent line (not ``commit`` itself)."""
+        since = f"{earlier}..{commit}"
+        out = self._run("rev-list", "--first-parent", "--parents", "--end-of-options", since, check=False).strip()
+        oldest = out.rsplit(b"\n", 1)[-1].split(b" ") if out else []
+        return len(oldest) >= 2 and oldest[1] == earlier.encode()
 
 
 def _refuse_committed(folder: Path) -> None:

@@ -53,6 +53,11 @@ def revisions_read(estate: Path, revs: list[str | None]) -> list[str]:
         return found
 
 
+def logs_kept(cache: FileCache | None) -> Path | None:
+    """Where git's answers to ``log`` are kept (see ``GitRepo.log``), beside the file and history caches."""
+    return cache.directory / "logs" if cache is not None else None
+
+
 def builder_at(
     repo: GitRepo,
     prefix: str,
@@ -76,7 +81,7 @@ def builder_at(
     if repo.is_shallow():
         raise UsageError(SHALLOW_HINT)
     if commits is None:
-        commits = repo.log(prefix, commit)
+        commits = repo.log(prefix, commit, logs_kept(cache))
     store = open_history_cache(cache.directory) if cache is not None else None
 
     def walked(resume: bool) -> HistoryBuilder:
@@ -114,7 +119,7 @@ def entries_at(
     if cache is None:
         return builder_at(repo, prefix, commit, cal_names).history.entries
     store = HistoryCache(cache.directory / "history")
-    commits = repo.log(prefix, commit)
+    commits = repo.log(prefix, commit, logs_kept(cache))
     walk = walk_key(prefix, cal_names, False)
     with gc_paused(freeze=True):
         keys = chain_keys(walk, commits, None)
@@ -250,7 +255,7 @@ def history_with_timeline(
             return [], Timeline(note=SHALLOW_HINT)
         prefix = repo.prefix(estate)
         head = repo.resolve("HEAD")
-        commits = repo.log(prefix, head)
+        commits = repo.log(prefix, head, logs_kept(cache))
         if any(commit.committed.date() > as_of for commit in commits):
             return entries_at(repo, prefix, head, cal_names, cache), timeline_for(estate, None, as_of, cal_names, cache)
         taken: list[Entry] = []
