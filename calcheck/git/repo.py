@@ -304,6 +304,8 @@ class GitRepo:
         if body is not None:
             head, _, earlier = body.partition(b"\n")
             if head == commit.encode():
+                with contextlib.suppress(OSError):
+                    os.utime(place)  # used: the cache's tidying removes the least recently used first
                 return earlier
             if _SHA.match(head) and self._on_first_parent_line(_text(head), commit):
                 out = self._log_output(prefix, f"{_text(head)}..{commit}") + earlier
