@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from calcheck.git.history import Entry, Event
-from calcheck.site import build
 from calcheck.site.pages import record_histories
 from tests.conftest import AS_OF, ROOT, site_history
 
@@ -251,7 +250,7 @@ def test_the_sites_one_walk_gives_the_history_and_the_checks_transfers_of_two_wa
             assert (_plain(entries), timeline) == (_plain(expected[0]), expected[1]), day
         found.append(len(expected[1].transfers))
         assert len(expected[0]) == 5
-    assert found == [2, 2, 2]  # the committed transfer (dated the check's day when later) and the uncommitted one  # the committed transfers and the uncommitted one were found
+    assert found == [2, 2, 2]  # the committed transfer (dated the check's day when later), the uncommitted one
 
 
 def _plain(entries: list[Entry]) -> list[object]:

@@ -746,10 +746,15 @@ class HistoryBuilder:
         return self._describe(_CommitDiff(before, after), date, sha)
 
     def _track_ids(self, diff: _CommitDiff, date: dt.date, sha: str) -> None:
-        """Remember removed assignment ids, and note one given later to a different record."""
+        """Remember removed assignment ids, and note one given later to a different record.
+
+        A change's reused ids are noted in the order of their ids: the order its records come in depends on how the
+        walk read the file (by changed range, item by item, whole; a walk resumed from the cache reads differently).
+        """
         for key, (_, record) in diff.before.items():
             if key[0] == "assignments" and key not in diff.after:
                 self.gone[key[1]] = _what_assignment(record)
+        reused: list[Reuse] = []
         for key, (_, record) in diff.after.items():
             if key[0] != "assignments":
                 continue
@@ -757,7 +762,9 @@ class HistoryBuilder:
             was = self.gone.pop(key[1], None) if key not in diff.before else None
             now = _what_assignment(record)
             if was is not None and was != now:
-                self.history.reused.append(Reuse(key[1], was, now, sha, date))
+                reused.append(Reuse(key[1], was, now, sha, date))
+        reused.sort(key=lambda reuse: reuse.assignment)
+        self.history.reused += reused
 
     def _describe(self, diff: _CommitDiff, date: dt.date, sha: str) -> list[Event]:
         self._track_ids(diff, date, sha)
