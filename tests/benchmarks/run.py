@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -82,19 +83,22 @@ def paired(
     floor_cwd: Path,
     runs: int,
     target: str,
+    before: Callable[[int], object] = lambda index: None,
 ) -> Row:
-    """The command and its floor alternately, ``runs`` times: medians of the times and of the ratios."""
+    """The command and its floor alternately, ``runs`` times (``before(index)`` untimed before each pair): medians of
+    the times and of the ratios."""
     if not wanted(name):
         return Row(name, float("nan"), floor_name, None, None, SKIPPED)
     times, floors, ratios = [], [], []
     try:
-        for _ in range(runs):
+        for index in range(runs):
+            before(index)
             a = run_once(command, cwd)
             b = run_once(floor, floor_cwd)
             times.append(a)
             floors.append(b)
             ratios.append(a / b)
-    except Failed as failed:
+    except (Failed, subprocess.CalledProcessError) as failed:
         row = Row(name, float("nan"), floor_name, None, None, f"{target}; FAILED: {failed}")
     else:
         median = statistics.median
@@ -107,25 +111,13 @@ def after_new_commit(
     name: str, command: list[str], repo: Path, floor_name: str, floor: list[str], runs: int, target: str
 ) -> Row:
     """The command in ``repo`` (a scratch copy) after one commit more each time, its cache filled by the run before."""
-    if not wanted(name):
-        return Row(name, float("nan"), floor_name, None, None, SKIPPED)
-    times, floors, ratios = [], [], []
-    try:
-        run_once(command, repo)  # fills the cache up to the current commit
-        for index in range(runs):
-            new_commit(repo, index)
-            a = run_once(command, repo)
-            b = run_once(floor, repo)
-            times.append(a)
-            floors.append(b)
-            ratios.append(a / b)
-    except (Failed, subprocess.CalledProcessError) as failed:
-        row = Row(name, float("nan"), floor_name, None, None, f"{target}; FAILED: {failed}")
-    else:
-        median = statistics.median
-        row = Row(name, median(times), floor_name, median(floors), median(ratios), target)
-    print(_line(row), flush=True)
-    return row
+
+    def before(index: int) -> None:
+        if index == 0:
+            run_once(command, repo)  # fills the cache up to the current commit
+        new_commit(repo, index)
+
+    return paired(name, command, repo, floor_name, floor, repo, runs, target, before)
 
 
 def warm_trend_only(
@@ -135,33 +127,24 @@ def warm_trend_only(
     folder, by a build just before) but every other cache cold: an empty file and history cache, no built site."""
     if not wanted(name):
         return Row(name, float("nan"), floor_name, None, None, SKIPPED)
-    times, floors, ratios = [], [], []
     saved = os.environ.get("CALCHECK_CACHE_DIR")
     scratch = Path(tempfile.mkdtemp(prefix="calcheck-bench-cache-", dir=repo.parent))
+
+    def before(index: int) -> None:
+        if index == 0:
+            run_once(command, repo)  # the trend's points, for this code
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(repo / "site" / "_build", ignore_errors=True)
+
+    os.environ["CALCHECK_CACHE_DIR"] = str(scratch)
     try:
-        os.environ["CALCHECK_CACHE_DIR"] = str(scratch)
-        run_once(command, repo)  # the trend's points, for this code
-        for _ in range(runs):
-            shutil.rmtree(scratch)
-            shutil.rmtree(repo / "site" / "_build", ignore_errors=True)
-            a = run_once(command, repo)
-            b = run_once(floor, repo)
-            times.append(a)
-            floors.append(b)
-            ratios.append(a / b)
-    except Failed as failed:
-        row = Row(name, float("nan"), floor_name, None, None, f"{target}; FAILED: {failed}")
-    else:
-        median = statistics.median
-        row = Row(name, median(times), floor_name, median(floors), median(ratios), target)
+        return paired(name, command, repo, floor_name, floor, repo, runs, target, before)
     finally:
         if saved is None:
             os.environ.pop("CALCHECK_CACHE_DIR", None)
         else:
             os.environ["CALCHECK_CACHE_DIR"] = saved
         shutil.rmtree(scratch, ignore_errors=True)
-    print(_line(row), flush=True)
-    return row
 
 
 def new_commit(repo: Path, index: int) -> None:
