@@ -193,6 +193,12 @@ def test_site_serve_on_a_taken_port_says_so_in_one_line(run_cli: Run, project: P
     assert not (project / "site" / "_build").exists()  # refused before anything was generated
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C's default action, as a terminal's foreground command has it. A test run
+    started in the background of a script inherits SIGINT ignored, and Python keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_site_serve_cleans_up_after_ctrl_c(project: Path) -> None:
     scratch = project / "tmp"
     scratch.mkdir()
@@ -203,7 +209,7 @@ def test_site_serve_cleans_up_after_ctrl_c(project: Path) -> None:
                "--dev-addr", f"127.0.0.1:{port}"]  # fmt: skip
     env = {**os.environ, "TMPDIR": str(scratch), "NO_COLOR": "1"}
     process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True, text=True)  # fmt: skip
+                               start_new_session=True, text=True, preexec_fn=_ctrl_c_as_in_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not any(scratch.rglob("*.html")):
