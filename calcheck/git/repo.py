@@ -271,8 +271,10 @@ class GitRepo:
         ``kept``: a folder where git's answer is kept (``_kept_log``), so that a history grown by a few commits asks
         git for those commits only.
         """
-        plain = kept is None or not _SHA.match(commit.encode())  # (a commit id: what the kept answer is for)
-        out = self._log_output(prefix, commit) if plain or kept is None else self._kept_log(prefix, commit, kept)
+        if kept is None or not _SHA.match(commit.encode()):  # (a commit id: what a kept answer is for)
+            out = self._log_output(prefix, commit)
+        else:
+            out = self._kept_log(prefix, commit, kept)
         commits = parse_log(out)
         commits.reverse()
         return commits
