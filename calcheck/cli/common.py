@@ -173,15 +173,18 @@ def check_at(
 @contextlib.contextmanager
 def estate_source(path: Path, rev: str | None) -> Iterator[EstateSource]:
     """The estate at ``path`` in the work tree, or as it was at ``rev``; its git readers end with the block."""
-    from calcheck.estate.sources import WorkTree
-    from calcheck.git.repo import GitTree, open_tree
+    if rev is None:  # the work tree: the git layer is not loaded
+        from calcheck.estate.sources import WorkTree
 
-    source: EstateSource = open_tree(path, rev) if rev is not None else WorkTree(path)
+        yield WorkTree(path)
+        return
+    from calcheck.git.repo import open_tree
+
+    tree = open_tree(path, rev)
     try:
-        yield source
+        yield tree
     finally:
-        if isinstance(source, GitTree):
-            source.close()
+        tree.close()
 
 
 def check_source(
