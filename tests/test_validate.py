@@ -111,3 +111,12 @@ def test_validate_of_an_invalid_file_words_its_errors_and_loads_nothing_else(tmp
     modules = _modules_after(["validate", str(invalid)], tmp_path)
     assert "jsonschema" in modules
     assert _loaded(modules, NEVER) == []
+
+
+def test_a_check_of_the_work_tree_without_its_history_loads_no_git_code(tmp_path: Path) -> None:
+    estate = tmp_path / "licenses"
+    estate.mkdir()
+    (estate / "people.yaml").write_text("kind: people\npeople:\n  - {id: u1, name: Ann, kind: employee}\n", "utf-8")
+    modules = _modules_after(["check", "--no-history", "--no-cache", "--as-of", "2026-11-30", str(estate)], tmp_path)
+    assert "calcheck.licensing.engine" in modules  # the probe saw the check
+    assert _loaded(modules, ("calcheck.git", "git", "subprocess", "mkdocs", "calcheck.site")) == []
