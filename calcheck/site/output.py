@@ -18,13 +18,14 @@ from calcheck.core.errors import UsageError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def fresh(folder: Path, keep: str | None = None) -> None:
+def fresh(folder: Path, keep: tuple[str, ...] = ()) -> None:
     """Make ``folder`` a new, empty, real folder (whatever was there, link or file or folder, is removed); with
-    ``keep``, the entry of that name inside stays when ``folder`` is a real folder and that entry holds only real
-    folders and regular files (a built site that may be the one a build would give: see ``site.build``)."""
-    if keep is not None and _real_tree(folder) is not None and _real_tree(folder / keep) is not None:
+    ``keep``, the entries of those names inside stay when ``folder`` is a real folder and such an entry holds only
+    real folders and regular files (the pages, whose unchanged files keep their time, and a built site that may be
+    the one a build would give: see ``site.build``)."""
+    if keep and _real_tree(folder) is not None:
         for entry in os.listdir(folder):
-            if entry != keep:
+            if entry not in keep or _real_tree(folder / entry) is None:
                 _remove(folder / entry)
         return
     _remove(folder)
