@@ -223,8 +223,8 @@ def incremental(config: Any, recorder: Recorder, previous: dict[str, Any]) -> bo
         # page over the theme's): where a kept page has the last word, they are not written either.
         last = {file.dest_uri for file in doc_files if file.src_uri in reused}
         for file in files:
-            if not file.is_documentation_page() and inclusion(file.inclusion) and file.dest_uri not in last:
-                file.copy_file()  # type: ignore[no-untyped-call]
+            if not file.is_documentation_page() and inclusion(file.inclusion) and file.dest_uri not in last:  # type: ignore[no-untyped-call]
+                file.copy_file()
         for template in config.theme.static_templates:
             if template not in last:
                 steps._build_theme_template(template, env, files, config, nav)
