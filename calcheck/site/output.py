@@ -1,7 +1,8 @@
 """The site's build folder, written without following a single link.
 
 ``site/_build`` belongs to calcheck: ``site build`` removes it (a link there is removed, never followed) and
-creates it anew, so nothing committed under it can redirect a write. Pages are then written with ``O_NOFOLLOW``
+creates it anew (with the cache, keeping the pages and the built site when each holds only real folders and regular
+files: ``fresh``), so nothing committed under it can redirect a write. Pages are then written with ``O_NOFOLLOW``
 into folders calcheck made; hand-written pages are read from ``site/docs`` as regular files only, without
 descending into linked folders.
 """
