@@ -119,6 +119,7 @@ class Recorder:
         self.pages: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
         self.files: list[str] = []
+        self.static: list[Any] = []  # the files copied as they are
         self.search: Any = None
         self.seen = 0
 
@@ -127,6 +128,7 @@ class Recorder:
 
     def on_files(self, files: Any, *, config: Any) -> Any:
         self.files = sorted(f"{f.src_uri}\0{f.dest_uri}" for f in files)
+        self.static = [f for f in files if not f.is_documentation_page()]
         self.search = _search(config)
         return files
 
@@ -157,7 +159,8 @@ class Recorder:
 
     def record(self) -> dict[str, Any]:
         pages = [{"src": src, **self.pages[src]} for src in self.order if src in self.pages]
-        return {"format": FORMAT, "files": self.files, "pages": pages}
+        static = {file.dest_uri: _digest(file) for file in self.static}
+        return {"format": FORMAT, "files": self.files, "static": static, "pages": pages}
 
 
 def describe(page: Any) -> dict[str, Any]:
@@ -222,9 +225,7 @@ def incremental(config: Any, recorder: Recorder, previous: dict[str, Any]) -> bo
         # A page is written after the static files and templates, over any of the same name (the site's own 404
         # page over the theme's): where a kept page has the last word, they are not written either.
         last = {file.dest_uri for file in doc_files if file.src_uri in reused}
-        for file in files:
-            if not file.is_documentation_page() and inclusion(file.inclusion) and file.dest_uri not in last:  # type: ignore[no-untyped-call]
-                file.copy_file()
+        _copy_static(files, inclusion, last, previous.get("static"))
         for template in config.theme.static_templates:
             if template not in last:
                 steps._build_theme_template(template, env, files, config, nav)
@@ -253,6 +254,17 @@ def incremental(config: Any, recorder: Recorder, previous: dict[str, Any]) -> bo
     finally:
         logger.removeHandler(warning_counter)
     return True
+
+
+def _copy_static(files: Any, inclusion: Any, last: set[str], copied: object) -> None:
+    """Copy the static files, as MkDocs does, but those a kept page writes over and those whose source is the one
+    copied last time (the site, checked byte for byte, holds what the copy would give)."""
+    before: dict[str, Any] = copied if isinstance(copied, dict) else {}
+    for file in files:
+        if file.is_documentation_page() or not inclusion(file.inclusion) or file.dest_uri in last:
+            continue
+        if before.get(file.dest_uri) != _digest(file):
+            file.copy_file()
 
 
 def _restore(page: Any, before: dict[str, Any], config: Any, files: Any) -> bool:
