@@ -1,8 +1,9 @@
 """Render the compliance site's pages: pure, from a checked estate (and its history) to files by path.
 
 Every string from the estate passes through ``markup`` before it reaches Markdown, HTML, SVG or the
-JavaScript data files; tables of people, devices and assignments are data files that the page's own
-script renders with ``textContent``, so they stay fast for tens of thousands of rows.
+JavaScript data files; tables of people, devices, assignments and findings are data files that the page's own
+script renders with ``textContent`` (a finding's severity as a badge, its rule as a link), so they stay fast for tens
+of thousands of rows and MkDocs has no large page to render.
 """
 
 from __future__ import annotations
