@@ -74,9 +74,11 @@ def test_a_site_built_on_the_last_one_is_the_site_built_from_nothing(
     edit(estate / "assignments" / "hr.yaml", "A-0119, holding: EA-CORE-USER", "A-0119, holding: EA-WS22-USER")
     git(repository, "commit", "-q", "-am", "Bruno moves to a server CAL", day=9)
     guide = (html / "guide" / "index.html").stat().st_mtime_ns
+    source = (html.parent / "docs" / "guide" / "index.md").stat().st_mtime_ns
     changed, partial = build()
     assert partial and changed != first
-    assert (html / "guide" / "index.html").stat().st_mtime_ns == guide  # kept: its Markdown did not change
+    assert (html / "guide" / "index.html").stat().st_mtime_ns == guide  # kept: its Markdown did not change ...
+    assert (html.parent / "docs" / "guide" / "index.md").stat().st_mtime_ns == source  # ... nor was it written
     assert changed["html/history.html"] != first["html/history.html"]
     # the search index still holds every page: those rendered again and those kept
     assert changed["html/search/search_index.json"] != first["html/search/search_index.json"]
