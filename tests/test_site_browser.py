@@ -611,6 +611,11 @@ def test_opened_from_file_the_search_works_without_errors(page: Any, bundled: Si
     assert page.locator("div.cc-table tbody tr").all_inner_texts() == [
         "ulla.ivanova\tUlla Ivanova\temployee\tdeparted\tSales\tEA-EXS19-USER, EA-WS22-USER"
     ]
+    page.goto((bundled.html / "findings.html").as_uri(), wait_until="load")  # drawn from its data file too
+    page.wait_for_selector("table#findings[data-ready]")
+    shown = len(bundled.findings)
+    assert page.locator(".cc-status").first.inner_text() == f"Rows 1-{min(shown, 50)} of {shown}"
+    assert page.locator("table#findings tbody tr td span.cc-badge").count() == min(shown, 50)
     page.goto((bundled.html / "index.html").as_uri(), wait_until="load")
     page.locator("input.md-search__input").click()
     page.keyboard.type("EA-WS22-USER")  # a holding (the tables' own search boxes find people and findings)
