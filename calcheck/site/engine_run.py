@@ -1,14 +1,17 @@
 """MkDocs run by calcheck: the build of ``mkdocs build --strict``, and a record of each page that lets the next build
 render only the pages whose Markdown changed.
 
-    python -P -m calcheck.site.engine_run CONFIG RECORD_OUT [RECORD_IN]
+    python -P calcheck/site/engine_run.py CONFIG RECORD_OUT [RECORD_IN]
+
+(run by its path: it imports MkDocs and the standard library only, never calcheck)
 
 Without ``RECORD_IN`` this is MkDocs' own build (``mkdocs.commands.build.build``), watched by a plugin that changes
 nothing: it notes each page's source digest, title, anchors, links to other pages' anchors and search entries. With
 ``RECORD_IN`` (the record of the build whose output is still in the site folder, byte for byte: calcheck checks that
 first) a page whose Markdown is byte for byte the one recorded is not rendered again, its HTML kept, while every
-page that changed is rendered, the site-wide files (the 404 page, the sitemap, the search index with every page's
-entries, kept or new, in the pages' order) are written anew and the static files copied again. What one page's HTML
+page that changed is rendered, the site-wide files (the theme's templates such as the sitemap, unless a kept page
+has the last word at their path, and the search index with every page's entries, kept or new, in the pages' order)
+are written anew and a static file is copied again unless its source is the one copied last time. What a page's HTML
 depends on beyond its Markdown is the same for every page: the configuration, the theme, the engine's versions and
 the day (the caller's key for the record), the set of files, and the navigation, that is every page's title and
 metadata in their order. When the files or the navigation differ from the record (a page added, removed or retitled),
