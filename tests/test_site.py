@@ -82,6 +82,32 @@ def test_numbers_on_pages_equal_the_position() -> None:
     assert '"alice.martin","Alice Martin","employee","active","Finance","CSP-RDS22-USER, EA-EXE19-USER' in people
 
 
+def test_the_findings_are_data_the_script_draws_with_their_badges_and_rule_links() -> None:
+    """Every finding (and waived finding) is a row of its data file and its CSV, with what the script needs to draw
+    the severity's badge and the rule's link; the page holds neither the rows nor a table of them."""
+    from calcheck.licensing.rules import REGISTRY
+
+    result = engine.check(ROOT / "licenses", __import__("datetime").date(2026, 11, 30))
+    assert result.findings and not result.waived
+    files = render_site(SiteInput(result))
+    for name, findings in (("findings", result.findings), ("waived", result.waived)):
+        prefix = f'window.calcheckData = window.calcheckData || {{}};\nwindow.calcheckData["{name}"] = '
+        script = files[f"data/{name}.js"]
+        assert script.startswith(prefix) and script.endswith(";\n")
+        data = json.loads(script[len(prefix) : -2])
+        assert data["rows"] == [
+            [f.severity.label, f.rule, f.path, f"{f.line}:{f.column}", f.message, f.hint,
+             REGISTRY[f.rule].source if f.rule in REGISTRY else ""]
+            for f in findings
+        ]  # fmt: skip
+        assert data["classes"] == [f"cc-sev-{f.severity.label}" for f in findings]
+        assert (data["id"], data["badges"], data["links"]) == (name, [0], {"1": "reference/rules.html#"})
+        assert len(files[f"data/{name}.csv"].splitlines()) == len(findings) + 1
+        holder = f'<div class="cc-table" data-source="{name}"></div>'
+        assert (holder in files["findings.md"]) == bool(findings)
+    assert "<table" in files["findings.md"] and files["findings.md"].count("<table") == 1  # the summary by rule
+
+
 class _Collector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()

@@ -7,7 +7,9 @@ long strings, and a generated estate of 5,000 people and 10,000 assignments. One
 
 from __future__ import annotations
 
+import csv as csvlib
 import functools
+import io
 import json
 import os
 import re
@@ -404,6 +406,10 @@ def test_findings_filter_sort_group_and_page(page: Any, generated: Site) -> None
     rule, count = by_rule.most_common(1)[0]
     page.get_by_label("Filter by Rule").select_option(rule)
     assert status.inner_text().endswith(f"of {count} (of {total})")
+    badge = rows.first.locator("td").first.locator("span.cc-badge.cc-badge-error")  # drawn as the page drew them
+    assert badge.inner_text() == "error"
+    to_rule = rows.first.locator("td").nth(1).locator("span.cc-nowrap a")
+    assert (to_rule.inner_text(), to_rule.get_attribute("href")) == (rule, f"reference/rules.html#{rule}")
     files = Counter(f["path"] for f in errors if f["rule"] == rule)
     path, in_file = files.most_common(1)[0]
     page.get_by_label("Filter by File").select_option(path)
@@ -422,6 +428,9 @@ def test_findings_filter_sort_group_and_page(page: Any, generated: Site) -> None
     assert lines == sorted(lines, reverse=True)
     grouped = {r.split("\t")[0]: int(r.split("\t")[-1]) for r in page.locator("#by-rule tbody tr").all_inner_texts()}
     assert grouped == dict(Counter(f["rule"] for f in generated.findings))
+    rows.first.locator("td").nth(1).locator("a").click()
+    page.wait_for_url(re.compile(r".*/reference/rules\.html#.+"))
+    assert page.locator(f"[id='{page.url.rsplit('#', 1)[1]}']").count() == 1
     assert watch.errors == [] and watch.outside(generated.base) == []
 
 
@@ -465,8 +474,13 @@ def test_without_javascript_the_page_says_what_it_would_show(browser: Any, gener
     lines = csv.splitlines()
     assert lines[0] == "Person,Name,Kind,Status,Department,CALs held" and len(lines) == 5001
     assert lines[1].startswith("u000000,User 0,contractor,departed,D000,")
-    page.goto(f"{generated.base}/findings.html")  # the findings are in the page itself
-    assert page.locator("table#findings tbody tr").count() == len(generated.findings)
+    page.goto(f"{generated.base}/findings.html")
+    note = page.locator(".cc-noscript").first
+    assert f"This table lists {len(generated.findings)} findings" in note.inner_text()
+    assert note.locator("a").get_attribute("href") == "data/findings.csv"
+    csv = page.request.get(f"{generated.base}/data/findings.csv").text()
+    assert csv.splitlines()[0] == "Severity,Rule,File,Line,Finding,What to do,Source"
+    assert sum(1 for _ in csvlib.reader(io.StringIO(csv))) == len(generated.findings) + 1
     context.close()
 
 
@@ -597,10 +611,15 @@ def test_opened_from_file_the_search_works_without_errors(page: Any, bundled: Si
     assert page.locator("div.cc-table tbody tr").all_inner_texts() == [
         "ulla.ivanova\tUlla Ivanova\temployee\tdeparted\tSales\tEA-EXS19-USER, EA-WS22-USER"
     ]
+    page.goto((bundled.html / "findings.html").as_uri(), wait_until="load")  # drawn from its data file too
+    page.wait_for_selector("table#findings[data-ready]")
+    shown = len(bundled.findings)
+    assert page.locator(".cc-status").first.inner_text() == f"Rows 1-{min(shown, 50)} of {shown}"
+    assert page.locator("table#findings tbody tr td span.cc-badge").count() == min(shown, 50)
     page.goto((bundled.html / "index.html").as_uri(), wait_until="load")
     page.locator("input.md-search__input").click()
-    page.keyboard.type("ulla.ivanova")
+    page.keyboard.type("EA-WS22-USER")  # a holding (the tables' own search boxes find people and findings)
     page.wait_for_selector(".md-search-result__item", timeout=10_000)
-    assert "Findings" in page.locator(".md-search-result").inner_text()
+    assert "EA-WS22-USER" in page.locator(".md-search-result").inner_text()
     assert watch.errors == []
     assert [url for url in watch.requests if not url.startswith(("file://", "data:", "about:"))] == []

@@ -160,7 +160,7 @@ def test_a_site_asked_again_of_the_same_pages_is_the_one_built_before_and_anythi
     def built(*options: str) -> tuple[dict[str, str], tuple[int, int], tuple[int, int]]:
         code, out, _ = run_cli("site", "build", estate, "--as-of", AS_OF, *options)
         assert code == 0 and out.startswith("site built in ") and " holdings, " in out
-        return site_tree(repository), stamp(html / "index.html"), stamp(docs / "index.md")
+        return site_tree(repository), stamp(html / "index.html"), stamp(docs / "holdings.md")
 
     first, made, written = built()
     assert built() == (first, made, written)  # neither written nor rendered again
@@ -176,7 +176,7 @@ def test_a_site_asked_again_of_the_same_pages_is_the_one_built_before_and_anythi
         made = remade
     (docs / "holdings.md").write_text("forged")
     again, remade, rewritten = built()
-    assert again == first and rewritten != written and remade == made  # the pages written anew are the same
+    assert again == first and rewritten != written and remade == made  # the page written anew is the same
     config = repository / "site" / "mkdocs.yml"
     config.write_text(config.read_text().replace("site_name: CAL compliance", "site_name: Licences"))
     renamed, made, _ = built()

@@ -145,9 +145,8 @@ def generate(
     ``cached``: the trend's points may be read from and kept in the trend cache (see ``trend``).
     """
     if fresh:
-        output.fresh(
-            paths.docs.parent, keep=paths.html.name if cached and paths.html.parent == paths.docs.parent else None
-        )
+        kept = (paths.html.name, paths.docs.name) if cached and paths.html.parent == paths.docs.parent else ()
+        output.fresh(paths.docs.parent, keep=kept)
     output.real_folders(paths.config.parent, paths.docs)
     entries, timeline = history_with_timeline(estate_dir, as_of, loading.builtin_cal_names(), filecache)
     memo = FileMemo.over(filecache)  # the trend's checks read again only the files that changed in between
@@ -214,33 +213,82 @@ def build_html(name: str, paths: SitePaths, results: Results | None) -> bool:
 
     The engine renders every page (some seconds for a large estate) even when none changed: a build asked again of
     the same estate is then one check. Nothing a repository holds can make a site count as built: what the engine
-    built is recorded, as a digest of every file, in calcheck's own cache folder.
+    built is recorded, as a digest of every file, in calcheck's own cache folder. With MkDocs and the cache, the
+    site in the build folder is built on when it is byte for byte the one recorded with its pages (``pages_inputs``):
+    only the pages whose Markdown changed are rendered again (see ``calcheck.site.engine_run``).
     """
     key = Results.key("site-html", engine_inputs(name, paths)) if results is not None else None
+    found = output.tree_digest(paths.html) if results is not None else None
     if results is not None and key is not None:
         kept = results.get(key)
-        if kept is not None and kept == output.tree_digest(paths.html):
+        if kept is not None and kept == found:
             return False
-    if paths.html.exists() or paths.html.is_symlink():
+    pages_key = Results.key("site-pages", pages_inputs(name, paths)) if results is not None else None
+    previous = _kept_pages(results.get(pages_key), found) if results is not None and pages_key else None
+    if previous is None and (paths.html.exists() or paths.html.is_symlink()):
         output.fresh(paths.html)  # (what the engine does not clean away itself is never read)
-    run_engine(name, paths)
-    if results is not None and key is not None:
-        built = output.tree_digest(paths.html)
-        if built is not None:
-            results.put(key, built)
+    if name == "mkdocs" and results is not None:
+        record = run_mkdocs(paths, previous)
+    else:
+        run_engine(name, paths)
+        record = None
+    built = output.tree_digest(paths.html) if results is not None else None
+    if results is not None and key is not None and built is not None:
+        results.put(key, built)
+        if pages_key is not None and record is not None:
+            results.put(pages_key, json.dumps({"html": built, "record": record}))
     return True
+
+
+def _kept_pages(text: str | None, html: str | None) -> str | None:
+    """The record of the pages MkDocs built last time, when the built site is still exactly what that build left."""
+    try:
+        kept = json.loads(text) if text is not None and html is not None else None
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or kept.get("html") != html or not isinstance(kept.get("record"), str):
+        return None
+    record: str = kept["record"]
+    return record
+
+
+def run_mkdocs(paths: SitePaths, previous: str | None) -> str | None:
+    """Build with MkDocs as ``mkdocs build --strict`` does, rendering only the pages that changed since the build
+    ``previous`` records (``calcheck.site.engine_run``); returns this build's record (None: none was written)."""
+    require_engine("mkdocs")
+    runner = Path(__file__).with_name("engine_run.py")
+    with tempfile.TemporaryDirectory(prefix="calcheck-site-") as scratch:
+        out, into = Path(scratch) / "record.json", Path(scratch) / "previous.json"
+        # -P: neither the working folder nor the runner's own folder is put on the module path
+        command = [sys.executable, "-P", str(runner), str(paths.config), str(out)]
+        if previous is not None:
+            into.write_text(previous, encoding="utf-8")
+            command.append(str(into))
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CalcheckError(f"mkdocs build failed:\n{done.stderr.strip() or done.stdout.strip()}")
+        try:
+            return out.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
 
 def engine_inputs(name: str, paths: SitePaths) -> list[str]:
     """What the engine's build depends on: the engine and what it runs with (``_engine``), the configuration, and
     every file of the pages folder. The configuration may name no program and no environment variable
     (``siteconfig``), so nothing else reaches the engine."""
+    return [*pages_inputs(name, paths), output.tree_digest(paths.docs) or "no pages"]
+
+
+def pages_inputs(name: str, paths: SitePaths) -> list[str]:
+    """What every page's HTML depends on beyond the pages themselves: the engine (``_engine``: its packages, the
+    Python, the day), the configuration, and where the pages are read and the site written."""
     return [
         *_engine(name),
         str(paths.config.resolve()),
         hashlib.sha256(paths.config.read_bytes()).hexdigest(),
+        str(paths.docs.resolve()),
         str(paths.html.resolve()),
-        output.tree_digest(paths.docs) or "no pages",
     ]
 
 

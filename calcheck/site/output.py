@@ -1,7 +1,8 @@
 """The site's build folder, written without following a single link.
 
 ``site/_build`` belongs to calcheck: ``site build`` removes it (a link there is removed, never followed) and
-creates it anew, so nothing committed under it can redirect a write. Pages are then written with ``O_NOFOLLOW``
+creates it anew (with the cache, keeping the pages and the built site when each holds only real folders and regular
+files: ``fresh``), so nothing committed under it can redirect a write. Pages are then written with ``O_NOFOLLOW``
 into folders calcheck made; hand-written pages are read from ``site/docs`` as regular files only, without
 descending into linked folders.
 """
@@ -18,13 +19,14 @@ from calcheck.core.errors import UsageError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def fresh(folder: Path, keep: str | None = None) -> None:
+def fresh(folder: Path, keep: tuple[str, ...] = ()) -> None:
     """Make ``folder`` a new, empty, real folder (whatever was there, link or file or folder, is removed); with
-    ``keep``, the entry of that name inside stays when ``folder`` is a real folder and that entry holds only real
-    folders and regular files (a built site that may be the one a build would give: see ``site.build``)."""
-    if keep is not None and _real_tree(folder) is not None and _real_tree(folder / keep) is not None:
+    ``keep``, the entries of those names inside stay when ``folder`` is a real folder and such an entry holds only
+    real folders and regular files (the pages, whose unchanged files keep their time, and a built site that may be
+    the one a build would give: see ``site.build``)."""
+    if keep and _real_tree(folder) is not None:
         for entry in os.listdir(folder):
-            if entry != keep:
+            if entry not in keep or _real_tree(folder / entry) is None:
                 _remove(folder / entry)
         return
     _remove(folder)

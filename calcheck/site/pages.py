@@ -1,8 +1,9 @@
 """Render the compliance site's pages: pure, from a checked estate (and its history) to files by path.
 
 Every string from the estate passes through ``markup`` before it reaches Markdown, HTML, SVG or the
-JavaScript data files; tables of people, devices and assignments are data files that the page's own
-script renders with ``textContent``, so they stay fast for tens of thousands of rows.
+JavaScript data files; tables of people, devices, assignments and findings are data files that the page's own
+script renders with ``textContent`` (a finding's severity as a badge, its rule as a link), so they stay fast for tens
+of thousands of rows and MkDocs has no large page to render.
 """
 
 from __future__ import annotations
@@ -510,33 +511,44 @@ _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 def _findings(data: SiteInput, names: Names) -> Files:
+    """The findings page; the findings and waived findings themselves are data files the site's script draws (a
+    badge for the severity, a link to the rule), with their CSV for a reader without JavaScript."""
     result = data.result
-
-    def rows(findings: list[Finding]) -> list[list[str]]:
-        return [
+    headers = ["Severity", "Rule", "File", "Line", "Finding", "What to do", "Source"]
+    files: Files = {}
+    sections = {}
+    for name, findings in (("findings", result.findings), ("waived", result.waived)):
+        rows = [
             [
-                f'<span class="cc-badge cc-badge-{attr(f.severity.label)}">{cell(f.severity.label)}</span>',
-                f'<span class="cc-nowrap">{link(f"reference/rules.html#{f.rule}", f.rule)}</span>',
-                cell(names.scrub(f.path)),
-                cell(f"{f.line}:{f.column}"),
-                cell(names.scrub(f.message)),
-                cell(names.scrub(f.hint)),
-                cell(REGISTRY[f.rule].source if f.rule in REGISTRY else ""),
+                f.severity.label,
+                f.rule,
+                names.scrub(f.path),
+                f"{f.line}:{f.column}",
+                names.scrub(f.message),
+                names.scrub(f.hint),
+                REGISTRY[f.rule].source if f.rule in REGISTRY else "",
             ]
             for f in findings
         ]
-
-    def layout(findings: list[Finding], name: str) -> Layout:
-        return Layout(
-            id=name,
-            filters=frozenset({0, 1, 2}),
-            numeric=frozenset({3}),
-            page=50,
-            row_classes=[f"cc-sev-{f.severity.label}" for f in findings],
+        shown = {
+            "id": name,
+            "columns": headers,
+            "rows": rows,
+            "classes": [f"cc-sev-{f.severity.label}" for f in findings],
+            "numeric": [3],
+            "filters": [0, 1, 2],
+            "badges": [0],
+            "links": {"1": "reference/rules.html#"},
+            "page": 50,
+        }
+        files[f"data/{name}.js"] = script_data(name, shown)
+        files[f"data/{name}.csv"] = csv_text(to_csv((headers, rows)).decode("utf-8"))
+        what = "findings" if name == "findings" else "waived findings"
+        sections[name] = (
+            "\n" + _data_holder(name, f"data/{name}.js", len(rows), what, f"data/{name}.csv") + "\n"
+            if findings
+            else "\nNone.\n"
         )
-
-    headers = ["Severity", "Rule", "File", "Line", "Finding", "What to do", "Source"]
-    raw = frozenset(range(7))
     lines = [
         WIDE + "# Findings",
         "",
@@ -546,17 +558,14 @@ def _findings(data: SiteInput, names: Names) -> Files:
         "## By rule",
         _by_rule(result.findings) if result.findings else "\nNone.\n",
         "## Findings",
-        table(headers, rows(result.findings), raw_columns=raw, layout=layout(result.findings, "findings"))
-        if result.findings
-        else "\nNone.\n",
+        sections["findings"],
         "## Waived findings",
         "",
         "Findings a [waiver](waivers.md) covers.",
-        table(headers, rows(result.waived), raw_columns=raw, layout=layout(result.waived, "waived"))
-        if result.waived
-        else "\nNone.\n",
+        sections["waived"],
     ]
-    return {"findings.md": "\n".join(lines) + "\n"}
+    files["findings.md"] = "\n".join(lines) + "\n"
+    return files
 
 
 def _by_rule(findings: list[Finding]) -> str:

@@ -1,7 +1,7 @@
 // The site's tables: sorting (by mouse or keyboard, with aria-sort), a search box, filters and pages.
-// Tables written into the page (findings, holdings) are enhanced in place; people, devices and assignments come
-// from window.calcheckData and are drawn one page at a time. Every value is set with textContent: data from the
-// estate can never become markup or script.
+// Tables written into the page (holdings, findings by rule) are enhanced in place; people, devices, assignments and
+// findings come from window.calcheckData and are drawn one page at a time. Every value is set with textContent: data
+// from the estate can never become markup or script.
 (function () {
   "use strict";
   var SIZES = [25, 50, 100, 500];
@@ -147,7 +147,7 @@
         if (row.cls) { row.node.className = row.cls; }
         row.cells.forEach(function (value, index) {
           var td = row.node.insertCell();
-          td.textContent = value;
+          fill(td, value, columns[index]);
           if (columns[index].numeric) { td.className = "cc-num"; } else if (columns[index].keep) { td.className = "cc-keep"; }
         });
       }
@@ -166,6 +166,23 @@
     }
     this.table.setAttribute("data-ready", "");
   };
+
+  // A cell's value as text, or as a severity's badge, or as a link to the page the column names (a rule's heading):
+  // the value is only ever text, and a link is made only of a value that is a plain name.
+  function fill(td, value, column) {
+    if (column.badge) {
+      var badge = element("span", "cc-badge", value);
+      if (/^[a-z]+$/.test(value)) { badge.className += " cc-badge-" + value; }
+      td.appendChild(badge);
+    } else if (column.link && /^[A-Za-z0-9._-]+$/.test(value)) {
+      var wrap = element("span", "cc-nowrap"), anchor = element("a", "", value);
+      anchor.setAttribute("href", column.link + value);
+      wrap.appendChild(anchor);
+      td.appendChild(wrap);
+    } else {
+      td.textContent = value;
+    }
+  }
 
   function columnsOf(table) {
     return Array.prototype.map.call(table.tHead.rows[0].cells, function (th) {
@@ -207,7 +224,13 @@
     var rows = data.rows.map(function (cells, index) {
       return {cells: cells.map(function (v) { return v === null ? "" : String(v); }), cls: (data.classes || [])[index]};
     });
-    var grid = new Grid(table, columnsOf(table), rows, data.page || 50, holder);
+    if (data.id) { table.id = data.id; }
+    var columns = columnsOf(table), links = data.links || {};
+    columns.forEach(function (column, index) {
+      column.badge = (data.badges || []).indexOf(index) >= 0;
+      column.link = Object.prototype.hasOwnProperty.call(links, String(index)) ? String(links[String(index)]) : "";
+    });
+    var grid = new Grid(table, columns, rows, data.page || 50, holder);
     grid.headers();
     grid.controls(params);
     grid.filter();
