@@ -54,6 +54,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     else:
         needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
     active_by_holding = ev.in_force
+    touched: set[Subject] | None = None
     if earlier is None or before is None:
         coverages = [_cover(need, ev, active_by_holding) for need in needs]
     else:
@@ -79,7 +80,11 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     analysis.pools = ev.pools
     analysis.absent = absent
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
-    analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
+    charger = Charger(ev, analysis.owned)
+    if before is None or touched is None:
+        analysis.charges, analysis.rejections = charger.run(coverages)
+    else:
+        analysis.charges, analysis.rejections = charger.rerun(coverages, before, touched)
     return analysis
 
 
@@ -249,6 +254,53 @@ class Charger:
         charges = sorted([d.done() for d in drafts], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
         return charges, missing.rejections
 
+    def rerun(
+        self, coverages: list[Coverage], before: Analysis, touched: set[Subject]
+    ) -> tuple[list[Charge], dict[tuple[Subject, str], list[Candidate]]]:
+        """``run``, for coverages of the same needs, in the same order, as ``before``'s: the charges of licensees no
+        changed coverage can reach are ``before``'s, and only the others are worked out again (the same answer).
+
+        A charge of a licensee is made from the coverages whose need names it (as its subject or a partner; an
+        External Connector's hosts from the uncovered needs alone), taken in order. Coverages that may take
+        otherwise: those not reused from ``before`` (every uncovered one among them), and a device's covered one
+        whose users may judge otherwise (``touched``: they are asked whether their own CALs cover it). Their
+        licensees are worked out again from every coverage naming them, with every uncovered coverage (the
+        missing CALs: they are placed among every pool's charges, which are known then).
+        """
+        old = before.coverages
+        redo = [
+            index
+            for index, (was, now) in enumerate(zip(old, coverages, strict=True))
+            if was is not now or _asks_partners(now, touched)
+        ]
+        if not redo:  # (no uncovered coverage either: nothing missing, nothing rejected)
+            return list(before.charges), {}
+        licensees: set[Subject] = set()
+        for index in redo:
+            licensees |= _licensees(old[index])
+            licensees |= _licensees(coverages[index])
+        rows = set(redo)
+        rows.update(index for index, coverage in enumerate(coverages) if _names_any(coverage.need, licensees))
+        kept = [charge for charge in before.charges if charge.licensee not in licensees]
+        if any(
+            charge.missing for charge in kept
+        ):  # (cannot be: a missing CAL's licensee is named by an uncovered need)
+            return self.run(coverages)
+        for index in sorted(rows):
+            self._take(coverages[index])
+        missing = self._missing()
+        for requirement, person, draft in self.tentative:
+            if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
+                self._merge(draft)
+        mine = [draft for key, draft in self.covered.items() if key[0] in licensees]
+        self.covered = {key: draft for key, draft in self.covered.items() if key[0] in licensees}
+        known = [(charge.licensee, charge.pool) for charge in kept]
+        drafts = [*mine, *self._place(missing.drafts, known)]
+        # the kept charges are in order already, and no licensee has charges in both lists: the same order as run's
+        fresh = [d.done() for d in drafts]
+        charges = sorted([*kept, *fresh], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
+        return charges, missing.rejections
+
     def _merge(self, draft: _Draft) -> None:
         key = (draft.licensee, draft.pool)
         found = self.covered.setdefault(key, draft)
@@ -351,12 +403,15 @@ class Charger:
                 if cal_type is None:  # an RDS host's licensing mode fixes the type: the partner is no alternative
                     alternative.add(partner)
 
-    def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
-        """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
+    def _place(
+        self, drafts: dict[tuple[Subject, str, str], _Draft], known: Iterable[tuple[Subject, PoolKey]] = ()
+    ) -> list[_Draft]:
+        """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks (``known``:
+        covered licences besides the charger's own, (licensee, pool))."""
         if not drafts:  # nothing missing: no pool is asked for a CAL to spare
             return []
         required: dict[PoolKey, set[Subject]] = defaultdict(set)
-        for (licensee, pool), _ in self.covered.items():
+        for licensee, pool in (*self.covered, *known):
             required[pool].add(licensee)
         keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools granting it
         by_pool: dict[PoolKey, list[Holding]] = defaultdict(list)
@@ -402,6 +457,34 @@ class Charger:
         if version_problem(holding, need, self.ev.cat, self.ev.as_of) is not None:
             return False
         return self.ev.licensing_server_problem(need, holding) is None
+
+
+def _asks_partners(coverage: Coverage, touched: set[Subject]) -> bool:
+    """Whether the charger asks, of a device's covered need, users whose CALs may judge otherwise now."""
+    need = coverage.need
+    if coverage.covered_by is None or need.subject[0] != "device":
+        return False
+    return any(("person", partner) in touched for partner in need.partners)
+
+
+def _licensees(coverage: Coverage) -> set[Subject]:
+    """Everyone a coverage can charge: its subject, its partners, and the hosts of its External Connector."""
+    need = coverage.need
+    other = "device" if need.subject[0] == "person" else "person"
+    found = {need.subject, *((other, partner) for partner in need.partners)}
+    if coverage.connector is not None:
+        found.update(("device", host) for host in need.deployment.hosts or (need.deployment.id,))
+    return found
+
+
+def _names_any(need: Need, subjects: set[Subject]) -> bool:
+    """Whether a need names one of ``subjects`` as its subject or a partner."""
+    if need.subject in subjects:
+        return True
+    if not need.partners:
+        return False
+    other = "device" if need.subject[0] == "person" else "person"
+    return any((other, partner) in subjects for partner in need.partners)
 
 
 @dataclass(slots=True)
