@@ -11,6 +11,7 @@ Device CAL, and a person using three unlicensed devices one User CAL.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -250,8 +251,7 @@ class Charger:
             if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
                 self._merge(draft)
         drafts = [*self.covered.values(), *self._place(missing.drafts)]
-        # (licensee, pool, cal) with the licensee's two parts side by side: the same order, compared faster
-        charges = sorted([d.done() for d in drafts], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
+        charges = sorted([d.done() for d in drafts], key=_charge_order)
         return charges, missing.rejections
 
     def rerun(
@@ -271,7 +271,7 @@ class Charger:
         redo = [
             index
             for index, (was, now) in enumerate(zip(old, coverages, strict=True))
-            if was is not now or _asks_partners(now, touched)
+            if was is not now or (now.need.partners and _asks_partners(now, touched))
         ]
         if not redo:  # (no uncovered coverage either: nothing missing, nothing rejected)
             return list(before.charges), {}
@@ -280,11 +280,14 @@ class Charger:
             licensees |= _licensees(old[index])
             licensees |= _licensees(coverages[index])
         rows = set(redo)
-        rows.update(index for index, coverage in enumerate(coverages) if _names_any(coverage.need, licensees))
+        rows.update(
+            index
+            for index, coverage in enumerate(coverages)
+            if coverage.need.subject in licensees or (coverage.need.partners and _names_any(coverage.need, licensees))
+        )
         kept = [charge for charge in before.charges if charge.licensee not in licensees]
-        if any(
-            charge.missing for charge in kept
-        ):  # (cannot be: a missing CAL's licensee is named by an uncovered need)
+        # (cannot be: a missing CAL's licensee is named by an uncovered need, and every uncovered one is redone)
+        if any(charge.missing for charge in kept):
             return self.run(coverages)
         for index in sorted(rows):
             self._take(coverages[index])
@@ -294,12 +297,15 @@ class Charger:
                 self._merge(draft)
         mine = [draft for key, draft in self.covered.items() if key[0] in licensees]
         self.covered = {key: draft for key, draft in self.covered.items() if key[0] in licensees}
-        known = [(charge.licensee, charge.pool) for charge in kept]
-        drafts = [*mine, *self._place(missing.drafts, known)]
-        # the kept charges are in order already, and no licensee has charges in both lists: the same order as run's
-        fresh = [d.done() for d in drafts]
-        charges = sorted([*kept, *fresh], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
-        return charges, missing.rejections
+        drafts = [*mine, *self._place(missing.drafts, ((charge.licensee, charge.pool) for charge in kept))]
+        # The kept charges are in order already, and no licensee has charges in both lists; a new one goes after its
+        # equals (a covered licence before a missing one, as run's stable sort leaves them): the same order as run's.
+        fresh = [draft.done() for draft in drafts]
+        if len(fresh) > 64:
+            return sorted([*kept, *fresh], key=_charge_order), missing.rejections
+        for charge in fresh:
+            bisect.insort(kept, charge, key=_charge_order)
+        return kept, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
         key = (draft.licensee, draft.pool)
@@ -457,6 +463,11 @@ class Charger:
         if version_problem(holding, need, self.ev.cat, self.ev.as_of) is not None:
             return False
         return self.ev.licensing_server_problem(need, holding) is None
+
+
+def _charge_order(charge: Charge) -> tuple[str, str, PoolKey, str]:
+    """(licensee, pool, cal), with the licensee's two parts side by side: the same order, compared faster."""
+    return (charge.licensee[0], charge.licensee[1], charge.pool, charge.cal)
 
 
 def _asks_partners(coverage: Coverage, touched: set[Subject]) -> bool:
