@@ -285,10 +285,14 @@ class Charger:
             for index, coverage in enumerate(coverages)
             if coverage.need.subject in licensees or (coverage.need.partners and _names_any(coverage.need, licensees))
         )
-        kept = [charge for charge in before.charges if charge.licensee not in licensees]
-        # (cannot be: a missing CAL's licensee is named by an uncovered need, and every uncovered one is redone)
-        if any(charge.missing for charge in kept):
-            return self.run(coverages)
+        kept = []
+        for charge in before.charges:
+            if charge.licensee in licensees:
+                continue
+            if charge.candidate is None and charge.connector is None:
+                # (cannot be: a missing CAL's licensee is named by an uncovered need, and every uncovered one is redone)
+                return self.run(coverages)
+            kept.append(charge)
         for index in sorted(rows):
             self._take(coverages[index])
         missing = self._missing()
@@ -298,14 +302,18 @@ class Charger:
         mine = [draft for key, draft in self.covered.items() if key[0] in licensees]
         self.covered = {key: draft for key, draft in self.covered.items() if key[0] in licensees}
         drafts = [*mine, *self._place(missing.drafts, ((charge.licensee, charge.pool) for charge in kept))]
-        # The kept charges are in order already, and no licensee has charges in both lists; a new one goes after its
-        # equals (a covered licence before a missing one, as run's stable sort leaves them): the same order as run's.
-        fresh = [draft.done() for draft in drafts]
-        if len(fresh) > 64:
-            return sorted([*kept, *fresh], key=_charge_order), missing.rejections
+        # The kept charges are in order already, and no licensee has charges in both lists: the new ones, sorted as
+        # run sorts them (stable: a covered licence before a missing one), each go where they belong among them.
+        fresh = sorted([draft.done() for draft in drafts], key=_charge_order)
+        charges: list[Charge] = []
+        start = 0
         for charge in fresh:
-            bisect.insort(kept, charge, key=_charge_order)
-        return kept, missing.rejections
+            at = bisect.bisect_right(kept, _charge_order(charge), lo=start, key=_charge_order)
+            charges.extend(kept[start:at])
+            charges.append(charge)
+            start = at
+        charges.extend(kept[start:])
+        return charges, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
         key = (draft.licensee, draft.pool)
