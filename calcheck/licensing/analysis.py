@@ -46,7 +46,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     baseline); what the change cannot touch is taken from it (the same answer: ``tests/test_recheck.py``).
     """
     cat = Catalogue(estate)
-    directory = Directory(estate, as_of)
+    directory = _directory(earlier, estate, as_of)
     ev = Evaluator(estate, cat, directory, as_of)
     absent = _absences(estate, directory, ev, cat)
     before = _earlier(earlier, estate, as_of, absent)
@@ -80,6 +80,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     analysis.owned = _owned(ev)
     analysis.pools = ev.pools
     analysis.absent = absent
+    analysis.directory = directory
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
     charger = Charger(ev, analysis.owned)
     if before is None or touched is None:
@@ -87,6 +88,29 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     else:
         analysis.charges, analysis.rejections = charger.rerun(coverages, before, touched)
     return analysis
+
+
+# The records a directory is worked out from (with the configuration and the day).
+_DIRECTORY_READ = ("people", "devices", "deployments")
+
+
+def _directory(earlier: tuple[Estate, Analysis] | None, estate: Estate, as_of: dt.date) -> Directory:
+    """The earlier analysis' directory when it was worked out from the same records on the same day, else a new one."""
+    if earlier is not None:
+        old, analysis = earlier
+        if (
+            analysis.directory is not None
+            and analysis.as_of == as_of
+            and old.config is estate.config
+            and all(_same(getattr(estate, name), getattr(old, name)) for name in _DIRECTORY_READ)
+        ):
+            return analysis.directory
+    return Directory(estate, as_of)
+
+
+def _same(mine: list[object], theirs: list[object]) -> bool:
+    """Whether two lists hold the same records (the objects themselves), in the same order."""
+    return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs, strict=True))
 
 
 def _earlier(
@@ -102,10 +126,8 @@ def _earlier(
     old, analysis = earlier
     if analysis.as_of != as_of or old.config is not estate.config or analysis.absent != absent:
         return None
-    for name in _NEEDS_READ:
-        mine, theirs = getattr(estate, name), getattr(old, name)
-        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs, strict=True)):
-            return None
+    if not all(_same(getattr(estate, name), getattr(old, name)) for name in _NEEDS_READ):
+        return None
     return analysis
 
 
