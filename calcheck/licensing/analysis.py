@@ -11,6 +11,7 @@ Device CAL, and a person using three unlicensed devices one User CAL.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -45,7 +46,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     baseline); what the change cannot touch is taken from it (the same answer: ``tests/test_recheck.py``).
     """
     cat = Catalogue(estate)
-    directory = Directory(estate, as_of)
+    directory = _directory(earlier, estate, as_of)
     ev = Evaluator(estate, cat, directory, as_of)
     absent = _absences(estate, directory, ev, cat)
     before = _earlier(earlier, estate, as_of, absent)
@@ -54,6 +55,7 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     else:
         needs, exemptions = [c.need for c in before.coverages], list(before.exemptions)
     active_by_holding = ev.in_force
+    touched: set[Subject] | None = None
     if earlier is None or before is None:
         coverages = [_cover(need, ev, active_by_holding) for need in needs]
     else:
@@ -78,9 +80,37 @@ def analyse(estate: Estate, as_of: dt.date, earlier: tuple[Estate, Analysis] | N
     analysis.owned = _owned(ev)
     analysis.pools = ev.pools
     analysis.absent = absent
+    analysis.directory = directory
     analysis.reclaimable = _reclaimable(estate, directory, active_by_holding, as_of)
-    analysis.charges, analysis.rejections = Charger(ev, analysis.owned).run(coverages)
+    charger = Charger(ev, analysis.owned)
+    if before is None or touched is None:
+        analysis.charges, analysis.rejections = charger.run(coverages)
+    else:
+        analysis.charges, analysis.rejections = charger.rerun(coverages, before, touched)
     return analysis
+
+
+# The records a directory is worked out from (with the configuration and the day).
+_DIRECTORY_READ = ("people", "devices", "deployments")
+
+
+def _directory(earlier: tuple[Estate, Analysis] | None, estate: Estate, as_of: dt.date) -> Directory:
+    """The earlier analysis' directory when it was worked out from the same records on the same day, else a new one."""
+    if earlier is not None:
+        old, analysis = earlier
+        if (
+            analysis.directory is not None
+            and analysis.as_of == as_of
+            and old.config is estate.config
+            and all(_same(getattr(estate, name), getattr(old, name)) for name in _DIRECTORY_READ)
+        ):
+            return analysis.directory
+    return Directory(estate, as_of)
+
+
+def _same(mine: list[object], theirs: list[object]) -> bool:
+    """Whether two lists hold the same records (the objects themselves), in the same order."""
+    return len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs, strict=True))
 
 
 def _earlier(
@@ -96,10 +126,8 @@ def _earlier(
     old, analysis = earlier
     if analysis.as_of != as_of or old.config is not estate.config or analysis.absent != absent:
         return None
-    for name in _NEEDS_READ:
-        mine, theirs = getattr(estate, name), getattr(old, name)
-        if len(mine) != len(theirs) or any(a is not b for a, b in zip(mine, theirs, strict=True)):
-            return None
+    if not all(_same(getattr(estate, name), getattr(old, name)) for name in _NEEDS_READ):
+        return None
     return analysis
 
 
@@ -245,8 +273,68 @@ class Charger:
             if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
                 self._merge(draft)
         drafts = [*self.covered.values(), *self._place(missing.drafts)]
-        # (licensee, pool, cal) with the licensee's two parts side by side: the same order, compared faster
-        charges = sorted([d.done() for d in drafts], key=lambda c: (c.licensee[0], c.licensee[1], c.pool, c.cal))
+        charges = sorted([d.done() for d in drafts], key=_charge_order)
+        return charges, missing.rejections
+
+    def rerun(
+        self, coverages: list[Coverage], before: Analysis, touched: set[Subject]
+    ) -> tuple[list[Charge], dict[tuple[Subject, str], list[Candidate]]]:
+        """``run``, for coverages of the same needs, in the same order, as ``before``'s: the charges of licensees no
+        changed coverage can reach are ``before``'s, and only the others are worked out again (the same answer).
+
+        A charge of a licensee is made from the coverages whose need names it (as its subject or a partner; an
+        External Connector's hosts from the uncovered needs alone), taken in order. Coverages that may take
+        otherwise: those not reused from ``before`` (every uncovered one among them), and a device's covered one
+        whose users may judge otherwise (``touched``: they are asked whether their own CALs cover it). Their
+        licensees are worked out again from every coverage naming them, with every uncovered coverage (the
+        missing CALs: they are placed among every pool's charges, which are known then).
+        """
+        old = before.coverages
+        redo = [
+            index
+            for index, (was, now) in enumerate(zip(old, coverages, strict=True))
+            if was is not now or (now.need.partners and _asks_partners(now, touched))
+        ]
+        if not redo:  # (no uncovered coverage either: nothing missing, nothing rejected)
+            return list(before.charges), {}
+        licensees: set[Subject] = set()
+        for index in redo:
+            licensees |= _licensees(old[index])
+            licensees |= _licensees(coverages[index])
+        rows = set(redo)
+        rows.update(
+            index
+            for index, coverage in enumerate(coverages)
+            if coverage.need.subject in licensees or (coverage.need.partners and _names_any(coverage.need, licensees))
+        )
+        kept = []
+        for charge in before.charges:
+            if charge.licensee in licensees:
+                continue
+            if charge.candidate is None and charge.connector is None:
+                # (cannot be: a missing CAL's licensee is named by an uncovered need, and every uncovered one is redone)
+                return self.run(coverages)
+            kept.append(charge)
+        for index in sorted(rows):
+            self._take(coverages[index])
+        missing = self._missing()
+        for requirement, person, draft in self.tentative:
+            if (("person", person), requirement[0], requirement[3]) not in missing.cover_keys:
+                self._merge(draft)
+        mine = [draft for key, draft in self.covered.items() if key[0] in licensees]
+        self.covered = {key: draft for key, draft in self.covered.items() if key[0] in licensees}
+        drafts = [*mine, *self._place(missing.drafts, ((charge.licensee, charge.pool) for charge in kept))]
+        # The kept charges are in order already, and no licensee has charges in both lists: the new ones, sorted as
+        # run sorts them (stable: a covered licence before a missing one), each go where they belong among them.
+        fresh = sorted([draft.done() for draft in drafts], key=_charge_order)
+        charges: list[Charge] = []
+        start = 0
+        for charge in fresh:
+            at = bisect.bisect_right(kept, _charge_order(charge), lo=start, key=_charge_order)
+            charges.extend(kept[start:at])
+            charges.append(charge)
+            start = at
+        charges.extend(kept[start:])
         return charges, missing.rejections
 
     def _merge(self, draft: _Draft) -> None:
@@ -351,12 +439,15 @@ class Charger:
                 if cal_type is None:  # an RDS host's licensing mode fixes the type: the partner is no alternative
                     alternative.add(partner)
 
-    def _place(self, drafts: dict[tuple[Subject, str, str], _Draft]) -> list[_Draft]:
-        """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks."""
+    def _place(
+        self, drafts: dict[tuple[Subject, str, str], _Draft], known: Iterable[tuple[Subject, PoolKey]] = ()
+    ) -> list[_Draft]:
+        """Count each missing CAL in a pool with one to spare that would do, else in the pool it lacks (``known``:
+        covered licences besides the charger's own, (licensee, pool))."""
         if not drafts:  # nothing missing: no pool is asked for a CAL to spare
             return []
         required: dict[PoolKey, set[Subject]] = defaultdict(set)
-        for (licensee, pool), _ in self.covered.items():
+        for licensee, pool in (*self.covered, *known):
             required[pool].add(licensee)
         keys_for: dict[tuple[str, str], set[PoolKey]] = defaultdict(set)  # (needed CAL, type) -> pools granting it
         by_pool: dict[PoolKey, list[Holding]] = defaultdict(list)
@@ -402,6 +493,39 @@ class Charger:
         if version_problem(holding, need, self.ev.cat, self.ev.as_of) is not None:
             return False
         return self.ev.licensing_server_problem(need, holding) is None
+
+
+def _charge_order(charge: Charge) -> tuple[str, str, PoolKey, str]:
+    """(licensee, pool, cal), with the licensee's two parts side by side: the same order, compared faster."""
+    return (charge.licensee[0], charge.licensee[1], charge.pool, charge.cal)
+
+
+def _asks_partners(coverage: Coverage, touched: set[Subject]) -> bool:
+    """Whether the charger asks, of a device's covered need, users whose CALs may judge otherwise now."""
+    need = coverage.need
+    if coverage.covered_by is None or need.subject[0] != "device":
+        return False
+    return any(("person", partner) in touched for partner in need.partners)
+
+
+def _licensees(coverage: Coverage) -> set[Subject]:
+    """Everyone a coverage can charge: its subject, its partners, and the hosts of its External Connector."""
+    need = coverage.need
+    other = "device" if need.subject[0] == "person" else "person"
+    found = {need.subject, *((other, partner) for partner in need.partners)}
+    if coverage.connector is not None:
+        found.update(("device", host) for host in need.deployment.hosts or (need.deployment.id,))
+    return found
+
+
+def _names_any(need: Need, subjects: set[Subject]) -> bool:
+    """Whether a need names one of ``subjects`` as its subject or a partner."""
+    if need.subject in subjects:
+        return True
+    if not need.partners:
+        return False
+    other = "device" if need.subject[0] == "person" else "person"
+    return any((other, partner) in subjects for partner in need.partners)
 
 
 @dataclass(slots=True)

@@ -128,6 +128,9 @@ class Analysis:
     _missing: tuple[list[Charge], list[Charge]] | None = field(default=None, repr=False, compare=False)
     # people on leave whose CAL is with a cover: the CALs they need none of meanwhile, and why (ASG-02 iii)
     absent: dict[str, tuple[frozenset[str], str]] = field(default_factory=dict, repr=False, compare=False)
+    # who is active, uses which device and reaches what: the same for an estate whose people, devices, deployments
+    # and configuration are the same records on the same day (an edit of assignments: ``analyse``'s ``earlier``)
+    directory: Directory | None = field(default=None, repr=False, compare=False)
 
     def missing_charges(self) -> list[Charge]:
         """The charges that are missing, in order (worked out once for the ``charges`` list it is asked about)."""
