@@ -216,6 +216,7 @@ def test_history_page_links_each_commit(project: Path, run_cli: Run) -> None:
     assert script.startswith(prefix) and script.endswith(";\n")
     data = json.loads(script[len(prefix) : -2])
     assert data["links"] == {"1": "https://example.org/fabrikam/licences/commit/"} and data["short"] == {"1": 7}
+    assert (data["keep"], data["filters"], data["page"]) == ([0, 1], [2], 50)
     assert data["rows"] == [["2026-01-05", sha, "Dana", "Initial estate", data["rows"][0][4]]]
     assert "162 assignments added" in data["rows"][0][4]
     csv = (html / "data" / "history.csv").read_text()

@@ -587,6 +587,10 @@ def test_the_change_history_is_drawn_from_its_data(page: Any, bundled: Site) -> 
     first = rows.last.locator("td").nth(4)
     lines = first.inner_text().split("\n")
     assert len(lines) == 14 and lines[0] == "162 assignments added" and first.locator("br").count() == 13
+    assert page.locator("select[aria-label='Filter by Author'] option").all_inner_texts() == [
+        "Every author",
+        "Dana (3)",
+    ]
     page.fill("input.cc-filter", "Buy 15")
     assert page.locator("table#history tbody tr").all_inner_texts()[0].startswith("2026-03-02\t")
     assert rows.count() == 1

@@ -625,6 +625,7 @@ def _history(data: SiteInput, names: Names) -> Files:
         "columns": headers,
         "rows": rows,
         "keep": [0, 1],
+        "filters": [2],
         "short": {"1": 7},
         "links": {"1": commits} if commits else {},
         "page": 50,
