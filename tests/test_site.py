@@ -209,9 +209,21 @@ def test_history_page_links_each_commit(project: Path, run_cli: Run) -> None:
     git("commit", "-q", "-m", "Initial estate")
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     assert run_cli("site", "build", str(project / "licenses"), "--as-of", AS_OF)[0] == 0
-    history = (project / "site" / "_build" / "html" / "history.html").read_text()
-    assert f'<a href="https://example.org/fabrikam/licences/commit/{sha}">{sha[:7]}</a>' in history
-    assert "162 assignments added" in history
+    html = project / "site" / "_build" / "html"
+    assert '<div class="cc-table" data-source="history"></div>' in (html / "history.html").read_text()
+    prefix = 'window.calcheckData = window.calcheckData || {};\nwindow.calcheckData["history"] = '
+    script = (html / "data" / "history.js").read_text()
+    assert script.startswith(prefix) and script.endswith(";\n")
+    data = json.loads(script[len(prefix) : -2])
+    assert data["links"] == {"1": "https://example.org/fabrikam/licences/commit/"} and data["short"] == {"1": 7}
+    assert (data["keep"], data["filters"], data["page"]) == ([0, 1], [2], 50)
+    assert data["rows"] == [["2026-01-05", sha, "Dana", "Initial estate", data["rows"][0][4]]]
+    assert "162 assignments added" in data["rows"][0][4]
+    csv = (html / "data" / "history.csv").read_text()
+    assert (
+        csv.splitlines()[0] == "Date,Commit,Author,Change,What it did"
+        and f"2026-01-05,{sha},Dana,Initial estate," in csv
+    )
 
 
 def test_site_build_without_configuration_is_a_usage_error(run_cli: Run, tmp_path: Path) -> None:

@@ -570,6 +570,35 @@ def test_every_part_of_the_estate_has_a_page(page: Any, bundled: Site) -> None:
     assert watch.errors == [] and watch.failed == []
 
 
+def test_the_change_history_is_drawn_from_its_data(page: Any, bundled: Site) -> None:
+    """The history page's table comes from its data file: newest commit first, each abbreviated to seven characters
+    (the whole id in its title is not needed: the CSV holds it), each event of a commit on a line of its own."""
+    root = bundled.html.parents[2]
+    shas = subprocess.run(["git", "log", "--format=%H"], cwd=root, capture_output=True, text=True, check=True)
+    watch = Watch(page)
+    _open(page, f"{bundled.base}/history.html")
+    rows = page.locator("table#history tbody tr")
+    assert rows.count() == 3
+    assert page.locator("table#history tbody td:nth-child(2) code").all_inner_texts() == [
+        sha[:7] for sha in shas.stdout.split()
+    ]
+    assert page.locator("table#history tbody td:nth-child(4)").all_inner_texts() == [
+        "Audit note", "Buy 15 Windows Server CALs", "Initial estate"]  # fmt: skip
+    first = rows.last.locator("td").nth(4)
+    lines = first.inner_text().split("\n")
+    assert len(lines) == 14 and lines[0] == "162 assignments added" and first.locator("br").count() == 13
+    assert page.locator("select[aria-label='Filter by Author'] option").all_inner_texts() == [
+        "Every author",
+        "Dana (3)",
+    ]
+    page.fill("input.cc-filter", "Buy 15")
+    assert page.locator("table#history tbody tr").all_inner_texts()[0].startswith("2026-03-02\t")
+    assert rows.count() == 1
+    csv = page.request.get(f"{bundled.base}/data/history.csv").text()
+    assert [row[1] for row in csvlib.reader(io.StringIO(csv))][1:] == shas.stdout.split()
+    assert watch.errors == [] and watch.failed == []
+
+
 def test_rules_have_real_headings_and_the_data_model_links_every_schema(page: Any, bundled: Site) -> None:
     _open(page, f"{bundled.base}/reference/rules.html")
     ids = page.locator("article h2").evaluate_all("hs => hs.map(h => h.id)")

@@ -593,29 +593,49 @@ def _by_rule(findings: list[Finding]) -> str:
     )
 
 
-def _commit_link(repo_url: str | None, sha: str) -> str:
-    if repo_url and re.fullmatch(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~-]+)+", repo_url):
-        return f'<a href="{cell(repo_url)}/commit/{sha}">{sha[:7]}</a>'
-    return f"<code>{sha[:7]}</code>"
+_REPOSITORY_URL = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~-]+)+")
+
+
+def _commits_at(repo_url: str | None) -> str | None:
+    """Where the repository shows a commit (its id appended), when its address is a plain https one."""
+    return f"{repo_url}/commit/" if repo_url and _REPOSITORY_URL.fullmatch(repo_url) else None
 
 
 def _history(data: SiteInput, names: Names) -> Files:
+    """The change history: its commits are a data file the site's script draws (a commit's abbreviated id, linked to
+    the repository when the configuration names one; each event on a line of its own), with its CSV."""
+    headers = ["Date", "Commit", "Author", "Change", "What it did"]
     rows = [
         [
-            cell(e.date.date()),
-            _commit_link(data.repo_url, e.sha),
-            cell(names.scrub(e.author)),
-            cell(names.scrub(e.title)),
-            "<br>".join(cell(names.scrub(ev.text)) for ev in e.events),
+            str(e.date.date()),
+            e.sha,
+            names.scrub(e.author),
+            names.scrub(e.title),
+            [names.scrub(ev.text) for ev in e.events],
         ]
         for e in reversed(data.history)
         if e.events
     ]
-    body = table(["Date", "Commit", "Author", "Change", "What it did"], rows, raw_columns=frozenset(range(5)),
-                 layout=Layout(id="history", page=50, keep=frozenset({0, 1})))  # fmt: skip
     intro = "The estate's change log, newest first, in licensing terms."
+    if not rows:
+        return {"history.md": WIDE + f"# Change history\n\n{intro}\n\nNo git history is available.\n"}
+    commits = _commits_at(data.repo_url)
+    shown = {
+        "id": "history",
+        "columns": headers,
+        "rows": rows,
+        "keep": [0, 1],
+        "filters": [2],
+        "short": {"1": 7},
+        "links": {"1": commits} if commits else {},
+        "page": 50,
+    }
+    flat = [[*row[:4], "\n".join(row[4])] for row in rows]
+    holder = _data_holder("history", "data/history.js", len(rows), "commits", "data/history.csv")
     return {
-        "history.md": WIDE + f"# Change history\n\n{intro}\n" + (body if rows else "\nNo git history is available.\n")
+        "data/history.js": script_data("history", shown),
+        "data/history.csv": csv_text(to_csv((headers, flat)).decode("utf-8")),
+        "history.md": WIDE + f"# Change history\n\n{intro} Search any text, sort by any column.\n\n{holder}\n",
     }
 
 

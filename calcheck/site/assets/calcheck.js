@@ -147,7 +147,7 @@
         if (row.cls) { row.node.className = row.cls; }
         row.cells.forEach(function (value, index) {
           var td = row.node.insertCell();
-          fill(td, value, columns[index]);
+          fill(td, value, columns[index], row.lines && row.lines[index]);
           if (columns[index].numeric) { td.className = "cc-num"; } else if (columns[index].keep) { td.className = "cc-keep"; }
         });
       }
@@ -167,18 +167,27 @@
     this.table.setAttribute("data-ready", "");
   };
 
-  // A cell's value as text, or as a severity's badge, or as a link to the page the column names (a rule's heading):
-  // the value is only ever text, and a link is made only of a value that is a plain name.
-  function fill(td, value, column) {
+  // A cell's value as text, or as a severity's badge, or as a link to the page the column names (a rule's heading,
+  // a commit), or as lines (``lines``: a list of texts): the value is only ever text, and a link is made only of a
+  // value that is a plain name. A column with ``short`` shows only that many first characters of its values.
+  function fill(td, value, column, lines) {
+    var shown = column.short ? value.slice(0, column.short) : value;
     if (column.badge) {
       var badge = element("span", "cc-badge", value);
       if (/^[a-z]+$/.test(value)) { badge.className += " cc-badge-" + value; }
       td.appendChild(badge);
     } else if (column.link && /^[A-Za-z0-9._-]+$/.test(value)) {
-      var wrap = element("span", "cc-nowrap"), anchor = element("a", "", value);
+      var wrap = element("span", "cc-nowrap"), anchor = element("a", "", shown);
       anchor.setAttribute("href", column.link + value);
       wrap.appendChild(anchor);
       td.appendChild(wrap);
+    } else if (lines) {
+      lines.forEach(function (line, index) {
+        if (index) { td.appendChild(document.createElement("br")); }
+        td.appendChild(document.createTextNode(line));
+      });
+    } else if (column.short) {
+      td.appendChild(element("code", "", shown));
     } else {
       td.textContent = value;
     }
@@ -222,13 +231,20 @@
     scroll.appendChild(table);
     holder.appendChild(scroll);
     var rows = data.rows.map(function (cells, index) {
-      return {cells: cells.map(function (v) { return v === null ? "" : String(v); }), cls: (data.classes || [])[index]};
+      var lines = null;
+      var texts = cells.map(function (v, column) {
+        if (!Array.isArray(v)) { return v === null ? "" : String(v); }
+        (lines = lines || {})[column] = v.map(String);
+        return lines[column].join(" ");
+      });
+      return {cells: texts, lines: lines, cls: (data.classes || [])[index]};
     });
     if (data.id) { table.id = data.id; }
     var columns = columnsOf(table), links = data.links || {};
     columns.forEach(function (column, index) {
       column.badge = (data.badges || []).indexOf(index) >= 0;
       column.link = Object.prototype.hasOwnProperty.call(links, String(index)) ? String(links[String(index)]) : "";
+      column.short = Number((data.short || {})[String(index)]) || 0;
     });
     var grid = new Grid(table, columns, rows, data.page || 50, holder);
     grid.headers();
