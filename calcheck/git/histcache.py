@@ -420,15 +420,30 @@ class HistoryCache:
     def put_entry(self, walk: str, key: str, entry: Entry) -> None:
         """Store an entry, the details of its summarised events first (apart, so that a history reads them only when
         it prints them)."""
+        body = self._entry_body(walk, key, entry)
+        if body is not None:
+            write_entry(self._entry_path(walk, key), body)
+
+    def _entry_body(self, walk: str, key: str, entry: Entry) -> bytes | None:
+        """An entry's JSON as its file (or its pack) holds it, the details of its summarised events written first;
+        None when it cannot be stored exactly."""
         try:
             details = [_encode_events(e.detail) for e in entry.events if e.detail]
             body = _dump({"format": FORMAT, "key": key, "details": details}) if details else None
         except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
-            return
+            return None
         if body is not None and not write_entry(self._details_path(walk, key), body):
-            return
+            return None
         digest = hashlib.sha256(body).hexdigest() if body is not None else None
-        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry, digest))
+        try:
+            return _dump(_encode_entry(key, entry, digest))
+        except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return None
+
+    def keeper(self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int) -> Callable[[int, Entry], None]:
+        """What stores the entries of a walk of the commits of ``keys`` (and ids ``shas``) from ``start`` on: given the
+        entry of commit ``start + i`` as ``(i, entry)``, in order (see ``_Packer``)."""
+        return _Packer(self, walk, keys, shas, start).keep
 
     def has_snapshot(self, walk: str, key: str) -> bool:
         return self._head_path(walk, key).is_file()
@@ -534,6 +549,74 @@ class HistoryCache:
         for path in paths:
             with contextlib.suppress(OSError, NotImplementedError):
                 os.utime(path, follow_symlinks=False)
+
+
+class _Packer:
+    """Stores a walk's entries as ``entries`` reads them: each run of ``PACK`` commits from the first commit that
+    the walk's commits fill (the pack ``entries`` would write when it read that run from its commits' own entries,
+    byte for byte), the commits after the last such run each in its own entry file.
+
+    A walk resumed inside a run packs it with the run's earlier commits' own entries, read back and checked (as
+    ``entries`` reads them); when one of them cannot be, an entry of the run cannot be stored exactly, or the pack
+    cannot be written, the run's entries this walk gives go into their own files instead (as each commit's did
+    before there were packs).
+    """
+
+    def __init__(self, store: HistoryCache, walk: str, keys: Sequence[str], shas: Sequence[str], start: int) -> None:
+        self.store, self.walk, self.keys, self.shas, self.start = store, walk, keys, shas, start
+        self.whole = len(keys) - len(keys) % PACK  # the commits before this index are in runs the walk fills
+        self.run: list[tuple[str, bytes, bool]] | None = []  # (key, entry, walked now) so far; None: one by one
+
+    def keep(self, index: int, entry: Entry) -> None:
+        at = self.start + index
+        key = self.keys[at]
+        if at >= self.whole:
+            self.store.put_entry(self.walk, key, entry)
+            return
+        first = at - at % PACK
+        if at == first:
+            self.run = []
+        elif index == 0:
+            self.run = self._earlier(first, at)
+        if self.run is None:
+            self.store.put_entry(self.walk, key, entry)
+            return
+        body = self.store._entry_body(self.walk, key, entry)
+        if body is None:  # a miss from here on, as it would be without packs
+            self._one_by_one()
+            return
+        self.run.append((key, body, True))
+        if at == first + PACK - 1:
+            if not write_entry(self.store._pack_path(self.walk, key), _pack_body(key, [b for _, b, _ in self.run])):
+                self._one_by_one()
+            self.run = []
+
+    def _earlier(self, first: int, at: int) -> list[tuple[str, bytes, bool]] | None:
+        """The entries of the run's commits from ``first`` to before ``at`` from their own files (None: one of them
+        is missing or damaged)."""
+        found = []
+        for index in range(first, at):
+            key = self.keys[index]
+            value = _loaded(read_entry(self.store._entry_path(self.walk, key)))
+            if value is None or self.store._entry(self.walk, key, self.shas[index], value, True) is None:
+                return None
+            try:
+                found.append((key, _dump(value), False))  # as ``entries`` writes what it read
+            except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+                return None
+        return found
+
+    def _one_by_one(self) -> None:
+        """Store the entries of the run walked so far in their own files, and the rest of the run's as they come."""
+        for key, body, walked in self.run or ():
+            if walked:
+                write_entry(self.store._entry_path(self.walk, key), body)
+        self.run = None
+
+
+def _pack_body(last: str, entries: Sequence[bytes]) -> bytes:
+    """A pack of the entries written as ``entries``: the bytes of ``_dump`` of ``{"format", "key", "entries"}``."""
+    return b"".join([b'{"format":', _dump(FORMAT), b',"key":', _dump(last), b',"entries":[', b",".join(entries), b"]}"])
 
 
 def open_history_cache(directory: Path | None) -> HistoryCache | None:
