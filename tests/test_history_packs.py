@@ -63,9 +63,9 @@ def make_repo(tmp_path: Path, count: int) -> Path:
     return root
 
 
-def history(root: Path, cache: Path | None) -> str:
+def history(root: Path, cache: Path | None, *extra: str) -> str:
     env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache or root.parent / "unused")}
-    command = [*COMMAND, "--no-cache"] if cache is None else COMMAND
+    command = [*COMMAND, *extra, "--no-cache"] if cache is None else [*COMMAND, *extra]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=True)
     return done.stdout
 
@@ -151,6 +151,35 @@ def test_a_walk_resumed_inside_a_run_packs_it_with_the_cached_commits(tmp_path: 
     packs, own, _ = entry_files(cache)
     assert (len(packs), len(own)) == (2, 21 + 21 + 3)
     assert history(root, cache) == expected
+
+
+def test_a_history_up_to_a_commit_inside_a_packed_run_reads_it_from_the_pack(tmp_path: Path) -> None:
+    count = 2 * PACK + 9
+    root = make_repo(tmp_path, count)
+    cache = tmp_path / "cache"
+    assert history(root, cache) == history(root, None)
+    packs, own, _ = entry_files(cache)
+    assert (len(packs), len(own)) == (2, 9)
+    runs = sorted((walk_folder(cache) / "entries" / "runs").glob("*.json"))
+    keys, _ = keys_in_order(root, cache)
+    assert [p.stem for p in runs] == sorted([keys[0], keys[PACK]])  # each pack named by its run's first commit
+    snapshots = sorted((walk_folder(cache) / "snapshots").iterdir())
+    for rev in ("HEAD~20", f"HEAD~{PACK + 40}", "HEAD~9", "HEAD~10", f"HEAD~{count - 1}"):
+        expected = history(root, None, "--rev", rev)
+        assert history(root, cache, "--rev", rev) == expected, rev
+        assert sorted((walk_folder(cache) / "snapshots").iterdir()) == snapshots  # nothing walked
+    expected = history(root, None, "--rev", "HEAD~20")
+    for index, path in enumerate(runs):  # damaged names: a miss, walked again
+        if index == 0:
+            path.write_bytes(path.read_bytes()[:-3])
+        else:
+            named = body(path)
+            named["pack"] = "../packs/" + str(named["pack"])  # another file: never read
+            forged = json.dumps(named).encode()
+            path.write_bytes(hashlib.sha256(forged).hexdigest().encode() + b"\n" + forged)
+    assert history(root, cache, "--rev", "HEAD~20") == expected
+    assert len(list((walk_folder(cache) / "snapshots").iterdir())) == len(snapshots) + 1
+    assert history(root, cache, "--rev", "HEAD~20") == expected
 
 
 @pytest.mark.parametrize("damage", ["truncated", "edited", "forged", "link", "removed"])

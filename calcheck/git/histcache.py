@@ -12,20 +12,23 @@ CAL names, the walk's kind (a full history, or the transfers a check needs) and 
 A key so names exactly one walk up to one commit: an amended or rebased commit, another estate path or other code
 gives other keys, so an entry is never stale and nothing is ever invalidated, only left unused.
 
-Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the
-state after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
-(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them; the entries of
-each run of ``PACK`` commits from the first are also kept together in one file (a pack), read in one go. A snapshot
-is a small head (the transfers and reused ids) naming a file of every assignment id seen and ``BUCKETS`` shards by
-the SHA-256 of their contents; each shard holds the records (and the assignments' dates and removed ids) whose key
-falls in its bucket. A resumed walk reads a shard only when it first uses a record of its bucket, so one commit more
-reads the few shards that commit touches, and stores a new head and only the shards that changed: the others are
-shared by content. Only the last ``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head
-names; entries are small and kept. All are JSON (never pickle) after a line with the SHA-256 of that JSON, written
-atomically through an exclusive temporary file renamed over the target, read without following a link, and decoded
-field by field: anything else (a truncated, edited or forged file) is a miss, and the walk reads that part of the
-history again and writes it anew (a shard found missing or damaged while a resumed walk reads it stops that walk:
-``ShardLost``, and the caller walks again without resuming).
+Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the state
+after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
+(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them. The entries of each
+run of ``PACK`` commits from the first are kept together in one file (a pack), read in one go: a walk writes each run it
+fills as its pack (a walk resumed inside a run packs it with the run's earlier entries, read back) and only the commits
+after the last such run one file each, and a run read whole from its commits' own files is packed as it is read. A walk
+also names each pack it writes by its run's first commit's key (a small file), so that a history up to a commit inside
+the run reads the commits a pack holds out of it. A snapshot is a small head (the transfers and reused ids) naming a
+file of every assignment id seen and ``BUCKETS`` shards by the SHA-256 of their contents; each shard holds the records
+(and the assignments' dates and removed ids) whose key falls in its bucket. A resumed walk reads a shard only when it
+first uses a record of its bucket, so one commit more reads the few shards that commit touches, and stores a new head
+and only the shards that changed: the others are shared by content. Only the last ``HEADS_KEPT`` heads of each kind of
+walk are kept, and the shards no kept head names; entries are small and kept. All are JSON (never pickle) after a line
+with the SHA-256 of that JSON, written atomically through an exclusive temporary file renamed over the target, read
+without following a link, and decoded field by field: anything else (a truncated, edited or forged file) is a miss, and
+the walk reads that part of the history again and writes it anew (a shard found missing or damaged while a resumed walk
+reads it stops that walk: ``ShardLost``, and the caller walks again without resuming).
 """
 
 from __future__ import annotations
@@ -326,6 +329,9 @@ class HistoryCache:
     def _pack_path(self, walk: str, key: str) -> Path:
         return self.directory / walk / "entries" / "packs" / f"{key}.json"
 
+    def _run_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / "runs" / f"{key}.json"
+
     def entry(self, walk: str, key: str, sha: str, details: bool = True) -> Entry | None:
         """The entry of commit ``sha`` under ``key``, or None.
 
@@ -339,8 +345,10 @@ class HistoryCache:
     def entries(self, walk: str, keys: Sequence[str], shas: Sequence[str], details: bool = True) -> list[Entry]:
         """The entries of the first commits (``entry``'s, by key and commit id), up to the first one not cached.
 
-        Each run of ``PACK`` commits from the first is read from one file (a pack), written the first time the run
-        is read whole from its commits' own entries.
+        Each run of ``PACK`` commits from the first is read from one file (a pack): the walk that filled it wrote it
+        (``keeper``), or it is written the first time the run is read whole from its commits' own entries. The last
+        commits, when they do not fill their run, are read from their own entries, and those a walk packed out of
+        the pack their run's first commit names.
         """
         found: list[Entry] = []
         for start in range(0, len(keys), PACK):
@@ -358,7 +366,9 @@ class HistoryCache:
                     got.append(entry)
                 if len(got) == PACK:
                     pack = {"format": FORMAT, "key": keys[stop - 1], "entries": values}
-                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))
+                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))  # (its own files stay)
+                elif len(got) < stop - start < PACK:  # the run goes on after these commits: is it packed?
+                    got += self._in_run(walk, keys, shas, start, start + len(got), stop, details)
             found += got
             if len(got) < stop - start:
                 break
@@ -382,6 +392,32 @@ class HistoryCache:
                 return None
             got.append(entry)
         return got
+
+    def _in_run(
+        self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int, begin: int, stop: int, details: bool
+    ) -> list[Entry]:
+        """The entries of the commits from ``begin`` to before ``stop`` (inside the run from ``start``) out of the
+        pack the run's first commit names (``_put_run``), up to the first one not there."""
+        first = keys[start]
+        try:
+            last = _text(_head(_loaded(read_entry(self._run_path(walk, first))), first, ("pack",))["pack"])
+            if not _is_digest(last):
+                raise _Invalid("pack")
+            values = _list(_head(_loaded(read_entry(self._pack_path(walk, last))), last, ("entries",))["entries"])
+        except (KeyError, _Invalid):
+            return []
+        got: list[Entry] = []
+        for index in range(begin, min(stop, start + len(values))):
+            entry = self._entry(walk, keys[index], shas[index], values[index - start], details)
+            if entry is None:
+                break
+            got.append(entry)
+        return got
+
+    def _put_run(self, walk: str, first: str, last: str) -> None:
+        """Name the pack of a run (by its last commit's key) by the run's first commit's key: a history up to a
+        commit inside the run finds it so (a pack ``entries`` writes needs none: its commits' own entries stay)."""
+        _write(self._run_path(walk, first), lambda: {"format": FORMAT, "key": first, "pack": last})
 
     def _entry(self, walk: str, key: str, sha: str, value: Any, details: bool) -> Entry | None:
         """The entry a decoded entry file (or an entry of a pack) holds, or None."""
@@ -587,7 +623,9 @@ class _Packer:
             return
         self.run.append((key, body, True))
         if at == first + PACK - 1:
-            if not write_entry(self.store._pack_path(self.walk, key), _pack_body(key, [b for _, b, _ in self.run])):
+            if write_entry(self.store._pack_path(self.walk, key), _pack_body(key, [b for _, b, _ in self.run])):
+                self.store._put_run(self.walk, self.keys[first], key)
+            else:
                 self._one_by_one()
             self.run = []
 
