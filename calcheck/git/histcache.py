@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
-from itertools import chain
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -725,19 +725,33 @@ def _regular(entry: os.DirEntry[str]) -> bool:
 # --- encoding -------------------------------------------------------------------------------------------------
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_values_of = operator.methodcaller("values")
+
+
 def _plain(data: Any) -> None:
-    """Refuse what JSON would not give back exactly: keys that are not text, floats that are not finite, tuples."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if not all(type(k) is str for k in value):
-                raise _Invalid("a key that is not text")
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif value is not None and type(value) not in (str, int, float, bool):
-            raise _Invalid(f"a {type(value).__name__} value")
+    """Refuse what JSON would not give back exactly: keys that are not text, floats that are not finite, tuples.
+
+    Checked a level at a time, at C speed (a snapshot holds some 10^6 values): the types of a level's values, the
+    types of its mappings' keys, and the lists and mappings on it, whose values are the next level.
+    """
+    nested = [data]
+    while nested:
+        kinds = set(map(type, nested))
+        if kinds == {dict}:
+            mappings, lists = nested, []
+        elif kinds == {list}:
+            mappings, lists = [], nested
+        else:
+            mappings = [value for value in nested if isinstance(value, dict)]
+            lists = [value for value in nested if isinstance(value, list)]
+            if len(mappings) + len(lists) != len(nested):
+                odd = next(v for v in nested if not isinstance(v, (dict, list)))
+                raise _Invalid(f"a {type(odd).__name__} value")
+        if not set(map(type, chain.from_iterable(mappings))) <= {str}:
+            raise _Invalid("a key that is not text")
+        values = [*chain.from_iterable(map(_values_of, mappings)), *chain.from_iterable(lists)]
+        nested = list(compress(values, map(operator.not_, map(_SCALARS.__contains__, map(type, values)))))
 
 
 def _encode_events(events: Sequence[Event]) -> list[Any]:
