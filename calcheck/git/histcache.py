@@ -594,8 +594,7 @@ class _Packer:
 
     A walk resumed inside a run packs it with the run's earlier commits' own entries, read back and checked (as
     ``entries`` reads them); when one of them cannot be, an entry of the run cannot be stored exactly, or the pack
-    cannot be written, the run's entries this walk gives go into their own files instead (as each commit's did
-    before there were packs).
+    cannot be written, the run's entries this walk gives go into their own files instead (as the last commits' do).
     """
 
     def __init__(self, store: HistoryCache, walk: str, keys: Sequence[str], shas: Sequence[str], start: int) -> None:
