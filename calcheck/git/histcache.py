@@ -12,20 +12,23 @@ CAL names, the walk's kind (a full history, or the transfers a check needs) and 
 A key so names exactly one walk up to one commit: an amended or rebased commit, another estate path or other code
 gives other keys, so an entry is never stale and nothing is ever invalidated, only left unused.
 
-Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the
-state after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
-(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them; the entries of
-each run of ``PACK`` commits from the first are also kept together in one file (a pack), read in one go. A snapshot
-is a small head (the transfers and reused ids) naming a file of every assignment id seen and ``BUCKETS`` shards by
-the SHA-256 of their contents; each shard holds the records (and the assignments' dates and removed ids) whose key
-falls in its bucket. A resumed walk reads a shard only when it first uses a record of its bucket, so one commit more
-reads the few shards that commit touches, and stores a new head and only the shards that changed: the others are
-shared by content. Only the last ``HEADS_KEPT`` heads of each kind of walk are kept, and the shards no kept head
-names; entries are small and kept. All are JSON (never pickle) after a line with the SHA-256 of that JSON, written
-atomically through an exclusive temporary file renamed over the target, read without following a link, and decoded
-field by field: anything else (a truncated, edited or forged file) is a miss, and the walk reads that part of the
-history again and writes it anew (a shard found missing or damaged while a resumed walk reads it stops that walk:
-``ShardLost``, and the caller walks again without resuming).
+Two kinds of entries: a commit's entry (its events: only for a full history) under its key, and a snapshot of the state
+after a commit, also under its key, from which a walk resumes. The events a commit's summaries stand for
+(``Event.detail``) are kept in a file of their own beside its entry, read only by what prints them. The entries of each
+run of ``PACK`` commits from the first are kept together in one file (a pack), read in one go: a walk writes each run it
+fills as its pack (a walk resumed inside a run packs it with the run's earlier entries, read back) and only the commits
+after the last such run one file each, and a run read whole from its commits' own files is packed as it is read. A walk
+also names each pack it writes by its run's first commit's key (a small file), so that a history up to a commit inside
+the run reads the commits a pack holds out of it. A snapshot is a small head (the transfers and reused ids) naming a
+file of every assignment id seen and ``BUCKETS`` shards by the SHA-256 of their contents; each shard holds the records
+(and the assignments' dates and removed ids) whose key falls in its bucket. A resumed walk reads a shard only when it
+first uses a record of its bucket, so one commit more reads the few shards that commit touches, and stores a new head
+and only the shards that changed: the others are shared by content. Only the last ``HEADS_KEPT`` heads of each kind of
+walk are kept, and the shards no kept head names; entries are small and kept. All are JSON (never pickle) after a line
+with the SHA-256 of that JSON, written atomically through an exclusive temporary file renamed over the target, read
+without following a link, and decoded field by field: anything else (a truncated, edited or forged file) is a miss, and
+the walk reads that part of the history again and writes it anew (a shard found missing or damaged while a resumed walk
+reads it stops that walk: ``ShardLost``, and the caller walks again without resuming).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
-from itertools import chain
+from itertools import chain, compress
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -326,6 +329,9 @@ class HistoryCache:
     def _pack_path(self, walk: str, key: str) -> Path:
         return self.directory / walk / "entries" / "packs" / f"{key}.json"
 
+    def _run_path(self, walk: str, key: str) -> Path:
+        return self.directory / walk / "entries" / "runs" / f"{key}.json"
+
     def entry(self, walk: str, key: str, sha: str, details: bool = True) -> Entry | None:
         """The entry of commit ``sha`` under ``key``, or None.
 
@@ -339,8 +345,10 @@ class HistoryCache:
     def entries(self, walk: str, keys: Sequence[str], shas: Sequence[str], details: bool = True) -> list[Entry]:
         """The entries of the first commits (``entry``'s, by key and commit id), up to the first one not cached.
 
-        Each run of ``PACK`` commits from the first is read from one file (a pack), written the first time the run
-        is read whole from its commits' own entries.
+        Each run of ``PACK`` commits from the first is read from one file (a pack): the walk that filled it wrote it
+        (``keeper``), or it is written the first time the run is read whole from its commits' own entries. The last
+        commits, when they do not fill their run, are read from their own entries, and those a walk packed out of
+        the pack their run's first commit names.
         """
         found: list[Entry] = []
         for start in range(0, len(keys), PACK):
@@ -358,7 +366,9 @@ class HistoryCache:
                     got.append(entry)
                 if len(got) == PACK:
                     pack = {"format": FORMAT, "key": keys[stop - 1], "entries": values}
-                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))
+                    _write(self._pack_path(walk, keys[stop - 1]), partial(dict, pack))  # (its own files stay)
+                elif len(got) < stop - start < PACK:  # the run goes on after these commits: is it packed?
+                    got += self._in_run(walk, keys, shas, start, start + len(got), stop, details)
             found += got
             if len(got) < stop - start:
                 break
@@ -382,6 +392,32 @@ class HistoryCache:
                 return None
             got.append(entry)
         return got
+
+    def _in_run(
+        self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int, begin: int, stop: int, details: bool
+    ) -> list[Entry]:
+        """The entries of the commits from ``begin`` to before ``stop`` (inside the run from ``start``) out of the
+        pack the run's first commit names (``_put_run``), up to the first one not there."""
+        first = keys[start]
+        try:
+            last = _text(_head(_loaded(read_entry(self._run_path(walk, first))), first, ("pack",))["pack"])
+            if not _is_digest(last):
+                raise _Invalid("pack")
+            values = _list(_head(_loaded(read_entry(self._pack_path(walk, last))), last, ("entries",))["entries"])
+        except (KeyError, _Invalid):
+            return []
+        got: list[Entry] = []
+        for index in range(begin, min(stop, start + len(values))):
+            entry = self._entry(walk, keys[index], shas[index], values[index - start], details)
+            if entry is None:
+                break
+            got.append(entry)
+        return got
+
+    def _put_run(self, walk: str, first: str, last: str) -> None:
+        """Name the pack of a run (by its last commit's key) by the run's first commit's key: a history up to a
+        commit inside the run finds it so (a pack ``entries`` writes needs none: its commits' own entries stay)."""
+        _write(self._run_path(walk, first), lambda: {"format": FORMAT, "key": first, "pack": last})
 
     def _entry(self, walk: str, key: str, sha: str, value: Any, details: bool) -> Entry | None:
         """The entry a decoded entry file (or an entry of a pack) holds, or None."""
@@ -420,15 +456,30 @@ class HistoryCache:
     def put_entry(self, walk: str, key: str, entry: Entry) -> None:
         """Store an entry, the details of its summarised events first (apart, so that a history reads them only when
         it prints them)."""
+        body = self._entry_body(walk, key, entry)
+        if body is not None:
+            write_entry(self._entry_path(walk, key), body)
+
+    def _entry_body(self, walk: str, key: str, entry: Entry) -> bytes | None:
+        """An entry's JSON as its file (or its pack) holds it, the details of its summarised events written first;
+        None when it cannot be stored exactly."""
         try:
             details = [_encode_events(e.detail) for e in entry.events if e.detail]
             body = _dump({"format": FORMAT, "key": key, "details": details}) if details else None
         except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
-            return
+            return None
         if body is not None and not write_entry(self._details_path(walk, key), body):
-            return
+            return None
         digest = hashlib.sha256(body).hexdigest() if body is not None else None
-        _write(self._entry_path(walk, key), lambda: _encode_entry(key, entry, digest))
+        try:
+            return _dump(_encode_entry(key, entry, digest))
+        except (_Invalid, ValueError, TypeError, RecursionError, UnicodeEncodeError):
+            return None
+
+    def keeper(self, walk: str, keys: Sequence[str], shas: Sequence[str], start: int) -> Callable[[int, Entry], None]:
+        """What stores the entries of a walk of the commits of ``keys`` (and ids ``shas``) from ``start`` on: given the
+        entry of commit ``start + i`` as ``(i, entry)``, in order (see ``_Packer``)."""
+        return _Packer(self, walk, keys, shas, start).keep
 
     def has_snapshot(self, walk: str, key: str) -> bool:
         return self._head_path(walk, key).is_file()
@@ -536,6 +587,75 @@ class HistoryCache:
                 os.utime(path, follow_symlinks=False)
 
 
+class _Packer:
+    """Stores a walk's entries as ``entries`` reads them: each run of ``PACK`` commits from the first commit that
+    the walk's commits fill (the pack ``entries`` would write when it read that run from its commits' own entries,
+    byte for byte), the commits after the last such run each in its own entry file.
+
+    A walk resumed inside a run packs it with the run's earlier commits' own entries, read back and checked (as
+    ``entries`` reads them); when one of them cannot be, an entry of the run cannot be stored exactly, or the pack
+    cannot be written, the run's entries this walk gives go into their own files instead (as the last commits' do).
+    """
+
+    def __init__(self, store: HistoryCache, walk: str, keys: Sequence[str], shas: Sequence[str], start: int) -> None:
+        self.store, self.walk, self.keys, self.shas, self.start = store, walk, keys, shas, start
+        self.whole = len(keys) - len(keys) % PACK  # the commits before this index are in runs the walk fills
+        self.run: list[tuple[str, bytes, bool]] | None = []  # (key, entry, walked now) so far; None: one by one
+
+    def keep(self, index: int, entry: Entry) -> None:
+        at = self.start + index
+        key = self.keys[at]
+        if at >= self.whole:
+            self.store.put_entry(self.walk, key, entry)
+            return
+        first = at - at % PACK
+        if at == first:
+            self.run = []
+        elif index == 0:
+            self.run = self._earlier(first, at)
+        if self.run is None:
+            self.store.put_entry(self.walk, key, entry)
+            return
+        body = self.store._entry_body(self.walk, key, entry)
+        if body is None:  # a miss from here on, as it would be without packs
+            self._one_by_one()
+            return
+        self.run.append((key, body, True))
+        if at == first + PACK - 1:
+            if write_entry(self.store._pack_path(self.walk, key), _pack_body(key, [b for _, b, _ in self.run])):
+                self.store._put_run(self.walk, self.keys[first], key)
+            else:
+                self._one_by_one()
+            self.run = []
+
+    def _earlier(self, first: int, at: int) -> list[tuple[str, bytes, bool]] | None:
+        """The entries of the run's commits from ``first`` to before ``at`` from their own files (None: one of them
+        is missing or damaged)."""
+        found = []
+        for index in range(first, at):
+            key = self.keys[index]
+            value = _loaded(read_entry(self.store._entry_path(self.walk, key)))
+            if value is None or self.store._entry(self.walk, key, self.shas[index], value, True) is None:
+                return None
+            try:
+                found.append((key, _dump(value), False))  # as ``entries`` writes what it read
+            except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+                return None
+        return found
+
+    def _one_by_one(self) -> None:
+        """Store the entries of the run walked so far in their own files, and the rest of the run's as they come."""
+        for key, body, walked in self.run or ():
+            if walked:
+                write_entry(self.store._entry_path(self.walk, key), body)
+        self.run = None
+
+
+def _pack_body(last: str, entries: Sequence[bytes]) -> bytes:
+    """A pack of the entries written as ``entries``: the bytes of ``_dump`` of ``{"format", "key", "entries"}``."""
+    return b"".join([b'{"format":', _dump(FORMAT), b',"key":', _dump(last), b',"entries":[', b",".join(entries), b"]}"])
+
+
 def open_history_cache(directory: Path | None) -> HistoryCache | None:
     """The history cache beside the file cache in ``directory`` (None: turned off)."""
     return HistoryCache(directory / "history") if directory is not None else None
@@ -604,19 +724,33 @@ def _regular(entry: os.DirEntry[str]) -> bool:
 # --- encoding -------------------------------------------------------------------------------------------------
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_values_of = operator.methodcaller("values")
+
+
 def _plain(data: Any) -> None:
-    """Refuse what JSON would not give back exactly: keys that are not text, floats that are not finite, tuples."""
-    stack = [data]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if not all(type(k) is str for k in value):
-                raise _Invalid("a key that is not text")
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif value is not None and type(value) not in (str, int, float, bool):
-            raise _Invalid(f"a {type(value).__name__} value")
+    """Refuse what JSON would not give back exactly: keys that are not text, floats that are not finite, tuples.
+
+    Checked a level at a time, at C speed (a snapshot holds some 10^6 values): the types of a level's values, the
+    types of its mappings' keys, and the lists and mappings on it, whose values are the next level.
+    """
+    nested = [data]
+    while nested:
+        kinds = set(map(type, nested))
+        if kinds == {dict}:
+            mappings, lists = nested, []
+        elif kinds == {list}:
+            mappings, lists = [], nested
+        else:
+            mappings = [value for value in nested if isinstance(value, dict)]
+            lists = [value for value in nested if isinstance(value, list)]
+            if len(mappings) + len(lists) != len(nested):
+                odd = next(v for v in nested if not isinstance(v, (dict, list)))
+                raise _Invalid(f"a {type(odd).__name__} value")
+        if not set(map(type, chain.from_iterable(mappings))) <= {str}:
+            raise _Invalid("a key that is not text")
+        values = [*chain.from_iterable(map(_values_of, mappings)), *chain.from_iterable(lists)]
+        nested = list(compress(values, map(operator.not_, map(_SCALARS.__contains__, map(type, values)))))
 
 
 def _encode_events(events: Sequence[Event]) -> list[Any]:

@@ -176,8 +176,8 @@ def _walk_cached(
     if done == len(commits):
         store.used(walk)
         return
-    rest = keys[done:]
-    keep: Keep | None = None if builder.transfers_only else lambda i, entry: store.put_entry(walk, rest[i], entry)
+    shas = [] if builder.transfers_only else [commit.sha for commit in commits]
+    keep: Keep | None = None if builder.transfers_only else store.keeper(walk, keys, shas, done)  # packs, mostly
     _walk(repo, builder, commits[done:], keep)
     got = builder.history
     after = Snapshot(builder.state, builder.effective_since, builder.gone, got.transfers, got.reused, got.ids)
