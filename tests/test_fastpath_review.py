@@ -9,12 +9,18 @@
   with Online Services subscriptions (one ended, one ending soon), a CAL Suite Bridge beside its qualifying
   subscription and without one, and a person on leave whose CAL is with a temporary cover, each give what a whole
   check of the edited estate gives.
+- The history cache and the walk's item-by-item reading: a register rewritten in every style, renamed, merged, with
+  commits dated after the check's day, amended and reset: ``history``, ``check``, ``diff`` and an edit's dry run print
+  the same bytes with the cache as without it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,8 +33,10 @@ from calcheck.estate import parallel
 from calcheck.estate.cache import FileCache
 from calcheck.estate.sources import WorkTree
 from calcheck.licensing import engine
+from calcheck.licensing.rules.example import base_files, write_estate
 from tests import test_recheck
 from tests.conftest import AS_OF, ROOT
+from tests.test_git import git
 from tests.test_recheck import answers
 
 DAY = dt.date.fromisoformat(AS_OF)
@@ -162,3 +170,100 @@ def test_an_edit_among_subscriptions_bridges_and_covers_rechecked_gives_what_a_w
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text, encoding="utf-8")
     assert answers(rechecked) == answers(engine.check(WorkTree(root), DAY))
+
+
+# --- the history cache and the walk's item-by-item reading, through the command line ---------------------------
+
+HISTORY_AS_OF = "2026-04-20"
+STAFF = "kind: people\npeople:\n" + "".join(
+    f"  - {{id: p{i}, name: P{i}, kind: employee, status: active}}\n" for i in range(6)
+)
+
+
+def _register(rows: list[tuple[str, str, str]], style: str) -> bytes:
+    """An assignments file of ``rows`` (id, person, since) written one of the ways admins and editors write it."""
+    fields = [(f"id: {i}", "holding: WS22-U", f"person: {p}", f"since: {s}") for i, p, s in rows]
+    head, newline = "kind: assignments\nassignments:\n", "\n"
+    if style == "flow":
+        body = "".join(f"  - {{{', '.join(f)}}}\n" for f in fields)
+    elif style == "block-column-0":  # re-indented: the items at column 0, a comment naming an id between them
+        body = "".join("- " + "\n  ".join(f) + f"\n# - id: {f[0][4:]}-old, person: p0\n" for f in fields)
+    elif style == "crlf-bom":
+        head, newline = "\ufeff# register\n" + head, "\r\n"
+        body = "".join("    - " + "\n      ".join(f) + "\n" for f in fields)
+    elif style == "flow-list":
+        body = "".join(f"  {{{', '.join(f)}}},\n" for f in fields)
+        head, body = "kind: assignments\nassignments: [\n", body + "]\n"
+    else:  # "tab": a tab where YAML allows none, the whole file read as the check reads it
+        body = "".join(f"  - {{{', '.join(f)}}}\n" for f in fields) + "\tnote: x\n"
+    return (head + body).replace("\n", newline).encode("utf-8")
+
+
+def _outputs(repo: Path, cache: Path, *extra: str) -> list[str]:
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(cache)}
+    commands = [
+        ["history", "licenses", "--format", "json"],
+        ["check", "licenses", "--as-of", HISTORY_AS_OF, "--format", "json"],
+        ["check", "licenses", "--as-of", "2026-03-10", "--format", "json"],  # before some commits
+        ["diff", "HEAD~2", "--path", "licenses", "--as-of", HISTORY_AS_OF, "--format", "json"],
+        ["transfer", "A-1", "--to-person", "p5", "--path", "licenses", "--as-of", HISTORY_AS_OF, "--dry-run"],
+    ]
+    found = []
+    for command in commands:
+        done = subprocess.run([sys.executable, "-m", "calcheck", *command, *extra], cwd=repo, env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr
+        found.append(f"{' '.join(command)}\n{done.returncode}\n{done.stdout}")
+    return found
+
+
+def test_history_check_and_diff_alike_with_and_without_the_cache_over_files_written_every_way(tmp_path: Path) -> None:
+    """A register rewritten in every style (re-indented, CR LF with a byte-order mark, comments naming ids, a flow
+    list, a tab that breaks it), moved by a rename, merged from a branch, with commits dated after the check's day,
+    an amended commit and a history reset to an earlier commit and grown anew: every command prints the same bytes
+    with a cold and a warm cache as without it."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    estate = write_estate({**base_files(), "people/people.yaml": STAFF}, repo / "licenses")
+    register = estate / "assignments" / "assignments.yaml"
+    rows = [("A-1", "p0", "2026-01-05"), ("A-2", "p1", "2026-01-05"), ("A-3", "p2", "2026-01-05")]
+    cache = tmp_path / "cache"
+
+    def commit(style: str, day: str, message: str) -> None:
+        register.write_bytes(_register(rows, style))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", message, date=f"{day}T09:00:00+00:00")
+
+    def same(warm: bool = False) -> None:
+        expected = _outputs(repo, tmp_path / "unused", "--no-cache")
+        assert _outputs(repo, cache) == expected  # cold, or resumed from what earlier walks kept
+        if warm:
+            assert _outputs(repo, cache) == expected
+
+    commit("flow", "2026-01-05", "Register")
+    rows[1] = ("A-2", "p3", "2026-02-01")
+    commit("block-column-0", "2026-02-01", "A-2 to p3, re-indented")
+    rows.append(("A-4", "p4", "2026-02-10"))
+    commit("crlf-bom", "2026-02-10", "A-4, CR LF")
+    git(repo, "checkout", "-q", "-b", "side")
+    rows[0] = ("A-1", "p4", "2026-03-01")
+    commit("flow-list", "2026-03-01", "A-1 to p4, a flow list")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "side", "-m", "Merge side", date="2026-03-02T09:00:00+00:00")
+    git(repo, "mv", "licenses/assignments/assignments.yaml", "licenses/assignments/register.yaml")
+    register = estate / "assignments" / "register.yaml"
+    rows[2] = ("A-3", "p5", "2026-03-05")
+    commit("tab", "2026-03-05", "Renamed, A-3 to p5, a tab")
+    rows[1] = ("A-2", "p0", "2026-04-01")
+    commit("crlf-bom", "2099-01-01", "A-2 to p0, dated after the check's day")
+    same()
+    rows[1] = ("A-2", "p2", "2026-04-02")
+    register.write_bytes(_register(rows, "block-column-0"))
+    git(repo, "commit", "-q", "-a", "--amend", "-m", "A-2 to p2 instead", date="2026-04-02T09:00:00+00:00")
+    same()
+    git(repo, "reset", "-q", "--hard", "HEAD~3")  # as after a force-push: an earlier commit, then another line
+    rows[:] = [("A-1", "p1", "2026-01-05"), ("A-2", "p3", "2026-02-01"), ("A-4", "p2", "2026-04-05")]
+    commit("flow", "2026-04-05", "Another line")
+    register.write_bytes(_register([*rows, ("A-5", "p5", "2026-04-06")], "crlf-bom"))  # left uncommitted
+    same(warm=True)
