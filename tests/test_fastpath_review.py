@@ -267,3 +267,35 @@ def test_history_check_and_diff_alike_with_and_without_the_cache_over_files_writ
     commit("flow", "2026-04-05", "Another line")
     register.write_bytes(_register([*rows, ("A-5", "p5", "2026-04-06")], "crlf-bom"))  # left uncommitted
     same(warm=True)
+
+
+# --- an edit's dry run against the check of the estate it leaves, when git ignores the file it writes ------------
+
+
+@pytest.mark.parametrize("ignored", [True, False])
+def test_an_edit_of_a_file_git_ignores_is_judged_as_the_check_after_it_judges_it(ignored: bool, tmp_path: Path) -> None:
+    """The check reads every file of the estate, but its history sees only the changes git lists, and git never
+    lists a file it ignores: an edit of such a file must be judged without it among the uncommitted changes (the
+    dry run said "(uncommitted)" of a reassignment the check after the edit finds from the records alone)."""
+    from calcheck.cli.common import check_at
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    estate = write_estate({**base_files(), "people/people.yaml": STAFF}, repo / "licenses")
+    register = "kind: assignments\nassignments:\n  - {{id: {}, holding: WS22-U, person: {}, since: 2026-01-05}}\n"
+    (estate / "assignments" / "assignments.yaml").write_text(register.format("A-1", "p0"))
+    (repo / ".gitignore").write_text("local.yaml\n" if ignored else "")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Register", date="2026-01-05T09:00:00+00:00")
+    (estate / "assignments" / "local.yaml").write_text(register.format("A-7", "p1"))
+    day = dt.date(2026, 2, 10)
+    base = operations.baseline(estate, day)
+    changes = operations.plan_transfer(estate, base.result, "A-7", ("person", "p2"), dt.date(2026, 2, 1), None)
+    planned = operations.review(base, changes).after
+    for change in changes:
+        change.path.write_text(change.after, encoding="utf-8")
+    written = check_at(estate, None, day, True)
+    assert [f for f in planned.findings if f.rule == "reassignment-90-days"]
+    assert planned.findings == written.findings
+    assert planned.context.transfers == written.context.transfers
