@@ -118,6 +118,31 @@ def test_a_damaged_entry_is_ignored_and_written_again(damage: object, tmp_path: 
         assert {p: p.read_text(encoding="utf-8") for p in _entries(tmp_path / "cache")} == originals
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_entry_that_is_not_a_regular_file_is_a_miss_and_never_waited_for(kind: str, tmp_path: Path) -> None:
+    """A FIFO (or a folder) where an entry should be: the command answers as without the cache, without waiting for
+    a writer that never comes, and the entry is written again where it can be."""
+    estate = tmp_path / "licenses"
+    shutil.copytree(ROOT / "licenses", estate)
+    env = {**os.environ, "CALCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "calcheck", "check", str(estate), "--as-of", AS_OF, "--format", "json"]
+    expected = subprocess.run([*command, "--no-cache"], capture_output=True, env=env, check=False, timeout=60)
+    subprocess.run(command, capture_output=True, env=env, check=False, timeout=60)
+    entries = _entries(tmp_path / "cache")
+    assert entries
+    for entry in entries:
+        entry.unlink()
+        if kind == "fifo":
+            os.mkfifo(entry)
+        else:
+            entry.mkdir()
+    shutil.rmtree(tmp_path / "cache" / "results")  # (the kept check would answer before any file is read)
+    done = subprocess.run(command, capture_output=True, env=env, check=False, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (expected.returncode, expected.stdout, expected.stderr)
+    if kind == "fifo":
+        assert all(entry.is_file() for entry in entries)  # written again over the FIFO
+
+
 def test_a_changed_byte_is_another_entry(tmp_path: Path) -> None:
     cache = FileCache(tmp_path)
     one = cache.key("a.yaml", "a.yaml", b"kind: people\npeople: []\n")

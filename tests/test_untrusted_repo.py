@@ -118,6 +118,7 @@ REFUSED = [
     ("markdown_extensions:\n  - trap\n", "Markdown extension 'trap' is not allowed"),
     ("markdown_extensions:\n  - antigravity\n", "Markdown extension 'antigravity' is not allowed"),
     ("markdown_extensions:\n  - pymdownx.snippets\n", "Markdown extension 'pymdownx.snippets' is not allowed"),
+    ("markdown_extensions:\n  - pymdownx.b64\n", "Markdown extension 'pymdownx.b64' is not allowed"),
     ("plugins:\n  - material/info\n", "plugin 'material/info' is not one of"),
     ("theme:\n  name: material\n  custom_dir: overrides\n", "'theme.custom_dir' is refused"),
 ]

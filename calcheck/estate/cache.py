@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -220,13 +221,17 @@ class FileMemo(FileCache):
 
 def read_entry(path: Path) -> bytes | None:
     """The body of an entry file (a line with the SHA-256 of the body, then the body) whose digest matches it,
-    read without following a link; None when it is missing, unreadable or damaged."""
+    read without following a link; None when it is missing, unreadable, damaged or not a regular file (opened
+    without waiting: a FIFO put there would otherwise hold the command until something writes to it)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+        handle = os.open(path, flags)
     except OSError:
         return None
     try:
         with os.fdopen(handle, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return None
             data = stream.read()
     except OSError:
         return None

@@ -160,11 +160,16 @@ class GitRepo:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _run(self, *args: str, check: bool = True, config: tuple[str, ...] = ()) -> bytes:
+    def _run(self, *args: str, check: bool = True, config: tuple[str, ...] = (), stdin: bytes | None = None) -> bytes:
         command = git_command(*args, config=config)
         try:
             done = subprocess.run(
-                command, cwd=self._repo.working_dir, env=git_environment(), capture_output=True, check=False
+                command,
+                cwd=self._repo.working_dir,
+                env=git_environment(),
+                input=stdin,
+                capture_output=True,
+                check=False,
             )
         except OSError as exc:
             raise GitError(f"git cannot be run: {exc.strerror or exc}") from None
@@ -264,6 +269,16 @@ class GitRepo:
         args = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules=all"]
         out = self._run(*args, "--", prefix or ".", config=self._filters())
         return sorted({_text(entry[3:]) for entry in out.split(b"\x00") if len(entry) > 3})
+
+    def ignored(self, paths: list[str]) -> set[str]:
+        """Those of ``paths`` (relative to the root; untracked ones: git never ignores a tracked file) that git
+        ignores, so that ``changed_files`` never lists them whatever they hold."""
+        if not paths:
+            return set()
+        out = self._run(
+            "check-ignore", "-z", "--stdin", check=False, stdin=b"".join(os.fsencode(p) + b"\0" for p in paths)
+        )
+        return {_text(name) for name in out.split(b"\x00") if name}  # (exit 1, no output: none is ignored)
 
     def log(self, prefix: str, commit: str, kept: Path | None = None) -> list[Commit]:
         """Commits of ``commit``'s first-parent history that change files below ``prefix``, oldest first.

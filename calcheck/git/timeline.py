@@ -272,8 +272,12 @@ def history_with_timeline(
 def _add_uncommitted(
     repo: GitRepo, prefix: str, builder: HistoryBuilder, as_of: dt.date, overrides: dict[str, bytes] | None = None
 ) -> None:
-    """Apply the work tree's changes since HEAD (with ``overrides``: files as an edit would write them)."""
+    """Apply the work tree's changes since HEAD (with ``overrides``: files as an edit would write them; one that git
+    ignores is not among the changes once written, as the check after the edit will find)."""
     overrides = overrides or {}
+    if overrides:
+        hidden = repo.ignored(sorted(overrides))
+        overrides = {path: raw for path, raw in overrides.items() if path not in hidden}
     changed = sorted({*repo.changed_files(prefix), *overrides})
     if not changed:
         return

@@ -30,7 +30,9 @@ MARKDOWN_EXTENSIONS = frozenset(
     }
 )  # fmt: skip
 EXTENSION_PACKAGES = ("markdown.extensions.", "pymdownx.", "material.extensions.")
-REFUSED_EXTENSIONS = frozenset({"pymdownx.snippets"})  # includes files from anywhere on disk
+# Both put files from anywhere on disk into a page (an image, for b64): nothing outside the repository is
+# published, and a page would depend on more than its Markdown (a changed image, the same page).
+REFUSED_EXTENSIONS = frozenset({"pymdownx.snippets", "pymdownx.b64"})
 REFUSED_KEYS = {
     "hooks": "hooks are Python files MkDocs runs",
     "INHERIT": "it makes MkDocs read another configuration file",
