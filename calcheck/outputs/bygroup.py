@@ -8,6 +8,7 @@ ELP's totals. Chargeback is each group's need priced at the pool's unit price.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 from collections import Counter
@@ -80,12 +81,8 @@ def _group_of(record: Person | Device | None, by: str) -> str:
 
 def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -> Breakdown:
     """Share every pool of ``position`` out to the groups (``by`` department or cost-centre)."""
-    people, devices = estate.index("people"), estate.index("devices")
-
-    def group(subject: Subject) -> str:
-        return _group_of((people if subject[0] == "person" else devices).get(subject[1]), by)
-
-    covering = _covering_order(analysis)
+    group = _Groups(estate, by).__getitem__
+    covering: dict[Subject, tuple[str, str]] | None = None  # worked out only for a pool that needs it
     shares: dict[tuple[str, int], Share] = {}
     for index, pool in enumerate(position.pools):
         assigned = [
@@ -94,9 +91,9 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
             if analysis.entitlement.get(holding_id) is None
             for assignment in analysis.in_force.get(holding_id, [])
         ]
-        short = sorted(pool.uncovered_subjects) + sorted(
-            pool.required_subjects, key=lambda s: covering.get(s, ("", "")), reverse=True
-        )
+        if covering is None and pool.shortfall > pool.uncovered:
+            covering = _covering_order(analysis)
+        short = _short(pool, covering or {})
 
         def share(name: str, pool: Pool = pool, index: int = index) -> Share:
             return shares.setdefault((name, index), Share(pool))
@@ -106,13 +103,39 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
             share(name).required += count
         for name, count in Counter(map(group, assigned)).items():
             share(name).assigned += count
-        for name, count in Counter(map(group, short[: pool.shortfall])).items():
+        for name, count in Counter(map(group, short)).items():
             share(name).shortfall += count
     groups: dict[str, Group] = {}
     for (name, _), found in sorted(shares.items()):
         groups.setdefault(name, Group(name)).shares.append(found)
     ordered = sorted(groups.values(), key=lambda g: (g.name == NO_GROUP, g.name.casefold(), g.name))
     return Breakdown(by, position, ordered)
+
+
+class _Groups(dict[Subject, str]):
+    """Each person's and device's group, by subject (a subject of neither kind looked up as ``_group_of`` does)."""
+
+    def __init__(self, estate: Estate, by: str) -> None:
+        self._people, self._devices, self._by = estate.index("people"), estate.index("devices"), by
+        super().__init__({("person", key): _group_of(record, by) for key, record in self._people.items()})
+        self.update({("device", key): _group_of(record, by) for key, record in self._devices.items()})
+
+    def __missing__(self, subject: Subject) -> str:
+        return _group_of((self._people if subject[0] == "person" else self._devices).get(subject[1]), self._by)
+
+
+def _short(pool: Pool, covering: dict[Subject, tuple[str, str]]) -> list[Subject]:
+    """The pool's ``shortfall`` subjects its shortfall is charged to: the uncovered first (sorted), then the newest
+    covered (``_covering_order``, newest first); ``covering`` is needed only when the uncovered are too few."""
+    count = pool.shortfall
+    if count == 0:
+        return []
+    uncovered = sorted(pool.uncovered_subjects)
+    if count <= len(uncovered):
+        return uncovered[:count]
+    # nlargest is sorted(..., reverse=True)[:n], ties in the set's order, without sorting a pool of 100,000
+    newest = heapq.nlargest(count - len(uncovered), pool.required_subjects, key=lambda s: covering.get(s, ("", "")))
+    return uncovered + newest
 
 
 def _covering_order(analysis: Analysis) -> dict[Subject, tuple[str, str]]:
