@@ -12,8 +12,10 @@ import heapq
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import attrgetter
 
 from calcheck import __version__
 from calcheck.core.text import one_line
@@ -81,7 +83,7 @@ def _group_of(record: Person | Device | None, by: str) -> str:
 
 def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -> Breakdown:
     """Share every pool of ``position`` out to the groups (``by`` department or cost-centre)."""
-    group = _Groups(estate, by).__getitem__
+    recorded = _Groups(estate, by)
     covering: dict[Subject, tuple[str, str]] | None = None  # worked out only for a pool that needs it
     shares: dict[tuple[str, int], Share] = {}
     for index, pool in enumerate(position.pools):
@@ -99,11 +101,11 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
             return shares.setdefault((name, index), Share(pool))
 
         # counted by group first: a pool of 100,000 subjects has a few hundred groups
-        for name, count in Counter(map(group, pool.required_subjects | pool.uncovered_subjects)).items():
+        for name, count in recorded.count(pool.required_subjects | pool.uncovered_subjects).items():
             share(name).required += count
-        for name, count in Counter(map(group, assigned)).items():
+        for name, count in recorded.count(assigned).items():
             share(name).assigned += count
-        for name, count in Counter(map(group, short)).items():
+        for name, count in recorded.count(short).items():
             share(name).shortfall += count
     groups: dict[str, Group] = {}
     for (name, _), found in sorted(shares.items()):
@@ -112,16 +114,26 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
     return Breakdown(by, position, ordered)
 
 
-class _Groups(dict[Subject, str]):
-    """Each person's and device's group, by subject (a subject of neither kind looked up as ``_group_of`` does)."""
+class _Groups(dict[Subject, str | None]):
+    """Each person's and device's group as recorded, by subject (a subject of neither kind: as ``_group_of`` finds
+    it); ``count`` counts subjects by group, a missing or empty one as ``NO_GROUP``.
+
+    Built and looked up in C: a pool of 100,000 subjects is counted without a Python call per subject."""
 
     def __init__(self, estate: Estate, by: str) -> None:
         self._people, self._devices, self._by = estate.index("people"), estate.index("devices"), by
-        super().__init__({("person", key): _group_of(record, by) for key, record in self._people.items()})
-        self.update({("device", key): _group_of(record, by) for key, record in self._devices.items()})
+        recorded = attrgetter("department" if by == "department" else "cost_centre")
+        super().__init__(zip(zip(repeat("person"), self._people), map(recorded, self._people.values()), strict=True))
+        self.update(zip(zip(repeat("device"), self._devices), map(recorded, self._devices.values()), strict=True))
 
     def __missing__(self, subject: Subject) -> str:
         return _group_of((self._people if subject[0] == "person" else self._devices).get(subject[1]), self._by)
+
+    def count(self, subjects: Iterable[Subject]) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for name, count in Counter(map(self.__getitem__, subjects)).items():
+            found[name or NO_GROUP] += count
+        return found
 
 
 def _short(pool: Pool, covering: dict[Subject, tuple[str, str]]) -> list[Subject]:
