@@ -32,9 +32,10 @@ def _number(text: str) -> bool:
     return text.strip() == text
 
 
-# Where a cell begins in what ``csv.writer`` wrote (at a line's start or after a comma, quoted or not) with a
-# character ``safe_cell`` looks at: a cell that begins so is found here (and some that do not, inside quotes).
-_MAYBE_FORMULA = re.compile(r'(?:^|,)"?[=+\-@\t\r\n]', re.MULTILINE)
+# Where a cell begins in what ``csv.writer`` wrote (at a line's start or after a comma) with a character
+# ``safe_cell`` looks at: a cell that begins so is found here (and some that do not, inside quotes). A cell that
+# begins with a line end is quoted; one unquoted after a comma is the empty last cell of its row.
+_MAYBE_FORMULA = re.compile(r'(?:^|,)(?:"[=+\-@\t\r\n]|[=+\-@\t])', re.MULTILINE)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
