@@ -12,10 +12,8 @@ import heapq
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import attrgetter
 
 from calcheck import __version__
 from calcheck.core.text import one_line
@@ -83,7 +81,11 @@ def _group_of(record: Person | Device | None, by: str) -> str:
 
 def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -> Breakdown:
     """Share every pool of ``position`` out to the groups (``by`` department or cost-centre)."""
-    recorded = _Groups(estate, by)
+    people, devices = estate.index("people"), estate.index("devices")
+
+    def group(subject: Subject) -> str:
+        return _group_of((people if subject[0] == "person" else devices).get(subject[1]), by)
+
     covering: dict[Subject, tuple[str, str]] | None = None  # worked out only for a pool that needs it
     shares: dict[tuple[str, int], Share] = {}
     for index, pool in enumerate(position.pools):
@@ -101,39 +103,17 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
             return shares.setdefault((name, index), Share(pool))
 
         # counted by group first: a pool of 100,000 subjects has a few hundred groups
-        for name, count in recorded.count(pool.required_subjects | pool.uncovered_subjects).items():
+        for name, count in Counter(map(group, pool.required_subjects | pool.uncovered_subjects)).items():
             share(name).required += count
-        for name, count in recorded.count(assigned).items():
+        for name, count in Counter(map(group, assigned)).items():
             share(name).assigned += count
-        for name, count in recorded.count(short).items():
+        for name, count in Counter(map(group, short)).items():
             share(name).shortfall += count
     groups: dict[str, Group] = {}
     for (name, _), found in sorted(shares.items()):
         groups.setdefault(name, Group(name)).shares.append(found)
     ordered = sorted(groups.values(), key=lambda g: (g.name == NO_GROUP, g.name.casefold(), g.name))
     return Breakdown(by, position, ordered)
-
-
-class _Groups(dict[Subject, str | None]):
-    """Each person's and device's group as recorded, by subject (a subject of neither kind: as ``_group_of`` finds
-    it); ``count`` counts subjects by group, a missing or empty one as ``NO_GROUP``.
-
-    Built and looked up in C: a pool of 100,000 subjects is counted without a Python call per subject."""
-
-    def __init__(self, estate: Estate, by: str) -> None:
-        self._people, self._devices, self._by = estate.index("people"), estate.index("devices"), by
-        recorded = attrgetter("department" if by == "department" else "cost_centre")
-        super().__init__(zip(zip(repeat("person"), self._people), map(recorded, self._people.values()), strict=True))
-        self.update(zip(zip(repeat("device"), self._devices), map(recorded, self._devices.values()), strict=True))
-
-    def __missing__(self, subject: Subject) -> str:
-        return _group_of((self._people if subject[0] == "person" else self._devices).get(subject[1]), self._by)
-
-    def count(self, subjects: Iterable[Subject]) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for name, count in Counter(map(self.__getitem__, subjects)).items():
-            found[name or NO_GROUP] += count
-        return found
 
 
 def _short(pool: Pool, covering: dict[Subject, tuple[str, str]]) -> list[Subject]:
