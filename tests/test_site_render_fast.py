@@ -158,10 +158,12 @@ def test_breakdown_is_the_subject_by_subject_sharing(tmp_path: Path, owned: int 
     shortfalls = [p.shortfall - p.uncovered for p in context.position.pools]
     if owned is not None:
         assert max(shortfalls) > 0  # the newest covered are charged the shortfall too
-    for by in bygroup.GROUPINGS:
+    together = bygroup.breakdowns(result.estate, context.analysis, context.position, list(bygroup.GROUPINGS))
+    for by, both in zip(bygroup.GROUPINGS, together, strict=True):
         fast = bygroup.breakdown(result.estate, context.analysis, context.position, by)
         slow = reference_breakdown(result.estate, context.analysis, context.position, by)
-        assert shown(fast) == shown(slow)
+        assert shown(fast) == shown(slow) == shown(both)
+        assert both.by == by
         if not departments:
             assert bygroup.NO_GROUP in [g.name for g in fast.groups]
 

@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -391,7 +392,7 @@ def _holding_page(
 
     shown_id = names.map.get  # (``names.id``, looked up in place: a holding may have thousands of assignments)
     rows = []
-    for a in sorted(assigned, key=lambda a: a.id):
+    for a in sorted(assigned, key=attrgetter("id")):
         if a.person is not None:
             person = people.get(a.person)
             shown = shown_id(a.person, a.person)
