@@ -8,11 +8,13 @@ ELP's totals. Chargeback is each group's need priced at the pool's unit price.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from calcheck import __version__
 from calcheck.core.text import one_line
@@ -80,13 +82,19 @@ def _group_of(record: Person | Device | None, by: str) -> str:
 
 def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -> Breakdown:
     """Share every pool of ``position`` out to the groups (``by`` department or cost-centre)."""
+    return breakdowns(estate, analysis, position, (by,))[0]
+
+
+def breakdowns(estate: Estate, analysis: Analysis, position: Position, bys: Sequence[str]) -> list[Breakdown]:
+    """``breakdown`` by each of ``bys`` at once: each pool's subjects are gathered and looked up once, whatever the
+    groupings (a pool of 100,000 subjects)."""
     people, devices = estate.index("people"), estate.index("devices")
 
-    def group(subject: Subject) -> str:
-        return _group_of((people if subject[0] == "person" else devices).get(subject[1]), by)
+    def record(subject: Subject) -> Person | Device | None:
+        return (people if subject[0] == "person" else devices).get(subject[1])
 
-    covering = _covering_order(analysis)
-    shares: dict[tuple[str, int], Share] = {}
+    covering: dict[Subject, tuple[str, str]] | None = None  # worked out only for a pool that needs it
+    shares: list[dict[tuple[str, int], Share]] = [{} for _ in bys]
     for index, pool in enumerate(position.pools):
         assigned = [
             assignment.assignee
@@ -94,25 +102,56 @@ def breakdown(estate: Estate, analysis: Analysis, position: Position, by: str) -
             if analysis.entitlement.get(holding_id) is None
             for assignment in analysis.in_force.get(holding_id, [])
         ]
-        short = sorted(pool.uncovered_subjects) + sorted(
-            pool.required_subjects, key=lambda s: covering.get(s, ("", "")), reverse=True
-        )
-
-        def share(name: str, pool: Pool = pool, index: int = index) -> Share:
-            return shares.setdefault((name, index), Share(pool))
-
+        if covering is None and pool.shortfall > pool.uncovered:
+            covering = _covering_order(analysis)
+        short = _short(pool, covering or {})
         # counted by group first: a pool of 100,000 subjects has a few hundred groups
-        for name, count in Counter(map(group, pool.required_subjects | pool.uncovered_subjects)).items():
-            share(name).required += count
-        for name, count in Counter(map(group, assigned)).items():
-            share(name).assigned += count
-        for name, count in Counter(map(group, short[: pool.shortfall])).items():
-            share(name).shortfall += count
+        for column, subjects in (
+            ("required", pool.required_subjects | pool.uncovered_subjects),
+            ("assigned", assigned),
+            ("shortfall", short),
+        ):
+            records = list(map(record, subjects))
+            for mine, by in zip(shares, bys, strict=True):
+                for name, count in _count_groups(records, by).items():
+                    share = mine.setdefault((name, index), Share(pool))
+                    setattr(share, column, getattr(share, column) + count)
+    return [_grouped(by, position, mine) for mine, by in zip(shares, bys, strict=True)]
+
+
+def _count_groups(records: list[Person | Device | None], by: str) -> Counter[str]:
+    """How many of ``records`` are in each group (``_group_of``), counted in C."""
+    found: Counter[str] = Counter()
+    missing = records.count(None)
+    if missing:
+        found[NO_GROUP] += missing
+        records = [r for r in records if r is not None]
+    recorded = attrgetter("department" if by == "department" else "cost_centre")
+    for name, count in Counter(map(recorded, records)).items():
+        found[name or NO_GROUP] += count
+    return found
+
+
+def _grouped(by: str, position: Position, shares: dict[tuple[str, int], Share]) -> Breakdown:
     groups: dict[str, Group] = {}
     for (name, _), found in sorted(shares.items()):
         groups.setdefault(name, Group(name)).shares.append(found)
     ordered = sorted(groups.values(), key=lambda g: (g.name == NO_GROUP, g.name.casefold(), g.name))
     return Breakdown(by, position, ordered)
+
+
+def _short(pool: Pool, covering: dict[Subject, tuple[str, str]]) -> list[Subject]:
+    """The pool's ``shortfall`` subjects its shortfall is charged to: the uncovered first (sorted), then the newest
+    covered (``_covering_order``, newest first); ``covering`` is needed only when the uncovered are too few."""
+    count = pool.shortfall
+    if count == 0:
+        return []
+    uncovered = sorted(pool.uncovered_subjects)
+    if count <= len(uncovered):
+        return uncovered[:count]
+    # nlargest is sorted(..., reverse=True)[:n], ties in the set's order, without sorting a pool of 100,000
+    newest = heapq.nlargest(count - len(uncovered), pool.required_subjects, key=lambda s: covering.get(s, ("", "")))
+    return uncovered + newest
 
 
 def _covering_order(analysis: Analysis) -> dict[Subject, tuple[str, str]]:

@@ -131,13 +131,8 @@ def tables(result: CheckResult) -> dict[str, Table]:
 def chargeback_tables(result: CheckResult) -> dict[str, Table]:
     """One table per grouping: each group's share of each pool, with its chargeback."""
     context = result.context
-    return {
-        f"by-{by}": (
-            list(bygroup.CSV_COLUMNS),
-            bygroup.csv_rows(bygroup.breakdown(result.estate, context.analysis, context.position, by)),
-        )
-        for by in bygroup.GROUPINGS
-    }
+    splits = bygroup.breakdowns(result.estate, context.analysis, context.position, list(bygroup.GROUPINGS))
+    return {f"by-{split.by}": (list(bygroup.CSV_COLUMNS), bygroup.csv_rows(split)) for split in splits}
 
 
 def to_csv(table: Table) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calcheck.licensing.engine import CheckResult
-from calcheck.outputs.bygroup import COLUMNS, GROUPINGS, Group, breakdown, total_group
+from calcheck.outputs.bygroup import COLUMNS, GROUPINGS, Group, breakdowns, total_group
 from calcheck.outputs.report import money
 from calcheck.site.markup import WIDE, Layout, table
 
@@ -26,8 +26,8 @@ def render(result: CheckResult) -> dict[str, str]:
         "devices concerned. *Chargeback* is what each group's need costs at the holdings' unit prices; the totals "
         "are those of the dashboard.",
     ]
-    for by, label in GROUPINGS.items():
-        split = breakdown(result.estate, context.analysis, context.position, by)
+    splits = breakdowns(result.estate, context.analysis, context.position, list(GROUPINGS))
+    for (by, label), split in zip(GROUPINGS.items(), splits, strict=True):
         rows = [_row(g, currency) for g in split.groups]
         layout = Layout(id=f"by-{by}", numeric=frozenset(range(1, len(COLUMNS) + 1)))
         lines += [

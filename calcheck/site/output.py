@@ -53,20 +53,25 @@ def real_folders(top: Path, folder: Path) -> None:
 def sync(folder: Path, files: dict[str, str | bytes]) -> None:
     """Make the real folder ``folder`` hold exactly ``files``; a file is rewritten only when its content changed
     (for live reload)."""
-    for root, folders, names in os.walk(folder, topdown=False, followlinks=False):
+    top = os.fspath(folder)
+    for root, folders, names in os.walk(top, topdown=False, followlinks=False):
+        below = os.path.relpath(root, top)
+        prefix = "" if below == "." else below.replace(os.sep, "/") + "/"
         for name in [*names, *folders]:
-            path = Path(root) / name
-            relative = path.relative_to(folder).as_posix()
+            path = os.path.join(root, name)
             mode = os.lstat(path).st_mode
             if stat.S_ISDIR(mode):
-                if not any(path.iterdir()):
-                    path.rmdir()
-            elif relative not in files or not stat.S_ISREG(mode):
-                path.unlink()
+                if not os.listdir(path):
+                    os.rmdir(path)
+            elif prefix + name not in files or not stat.S_ISREG(mode):
+                os.unlink(path)
+    made: set[str] = set()  # the folders this call has already made real (each page's folder is checked once)
     for relative, content in files.items():
-        path = folder / relative
-        real_folders(folder, path.parent)
-        _write(path, content.encode("utf-8") if isinstance(content, str) else content)
+        parent = relative.rpartition("/")[0]
+        if parent not in made:
+            real_folders(folder, folder / parent)
+            made.add(parent)
+        _write(os.path.join(top, relative), content.encode("utf-8") if isinstance(content, str) else content)
 
 
 def tree_digest(folder: Path) -> str | None:
@@ -77,10 +82,11 @@ def tree_digest(folder: Path) -> str | None:
     names = _real_tree(folder)
     if names is None:
         return None
+    top = os.fspath(folder)
     digest = hashlib.sha256()
     try:
         for relative in names:
-            fd = os.open(folder / relative, os.O_RDONLY | _NOFOLLOW)
+            fd = os.open(os.path.join(top, relative), os.O_RDONLY | _NOFOLLOW)
             with os.fdopen(fd, "rb") as handle:
                 digest.update(relative.encode("utf-8", "surrogateescape") + b"\0")
                 digest.update(hashlib.file_digest(handle, "sha256").digest())
@@ -91,24 +97,28 @@ def tree_digest(folder: Path) -> str | None:
 
 def _real_tree(folder: Path) -> list[str] | None:
     """The regular files below the real folder ``folder`` (relative POSIX paths, sorted), or None when it is not
-    one or holds anything else (a link, a device)."""
+    one, holds anything else (a link, a device) or cannot be read.
+
+    One ``scandir`` per folder: what each entry is comes with its name (no ``lstat`` per file where the file system
+    says), and paths stay strings (a site holds thousands of files, walked several times a build)."""
+    top = os.fspath(folder)
     try:
-        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+        if not stat.S_ISDIR(os.lstat(top).st_mode):
             return None
+        files: list[str] = []
+        pending = [("", top)]
+        while pending:
+            prefix, path = pending.pop()
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.is_file(follow_symlinks=False):
+                        files.append(prefix + entry.name)
+                    elif entry.is_dir(follow_symlinks=False):
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    else:
+                        return None
     except OSError:
         return None
-    files: list[str] = []
-    for root, folders, names in os.walk(folder, followlinks=False):
-        for name in [*folders, *names]:
-            path = Path(root) / name
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                return None
-            if stat.S_ISREG(mode):
-                files.append(path.relative_to(folder).as_posix())
-            elif not stat.S_ISDIR(mode):
-                return None
     return sorted(files)
 
 
@@ -126,20 +136,20 @@ def regular_files(folder: Path) -> dict[str, bytes]:
     return found
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: str, data: bytes) -> None:
     try:
         if _read(path) == data:
             return
     except OSError:
         pass
-    if path.is_symlink():
-        path.unlink()
+    if os.path.islink(path):
+        os.unlink(path)
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW, 0o666)
     with os.fdopen(handle, "wb") as stream:
         stream.write(data)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str | Path) -> bytes:
     handle = os.open(path, os.O_RDONLY | _NOFOLLOW)
     with os.fdopen(handle, "rb") as stream:
         return stream.read()

@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -329,8 +330,9 @@ def _holdings(data: SiteInput, names: Names) -> Files:
         " are highlighted.\n" + table(headers, _holding_rows(data), raw_columns=frozenset(range(10)), layout=layout)
     }
     histories = record_histories(data.history, data.result.estate.index("holdings"))
+    pool_charts: dict[tuple[str, str], Files] = {}  # a pool's trend, drawn once for all its holdings' pages
     for holding in holdings:
-        files.update(_holding_page(data, holding, names, histories.get(holding.id, [])))
+        files.update(_holding_page(data, holding, names, histories.get(holding.id, []), pool_charts))
     return files
 
 
@@ -352,7 +354,9 @@ def record_histories(history: Sequence[Entry], ids: Collection[str]) -> dict[str
     return found
 
 
-def _holding_page(data: SiteInput, holding: Holding, names: Names, history: list[Entry]) -> Files:
+def _holding_page(
+    data: SiteInput, holding: Holding, names: Names, history: list[Entry], pool_charts: dict[tuple[str, str], Files]
+) -> Files:
     name = slug(holding.id)
     analysis = data.result.context.analysis
     assigned = analysis.in_force.get(holding.id, [])
@@ -386,11 +390,12 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names, history: list
     people = data.result.estate.index("people")
     devices = data.result.estate.index("devices")
 
+    shown_id = names.map.get  # (``names.id``, looked up in place: a holding may have thousands of assignments)
     rows = []
-    for a in sorted(assigned, key=lambda a: a.id):
+    for a in sorted(assigned, key=attrgetter("id")):
         if a.person is not None:
             person = people.get(a.person)
-            shown = names.id(a.person)
+            shown = shown_id(a.person, a.person)
             row = [a.id, shown, shown if names.enabled or person is None else person.name, "person"]
         else:
             device = devices.get(a.device or "")
@@ -407,7 +412,10 @@ def _holding_page(data: SiteInput, holding: Holding, names: Names, history: list
     trend = ""
     if pool is not None and len(data.trend) > 1:
         key = pool_name(pool.cal, pool.version, pool.type)
-        files.update(_trend_charts(f"pool-{slug(key)}", f"{pool.label} over time", data.trend, key))
+        drawn = (key, pool.label)
+        if drawn not in pool_charts:
+            pool_charts[drawn] = _trend_charts(f"pool-{slug(key)}", f"{pool.label} over time", data.trend, key)
+        files.update(pool_charts[drawn])
         trend = _picture(f"../charts/pool-{slug(key)}", f"{pool.label} over time")
     history_rows = [
         [
@@ -462,19 +470,19 @@ def _data_holder(source: str, script: str, count: int, what: str, csv: str | Non
 
 def _directory(data: SiteInput, names: Names) -> Files:
     estate = data.result.estate
-    held: dict[tuple[str, str], list[str]] = defaultdict(list)
+    as_of = data.result.context.as_of
+    held: dict[tuple[str, str], str] = {}  # what each person and device holds, as its cell shows it
     for subject, assignments in data.result.context.analysis.by_subject.items():
-        held[subject] = sorted(
-            {a.holding for a in assignments if a.until is None or a.until >= data.result.context.as_of}
-        )
+        held[subject] = ", ".join(sorted({a.holding for a in assignments if a.until is None or a.until >= as_of}))
+    shown_id = names.map.get  # (``names.id``, looked up in place for tens of thousands of people)
     people = [
         [
-            names.id(p.id),
-            names.id(p.id) if names.enabled else p.name,
+            shown_id(p.id, p.id),
+            shown_id(p.id, p.id) if names.enabled else p.name,
             p.kind,
             p.status,
             names.scrub(p.department or ""),
-            ", ".join(held.get(("person", p.id), [])),
+            held.get(("person", p.id), ""),
         ]
         for p in estate.index("people").values()
     ]
@@ -485,7 +493,7 @@ def _directory(data: SiteInput, names: Names) -> Files:
             d.kind,
             d.status,
             names.scrub(d.department or ""),
-            ", ".join(held.get(("device", d.id), [])),
+            held.get(("device", d.id), ""),
         ]
         for d in estate.index("devices").values()
     ]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from calcheck.estate.model import Deployment
@@ -83,7 +85,7 @@ class _Reach:
         return self.counts.get(cal, [0, 0, 0])[column]
 
     def add(
-        self, needs: Needs, index: int, counts: dict[str, list[int]], open_: Needs, subjects: list[Subject]
+        self, needs: Needs, index: int, counts: dict[str, list[int]], open_: Needs, subjects: Collection[Subject]
     ) -> None:
         self.subjects.update(subjects)
         for cal, numbers in counts.items():
@@ -105,26 +107,24 @@ def _reach(result: CheckResult) -> dict[str, _Reach]:
     one computed tuple) are counted together, so most of the work is per group, not per person and deployment."""
     analysis = result.context.analysis
     reach: dict[str, _Reach] = defaultdict(_Reach)
-    groups: dict[int, tuple[tuple[Deployment, ...], list[Coverage]]] = {}
+    # by the identity of the deployments' tuple: its deployments, its needs, their counts by CAL and those not covered
+    groups: dict[int, tuple[tuple[Deployment, ...], list[Coverage], dict[str, list[int]], list[Coverage]]] = {}
     for coverage in analysis.coverages:
-        deployments = coverage.need.deployments
-        group = groups.get(id(deployments))
+        need = coverage.need
+        group = groups.get(id(need.deployments))
         if group is None:
-            group = groups[id(deployments)] = (deployments, [])
+            group = groups[id(need.deployments)] = (need.deployments, [], {}, [])
         group[1].append(coverage)
-    for deployments, coverages in groups.values():
-        counts: dict[str, list[int]] = {}
-        short = []
-        for coverage in coverages:
-            numbers = counts.get(coverage.need.cal)
-            if numbers is None:
-                numbers = counts[coverage.need.cal] = [0, 0, 0]
-            if coverage.satisfied:
-                numbers[0] += 1
-            else:
-                numbers[1] += 1
-                short.append(coverage)
-        subjects = [c.need.subject for c in coverages]
+        numbers = group[2].get(need.cal)
+        if numbers is None:
+            numbers = group[2][need.cal] = [0, 0, 0]
+        if coverage.satisfied:
+            numbers[0] += 1
+        else:
+            numbers[1] += 1
+            group[3].append(coverage)
+    for deployments, coverages, counts, short in groups.values():
+        subjects = {c.need.subject for c in coverages}  # a set once: each deployment's set takes its hashes as they are
         for index, deployment in enumerate(deployments):
             reach[deployment.id].add(coverages, index, counts, short, subjects)
     for exemption in analysis.exemptions:
@@ -167,7 +167,7 @@ def _deployments(result: CheckResult, names: Names) -> Files:
     for dep in deployments:
         entry = reach.get(dep.id, _Reach())
         short = sum(numbers[1] for numbers in entry.counts.values())
-        people = sum(1 for kind, _ in entry.subjects if kind == "person") if entry.subjects else 0
+        people = Counter(map(itemgetter(0), entry.subjects))["person"]  # (counted in C: a reach of 100,000)
         rows.append(
             [
                 link(f"deployments/{slug(dep.id)}.html", dep.id),
