@@ -159,6 +159,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     yield from _build(root)
 
 
+REPOSITORY = "https://example.org/fabrikam/licences"  # the hostile site's commits link there
 LONG_NAME = "Maximiliana-" + "x" * 188  # 200 characters, no space to break at
 LONG_SCOPE = "All CALs " + "y" * 1989 + " " + RLO  # 2,000 characters, the most the schema allows
 LONG_SUBJECT = "Reassign " + "z" * 4991  # a 5,000-character commit subject
@@ -170,6 +171,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = _project(tmp_path_factory.mktemp("hostile"))
     hostile_estate(root)
     licenses = root / "licenses"
+    _replace(licenses / "calcheck.yaml", "  publish_proofs: false",
+             f"  publish_proofs: false\n  repository_url: {REPOSITORY}")  # fmt: skip
     _replace(licenses / "people" / "finance.yaml", "name: Bob Okafor", f"name: {LONG_NAME}")
     _replace(licenses / "people" / "hr.yaml", "department: HR", f"department: 'HR {RLO}evil{RLO} 12345'")
     _replace(licenses / "holdings" / "windows-server.yaml", "quantity: 40", "quantity: 25")
@@ -597,6 +600,23 @@ def test_the_change_history_is_drawn_from_its_data(page: Any, bundled: Site) -> 
     csv = page.request.get(f"{bundled.base}/data/history.csv").text()
     assert [row[1] for row in csvlib.reader(io.StringIO(csv))][1:] == shas.stdout.split()
     assert watch.errors == [] and watch.failed == []
+
+
+def test_a_commit_links_to_the_repository_under_its_abbreviated_id(page: Any, hostile: Site) -> None:
+    """With ``site.repository_url`` set, the history's commit cell is a link to the whole commit, shown by the
+    first seven characters of its id; the commit's hostile subject stays text."""
+    root = hostile.html.parents[2]
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+    full = sha.stdout.strip()
+    watch = Watch(page)
+    _open(page, f"{hostile.base}/history.html")
+    links = page.locator("table#history tbody td:nth-child(2) a")
+    assert links.all_inner_texts() == [full[:7]]
+    assert links.first.get_attribute("href") == f"{REPOSITORY}/commit/{full}"
+    assert page.locator("table#history tbody td:nth-child(2) code").count() == 0
+    subject = page.locator("table#history tbody td:nth-child(4)")
+    assert subject.inner_text().startswith(LONG_SUBJECT[:50]) and subject.locator("*").count() == 0
+    assert watch.dialogs == [] and watch.errors == [] and watch.outside(hostile.base) == []
 
 
 def test_rules_have_real_headings_and_the_data_model_links_every_schema(page: Any, bundled: Site) -> None:
