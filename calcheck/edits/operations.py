@@ -7,7 +7,6 @@ written (atomically, and never over a file that changed since it was read).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from calcheck.core.atomic import PartialWrite, write_all
 from calcheck.core.errors import UsageError
 from calcheck.edits.recordstyle import styled_record, styled_value, tail_records
 from calcheck.edits.textedit import RecordFile, TextEditError
+from calcheck.edits.unified import unified_diff
 from calcheck.edits.yamledit import (
     EditableFile,
     EditError,
@@ -56,10 +56,10 @@ class Change:
     intended: Any = None  # a new file's data, which its text must read back as
 
     def diff(self, label: str) -> str:
-        lines = difflib.unified_diff(
+        lines = unified_diff(
             self.before.splitlines(keepends=True), self.after.splitlines(keepends=True), f"a/{label}", f"b/{label}"
         )
-        return "".join(lines)
+        return "".join(lines)  # difflib.unified_diff's, line for line (see calcheck.edits.unified)
 
 
 class Overlay(WorkTree):
