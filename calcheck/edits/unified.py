@@ -33,7 +33,8 @@ class _Matcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
     def find_longest_match(
         self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
     ) -> difflib.Match:
-        a, b, b2j, isbjunk = self.a, self.b, self.b2j, self.bjunk.__contains__
+        found: Any = self  # difflib's attributes, which typeshed does not declare
+        a, b, b2j, isbjunk = found.a, found.b, found.b2j, found.bjunk.__contains__
         if ahi is None:
             ahi = len(a)
         if bhi is None:
