@@ -333,28 +333,33 @@ def _import_decided(
 ) -> tuple[Decided, list[Any]]:
     """The import planned and reviewed: what it shows, its refusal if any, and its changes."""
     from calcheck.edits import operations
-    from calcheck.edits.importing import checked_many, checked_reader, import_baseline, plan_import
+    from calcheck.edits.importing import Prelocated, checked_many, checked_reader, import_baseline, plan_import
     from calcheck.outputs.diffview import render_position
     from calcheck.outputs.formats import REPORTERS
     from calcheck.outputs.reporters import ReportContext
 
     mapping, conventions = _mapping(args.mapping) if args.mapping is not None else (None, ())
-    base = import_baseline(estate, args.what, on, lasting)
-    plan = plan_import(
-        base.result,
-        estate,
-        args.what,
-        args.file,
-        args.source,
-        mapping,
-        on,
-        args.target,
-        args.partial,
-        args.force,
-        conventions,
-        checked_reader(base),
-        checked_many(base),
-    )
+    located = Prelocated(estate, args.what)  # on a core the check leaves idle
+    try:
+        base = import_baseline(estate, args.what, on, lasting)
+        plan = plan_import(
+            base.result,
+            estate,
+            args.what,
+            args.file,
+            args.source,
+            mapping,
+            on,
+            args.target,
+            args.partial,
+            args.force,
+            conventions,
+            checked_reader(base),
+            checked_many(base),
+            located,
+        )
+    finally:
+        located.cancel()
     if plan.problems:
         context = ReportContext(str(args.file), None, on.isoformat(), 1, Severity.ERROR)
         problems = REPORTERS["text"](plan.problems, context)

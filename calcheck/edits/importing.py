@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 import os
 import re
 import unicodedata
@@ -17,15 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calcheck.core.errors import UsageError
 from calcheck.core.findings import Finding, Severity
 from calcheck.core.progress import progress
 from calcheck.edits import operations
 from calcheck.edits.csvinput import read_export
 from calcheck.edits.operations import Baseline, Change
 from calcheck.edits.recordstyle import styled_record
-from calcheck.edits.textedit import Reader, RecordFile, TextEditError, new_text
+from calcheck.edits.textedit import Located, Reader, RecordFile, TextEditError, located_text, new_text, records_located
 from calcheck.edits.yamledit import EditableFile, EditError, insert_after, new_file, read_back
 from calcheck.estate.cache import FileCache, FileMemo
+from calcheck.estate.parallel import background
+from calcheck.estate.sources import WorkTree
 from calcheck.estate.yamlload import gc_paused
 from calcheck.licensing.engine import CheckResult
 
@@ -356,8 +360,16 @@ def _new_file(path: Path, collection: str, records: list[dict[str, Any]], reader
 class Files:
     """The estate files an import edits, each read once."""
 
-    def __init__(self, collection: str, reader: Reader, header: str = "", many: ManyReader | None = None) -> None:
+    def __init__(
+        self,
+        collection: str,
+        reader: Reader,
+        header: str = "",
+        many: ManyReader | None = None,
+        located: Located | None = None,
+    ) -> None:
         self.collection = collection
+        self.located = located  # records already located in a text, by its SHA-256 (``Prelocated``)
         self.reader = reader
         self.many: ManyReader = many or (lambda files: [reader(path, text) for path, text in files])
         self.header = header  # the first lines of a new file
@@ -371,7 +383,7 @@ class Files:
         found = self.targets.get(same)
         if found is None:
             try:
-                text: RecordFile | None = RecordFile.read(path, self.collection, self.reader)
+                text: RecordFile | None = RecordFile.read(path, self.collection, self.reader, self.located)
             except TextEditError:
                 text = None
             ids = text.index() if text is not None else {}
@@ -437,6 +449,7 @@ def plan_people(
     reader: Reader = read_back,
     header: str = "",
     many: ManyReader | None = None,
+    located: Located | None = None,
 ) -> ImportPlan:
     """The changes an export of people makes to the estate ``result`` checked (``rows`` by id: emptied once planned)."""
     plan = ImportPlan()
@@ -444,7 +457,7 @@ def plan_people(
     by_email = {p.email.casefold(): p for p in people.values() if p.email}
     by_id = {p.id.casefold(): p for p in people.values()}
     unreadable = _left_out_ids(result, "people")
-    files = Files("people", reader, header, many)
+    files = Files("people", reader, header, many, located)
     matched: dict[str, Row] = {}
     for identifier, row in progress(sorted(rows.items()), "people"):
         values = row.values
@@ -529,6 +542,7 @@ def plan_devices(
     reader: Reader = read_back,
     header: str = "",
     many: ManyReader | None = None,
+    located: Located | None = None,
 ) -> ImportPlan:
     """The changes an export of devices makes to the estate ``result`` checked (``rows``: emptied once planned)."""
     plan = ImportPlan()
@@ -536,7 +550,7 @@ def plan_devices(
     by_id = {d.id.casefold(): d for d in devices.values()}
     unreadable = _left_out_ids(result, "devices")
     listed = {identifier.casefold() for identifier in rows}
-    files = Files("devices", reader, header, many)
+    files = Files("devices", reader, header, many, located)
     for identifier, row in progress(sorted(rows.items()), "devices"):
         device = by_id.get(identifier.casefold())
         if device is None and identifier.casefold() in unreadable:
@@ -558,6 +572,59 @@ def plan_devices(
     rows.clear()  # planned: the files are edited without them (memory: a row per device)
     plan.changes = files.changes()
     return plan
+
+
+class Prelocated:
+    """The estate's files of one kind with their records located in their text (``textedit``'s libyaml walk) by a
+    forked process at the lowest priority, while this one checks the estate and reads the export: the check's
+    analysis and the export leave a core idle. What the process has finished is taken when the first file is edited
+    (it is stopped then); a file it had not finished, or whose bytes are not those it located (their SHA-256 says),
+    is located here, as without it. The answer is the same either way (``tests/test_import_prelocate.py``)."""
+
+    def __init__(self, estate: Path, collection: str) -> None:
+        try:
+            tree = WorkTree(estate)
+            files = tree.yaml_files()
+        except (UsageError, OSError):
+            tree, files = None, []
+        self._work = background(files, lambda relative: _locate_file(tree, collection, relative))
+        self._found: dict[str, bytes] | None = None
+
+    def __call__(self, digest: str) -> Any:
+        """The records located in a text of SHA-256 ``digest``, or None (the caller locates them)."""
+        if self._found is None:
+            self.finish(wait=False)
+        assert self._found is not None
+        body = self._found.pop(digest, b"")
+        return records_located(body) if body else None
+
+    def finish(self, wait: bool = True) -> dict[str, bytes]:
+        """What the process located, by SHA-256 (taken once): with ``wait``, all it locates."""
+        if self._found is None:
+            self._found = {}
+            for _, body in self._work.take(wait):
+                self._found[body[:64].decode("ascii", "replace")] = body[64:]
+        return self._found
+
+    def cancel(self) -> None:
+        """Stop the process (nothing more is wanted of it)."""
+        self._work.cancel()
+        self._found = {}
+
+
+def _locate_file(tree: WorkTree | None, collection: str, relative: str) -> bytes | None:
+    """In the forked process: the SHA-256 of a file's bytes, then its records located (``located_text``)."""
+    if tree is None:
+        return None
+    try:
+        raw = tree.read(relative)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not re.search(rf"(?m)^ *{collection} *:", text):  # no block list of records (or not written so: skipped)
+        return None
+    body = located_text(text, collection)
+    return None if body is None else hashlib.sha256(raw).hexdigest().encode("ascii") + body
 
 
 def import_baseline(estate: Path, kind: str, on: dt.date, cache: FileCache | None = None) -> Baseline:
@@ -598,9 +665,11 @@ def plan_import(
     conventions: tuple[str, ...] = (),
     reader: Reader = read_back,
     many: ManyReader | None = None,
+    located: Located | None = None,
 ) -> ImportPlan:
     """The import's changes, or its problems; ``reader`` reads an estate file's text as the check does (``many``:
-    many files' at once; by default one by one with ``reader``)."""
+    many files' at once; by default one by one with ``reader``; ``located``: records located beforehand, see
+    ``Prelocated``)."""
     source, rows, problems = read_rows(path, source, mapping, kind)
     validated, more = _validate(str(path), source, rows, kind)
     del rows  # the plan reads the validated rows only, and lets them go once planned (memory)
@@ -613,10 +682,10 @@ def plan_import(
         if kind == "people":
             shown = str(path)
             plan = plan_people(
-                result, validated, source, on, target, partial, shown, conventions, reader, modeline, many
+                result, validated, source, on, target, partial, shown, conventions, reader, modeline, many, located
             )
         else:
-            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline, many)
+            plan = plan_devices(result, validated, on, target, partial, str(path), reader, modeline, many, located)
     active = sum(1 for r in result.estate.index(kind).values() if getattr(r, "status", "") == "active")
     if not force and active and len(plan.leavers) * 2 > active:
         plan.problems.append(

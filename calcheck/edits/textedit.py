@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -80,7 +82,14 @@ class _Pending:
 class RecordFile:
     """One estate file's list of records, located in its text, and the edits planned on it."""
 
-    def __init__(self, path: Path, text: str, data: dict[str, Any], collection: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        text: str,
+        data: dict[str, Any],
+        collection: str,
+        located: list[_Record | None] | None = None,
+    ) -> None:
         self.path = path
         self.text = text
         self.collection = collection
@@ -89,7 +98,7 @@ class RecordFile:
         if data.get("kind") != collection or not isinstance(items, list):
             raise TextEditError(f"{path}: not a list of {collection}")
         self.items: list[Any] = items
-        self.records = _locate(text, collection)
+        self.records = located if located is not None else _locate(text, collection)  # located: _locate's, given
         if len(self.records) != len(items):
             raise TextEditError(f"{path}: the events and the loaded records disagree")
         self._pending: dict[int, _Pending] = {}
@@ -99,9 +108,12 @@ class RecordFile:
         self.reader: Reader = read_back
 
     @classmethod
-    def read(cls, path: Path, collection: str, reader: Reader = read_back) -> RecordFile:
+    def read(
+        cls, path: Path, collection: str, reader: Reader = read_back, located: Located | None = None
+    ) -> RecordFile:
         """The file as ``reader`` (the checker's loader) reads it, its records located; TextEditError if it cannot
-        be edited as text."""
+        be edited as text. ``located`` may give the records already located in a text of the same SHA-256 (see
+        ``located_text``)."""
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8")
@@ -110,8 +122,9 @@ class RecordFile:
         data = reader(path, text)
         if data is None:
             raise TextEditError(f"{path}: does not read cleanly")
-        found = cls(path, text, data, collection)
-        found.digest = hashlib.sha256(raw).hexdigest()
+        digest = hashlib.sha256(raw).hexdigest()
+        found = cls(path, text, data, collection, located(digest) if located is not None else None)
+        found.digest = digest
         found.reader = reader
         return found
 
@@ -330,6 +343,75 @@ def _plain_ok(value: str, flow: bool) -> bool:
     if _UNSAFE.search(value) or "\t" in value or (flow and _FLOW_SPECIAL.search(value)) or _YAML11.match(value):
         return False
     return resolve_plain(value) == value and not _DATE.match(value)
+
+
+Located = Callable[[str], "list[_Record | None] | None"]  # a text's SHA-256 -> its records located, if known
+
+
+def located_text(text: str, collection: str) -> bytes | None:
+    """``_locate``'s answer for ``text`` as bytes, None where it raises (the reader locates the text itself, and says
+    why): a line of JSON, the key orders of the records, then 64-bit integers, for each item -1 (not a record) or
+    its key order, flow (1) or block (0), start, column and end, then each value's start, end and style."""
+    try:
+        records = _locate(text, collection)
+    except TextEditError:
+        return None
+    orders: dict[tuple[str, ...], int] = {}
+    ints = array("q")
+    for record in records:
+        if record is None:
+            ints.append(-1)
+            continue
+        keys = tuple(record.values)
+        ints.extend((orders.setdefault(keys, len(orders)), int(record.flow), record.start, record.column, record.end))
+        for value in record.values.values():
+            ints.extend((value.start, value.end, _STYLE_CODES[value.style]))
+    head = json.dumps(list(orders), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return head + b"\n" + ints.tobytes()
+
+
+def records_located(body: bytes) -> list[_Record | None] | None:
+    """The records ``located_text`` encoded, exactly as ``_locate`` gave them; None when ``body`` is not such an
+    answer (the text is then located again)."""
+    head, _, rest = body.partition(b"\n")
+    ints = array("q")
+    try:
+        orders = json.loads(head)
+        ints.frombytes(rest)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(orders, list) or not all(
+        isinstance(keys, list) and all(type(k) is str for k in keys) and len(set(keys)) == len(keys) for keys in orders
+    ):
+        return None
+    numbers = ints.tolist()
+    found: list[_Record | None] = []
+    styles, value = _STYLE_LIST, _Value
+    at, size, known = 0, len(numbers), len(orders)
+    try:
+        while at < size:
+            order = numbers[at]
+            if order == -1:
+                found.append(None)
+                at += 1
+                continue
+            flow, start, column, end = numbers[at + 1 : at + 5]
+            keys = orders[order]
+            at += 5
+            if not 0 <= order < known or flow not in (0, 1) or at + 3 * len(keys) > size:
+                return None
+            values: dict[str, _Value] = {}
+            for key in keys:
+                values[key] = value(numbers[at], numbers[at + 1], styles[numbers[at + 2]])
+                at += 3
+            found.append(_Record(flow == 1, start, column, values, end))
+    except (ValueError, IndexError):  # cut short, or a style that is none
+        return None
+    return found
+
+
+_STYLE_LIST: list[str | None] = [None, "", "'", '"', "|", ">"]
+_STYLE_CODES = {style: code for code, style in enumerate(_STYLE_LIST)}
 
 
 def _locate(text: str, collection: str) -> list[_Record | None]:

@@ -23,6 +23,7 @@ import struct
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 # Below this many bytes to parse, forking costs more than it saves.
@@ -168,8 +169,53 @@ def _workers(total: int) -> int:
     return jobs() - 1
 
 
-def _fork(work: Sequence[T], share: list[int], produce: Callable[[T], bytes | None]) -> tuple[int, int] | None:
-    """A worker writing its share's results to a file of its own; (its pid, that file) or None."""
+class Background:
+    """Items worked on by a forked process while this one goes on, taken when wanted (see ``background``)."""
+
+    def __init__(self, child: tuple[int, int] | None) -> None:
+        self._child = child
+
+    def take(self, wait: bool = False) -> Iterator[tuple[int, bytes]]:
+        """(index, bytes) for each item the process finished: it is stopped first if it still runs (the items it
+        had not finished are the caller's to work out), or with ``wait`` waited for."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if not wait:
+            with contextlib.suppress(OSError):
+                os.kill(child[0], signal.SIGKILL)  # an ended process not yet waited for takes no signal
+        try:
+            yield from _collect(*child)
+        finally:
+            _reap(*child)
+
+    def cancel(self) -> None:
+        for _ in self.take():
+            pass
+
+
+def background(work: Sequence[T], produce: Callable[[T], bytes | None]) -> Background:
+    """``produce`` of each item of ``work``, by a forked process at the lowest priority (it takes a core this
+    process leaves idle) while this one goes on; ``Background.take`` gives what it finished, each item written
+    whole as soon as it is done. Nothing is forked without a second core, ``fork`` or a single thread."""
+    child = None
+    if work and hasattr(os, "fork") and threading.active_count() == 1 and jobs() > 1:
+        child = _fork(work, list(range(len(work))), partial(_lowest, produce), flush=True)
+    return Background(child)
+
+
+def _lowest(produce: Callable[[T], bytes | None], item: T) -> bytes | None:
+    if os.getpriority(os.PRIO_PROCESS, 0) < 19:  # in the forked process only
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 19)
+    return produce(item)
+
+
+def _fork(
+    work: Sequence[T], share: list[int], produce: Callable[[T], bytes | None], flush: bool = False
+) -> tuple[int, int] | None:
+    """A worker writing its share's results to a file of its own (``flush``: each one whole as soon as it is
+    done); (its pid, that file) or None."""
     try:
         output = _scratch_file()
     except OSError:
@@ -188,6 +234,8 @@ def _fork(work: Sequence[T], share: list[int], produce: Callable[[T], bytes | No
                     if body is not None:
                         stream.write(_LENGTH.pack(index, len(body)))
                         stream.write(body)
+                        if flush:
+                            stream.flush()
             status = 0
         finally:
             os._exit(status)
