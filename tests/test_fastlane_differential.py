@@ -208,3 +208,28 @@ VARIANTS = int(os.environ.get("CALCHECK_FASTLANE_VARIANTS", "3"))
 def test_generated_and_mutated_files_agree_with_libyaml(raw: bytes, seed: int) -> None:
     for case in variants(raw, seed, VARIANTS):
         check_agreement(case)
+
+
+# The fast lane's whole-file test as one regular expression, as it was written before it matched an item at a time.
+_WHOLE = {
+    indent: re.compile(
+        rf"(?:{fastlane._IGN}*{indent}- (?:\{{{fastlane._PAIR}(?:, {fastlane._PAIR})*\}}\n|{fastlane._PAIR}\n"
+        rf"(?:{fastlane._IGN}*{indent}  {fastlane._PAIR}\n)*))+{fastlane._IGN}*"
+    )
+    for indent in ("", " ", "  ", "    ")
+}
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(estate_file(), st.integers(0, 2**32))
+def test_the_items_matched_one_at_a_time_are_the_whole_runs_match(raw: bytes, seed: int) -> None:
+    for case in variants(raw, seed, 8):
+        if not case.isascii():
+            continue
+        text = case.decode("ascii")
+        text = text if text.endswith("\n") else text + "\n"
+        for indent, whole in _WHOLE.items():
+            for start in {0, text.find(f"\n{indent}- ") + 1, text.find("- ") - len(indent)} - {-1}:
+                if start >= 0:
+                    expected = whole.fullmatch(text, start) is not None
+                    assert fastlane._all_items(text, start, indent) == expected, (text, indent, start)

@@ -13,6 +13,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calcheck.edits import textedit
 from calcheck.edits.importing import (
@@ -197,3 +199,16 @@ def test_the_command_prints_and_writes_the_same_with_one_process_or_two(
         answers.append((dry, wet, files))
     assert answers[0] == answers[1]
     assert answers[0][0][0] in (0, 1) and "dry run: nothing written" in answers[0][0][1]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=st.sampled_from("aZy nN0.-+@/_:#,[]{}'\"\t\u00e9\u2028~!&*?|>%`"), max_size=12),
+        st.sampled_from(["y", "No", "ON", "off", "True", "NULL", "null", "Null", "n", "yes", "a", "User 1", "IT 7"]),
+        st.from_regex(r"[A-Za-z][A-Za-z0-9_.@/+ -]{0,10}", fullmatch=True),
+    ),
+    st.booleans(),
+)
+def test_a_value_is_written_plain_exactly_when_every_test_allows_it(value: str, flow: bool) -> None:
+    assert textedit._plain_ok(value, flow) == textedit._plain_ok_in_full(value, flow)

@@ -338,6 +338,19 @@ def _scalar(value: Any, style: str, flow: bool) -> str:
 
 
 def _plain_ok(value: str, flow: bool) -> bool:
+    if _PLAIN_WORDS.match(value) and value.lower() not in _WORDS:  # most names, e-mails, departments: the same answer
+        return True
+    return _plain_ok_in_full(value, flow)
+
+
+# Text of these characters starting with a letter, single spaces between, passes every test of ``_plain_ok_in_full``
+# (no indicator, no ': ' or ' #', no control or flow character; resolved as text, not a date) unless it is a word
+# YAML 1.1 or 1.2 reads as a boolean or null.
+_PLAIN_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*\Z")
+_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+
+
+def _plain_ok_in_full(value: str, flow: bool) -> bool:
     if not value or value[0] in _INDICATORS or value[-1] in " :" or ": " in value or " #" in value:
         return False
     if _UNSAFE.search(value) or "\t" in value or (flow and _FLOW_SPECIAL.search(value)) or _YAML11.match(value):
