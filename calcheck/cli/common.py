@@ -343,6 +343,9 @@ def _edit(args: argparse.Namespace, estate: Path, plan: Callable[[Path, CheckRes
     return carry_out(args, estate, decided, changes)
 
 
+_PIECE = 1 << 20
+
+
 def carry_out(
     args: argparse.Namespace, estate: Path, decided: Decided, changes: list[Any] | None, say: bool = True
 ) -> int:
@@ -350,7 +353,8 @@ def carry_out(
     or the files of a kept decision (``say``: then print what each change did)."""
     from calcheck.edits import operations
 
-    sys.stdout.write(decided.shown)
+    for at in range(0, len(decided.shown), _PIECE):  # a piece at a time: an import's diffs run to many megabytes
+        sys.stdout.write(decided.shown[at : at + _PIECE])
     if decided.refused is not None:
         sys.stdout.write(decided.refused)
         return EXIT_FINDINGS

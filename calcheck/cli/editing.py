@@ -365,18 +365,20 @@ def _import_decided(
         problems = REPORTERS["text"](plan.problems, context)
         return operations.Decided(problems, "import refused: nothing was changed\n", ()), []
     found = operations.review(base, plan.changes, "after the import")
-    shown = [change.diff(display_path(change.path)) for change in plan.changes]
     gone = set(plan.leavers)
     freed = [f for f in found.after.findings if f.rule == "reclaimable" and set(f.records) & gone]
+    position, worse = render_position(found.diff), bool(found.worse)
+    del found, base  # the estate before and after: the diffs need neither (memory: they are the largest output)
+    shown = [change.diff(display_path(change.path)) for change in plan.changes]
     skipped = f", {len(plan.skipped)} disabled and not in the estate (skipped)" if plan.skipped else ""
     shown.append(
         f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.leavers)} "
         f"{'departed' if args.what == 'people' else 'retired'}{skipped}; {len(freed)} CALs became reclaimable\n"
     )
     shown.extend(f"  {one_line(finding.message)}\n" for finding in freed)
-    shown.append(render_position(found.diff))
+    shown.append(position)
     refused = None
-    if found.worse and not (args.force or args.accept_shortfall):
+    if worse and not (args.force or args.accept_shortfall):
         refused = (
             "import refused: it would make the licence position worse (--accept-shortfall to apply it anyway); "
             "nothing was changed\n"
