@@ -34,8 +34,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return top
 
 
-def _edit_work_tree(root: Path) -> None:
-    """Uncommitted changes besides: a file edited, one removed, one added."""
+def _edit_work_tree(root: Path, broken: bool) -> None:
+    """Uncommitted changes besides: a file edited, one removed, one added; ``broken``: and one that does not parse,
+    one with a key twice and a link out of the estate."""
     people = sorted((root / "people").glob("*.yaml"))
     assignments = sorted((root / "assignments").glob("*.yaml"))
     text = people[0].read_text(encoding="utf-8")
@@ -45,6 +46,11 @@ def _edit_work_tree(root: Path) -> None:
         'kind: people\npeople:\n  - {id: zz-1, name: "Zoë Nouvelle", kind: employee, status: active}\n',
         encoding="utf-8",
     )
+    if broken:
+        assignments[0].write_text(assignments[0].read_text(encoding="utf-8") + "\n  - {id: [unclosed\n")
+        text = people[1].read_text(encoding="utf-8")
+        people[1].write_text(text.replace("kind: people", "kind: people\nkind: people", 1), encoding="utf-8")
+        (root / "people" / "zz-link.yaml").symlink_to(people[2])
 
 
 def _parses(log: Path) -> Counter[tuple[int, str, str]]:
@@ -52,9 +58,10 @@ def _parses(log: Path) -> Counter[tuple[int, str, str]]:
     return Counter((int(pid), relative, digest) for pid, relative, digest in (line.split(" ") for line in lines))
 
 
-@pytest.mark.parametrize("jobs", ["2", "1"])
+@pytest.mark.parametrize(("jobs", "broken"), [("2", False), ("1", False), ("2", True)])
 def test_the_files_that_differ_are_parsed_meanwhile_and_the_diff_is_two_whole_checks(
     jobs: str,
+    broken: bool,
     history: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -63,7 +70,7 @@ def test_the_files_that_differ_are_parsed_meanwhile_and_the_diff_is_two_whole_ch
     repo = tmp_path / "repo"
     subprocess.run(["cp", "-a", str(history), str(repo)], check=True)
     root = repo / "licenses"
-    _edit_work_tree(root)
+    _edit_work_tree(root, broken)
     monkeypatch.chdir(repo)
     monkeypatch.setenv("CALCHECK_JOBS", jobs)
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)  # forked for any amount of work
@@ -88,6 +95,9 @@ def test_the_files_that_differ_are_parsed_meanwhile_and_the_diff_is_two_whole_ch
             code, out, err = run_cli(*args, "--no-cache", "--path", "licenses")
             assert (code, err) == (0, "")
             assert out.rstrip("\n") == RENDERERS[form](diff).rstrip("\n")
+            if broken:
+                assert all((rule in out) == (head is None) for rule in ("yaml-syntax", "duplicate-key", "estate-link"))
+                continue  # (a link found: the head is read whole, and a file may be read again)
             parses = _parses(log)
             assert max(parses.values()) == 1  # no version of a file parsed twice
             changed = _changed(repo, base, head)
