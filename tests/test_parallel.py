@@ -193,3 +193,46 @@ def test_a_timeline_survives_its_encoding_exactly_and_a_damaged_one_is_refused()
     body = encode_timeline(timeline)
     for damaged in (body[:-1], body.replace(b"false", b"0"), body.replace(b"2026-03-01", b"2026-02-30"), b"[]", b""):
         assert decode_timeline(damaged) is None
+
+
+def test_items_parsed_meanwhile_come_from_one_other_process_or_else_from_here(
+    always_parallel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here: list[int] = []
+
+    def parse(item: int) -> tuple[int, int]:
+        here.append(item)
+        return item * 10, os.getpid()
+
+    def decode(item: int, body: bytes) -> tuple[int, int] | None:
+        value, pid = body.split()
+        return (int(value), int(pid)) if value.isdigit() else None
+
+    started = parallel.parse_meanwhile(
+        list(range(30)), lambda item: 1, parse, lambda item: f"{item * 10} {os.getpid()}".encode(), decode
+    )
+    results = started.results()
+    assert [value for value, _ in results] == [item * 10 for item in range(30)] and here == []
+    pids = {pid for _, pid in results}
+    assert len(pids) == 1 and os.getpid() not in pids  # all by one forked process
+
+    def produce(item: int) -> bytes | None:  # it sends garbage for some, nothing for others
+        return None if item % 5 == 0 else (b"x 1" if item % 2 else f"{item * 10} 1".encode())
+
+    results = parallel.parse_meanwhile(list(range(30)), lambda item: 1, parse, produce, decode).results()
+    assert [value for value, _ in results] == [item * 10 for item in range(30)]
+    assert here == [item for item in range(30) if item % 5 == 0 or item % 2]
+    here.clear()
+
+    def dies(item: int) -> bytes | None:
+        if item == 20:
+            os._exit(9)  # what it wrote is lost with it
+        return f"{item * 10} 1".encode()
+
+    results = parallel.parse_meanwhile(list(range(30)), lambda item: 1, parse, dies, decode).results()
+    assert [value for value, _ in results] == [item * 10 for item in range(30)] and here == list(range(30))
+    here.clear()
+    monkeypatch.setenv("CALCHECK_JOBS", "1")  # one core: nothing forked, parsed here when the results are asked for
+    started = parallel.parse_meanwhile([1, 2], lambda item: 1, parse, produce, decode)
+    assert here == []
+    assert started.results() == [(10, os.getpid()), (20, os.getpid())] and here == [1, 2]
