@@ -167,26 +167,17 @@ class Meanwhile(Generic[T, R]):
     """Items being parsed by a forked process while this one goes on (see ``parse_meanwhile``)."""
 
     def __init__(
-        self,
-        work: Sequence[T],
-        parse: Callable[[T], R],
-        decode: Callable[[T, bytes], R | None],
-        child: tuple[int, int] | None,
+        self, work: Sequence[T], parse: Callable[[T], R], decode: Callable[[T, bytes], R | None], started: Background
     ):
-        self._work, self._parse, self._decode, self._child = work, parse, decode, child
+        self._work, self._parse, self._decode, self._started = work, parse, decode, started
 
     def results(self) -> list[R]:
         """``parse`` of each item, in order, once the process has ended: what it sent, decoded, and each item it
         did not send whole parsed here."""
-        child, self._child = self._child, None
         results: list[R | None] = [None] * len(self._work)
-        if child is not None:
-            try:
-                for index, body in _collect(*child):
-                    if 0 <= index < len(self._work) and results[index] is None:
-                        results[index] = self._decode(self._work[index], body)
-            finally:
-                _reap(*child)
+        for index, body in self._started.take(wait=True):
+            if 0 <= index < len(self._work) and results[index] is None:
+                results[index] = self._decode(self._work[index], body)
         return [result if result is not None else self._parse(self._work[i]) for i, result in enumerate(results)]
 
 
@@ -203,7 +194,7 @@ def parse_meanwhile(
     child = None
     if _workers(sum(size(item) for item in work)) > 0:
         child = _fork(work, list(range(len(work))), produce)
-    return Meanwhile(work, parse, decode, child)
+    return Meanwhile(work, parse, decode, Background(child))
 
 
 def _workers(total: int) -> int:
