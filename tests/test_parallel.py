@@ -172,29 +172,6 @@ def test_a_result_worked_out_meanwhile_comes_from_the_forked_process_or_else_fro
     assert here_calls == [os.getpid()] * 4
 
 
-def test_a_result_worked_out_meanwhile_says_whether_it_is_ready_without_waiting(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import time
-
-    monkeypatch.setenv("CALCHECK_JOBS", "2")
-
-    def decode(body: bytes) -> str | None:
-        return body.decode() if body.startswith(b"from ") else None
-
-    slow = parallel.later(lambda: "here", lambda: time.sleep(2) or b"from there", decode)
-    assert not slow.ready()  # still working
-    assert slow.result() == "from there" and slow.ready()  # (and asking did not take it from ``result``)
-    quick = parallel.later(lambda: "here", lambda: b"from there", decode)
-    deadline = time.monotonic() + 30
-    while not quick.ready() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert quick.ready() and quick.result() == "from there"  # ended, not yet reaped: still read whole
-    monkeypatch.setenv("CALCHECK_JOBS", "1")
-    alone = parallel.later(lambda: "here", lambda: b"from there", decode)
-    assert alone.ready() and alone.result() == "here"  # no process: nothing to wait for
-
-
 def test_a_timeline_survives_its_encoding_exactly_and_a_damaged_one_is_refused() -> None:
     import datetime as dt
 
