@@ -15,7 +15,6 @@ import os
 import random
 import shutil
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -283,53 +282,6 @@ def test_the_pages_are_the_same_however_the_history_comes_back(
             walked_in.clear()
             assert pages(project, cache) == expected
             assert walked_in == [os.getpid()]  # walked again here
-
-
-def test_the_trend_worked_out_while_the_history_is_walked_is_the_trend_of_the_walked_history(
-    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While a slow walk goes on, the trend's points are worked out at the commits git lists; they are used only when
-    those are exactly the walked history's commits (a list that differs in any commit or date is not)."""
-    monkeypatch.setenv("CALCHECK_JOBS", "1")
-    expected = pages(project, None)
-    here = os.getpid()
-    walk = history_with_timeline
-
-    def slow(*args: object) -> tuple[list[Entry], Timeline]:
-        if os.getpid() != here:
-            time.sleep(3)  # the forked walk ends after the check
-        return walk(*args)  # type: ignore[arg-type]
-
-    listed = build.history_commits
-    asked: list[int] = []
-
-    def noted(*args: object) -> list[tuple[str, dt.datetime]]:
-        asked.append(1)
-        return listed(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "history_with_timeline", slow)
-    monkeypatch.setattr(build, "history_commits", noted)
-    monkeypatch.setenv("CALCHECK_JOBS", "2")
-    for cache in (None, tmp_path / "cache", tmp_path / "cache"):
-        asked.clear()
-        assert pages(project, cache) == expected
-        assert asked == [1]
-    commits = listed(project / "licenses")
-    assert len(commits) >= 5
-    hour = dt.timedelta(hours=1)
-    other = dt.timezone(dt.timedelta(hours=-12))
-    wrong = [
-        commits[1:],  # one commit fewer
-        [*commits, commits[-1]],  # one more
-        [(commits[0][0], commits[0][1] + hour), *commits[1:]],  # another date
-        [(commits[0][0], commits[0][1].astimezone(other)), *commits[1:]],  # the same instant, another day there
-        [("f" * 40, commits[0][1]), *commits[1:]],  # another commit
-        list(reversed(commits)),
-    ]
-    for given in wrong:
-        monkeypatch.setattr(build, "history_commits", lambda *args, given=given: given)
-        for cache in (None, tmp_path / "cache"):
-            assert pages(project, cache) == expected, given
 
 
 def test_the_walks_error_is_said_first_as_before(

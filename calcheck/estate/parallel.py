@@ -117,16 +117,6 @@ class Later(Generic[R]):
         self._done = True
         return self._value
 
-    def ready(self) -> bool:
-        """Whether ``result`` would not wait for the process: it has ended (or there is none). False when that
-        cannot be known (the result is then only asked for later)."""
-        if self._done or self._child is None:
-            return True
-        try:  # (WNOWAIT: the process is left to be reaped by ``result``)
-            return os.waitid(os.P_PID, self._child[0], os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-        except (AttributeError, OSError):
-            return False
-
     def cancel(self) -> None:
         """Stop the process if it still runs (its result is not wanted)."""
         child, self._child = self._child, None

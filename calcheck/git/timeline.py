@@ -271,19 +271,6 @@ def history_with_timeline(
         return taken, Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
 
 
-def history_commits(estate: Path, cache: FileCache | None = None) -> list[tuple[str, dt.datetime]]:
-    """The id and date of each commit ``history_with_timeline`` gives an entry, in order (its entries' ``sha`` and
-    ``date``), from git's log alone: what the site's trend needs, known before the history is walked."""
-    repo = open_repo(estate)
-    if repo is None:
-        return []
-    with repo:
-        if not repo.has_commits() or repo.is_shallow():
-            return []
-        commits = repo.log(repo.prefix(estate), repo.resolve("HEAD"), logs_kept(cache))
-        return [(commit.sha, commit.committed) for commit in commits]
-
-
 def encode_history(found: tuple[list[Entry], Timeline]) -> bytes | None:
     """``history_with_timeline``'s answer as bytes (``decode_history`` gives it back exactly): the entries as the
     history cache encodes them (``encode_entries``), the timeline as a forked check's walk sends it

@@ -31,13 +31,7 @@ from calcheck.estate.sources import FileState, WorkTree
 from calcheck.estate.transfers import Timeline
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
-from calcheck.git.timeline import (
-    decode_history,
-    encode_history,
-    history_commits,
-    history_with_timeline,
-    open_repo,
-)
+from calcheck.git.timeline import decode_history, encode_history, history_with_timeline, open_repo
 from calcheck.licensing import engine
 from calcheck.site import output
 from calcheck.site.markup import published_proof
@@ -69,15 +63,7 @@ class SitePaths:
 def trend(
     estate: Path, entries: list[Entry], filecache: FileCache | None = None, cached: bool = True
 ) -> list[TrendPoint]:
-    """The position at up to TREND_POINTS commits of the history ``entries`` (``trend_at``'s)."""
-    return trend_at(estate, [(entry.sha, entry.date) for entry in entries], filecache, cached)
-
-
-def trend_at(
-    estate: Path, commits: list[tuple[str, dt.datetime]], filecache: FileCache | None = None, cached: bool = True
-) -> list[TrendPoint]:
-    """The position at up to TREND_POINTS of ``commits`` (each computed once, then cached by commit and estate path),
-    given by id and date, oldest first.
+    """The position at up to TREND_POINTS commits (each computed once, then cached by commit and estate path).
 
     The commits are the first and every ``step``-th after it, ``step`` the least power of two that keeps them to
     TREND_POINTS (``trend_indices``): a new commit adds at most one point, and when the history outgrows the step,
@@ -85,23 +71,23 @@ def trend_at(
     The cache lives in the repository's git folder, where no commit can put a file: a ``trend.json`` committed
     anywhere in the work tree is never read. Not ``cached`` (``--no-cache``), every point is computed and none kept.
     """
-    if not commits:
+    if not entries:
         return []
     repo = open_repo(estate)
     assert repo is not None
     prefix = repo.prefix(estate)
-    chosen = [commits[index] for index in trend_indices(len(commits))]
+    chosen = [entries[index] for index in trend_indices(len(entries))]
     store = repo.private_dir() / "calcheck" / "trend.json"
     known = _read_trend(store) if cached else {}
     points = []
     kept: dict[str, object] = {}
     code = code_digest().hex()[:16]  # calcheck's code and data, the Python and the libraries (an editable install)
-    for sha, date in chosen:
-        key = f"{__version__}:{code}:{sha}:{prefix}"  # one repository may hold several estates
-        point = TrendPoint.from_json(str(date.date()), known.get(key))
+    for entry in chosen:
+        key = f"{__version__}:{code}:{entry.sha}:{prefix}"  # one repository may hold several estates
+        point = TrendPoint.from_json(str(entry.date.date()), known.get(key))
         if point is None:
-            result = engine.check(GitTree(repo, sha, prefix, sha[:7]), date.date(), cache=filecache)
-            point = TrendPoint.of(str(date.date()), result.context.position)
+            result = engine.check(GitTree(repo, entry.sha, prefix, entry.short), entry.date.date(), cache=filecache)
+            point = TrendPoint.of(str(entry.date.date()), result.context.position)
         kept[key] = point.to_json()
         points.append(point)
     # The points of this estate's other commits are of no further use (the next build's are among these, or new),
@@ -179,21 +165,9 @@ def generate(
     output.real_folders(paths.config.parent, paths.docs)
     walk = _history_meanwhile(estate_dir, as_of, filecache)
     memo = FileMemo.over(filecache)  # the trend's checks read again only the files that changed in between
-    early: list[tuple[list[tuple[str, str]], list[TrendPoint]]] = []
-
-    def timeline() -> Timeline:
-        """The check's timeline; while the walk still goes on, the trend at the commits git lists for it first
-        (what fails here is worked out again, and fails, if at all, where it did before: after the check)."""
-        if not walk.ready():
-            with contextlib.suppress(Exception):
-                listed = history_commits(estate_dir, filecache)
-                dated = [(sha, date.isoformat()) for sha, date in listed]
-                early.append((dated, trend_at(estate_dir, listed, memo, cached)))
-        return walk.result()[1]
-
     try:
         try:
-            result = engine.check(WorkTree(estate_dir), as_of, timeline, memo)
+            result = engine.check(WorkTree(estate_dir), as_of, lambda: walk.result()[1], memo)
         except Exception:
             walk.result()  # the walk's own error, if it has one, is the one said first (it came first before)
             raise
@@ -203,10 +177,7 @@ def generate(
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}
     now = TrendPoint.of(f"{as_of}", result.context.position)
-    # the trend worked out meanwhile is the walked history's only if git listed exactly its commits and dates
-    walked = [(entry.sha, entry.date.isoformat()) for entry in entries]
-    past = early[0][1] if early and early[0][0] == walked else trend(estate_dir, entries, memo, cached=cached)
-    points = [*past, now]
+    points = [*trend(estate_dir, entries, memo, cached=cached), now]
     repo_url = result.estate.config.repository_url if result.estate.config else None
     data = SiteInput(result, entries, points, repo_url, published)
     files: dict[str, str | bytes] = dict(render_site(data))
