@@ -50,39 +50,41 @@ class Timeline:
 
 def encode_timeline(timeline: Timeline) -> bytes:
     """A timeline as JSON (``decode_timeline`` gives it back exactly)."""
-    return _dumps(_plain(timeline))
+    return dumps(plain_timeline(timeline))
 
 
 def decode_timeline(body: bytes) -> Timeline | None:
     """The timeline ``encode_timeline`` wrote, checked field by field; None if it is not exactly one."""
     try:
-        return _timeline(_loads(body))
+        return timeline_of(loads(body))
     except (ValueError, TypeError, KeyError, UnicodeDecodeError):
         return None
 
 
 def encode_timelines(timelines: tuple[Timeline, Timeline]) -> bytes:
     """Two timelines as JSON (``decode_timelines``)."""
-    return _dumps([_plain(t) for t in timelines])
+    return dumps([plain_timeline(t) for t in timelines])
 
 
 def decode_timelines(body: bytes) -> tuple[Timeline, Timeline] | None:
     try:
-        first, second = _loads(body)
-        return _timeline(first), _timeline(second)
+        first, second = loads(body)
+        return timeline_of(first), timeline_of(second)
     except (ValueError, TypeError, KeyError, UnicodeDecodeError):
         return None
 
 
-def _dumps(value: Any) -> bytes:
+def dumps(value: Any) -> bytes:
+    """Plain values as JSON in UTF-8, lone surrogates kept (``loads`` gives them back exactly)."""
     return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
-def _loads(body: bytes) -> Any:
+def loads(body: bytes) -> Any:
     return json.loads(body.decode("utf-8", "surrogatepass"))
 
 
-def _plain(timeline: Timeline) -> dict[str, Any]:
+def plain_timeline(timeline: Timeline) -> dict[str, Any]:
+    """A timeline as plain values (``timeline_of`` gives it back exactly; ``dumps`` writes them)."""
     transfers = [_row(t) for t in timeline.transfers]
     reused = [[r.assignment, r.before, r.after, r.commit, r.date.isoformat()] for r in timeline.reused]
     return {"transfers": transfers, "note": timeline.note, "reused": reused, "ids": sorted(timeline.ids)}
@@ -101,7 +103,9 @@ def _row(t: Transfer) -> list[Any]:
     ]
 
 
-def _timeline(data: Any) -> Timeline:
+def timeline_of(data: Any) -> Timeline:
+    """The timeline ``plain_timeline`` gave, checked field by field (``ValueError``, ``TypeError`` or ``KeyError``
+    when it is not exactly one)."""
     transfers = [
         Transfer(_text(h), _text(a), _text(p), _day(ps), _day(d), _text_or_none(r), _flag(tmp), _text(c))
         for h, a, p, ps, d, r, tmp, c in data["transfers"]

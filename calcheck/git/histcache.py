@@ -763,6 +763,26 @@ def _encode_events(events: Sequence[Event]) -> list[Any]:
     ]
 
 
+def encode_entries(entries: Sequence[Entry]) -> list[Any]:
+    """Entries as plain values (``decode_entries`` gives them back exactly): each commit's id, date, author and
+    title, and its events in the four columns of ``_encode_events``, their details inline (the cache keeps those in
+    a file of their own). Lone surrogates are kept: a caller writes them with ``surrogatepass``."""
+    return [[e.sha, e.date.isoformat(), e.author, e.title, _encode_events(e.events)] for e in entries]
+
+
+def decode_entries(value: Any) -> list[Entry] | None:
+    """The entries ``encode_entries`` wrote, every field checked as a cache entry's is; None if they are not
+    exactly such (the details' events are made when first used, from values checked now)."""
+    try:
+        found = []
+        for item in _list(value):
+            sha, date, author, title, events = _list(item)
+            found.append(Entry(_text(sha), _datetime(date), _text(author), _text(title), _decode_events(events)))
+        return found
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError, _Invalid):
+        return None
+
+
 def _encode_entry(key: str, entry: Entry, details: str | None) -> dict[str, Any]:
     """An entry; its events' details are in the file of SHA-256 ``details`` (None: it has none)."""
     events = entry.events

@@ -10,13 +10,15 @@ from pathlib import Path
 
 from calcheck.core.errors import UsageError
 from calcheck.estate.cache import FileCache
-from calcheck.estate.transfers import UNCOMMITTED, Timeline
+from calcheck.estate.transfers import UNCOMMITTED, Timeline, dumps, loads, plain_timeline, timeline_of
 from calcheck.estate.yamlload import gc_paused
 from calcheck.git.histcache import (
     HistoryCache,
     ShardLost,
     Snapshot,
     chain_keys,
+    decode_entries,
+    encode_entries,
     open_history_cache,
     read_whole,
     walk_key,
@@ -267,6 +269,29 @@ def history_with_timeline(
 
         history = builder_at(repo, prefix, head, cal_names, cache=cache, then=then, commits=commits).history
         return taken, Timeline(history.transfers, reused=history.reused, ids=frozenset(history.ids))
+
+
+def encode_history(found: tuple[list[Entry], Timeline]) -> bytes | None:
+    """``history_with_timeline``'s answer as bytes (``decode_history`` gives it back exactly): the entries as the
+    history cache encodes them (``encode_entries``), the timeline as a forked check's walk sends it
+    (``calcheck.estate.transfers``). None: it cannot be written (the answer is then worked out again)."""
+    entries, timeline = found
+    try:
+        return dumps({"entries": encode_entries(entries), "timeline": plain_timeline(timeline)})
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+        return None
+
+
+def decode_history(body: bytes) -> tuple[list[Entry], Timeline] | None:
+    """What ``encode_history`` wrote, checked field by field; None if it is not exactly that."""
+    try:
+        found = loads(body)
+        if type(found) is not dict or set(found) != {"entries", "timeline"}:
+            return None
+        entries = decode_entries(found["entries"])
+        return (entries, timeline_of(found["timeline"])) if entries is not None else None
+    except (ValueError, TypeError, KeyError, RecursionError, UnicodeDecodeError):
+        return None
 
 
 def _add_uncommitted(

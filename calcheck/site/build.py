@@ -22,14 +22,16 @@ from pathlib import Path
 from calcheck import __version__
 from calcheck.core.atomic import write_text
 from calcheck.core.errors import CalcheckError, UsageError
-from calcheck.estate import loading
+from calcheck.estate import loading, parallel
 from calcheck.estate.cache import FileCache, FileMemo
+from calcheck.estate.parallel import Later
 from calcheck.estate.results import Results, code_digest
 from calcheck.estate.schema import copies_beside, schema_dir
 from calcheck.estate.sources import FileState, WorkTree
+from calcheck.estate.transfers import Timeline
 from calcheck.git.history import Entry
 from calcheck.git.repo import GitTree
-from calcheck.git.timeline import history_with_timeline, open_repo
+from calcheck.git.timeline import decode_history, encode_history, history_with_timeline, open_repo
 from calcheck.licensing import engine
 from calcheck.site import output
 from calcheck.site.markup import published_proof
@@ -37,6 +39,7 @@ from calcheck.site.pages import SiteInput, TrendPoint, render_site
 from calcheck.site.siteconfig import check_config
 
 ENGINES = ("mkdocs", "zensical")
+Walked = tuple[list[Entry], Timeline]  # the history's entries, the check's timeline
 TREND_POINTS = 12
 
 
@@ -129,6 +132,18 @@ def _publish_proofs(estate_dir: Path, result: engine.CheckResult) -> dict[str, P
     return found
 
 
+def _history_meanwhile(estate_dir: Path, as_of: dt.date, filecache: FileCache | None) -> Later[Walked]:
+    """The history's entries and the check's timeline (``history_with_timeline``, which fills the history cache as it
+    walks), worked out by a forked process while this one reads and judges the estate, and sent encoded
+    (``encode_history``): the answer is the same (see ``calcheck.estate.parallel.later``)."""
+    names = loading.builtin_cal_names()
+
+    def walk() -> Walked:
+        return history_with_timeline(estate_dir, as_of, names, filecache)
+
+    return parallel.later(walk, lambda: encode_history(walk()), decode_history)
+
+
 def generate(
     estate_dir: Path,
     paths: SitePaths,
@@ -148,9 +163,17 @@ def generate(
         kept = (paths.html.name, paths.docs.name) if cached and paths.html.parent == paths.docs.parent else ()
         output.fresh(paths.docs.parent, keep=kept)
     output.real_folders(paths.config.parent, paths.docs)
-    entries, timeline = history_with_timeline(estate_dir, as_of, loading.builtin_cal_names(), filecache)
+    walk = _history_meanwhile(estate_dir, as_of, filecache)
     memo = FileMemo.over(filecache)  # the trend's checks read again only the files that changed in between
-    result = engine.check(WorkTree(estate_dir), as_of, timeline, memo)
+    try:
+        try:
+            result = engine.check(WorkTree(estate_dir), as_of, lambda: walk.result()[1], memo)
+        except Exception:
+            walk.result()  # the walk's own error, if it has one, is the one said first (it came first before)
+            raise
+        entries = walk.result()[0]
+    finally:
+        walk.cancel()  # (interrupted before the history was taken)
     proofs = _publish_proofs(estate_dir, result)
     published = {name: published_proof(name) for name in proofs}
     now = TrendPoint.of(f"{as_of}", result.context.position)
