@@ -91,8 +91,6 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from calcheck.estate.cache import FileMemo
-    from calcheck.estate.loading import load_meanwhile
-    from calcheck.estate.splice import changed_between
     from calcheck.licensing.diff import compare
     from calcheck.outputs.diffview import RENDERERS
 
@@ -113,17 +111,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_OK
     history = not args.no_history
     try:  # the head's estate is the base's with the files that differ read again (the same answer)
-        with estate_source(path, args.base) as before, estate_source(path, args.head) as after:
-            read: list[Callable[[], None]] = []
-
-            def meanwhile() -> None:  # while the base is judged, the files that differ are parsed on another core
-                present = set(after.yaml_files())
-                read.append(load_meanwhile(after, [f for f in changed_between(before, after) if f in present], cache))
-
-            base = check_source(before, path, args.base, as_of, history, cache, sides[0], meanwhile=meanwhile)
-            for done in read:
-                done()
-            head = check_source(after, path, args.head, as_of, history, cache, sides[1], (base, before))
+        with estate_source(path, args.base) as before:
+            base = check_source(before, path, args.base, as_of, history, cache, sides[0])
+            with estate_source(path, args.head) as after:
+                head = check_source(after, path, args.head, as_of, history, cache, sides[1], (base, before))
     finally:
         if walk is not None:
             walk.cancel()

@@ -196,10 +196,9 @@ def check_source(
     cache: FileCache | None = None,
     timeline: Timeline | Callable[[], Timeline] | None = None,
     earlier: tuple[CheckResult, EstateSource] | None = None,
-    meanwhile: Callable[[], object] | None = None,
 ) -> CheckResult:
     """``check_at`` of an open ``source``; ``earlier``: the check of another source, whose estate is taken where
-    the files are the same (``engine.recheck``: the same answer); ``meanwhile``: see ``engine.check``."""
+    the files are the same (``engine.recheck``: the same answer)."""
     from calcheck.estate.splice import changed_between
     from calcheck.licensing import engine
 
@@ -209,7 +208,7 @@ def check_source(
     found = walk.result if walk is not None else timeline
     try:
         if earlier is None:
-            return keep(engine.check(source, as_of, found, cache, meanwhile))
+            return keep(engine.check(source, as_of, found, cache))
         base, before = earlier
         return keep(engine.recheck(base, before, source, changed_between(before, source), as_of, found, cache))
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -124,46 +123,10 @@ def load_all(
 ) -> list[tuple[LoadedFile, Checked]]:
     """Each file loaded and checked as ``load_checked`` does, in order; what the cache lacks is parsed on every core."""
     from calcheck.estate import parallel
+    from calcheck.estate.cache import decode_entry, encode_entry
 
     results: list[tuple[LoadedFile, Checked] | None] = []
     pending: list[tuple[int, _Pending]] = []
-    for read in _reading(source, files, cache):
-        if isinstance(read, _Pending):
-            pending.append((len(results), read))
-            results.append(None)
-        else:
-            results.append(read)
-    parsing = _Parsing(cache)
-    parsed = parallel.parse_all([item for _, item in pending], _size, parsing.here, parsing.produce, parsing.received)
-    for (index, _), result in zip(pending, parsed, strict=True):
-        results[index] = result
-    return [result for result in results if result is not None]
-
-
-def load_meanwhile(source: EstateSource, files: list[str], cache: FileCache) -> Callable[[], None]:
-    """Start parsing, in a forked process, the ``files`` of ``source`` that ``cache`` lacks, while this process goes
-    on (e.g. judges another estate, on one core); the function returned, once called, has them in ``cache``, where
-    ``load_all`` then finds them (as if it had parsed them itself: the same entries, by the same keys).
-
-    The files are read here, before the fork (a source may read through a process of its own, such as git's); a
-    file read differently later has another key, and is parsed then.
-    """
-    from calcheck.estate import parallel
-
-    pending = [read for read in _reading(source, files, cache) if isinstance(read, _Pending)]
-    parsing = _Parsing(cache)
-    started = parallel.parse_meanwhile(pending, _size, parsing.here, parsing.produce, parsing.received)
-
-    def done() -> None:
-        started.results()  # (each result is in ``cache`` now: received, or parsed and put here)
-
-    return done
-
-
-def _reading(
-    source: EstateSource, files: list[str], cache: FileCache | None
-) -> Iterator[tuple[LoadedFile, Checked] | _Pending]:
-    """Each file read: its result when unreadable or in ``cache``, else what parsing it needs."""
     if len(files) > 1:
         source.read_ahead(files)
     for relative in files:
@@ -171,45 +134,42 @@ def _reading(
         try:
             raw = source.read(relative)
         except OSError as exc:
-            yield _unreadable(shown, exc), []
+            results.append((_unreadable(shown, exc), []))
             continue
         key = cache.key(shown, relative, raw) if cache is not None else None
         hit = cache.get(key) if cache is not None and key is not None else None
-        yield hit if hit is not None else _Pending(relative, shown, raw, key)
+        if hit is None:
+            pending.append((len(results), _Pending(relative, shown, raw, key)))
+        results.append(hit)
 
-
-def _size(item: _Pending) -> int:
-    return len(item.raw)
-
-
-class _Parsing:
-    """Parsing files for ``load_all``: here, or in a worker that sends the result as a cache entry; the result is
-    kept in ``cache`` either way."""
-
-    def __init__(self, cache: FileCache | None) -> None:
-        self.cache = cache
-
-    def here(self, item: _Pending) -> tuple[LoadedFile, Checked]:
+    def here(item: _Pending) -> tuple[LoadedFile, Checked]:
         result = _parse(item)
-        if self.cache is not None and item.key is not None:
-            self.cache.put(item.key, *result)
+        if cache is not None and item.key is not None:
+            cache.put(item.key, *result)
         return result
 
-    def produce(self, item: _Pending) -> bytes | None:  # in a worker
-        from calcheck.estate.cache import encode_entry
-
+    def produce(item: _Pending) -> bytes | None:  # in a worker
         body = encode_entry(item.key or "", *_parse(item))
-        if body is not None and self.cache is not None and item.key is not None:
-            self.cache.put_body(item.key, body)
+        if body is not None and cache is not None and item.key is not None:
+            cache.put_body(item.key, body)
         return body
 
-    def received(self, item: _Pending, body: bytes) -> tuple[LoadedFile, Checked] | None:  # a worker's result
-        from calcheck.estate.cache import decode_entry
-
+    def received(item: _Pending, body: bytes) -> tuple[LoadedFile, Checked] | None:  # a worker's result
         result = decode_entry(item.key or "", body)
-        if result is not None and self.cache is not None and item.key is not None:
-            self.cache.received(item.key, result)
+        if result is not None and cache is not None and item.key is not None:
+            cache.received(item.key, result)
         return result
+
+    parsed = parallel.parse_all(
+        [item for _, item in pending],
+        lambda item: len(item.raw),
+        here,
+        produce,
+        received,
+    )
+    for (index, _), result in zip(pending, parsed, strict=True):
+        results[index] = result
+    return [result for result in results if result is not None]
 
 
 def _parse(item: _Pending) -> tuple[LoadedFile, Checked]:

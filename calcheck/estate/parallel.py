@@ -163,40 +163,6 @@ def split(sizes: Sequence[int], workers: int) -> list[list[int]]:
     return shares
 
 
-class Meanwhile(Generic[T, R]):
-    """Items being parsed by a forked process while this one goes on (see ``parse_meanwhile``)."""
-
-    def __init__(
-        self, work: Sequence[T], parse: Callable[[T], R], decode: Callable[[T, bytes], R | None], started: Background
-    ):
-        self._work, self._parse, self._decode, self._started = work, parse, decode, started
-
-    def results(self) -> list[R]:
-        """``parse`` of each item, in order, once the process has ended: what it sent, decoded, and each item it
-        did not send whole parsed here."""
-        results: list[R | None] = [None] * len(self._work)
-        for index, body in self._started.take(wait=True):
-            if 0 <= index < len(self._work) and results[index] is None:
-                results[index] = self._decode(self._work[index], body)
-        return [result if result is not None else self._parse(self._work[i]) for i, result in enumerate(results)]
-
-
-def parse_meanwhile(
-    work: Sequence[T],
-    size: Callable[[T], int],
-    parse: Callable[[T], R],
-    produce: Callable[[T], bytes | None],
-    decode: Callable[[T, bytes], R | None],
-) -> Meanwhile[T, R]:
-    """``parse_all``'s answer, worked out by one forked process while this one does something else (such as
-    judging another estate: one core, while the others would idle); ``results()`` gives it. When forking would
-    not pay (or cannot be done), each item is parsed here when ``results()`` is asked for."""
-    child = None
-    if _workers(sum(size(item) for item in work)) > 0:
-        child = _fork(work, list(range(len(work))), produce)
-    return Meanwhile(work, parse, decode, Background(child))
-
-
 def _workers(total: int) -> int:
     if total < MIN_PARALLEL_BYTES or not hasattr(os, "fork") or threading.active_count() > 1:
         return 0

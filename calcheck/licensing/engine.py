@@ -108,21 +108,16 @@ def check(
     as_of: dt.date,
     timeline: Timeline | Callable[[], Timeline] | None = None,
     cache: FileCache | None = None,
-    meanwhile: Callable[[], object] | None = None,
 ) -> CheckResult:
     """Run the whole check on an estate (a folder, or any other source of its files).
 
     With ``cache``, files whose loaded and validated result it holds are not parsed again (same result).
-    ``meanwhile`` is called once the files are read, before the estate is judged (which takes one core): to start
-    work for the other cores.
     """
     if isinstance(source, Path):
         source = WorkTree(source)
     with gc_paused(freeze=True):  # millions of acyclic objects: the cyclic GC would only slow things down
         estate, findings, files = load_estate(source, cache)
         read = (list(findings), tuple(source.yaml_files()))
-        if meanwhile is not None:
-            meanwhile()
         return _judge(estate, findings + _beside(source), files, as_of, timeline, read)
 
 
